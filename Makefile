@@ -1,0 +1,32 @@
+# The two commands of the README: `make demo` and `make test`. Both install first.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test demo messages clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml agent/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]' -e ./agent
+	touch $(STAMP)
+
+# Tests run on PostgreSQL and Redis, never on the demo's SQLite.
+test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qingka
+test: export REDIS_URL ?= redis://127.0.0.1:6379/0
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+demo: install
+	$(BIN)/python manage.py demo
+
+# Regenerates the English catalogue after strings change (needs GNU gettext).
+messages:
+	$(BIN)/python manage.py makemessages -l en --ignore '.venv/*' --ignore 'agent/*' --ignore 'tests/*'
+	$(BIN)/python manage.py compilemessages -l en
+
+clean:
+	rm -rf $(VENV) var/static

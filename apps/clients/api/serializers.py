@@ -1,0 +1,29 @@
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from .. import identifiers
+from ..models import Client
+
+
+class ClientSerializer(serializers.ModelSerializer):
+    filing_frequency = serializers.CharField(read_only=True)
+    staff_name = serializers.StringRelatedField(source="staff", read_only=True)
+
+    class Meta:
+        model = Client
+        fields = [
+            "id", "name", "taxpayer_id", "taxpayer_id_legacy", "taxpayer_kind", "filing_frequency",
+            "filing_frequency_override", "staff", "staff_name", "active", "contact_name", "contact_phone",
+            "notes", "created_at", "updated_at",
+        ]
+        read_only_fields = ["taxpayer_id_legacy", "created_at", "updated_at"]
+
+    def validate_taxpayer_id(self, value):
+        """The field's validator has checked it; uniqueness is on the normalised form."""
+        normalised = identifiers.normalise(value)
+        others = Client.objects.filter(taxpayer_id=normalised)
+        if self.instance is not None:
+            others = others.exclude(pk=self.instance.pk)
+        if others.exists():
+            raise serializers.ValidationError(_("已有客户使用该纳税人识别号"))
+        return normalised

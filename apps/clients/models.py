@@ -1,0 +1,89 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from . import identifiers
+
+
+class TaxpayerKind(models.TextChoices):
+    GENERAL = "general", _("一般纳税人")
+    SMALL_SCALE = "small_scale", _("小规模纳税人")
+
+
+class FilingFrequency(models.TextChoices):
+    MONTHLY = "monthly", _("按月申报")
+    QUARTERLY = "quarterly", _("按季申报")
+
+
+DEFAULT_FREQUENCY = {TaxpayerKind.GENERAL: FilingFrequency.MONTHLY, TaxpayerKind.SMALL_SCALE: FilingFrequency.QUARTERLY}
+
+
+def validate_taxpayer_id(value):
+    try:
+        identifiers.validate(value)
+    except identifiers.InvalidIdentifier as error:
+        raise ValidationError(str(error), code="invalid_taxpayer_id") from None
+
+
+class ClientQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """会计 see their own clients; 管理员 and 只读 see all."""
+        if user.is_firm_admin or user.role != user.Role.ACCOUNTANT:
+            return self
+        return self.filter(staff=user)
+
+
+class Client(models.Model):
+    name = models.CharField(_("客户名称"), max_length=200, db_index=True)
+    taxpayer_id = models.CharField(
+        _("纳税人识别号"), max_length=20, unique=True, validators=[validate_taxpayer_id],
+        help_text=_("统一社会信用代码（18位），或旧纳税人识别号（15、18、20位）"),
+    )
+    taxpayer_id_legacy = models.BooleanField(_("旧纳税人识别号"), default=False, editable=False)
+    taxpayer_kind = models.CharField(_("纳税人类型"), max_length=16, choices=TaxpayerKind.choices)
+    filing_frequency_override = models.CharField(
+        _("增值税申报周期（手动指定）"), max_length=16, choices=FilingFrequency.choices, blank=True,
+        help_text=_("留空则按纳税人类型：一般纳税人按月，小规模纳税人按季"),
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("负责会计"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="clients",
+    )
+    active = models.BooleanField(_("服务中"), default=True)
+    contact_name = models.CharField(_("联系人"), max_length=64, blank=True)
+    contact_phone = models.CharField(_("联系电话"), max_length=32, blank=True)
+    notes = models.TextField(_("备注"), blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    objects = ClientQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("客户")
+        verbose_name_plural = _("客户")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def audit_client(self):
+        return self
+
+    @property
+    def filing_frequency(self) -> str:
+        return self.filing_frequency_override or DEFAULT_FREQUENCY[self.taxpayer_kind]
+
+    def clean(self):
+        if self.taxpayer_id:
+            try:
+                identifier = identifiers.validate(self.taxpayer_id)
+            except identifiers.InvalidIdentifier:
+                return  # the field validator reports it
+            self.taxpayer_id = identifier.value
+
+    def save(self, *args, **kwargs):
+        identifier = identifiers.validate(self.taxpayer_id)
+        self.taxpayer_id, self.taxpayer_id_legacy = identifier.value, identifier.legacy
+        super().save(*args, **kwargs)

@@ -1,0 +1,23 @@
+from rest_framework import mixins, viewsets
+
+from apps.audit import log
+
+
+class AuditedModelViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
+                          mixins.ListModelMixin, viewsets.GenericViewSet):
+    """List, create, read and update; every write goes to the audit log with before and after."""
+
+    audit_name = ""
+
+    def perform_create(self, serializer):
+        obj = serializer.save()
+        log.record(f"{self.audit_name}.created", obj, request=self.request, after=self.audit_data(obj))
+
+    def perform_update(self, serializer):
+        before = self.audit_data(serializer.instance)
+        obj = serializer.save()
+        log.record(f"{self.audit_name}.updated", obj, request=self.request, before=before, after=self.audit_data(obj))
+
+    def audit_data(self, obj):
+        """What the API shows of the object, so secrets never reach the audit log."""
+        return self.get_serializer(obj).data

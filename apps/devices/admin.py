@@ -1,0 +1,65 @@
+from django import forms
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from apps.audit import log
+
+from .models import Agent, Device
+
+
+@admin.register(Agent)
+class AgentAdmin(admin.ModelAdmin):
+    list_display = ("name", "location", "enabled", "health", "online", "last_heartbeat_at", "version", "hostname")
+    list_filter = ("enabled", "health", "online")
+    search_fields = ("name", "location", "hostname")
+    readonly_fields = ("online", "last_heartbeat_at", "version", "hostname", "created_at")
+    actions = ["issue_new_token"]
+
+    def save_model(self, request, obj, form, change):
+        token = None if change else obj.set_new_token()
+        super().save_model(request, obj, form, change)
+        if token:
+            log.record("agent.created", obj, request=request)
+            self.message_user(request, _("前置机令牌（只显示这一次）：%(token)s") % {"token": token}, messages.WARNING)
+
+    @admin.action(description=_("重新生成令牌"))
+    def issue_new_token(self, request, queryset):
+        for agent in queryset:
+            token = agent.set_new_token()
+            agent.save(update_fields=["token_hash", "signing_key"])
+            log.record("agent.token_reissued", agent, request=request)
+            self.message_user(request, _("%(agent)s 的新令牌（只显示这一次）：%(token)s") % {"agent": agent, "token": token}, messages.WARNING)
+
+
+class DeviceAdminForm(forms.ModelForm):
+    """Passwords are write-only: an empty box keeps the stored one."""
+
+    new_certificate_password = forms.CharField(label=_("证书口令"), required=False, widget=forms.PasswordInput,
+                                               help_text=_("留空则不修改"))
+    new_device_password = forms.CharField(label=_("设备口令"), required=False, widget=forms.PasswordInput,
+                                          help_text=_("留空则不修改"))
+
+    class Meta:
+        model = Device
+        exclude = ("certificate_password", "device_password")
+
+    def save(self, commit=True):
+        device = super().save(commit=False)
+        if self.cleaned_data["new_certificate_password"]:
+            device.certificate_password = self.cleaned_data["new_certificate_password"]
+        if self.cleaned_data["new_device_password"]:
+            device.device_password = self.cleaned_data["new_device_password"]
+        if commit:
+            device.save()
+        return device
+
+
+@admin.register(Device)
+class DeviceAdmin(admin.ModelAdmin):
+    form = DeviceAdminForm
+    list_display = ("number", "kind", "client", "sub_number", "agent", "slot", "simulated", "health", "present", "busy", "monitored_at")
+    list_filter = ("kind", "agent", "health", "present", "simulated")
+    search_fields = ("number", "client__name", "client__taxpayer_id", "slot")
+    autocomplete_fields = ("client",)
+    list_select_related = ("client", "agent")
+    readonly_fields = ("present", "busy", "last_seen_at", "monitoring", "monitored_at", "created_at")

@@ -1,0 +1,24 @@
+import django_filters
+
+from apps.clients.models import Client
+from apps.core.api import AuditedModelViewSet
+
+from ..models import Device
+from .serializers import DeviceSerializer
+
+
+class DeviceFilter(django_filters.FilterSet):
+    class Meta:
+        model = Device
+        fields = ["kind", "client", "agent", "health", "present", "simulated"]
+
+
+class DeviceViewSet(AuditedModelViewSet):
+    serializer_class = DeviceSerializer
+    filterset_class = DeviceFilter
+    search_fields = ["number", "client__name", "client__taxpayer_id", "slot"]
+    ordering_fields = ["number", "client__name", "monitored_at"]
+    audit_name = "device"
+
+    def get_queryset(self):
+        return Device.objects.filter(client__in=Client.objects.visible_to(self.request.user)).select_related("client", "agent")

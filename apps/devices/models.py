@@ -1,0 +1,142 @@
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.fields import EncryptedTextField
+
+from .rules import DeviceCycleState, device_cycle_state
+
+
+class Health(models.TextChoices):
+    """Set by people and by outcomes, never by the system's own bookkeeping (that is `state`)."""
+
+    GOOD = "good", _("正常")
+    BAD = "bad", _("故障")
+    MAINTENANCE = "maintenance", _("维护中")
+    RETIRED = "retired", _("已停用")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def signing_key_for(token: str) -> bytes:
+    """The key both sides derive from the agent token to sign job messages (docs/agent-protocol.md)."""
+    return hashlib.sha256(f"qingka-job-signing:{token}".encode()).digest()
+
+
+class Agent(models.Model):
+    name = models.CharField(_("名称"), max_length=64, unique=True)
+    location = models.CharField(_("位置"), max_length=128, blank=True)
+    token_hash = models.CharField(_("令牌摘要"), max_length=64, unique=True, editable=False)
+    signing_key = EncryptedTextField(_("任务签名密钥"), editable=False)
+    enabled = models.BooleanField(_("启用"), default=True)
+    health = models.CharField(_("健康状况"), max_length=16, choices=Health.choices, default=Health.GOOD)
+    last_heartbeat_at = models.DateTimeField(_("最近心跳"), null=True, blank=True)
+    online = models.BooleanField(_("在线"), default=False, editable=False)
+    version = models.CharField(_("版本"), max_length=32, blank=True, editable=False)
+    hostname = models.CharField(_("主机名"), max_length=128, blank=True, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("前置机")
+        verbose_name_plural = _("前置机")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def queue_name(self) -> str:
+        return f"agent.{self.pk}"
+
+    def set_new_token(self) -> str:
+        """Makes a new token and returns it; only its hash and the derived signing key are kept."""
+        token = secrets.token_urlsafe(32)
+        self.token_hash = hash_token(token)
+        self.signing_key = signing_key_for(token).hex()
+        return token
+
+    def sign(self, job_id: int, attempt: int) -> str:
+        return hmac.new(bytes.fromhex(self.signing_key), f"{job_id}:{attempt}".encode(), hashlib.sha256).hexdigest()
+
+
+class DeviceKind(models.TextChoices):
+    GOLDEN_TAX_DISK = "golden_tax_disk", _("金税盘")
+    TAX_DISK = "tax_disk", _("税控盘")
+    UKEY = "ukey", _("税务UKey")
+
+
+DEFAULT_PASSWORDS = {
+    DeviceKind.GOLDEN_TAX_DISK: ("12345678", "23456789"),
+    DeviceKind.TAX_DISK: ("12345678", "88888888"),
+    DeviceKind.UKEY: ("12345678", "88888888"),
+}
+
+
+class Device(models.Model):
+    kind = models.CharField(_("设备类型"), max_length=16, choices=DeviceKind.choices)
+    number = models.CharField(
+        _("设备编号"), max_length=12, unique=True,
+        validators=[RegexValidator(r"^\d{12}$", _("设备编号应为12位数字"))],
+    )
+    client = models.ForeignKey("clients.Client", verbose_name=_("客户"), on_delete=models.PROTECT, related_name="devices")
+    sub_number = models.PositiveSmallIntegerField(_("开票机号"), default=0, help_text=_("0 为主机，其余为分机"))
+    agent = models.ForeignKey(
+        Agent, verbose_name=_("所在前置机"), null=True, blank=True, on_delete=models.SET_NULL, related_name="devices",
+    )
+    slot = models.CharField(_("插槽"), max_length=64, blank=True, help_text=_("USB 总线与端口路径，如 1-1.4.2"))
+    certificate_password = EncryptedTextField(_("证书口令"), blank=True)
+    device_password = EncryptedTextField(_("设备口令"), blank=True)
+    simulated = models.BooleanField(_("模拟设备"), default=False)
+    health = models.CharField(_("健康状况"), max_length=16, choices=Health.choices, default=Health.GOOD)
+    # Set by the system from the agent's reports.
+    present = models.BooleanField(_("在位"), default=False, editable=False)
+    busy = models.BooleanField(_("占用中"), default=False, editable=False)
+    last_seen_at = models.DateTimeField(_("最近发现"), null=True, blank=True, editable=False)
+    monitoring = models.JSONField(_("监控管理信息"), null=True, blank=True, editable=False)
+    monitored_at = models.DateTimeField(_("监控信息读取时间"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("税控设备")
+        verbose_name_plural = _("税控设备")
+        ordering = ["client__name", "sub_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "sub_number"], name="device_unique_sub_number_per_client"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.number}"
+
+    @property
+    def audit_client(self):
+        return self.client
+
+    @property
+    def is_main(self) -> bool:
+        return self.sub_number == 0
+
+    def save(self, *args, **kwargs):
+        if self._state.adding:
+            default_certificate, default_device = DEFAULT_PASSWORDS[self.kind]
+            self.certificate_password = self.certificate_password or default_certificate
+            self.device_password = self.device_password or default_device
+        super().save(*args, **kwargs)
+
+    def monitoring_date(self, field: str) -> dt.date | None:
+        value = (self.monitoring or {}).get(field)
+        return dt.date.fromisoformat(value) if value else None
+
+    def cycle_state(self, today: dt.date | None = None) -> DeviceCycleState | None:
+        """From the last monitoring snapshot; None until the device has been read once."""
+        zxbsrq, kpjzsj = self.monitoring_date("zxbsrq"), self.monitoring_date("kpjzsj")
+        if not (zxbsrq and kpjzsj):
+            return None
+        return device_cycle_state(today or timezone.localdate(), zxbsrq, kpjzsj)

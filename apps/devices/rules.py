@@ -1,0 +1,26 @@
+"""The state of one device, derived from its own clock and monitoring data (domain.md)."""
+
+import datetime as dt
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.months import month_index
+
+
+class DeviceCycleState(models.TextChoices):
+    SUMMARY_DUE = "summary_due", _("待抄报")
+    CLEAR_DUE = "clear_due", _("待清卡")
+    DONE = "done", _("已完成")
+    LOCKED = "locked", _("已锁死")
+
+
+def device_cycle_state(now: dt.date, zxbsrq: dt.date, kpjzsj: dt.date) -> DeviceCycleState:
+    """Calendar months are compared; a device past its 开票截止日期 is locked whatever else holds."""
+    if now > kpjzsj:
+        return DeviceCycleState.LOCKED
+    if month_index(now) > month_index(zxbsrq) and month_index(now) >= month_index(kpjzsj):
+        return DeviceCycleState.SUMMARY_DUE
+    if month_index(now) >= month_index(kpjzsj):
+        return DeviceCycleState.CLEAR_DUE
+    return DeviceCycleState.DONE

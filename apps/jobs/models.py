@@ -1,0 +1,91 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class IllegalTransition(Exception):
+    pass
+
+
+class JobKind(models.TextChoices):
+    READ_STATUS = "read_status", _("读取状态")
+    UPLOAD_SUMMARY = "upload_summary", _("抄报")
+    CLEAR = "clear", _("清卡")
+    UPLOAD_AND_CLEAR = "upload_and_clear", _("抄报并清卡")
+
+
+class JobState(models.TextChoices):
+    SCHEDULED = "scheduled", _("已计划")
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("执行中")
+    SUCCEEDED = "succeeded", _("成功")
+    FAILED = "failed", _("失败")
+    CANCELLED = "cancelled", _("已取消")
+
+
+S = JobState
+TRANSITIONS = {
+    S.SCHEDULED: {S.QUEUED, S.CANCELLED},
+    S.QUEUED: {S.RUNNING, S.CANCELLED},
+    # back to SCHEDULED: a retry after backoff; back to QUEUED: the lease expired, one more attempt
+    S.RUNNING: {S.SUCCEEDED, S.FAILED, S.SCHEDULED, S.QUEUED},
+    S.FAILED: {S.SCHEDULED},  # retried by a person
+    S.SUCCEEDED: set(),
+    S.CANCELLED: set(),
+}
+ACTIVE_STATES = (S.SCHEDULED, S.QUEUED, S.RUNNING)
+
+
+class Job(models.Model):
+    """设备任务. The row is the truth; a queue message only points at (id, attempt)."""
+
+    kind = models.CharField(_("任务类型"), max_length=20, choices=JobKind.choices)
+    device = models.ForeignKey("devices.Device", verbose_name=_("税控设备"), on_delete=models.PROTECT, related_name="jobs")
+    period = models.ForeignKey(
+        "periods.Period", verbose_name=_("申报期"), null=True, blank=True, on_delete=models.PROTECT, related_name="jobs",
+    )
+    state = models.CharField(_("状态"), max_length=16, choices=JobState.choices, default=JobState.SCHEDULED, db_index=True)
+    run_after = models.DateTimeField(_("最早执行时间"), default=timezone.now, db_index=True)
+    attempts = models.PositiveSmallIntegerField(_("已尝试次数"), default=0)
+    max_attempts = models.PositiveSmallIntegerField(_("最多尝试次数"), default=5)
+    error_code = models.CharField(_("错误代码"), max_length=32, blank=True)
+    raw_code = models.CharField(_("设备原始代码"), max_length=32, blank=True)
+    error_message = models.TextField(_("错误信息"), blank=True)
+    already_done = models.BooleanField(_("此前已完成"), default=False)
+    result = models.JSONField(_("结果数据"), null=True, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("发起人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    queued_at = models.DateTimeField(_("入队时间"), null=True, blank=True)
+    started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    lease_expires_at = models.DateTimeField(_("租约到期"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("设备任务")
+        verbose_name_plural = _("设备任务")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "run_after"]), models.Index(fields=["device", "-created_at"])]
+
+    def __str__(self):
+        return f"#{self.pk} {self.get_kind_display()} {self.device.number}"
+
+    @property
+    def audit_client(self):
+        return self.device.client
+
+    def move(self, to: str, **changes) -> bool:
+        """Moves the job to state `to` if that is a legal step, setting `changes` with it.
+
+        The update is conditional on the state this object holds (healthchecks' pattern, no
+        locks): False means another process moved the job first and nothing was written."""
+        if to not in TRANSITIONS[self.state]:
+            raise IllegalTransition(f"job {self.pk}: {self.state} → {to} is not allowed")
+        updated = Job.objects.filter(pk=self.pk, state=self.state).update(state=to, **changes)
+        if updated:
+            self.state = to
+            for field, value in changes.items():
+                setattr(self, field, value)
+        return bool(updated)

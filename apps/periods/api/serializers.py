@@ -1,0 +1,35 @@
+from rest_framework import serializers
+
+from apps.core.months import format_month
+
+from ..models import Period
+from ..rules import PeriodStatus
+
+
+class PeriodSerializer(serializers.ModelSerializer):
+    month = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField()
+    status_label = serializers.SerializerMethodField()
+    return_required = serializers.BooleanField(read_only=True)
+    client_name = serializers.CharField(source="client.name", read_only=True)
+
+    class Meta:
+        model = Period
+        fields = [
+            "id", "client", "client_name", "month", "deadline", "status", "status_label", "return_required",
+            "summary_uploaded_at", "return_filed_on", "declared_sales", "declared_tax", "cleared_at", "locked",
+        ]
+
+    def get_month(self, period) -> str:
+        return format_month(period.month)
+
+    def _status(self, period) -> PeriodStatus:
+        # Lists annotate the status in SQL; a single object computes it.
+        code = getattr(period, "status_code", None)
+        return PeriodStatus(code) if code else period.status()
+
+    def get_status(self, period) -> str:
+        return self._status(period).value
+
+    def get_status_label(self, period) -> str:
+        return str(self._status(period).label)

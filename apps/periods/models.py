@@ -1,0 +1,94 @@
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.months import add_months, format_month
+from apps.filing_calendar.models import deadline_for
+
+from .rules import QUARTER_END_MONTHS, PeriodStatus, period_status, return_due
+
+
+class PeriodQuerySet(models.QuerySet):
+    def with_status(self, today: dt.date | None = None):
+        """Annotates `status_code`: period_status() in SQL, so lists can filter and count by
+        status in the database. tests/periods/test_status_sql.py keeps the two in step."""
+        today = today or timezone.localdate()
+        return_required = (
+            models.Q(client__filing_frequency_override="monthly")
+            | models.Q(client__filing_frequency_override="", client__taxpayer_kind="general")
+            | models.Q(month__month__in=QUARTER_END_MONTHS)
+        )
+        return self.annotate(status_code=models.Case(
+            models.When(cleared_at__isnull=False, then=models.Value(PeriodStatus.DONE)),
+            models.When(models.Q(locked=True) | models.Q(deadline__lt=today), then=models.Value(PeriodStatus.LOCKED)),
+            models.When(summary_uploaded_at__isnull=True, then=models.Value(PeriodStatus.SUMMARY_DUE)),
+            models.When(~return_required, then=models.Value(PeriodStatus.NO_RETURN_THIS_MONTH)),
+            models.When(return_filed_on__isnull=True, then=models.Value(PeriodStatus.RETURN_DUE)),
+            default=models.Value(PeriodStatus.CLEAR_DUE),
+            output_field=models.CharField(),
+        ))
+
+
+class Period(models.Model):
+    """申报期: one client's month. Its status is derived, never stored."""
+
+    client = models.ForeignKey("clients.Client", verbose_name=_("客户"), on_delete=models.PROTECT, related_name="periods")
+    month = models.DateField(_("所属月份"), help_text=_("该月第一天"))
+    deadline = models.DateField(_("申报截止日"), help_text=_("来自征期日历：所属月份的下一个月"))
+    summary_uploaded_at = models.DateTimeField(_("抄报时间"), null=True, blank=True)
+    return_filed_on = models.DateField(_("申报日期"), null=True, blank=True)
+    declared_sales = models.DecimalField(_("申报销售额"), max_digits=16, decimal_places=2, null=True, blank=True)
+    declared_tax = models.DecimalField(_("申报税额"), max_digits=16, decimal_places=2, null=True, blank=True)
+    cleared_at = models.DateTimeField(_("清卡时间"), null=True, blank=True)
+    locked = models.BooleanField(_("已锁死"), default=False)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    objects = PeriodQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("申报期")
+        verbose_name_plural = _("申报期")
+        ordering = ["-month", "client__name"]
+        constraints = [models.UniqueConstraint(fields=["client", "month"], name="period_unique_client_month")]
+        indexes = [models.Index(fields=["month", "client"])]
+
+    def __str__(self):
+        return f"{self.client} {format_month(self.month)}"
+
+    @property
+    def audit_client(self):
+        return self.client
+
+    def clean(self):
+        if self.month and self.month.day != 1:
+            raise ValidationError({"month": _("月份须为该月第一天。")})
+
+    @property
+    def return_required(self) -> bool:
+        return return_due(self.client.filing_frequency, self.month)
+
+    def status(self, today: dt.date | None = None) -> PeriodStatus:
+        return period_status(
+            return_required=self.return_required,
+            summary_uploaded=self.summary_uploaded_at is not None,
+            return_filed=self.return_filed_on is not None,
+            cleared=self.cleared_at is not None,
+            locked=self.locked,
+            today=today or timezone.localdate(),
+            deadline=self.deadline,
+        )
+
+    def get_status_display(self):
+        return self.status().label
+
+    @classmethod
+    def for_client(cls, client, month: dt.date) -> "Period":
+        """The client's period for `month`, created with its deadline from the calendar if new."""
+        period, _created = cls.objects.get_or_create(
+            client=client, month=month, defaults={"deadline": deadline_for(add_months(month, 1)).date},
+        )
+        return period

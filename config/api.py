@@ -1,0 +1,22 @@
+"""API v1: each app brings its own viewsets; this module only puts them under one router."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from apps.clients.api.views import ClientViewSet
+from apps.devices.api.views import DeviceViewSet
+from apps.filing_calendar.api.views import year_calendar
+from apps.periods.api.views import PeriodViewSet
+
+router = DefaultRouter()
+router.register("clients", ClientViewSet, basename="client")
+router.register("devices", DeviceViewSet, basename="device")
+router.register("periods", PeriodViewSet, basename="period")
+
+urlpatterns = [
+    path("", include(router.urls)),
+    path("calendar/<int:year>/", year_calendar, name="calendar-year"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]

@@ -1,0 +1,40 @@
+import pytest
+from django.conf import settings
+
+
+def pytest_configure(config):
+    # Tests render templates without running collectstatic first.
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.SECURE_SSL_REDIRECT = False
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _postgresql_only(django_db_setup, django_db_blocker):
+    vendor = settings.DATABASES["default"]["ENGINE"]
+    assert vendor.endswith("postgresql"), f"tests run on PostgreSQL (set DATABASE_URL), not {vendor}"
+
+
+@pytest.fixture
+def users(db):
+    from apps.accounts.models import User
+
+    make = User.objects.create_user
+    return {
+        "admin": make("admin", password="pw-admin-1", role=User.Role.ADMIN, display_name="管理员甲"),
+        "owner": make("accountant", password="pw-owner-1", role=User.Role.ACCOUNTANT, display_name="会计乙"),
+        "colleague": make("colleague", password="pw-colleague-1", role=User.Role.ACCOUNTANT, display_name="会计丙"),
+        "readonly": make("viewer", password="pw-viewer-1", role=User.Role.READONLY, display_name="只读丁"),
+    }
+
+
+@pytest.fixture
+def api(users):
+    """An API client logged in with a drf_create_token token of the firm's admin."""
+    from django.core.management import call_command
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    call_command("drf_create_token", "admin", verbosity=0)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get(user=users['admin']).key}")
+    return client

@@ -1,0 +1,44 @@
+"""Small builders for test data; valid taxpayer identifiers are computed, not copied."""
+
+import datetime as dt
+import itertools
+
+from apps.clients.identifiers import credit_check_character, org_code_check_character
+from apps.clients.models import Client
+from apps.devices.models import Agent, Device
+from apps.periods.models import Period
+
+_serial = itertools.count(1)
+
+
+def credit_code(n: int) -> str:
+    body = f"MA{n:06d}"
+    first17 = "91320100" + body + org_code_check_character(body)
+    return first17 + credit_check_character(first17)
+
+
+def make_client(**fields) -> Client:
+    n = next(_serial)
+    fields.setdefault("name", f"测试客户{n}有限公司")
+    fields.setdefault("taxpayer_id", credit_code(n))
+    fields.setdefault("taxpayer_kind", "general")
+    return Client.objects.create(**fields)
+
+
+def make_agent(name=None) -> tuple[Agent, str]:
+    agent = Agent(name=name or f"前置机{next(_serial)}")
+    token = agent.set_new_token()
+    agent.save()
+    return agent, token
+
+
+def make_device(client=None, **fields) -> Device:
+    n = next(_serial)
+    fields.setdefault("kind", "tax_disk")
+    fields.setdefault("number", f"5399{n:08d}")
+    return Device.objects.create(client=client or make_client(), **fields)
+
+
+def make_period(client=None, month=dt.date(2026, 10, 1), **fields) -> Period:
+    fields.setdefault("deadline", dt.date(2026, 11, 16))
+    return Period.objects.create(client=client or make_client(), month=month, **fields)
