@@ -20,13 +20,15 @@ test: export REDIS_URL ?= redis://127.0.0.1:6379/0
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# The demo runs on SQLite under var/ unless DATABASE_URL says otherwise.
+demo: export DEBUG ?= 1
 demo: install
 	$(BIN)/python manage.py demo
 
 # Regenerates the English catalogue after strings change (needs GNU gettext).
 messages:
 	$(BIN)/python manage.py makemessages -l en --ignore '.venv/*' --ignore 'agent/*' --ignore 'tests/*'
-	$(BIN)/python manage.py compilemessages -l en
+	$(BIN)/python manage.py compilemessages -l en --ignore '.venv/*'
 
 clean:
 	rm -rf $(VENV) var/static

@@ -6,10 +6,13 @@ def pytest_configure(config):
     # Tests render templates without running collectstatic first.
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     settings.SECURE_SSL_REDIRECT = False
+    settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _postgresql_only(django_db_setup, django_db_blocker):
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """Every test that touches the database does so on PostgreSQL."""
     vendor = settings.DATABASES["default"]["ENGINE"]
     assert vendor.endswith("postgresql"), f"tests run on PostgreSQL (set DATABASE_URL), not {vendor}"
 

@@ -28,7 +28,9 @@ def validate_taxpayer_id(value):
 
 class ClientQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """会计 see their own clients; 管理员 and 只读 see all."""
+        """会计 see their own clients; 管理员 and 只读 see all; nobody else sees any."""
+        if not user.is_authenticated:
+            return self.none()
         if user.is_firm_admin or user.role != user.Role.ACCOUNTANT:
             return self
         return self.filter(staff=user)
