@@ -42,6 +42,8 @@ class Agent(models.Model):
     online = models.BooleanField(_("在线"), default=False, editable=False)
     version = models.CharField(_("版本"), max_length=32, blank=True, editable=False)
     hostname = models.CharField(_("主机名"), max_length=128, blank=True, editable=False)
+    inventory = models.JSONField(_("最近清点"), default=list, blank=True, editable=False,
+                                 help_text=_("前置机最近一次心跳报告的全部设备，含尚未对应客户的设备"))
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:

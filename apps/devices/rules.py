@@ -24,3 +24,13 @@ def device_cycle_state(now: dt.date, zxbsrq: dt.date, kpjzsj: dt.date) -> Device
     if month_index(now) >= month_index(kpjzsj):
         return DeviceCycleState.CLEAR_DUE
     return DeviceCycleState.DONE
+
+
+def shows_summarised(period_month: dt.date, zxbsrq: dt.date | None) -> bool:
+    """The device's latest 抄报 is from after the period: its summary is uploaded."""
+    return zxbsrq is not None and month_index(zxbsrq) > month_index(period_month)
+
+
+def shows_cleared(period_month: dt.date, kpjzsj: dt.date | None) -> bool:
+    """kpjzsj has moved past the month after the period: the device is cleared for it."""
+    return kpjzsj is not None and month_index(kpjzsj) > month_index(period_month) + 1

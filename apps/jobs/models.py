@@ -59,6 +59,7 @@ class Job(models.Model):
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     queued_at = models.DateTimeField(_("入队时间"), null=True, blank=True)
+    last_sent_at = models.DateTimeField(_("最近发送消息"), null=True, blank=True)
     started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
     finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
     lease_expires_at = models.DateTimeField(_("租约到期"), null=True, blank=True)
@@ -79,11 +80,11 @@ class Job(models.Model):
     def move(self, to: str, **changes) -> bool:
         """Moves the job to state `to` if that is a legal step, setting `changes` with it.
 
-        The update is conditional on the state this object holds (healthchecks' pattern, no
-        locks): False means another process moved the job first and nothing was written."""
+        The update is conditional on the state and attempt this object holds (healthchecks'
+        pattern, no locks): False means another process moved the job first; nothing was written."""
         if to not in TRANSITIONS[self.state]:
             raise IllegalTransition(f"job {self.pk}: {self.state} → {to} is not allowed")
-        updated = Job.objects.filter(pk=self.pk, state=self.state).update(state=to, **changes)
+        updated = Job.objects.filter(pk=self.pk, state=self.state, attempts=self.attempts).update(state=to, **changes)
         if updated:
             self.state = to
             for field, value in changes.items():

@@ -1,0 +1,63 @@
+import django_filters
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from apps.audit import log
+from apps.clients.models import Client
+
+from .. import pipeline
+from ..models import Job, JobState
+from .serializers import JobRequestSerializer, JobSerializer
+
+
+class JobFilter(django_filters.FilterSet):
+    class Meta:
+        model = Job
+        fields = ["state", "kind", "device", "period", "device__client", "device__agent", "error_code"]
+
+
+class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """设备任务: list and read; ask for new ones; cancel what has not started; retry what failed."""
+
+    serializer_class = JobSerializer
+    filterset_class = JobFilter
+    ordering_fields = ["created_at", "run_after", "finished_at"]
+
+    def get_queryset(self):
+        return Job.objects.filter(device__client__in=Client.objects.visible_to(self.request.user)).select_related("device")
+
+    @extend_schema(request=JobRequestSerializer, responses={201: dict})
+    def create(self, request):
+        body = JobRequestSerializer(data=request.data, user=request.user)
+        body.is_valid(raise_exception=True)
+        with transaction.atomic():
+            jobs, skipped = pipeline.request_jobs(
+                body.validated_data["kind"], body.devices(), period=body.validated_data.get("period"),
+                user=request.user, run_after=body.validated_data.get("run_after"), request=request,
+            )
+        return Response({
+            "jobs": JobSerializer(jobs, many=True).data,
+            "skipped": [{"device": device.pk, "device_number": device.number, "reason": reason} for device, reason in skipped],
+        }, status=status.HTTP_201_CREATED if jobs else status.HTTP_200_OK)
+
+    @extend_schema(request=None, responses={200: JobSerializer, 409: dict})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        job = self.get_object()
+        if job.state not in (JobState.SCHEDULED, JobState.QUEUED) or not job.move(JobState.CANCELLED):
+            return Response({"detail": "只能取消尚未开始的任务"}, status=status.HTTP_409_CONFLICT)
+        log.record("job.cancelled", job, request=request, simulated=job.device.simulated)
+        return Response(JobSerializer(job).data)
+
+    @extend_schema(request=None, responses={200: JobSerializer, 409: dict})
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        job = self.get_object()
+        with transaction.atomic():
+            if job.state != JobState.FAILED or not pipeline.retry_failed(job):
+                return Response({"detail": "只能重试失败的任务"}, status=status.HTTP_409_CONFLICT)
+            log.record("job.retried", job, request=request, simulated=job.device.simulated)
+        return Response(JobSerializer(job).data)

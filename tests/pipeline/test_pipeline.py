@@ -1,0 +1,208 @@
+"""The site side of the pipeline, through the agent API as an agent calls it."""
+
+import datetime as dt
+import hashlib
+import hmac
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from apps.audit.models import AuditEvent
+from apps.devices.models import Health
+from apps.jobs import pipeline
+from apps.jobs.models import Job, JobState
+from apps.jobs.sweeper import sweep
+from tests.factories import make_agent, make_client, make_device, make_period
+
+MONITORING_CLEARED = {"zxbsrq": "2026-11-03", "kpjzsj": "2026-12-15", "clock": "2026-11-05T10:00:00+08:00", "simulated": True}
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """The Celery messages the site sends (the broker itself is exercised by the end-to-end tests)."""
+    messages = []
+    monkeypatch.setattr(pipeline.celery_app, "send_task", lambda name, args, queue: messages.append((name, args, queue)))
+    return messages
+
+
+@pytest.fixture
+def setup(db, django_capture_on_commit_callbacks):
+    agent, token = make_agent()
+    client = make_client()
+    device = make_device(client, agent=agent, present=True, simulated=True)
+    period = make_period(client, month=dt.date(2026, 10, 1), deadline=timezone.localdate() + dt.timedelta(days=10),
+                         summary_uploaded_at=timezone.now(), return_filed_on=timezone.localdate())
+    agent.online = True
+    agent.save()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Agent {token}")
+    return {"agent": agent, "token": token, "device": device, "period": period, "api": api,
+            "commit": django_capture_on_commit_callbacks}
+
+
+def ask(setup, kind="clear"):
+    with setup["commit"](execute=True):
+        jobs, skipped = pipeline.request_jobs(kind, [setup["device"]], period=setup["period"])
+    assert not skipped
+    return jobs[0]
+
+
+def sweep_now(setup, now=None):
+    with setup["commit"](execute=True):
+        return sweep(now)
+
+
+def result(setup, job, **fields):
+    body = {"attempt": job.attempts, "outcome": "succeeded", "monitoring": MONITORING_CLEARED, **fields}
+    return setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/result/", body, format="json")
+
+
+def test_the_message_carries_only_the_job_id_attempt_and_signature(setup, sent):
+    job = ask(setup)
+    ((name, args, queue),) = sent
+    key = hashlib.sha256(f"qingka-job-signing:{setup['token']}".encode()).digest()
+    assert (name, queue) == ("qingka.run_job", f"agent.{setup['agent'].pk}")
+    assert args == [job.pk, 1, hmac.new(key, f"{job.pk}:1".encode(), hashlib.sha256).hexdigest()]
+    assert Job.objects.get(pk=job.pk).state == JobState.QUEUED
+
+
+def test_no_message_before_the_transaction_commits(setup, sent):
+    with setup["commit"](execute=False) as callbacks:
+        pipeline.request_jobs("clear", [setup["device"]], period=setup["period"])
+    assert sent == [] and len(callbacks) == 1
+
+
+def test_claim_hands_over_the_passwords_and_a_lease(setup, sent):
+    job = ask(setup)
+    response = setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
+    assert response.status_code == 200
+    claimed = response.json()["job"]
+    assert claimed["device"]["certificate_password"] == "12345678" and claimed["period"] == "2026-10"
+    assert Job.objects.get(pk=job.pk).state == JobState.RUNNING
+    again = setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
+    assert again.status_code == 409
+
+
+def test_another_agents_job_is_not_found_and_unchanged(setup, sent):
+    job = ask(setup)
+    _other, other_token = make_agent()
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Agent {other_token}")
+    assert other.post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json").status_code == 404
+    assert other.post(f"/api/v1/agent/jobs/{job.pk}/result/", {"attempt": 1, "outcome": "succeeded"}, format="json").status_code == 404
+    assert Job.objects.get(pk=job.pk).state == JobState.QUEUED
+
+
+def test_a_user_token_is_not_an_agent_token(setup, api):
+    job = ask(setup)
+    assert api.post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json").status_code in (401, 403)
+    assert APIClient().get("/api/v1/agent/me/").status_code in (401, 403)
+
+
+def test_result_updates_job_device_period_and_audit_once(setup, sent):
+    job = ask(setup)
+    setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
+    assert result(setup, job).status_code == 200
+    assert result(setup, job).status_code == 200  # the outbox re-sends: idempotent
+    job.refresh_from_db()
+    setup["device"].refresh_from_db()
+    setup["period"].refresh_from_db()
+    assert job.state == JobState.SUCCEEDED and setup["device"].monitoring["kpjzsj"] == "2026-12-15"
+    assert setup["period"].cleared_at is not None and setup["period"].status() == "done"
+    actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
+    assert actions == ["job.requested", "job.started", "job.succeeded", "period.cleared"]
+    assert AuditEvent.objects.filter(action="job.succeeded", simulated=True, actor_agent=setup["agent"]).exists()
+
+
+def test_a_retryable_failure_is_scheduled_again_and_a_password_failure_never(setup, sent, settings):
+    settings.QINGKA_RETRY_BASE_SECONDS = 0
+    job = ask(setup)
+    setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
+    result(setup, job, outcome="failed", error_code="TRANSFER_FAILED", monitoring=None)
+    job.refresh_from_db()
+    assert (job.state, job.error_code) == (JobState.SCHEDULED, "TRANSFER_FAILED")
+    sweep_now(setup)
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == (JobState.QUEUED, 2) and len(sent) == 2
+    setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 2}, format="json")
+    result(setup, job, outcome="failed", error_code="CERT_PASSWORD_WRONG", raw_code="0x0963c6", monitoring=None)
+    job.refresh_from_db()
+    assert (job.state, job.raw_code) == (JobState.FAILED, "0x0963c6")
+    sweep_now(setup)
+    assert Job.objects.get(pk=job.pk).state == JobState.FAILED and len(sent) == 2
+
+
+def test_a_stale_attempts_result_is_refused(setup, sent):
+    job = ask(setup)
+    setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
+    assert setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/result/", {"attempt": 2, "outcome": "succeeded"}, format="json").status_code == 409
+    assert Job.objects.get(pk=job.pk).state == JobState.RUNNING
+
+
+def test_expired_lease_returns_the_job_with_one_more_attempt(setup, sent):
+    job = ask(setup)
+    setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
+    sweep_now(setup, timezone.now() + dt.timedelta(hours=1))
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == (JobState.QUEUED, 2)
+    assert sent[-1][1][:2] == [job.pk, 2]
+    assert result(setup, job, attempt=1).status_code == 409  # the old attempt's late result
+
+
+def test_offline_agents_are_marked_and_new_jobs_skip_them_saying_why(setup, sent):
+    agent = setup["agent"]
+    agent.last_heartbeat_at = timezone.now() - dt.timedelta(minutes=5)
+    agent.save()
+    sweep_now(setup)
+    agent.refresh_from_db()
+    assert not agent.online and AuditEvent.objects.filter(action="agent.offline").exists()
+    jobs, skipped = pipeline.request_jobs("clear", [setup["device"]], period=setup["period"])
+    assert jobs == [] and "离线" in skipped[0][1]
+
+
+def test_devices_that_are_not_good_are_skipped(setup, sent):
+    setup["device"].health = Health.MAINTENANCE
+    jobs, skipped = pipeline.request_jobs("clear", [setup["device"]], period=setup["period"])
+    assert jobs == [] and "维护中" in skipped[0][1]
+
+
+def test_three_final_failures_make_the_device_bad(setup, sent):
+    for _ in range(3):
+        job = ask(setup)
+        setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
+        result(setup, job, outcome="failed", error_code="RECONCILIATION_FAILED", monitoring=None)
+    setup["device"].refresh_from_db()
+    assert setup["device"].health == Health.BAD
+    assert AuditEvent.objects.filter(action="device.health_bad").count() == 1
+
+
+def test_heartbeat_marks_present_missing_and_keeps_unknown_devices(setup):
+    agent, device = setup["agent"], setup["device"]
+    rows = [
+        {"slot": "sim-1", "kind": "tax_disk", "driver": "simulated", "device_number": device.number, "simulated": True,
+         "busy": False, "monitoring": MONITORING_CLEARED},
+        {"slot": "1-1.2", "kind": "ukey", "driver": "none", "device_number": None, "simulated": False, "busy": False},
+    ]
+    body = {"version": "0.1.0", "hostname": "cabinet-1", "devices": rows}
+    assert setup["api"].post("/api/v1/agent/heartbeat/", body, format="json").status_code == 200
+    device.refresh_from_db()
+    agent.refresh_from_db()
+    assert (device.slot, device.present, device.monitoring["kpjzsj"]) == ("sim-1", True, "2026-12-15")
+    assert len(agent.inventory) == 2 and agent.hostname == "cabinet-1"
+    setup["api"].post("/api/v1/agent/heartbeat/", {**body, "devices": rows[1:]}, format="json")
+    device.refresh_from_db()
+    assert not device.present and AuditEvent.objects.filter(action="device.missing").count() == 1
+    bad = setup["api"].post("/api/v1/agent/heartbeat/", {**body, "devices": [{"slot": "x", "driver": "none", "kind": "floppy"}]}, format="json")
+    assert bad.status_code == 400
+
+
+def test_staff_api_asks_cancels_and_retries(setup, sent, api):
+    response = api.post("/api/v1/jobs/", {"kind": "clear", "period": setup["period"].pk}, format="json")
+    assert response.status_code == 201, response.json()
+    job_id = response.json()["jobs"][0]["id"]
+    assert api.post(f"/api/v1/jobs/{job_id}/cancel/").status_code == 200
+    assert api.post(f"/api/v1/jobs/{job_id}/cancel/").status_code == 409
+    assert api.post(f"/api/v1/jobs/{job_id}/retry/").status_code == 409
+    bad = api.post("/api/v1/jobs/", {"kind": "clear", "device": setup["device"].pk}, format="json")
+    assert bad.status_code == 400 and "period" in bad.json()
