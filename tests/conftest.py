@@ -1,8 +1,18 @@
+import os
+
 import pytest
 from django.conf import settings
 
+# Tests own a Redis database of their own and flush it; the site's default (db 0) is left alone.
+TEST_REDIS_URL = os.environ.get("QINGKA_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+
 
 def pytest_configure(config):
+    from config.celery import app as celery_app
+
+    settings.REDIS_URL = settings.CELERY_BROKER_URL = TEST_REDIS_URL
+    settings.RQ_QUEUES = {"default": {"URL": TEST_REDIS_URL, "DEFAULT_TIMEOUT": 600}}
+    celery_app.conf.broker_url = TEST_REDIS_URL
     # Tests render templates without running collectstatic first.
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     settings.SECURE_SSL_REDIRECT = False

@@ -94,7 +94,8 @@ class Driver(Protocol):
 
     def upload_summary(self, device_number: str, period: str, secrets: Secrets) -> dict[str, Any]:
         """抄报 for period "YYYY-MM". Already summarised: returns the monitoring data with
-        "already_done": True, as devices report 195 / a repeat as success."""
+        "already_done": True, as devices report 195 / a repeat as success (and the device's
+        "raw_code", e.g. "195", when it gave one)."""
         ...
 
     def clear(self, device_number: str, period: str, secrets: Secrets) -> dict[str, Any]:

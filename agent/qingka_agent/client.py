@@ -1,0 +1,77 @@
+"""The site's agent API (`/api/v1/agent/`). The token goes only into the Authorization header;
+a claimed job carries the device passwords, so a 200 answer is never put into a message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class SiteError(Exception):
+    """The site answered with a status the protocol does not expect (e.g. 400)."""
+
+
+class Unauthorised(SiteError):
+    """401/403: the token is unknown or revoked."""
+
+
+class NotClaimable(SiteError):
+    """409: the job is not queued any more, or this is not its current attempt."""
+
+
+class NotFound(SiteError):
+    """404: not this agent's job."""
+
+
+class SiteUnreachable(SiteError):
+    """No answer, a timeout, or a 5xx: try again later."""
+
+
+class SiteClient:
+    def __init__(self, site_url: str, token: str, timeout: float = 10,
+                 transport: httpx.BaseTransport | None = None):
+        self.site_url = site_url
+        self._http = httpx.Client(
+            base_url=site_url.rstrip("/") + "/api/v1/agent/",
+            headers={"Authorization": f"Agent {token}"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        try:
+            response = self._http.request(method, path, json=body)
+        except httpx.HTTPError as exc:
+            raise SiteUnreachable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        status = response.status_code
+        what = f"{method} {path}: HTTP {status}"
+        if status in (401, 403):
+            raise Unauthorised(f"{what}: the agent token was not accepted")
+        if status == 409:
+            raise NotClaimable(what)
+        if status == 404:
+            raise NotFound(what)
+        if status >= 500:
+            raise SiteUnreachable(what)
+        if status != 200:
+            raise SiteError(f"{what}: {response.text[:200]}")
+        try:
+            return response.json()
+        except ValueError:
+            raise SiteUnreachable(f"{what}: the answer is not JSON") from None
+
+    def me(self) -> dict[str, Any]:
+        return self._call("GET", "me/")
+
+    def heartbeat(self, version: str, hostname: str, devices: list[dict[str, Any]]) -> dict[str, Any]:
+        return self._call("POST", "heartbeat/", {"version": version, "hostname": hostname, "devices": devices})
+
+    def claim(self, job_id: int, attempt: int) -> dict[str, Any]:
+        return self._call("POST", f"jobs/{job_id}/claim/", {"attempt": attempt})["job"]
+
+    def result(self, job_id: int, result: dict[str, Any]) -> None:
+        self._call("POST", f"jobs/{job_id}/result/", result)

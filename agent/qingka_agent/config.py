@@ -1,0 +1,91 @@
+"""The agent's settings: environment variables, optionally a TOML or YAML file; the environment wins.
+
+A file uses the same names, with or without the QINGKA_ prefix and in any case
+(`site_url = "https://…"` or `QINGKA_SITE_URL: https://…`).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+import yaml
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Config:
+    site_url: str
+    token: str = field(repr=False)
+    broker_url: str
+    drivers: tuple[str, ...]
+    sim_devices: Path | None
+    state_dir: Path
+    command: tuple[str, ...]
+    command_timeout: float
+    concurrency: int
+    heartbeat_seconds: float
+    scan_seconds: float
+
+    def require_site(self) -> None:
+        """`run` and `check` talk to the site; `devices` does not."""
+        for name, value in (("QINGKA_SITE_URL", self.site_url), ("QINGKA_AGENT_TOKEN", self.token)):
+            if not value:
+                raise ConfigError(f"{name} is not set (environment or --config file)")
+
+
+def _read_file(path: Path) -> dict[str, str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+    except (OSError, tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of settings")
+    values = {}
+    for key, value in data.items():
+        name = str(key).upper()
+        if not name.startswith("QINGKA_"):
+            name = "QINGKA_" + name
+        values[name] = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+    return values
+
+
+def _number(values: Mapping[str, str], name: str, default: str, kind: type):
+    raw = values.get(name) or default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be greater than 0, not {raw!r}")
+    return value
+
+
+def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    values = _read_file(path) if path else {}
+    values.update({k: v for k, v in (os.environ if env is None else env).items() if k.startswith("QINGKA_")})
+    drivers = tuple(d.strip() for d in (values.get("QINGKA_DRIVERS") or "usb").split(",") if d.strip())
+    if not drivers:
+        raise ConfigError("QINGKA_DRIVERS lists no driver")
+    sim_devices = values.get("QINGKA_SIM_DEVICES")
+    return Config(
+        site_url=values.get("QINGKA_SITE_URL", "").rstrip("/"),
+        token=values.get("QINGKA_AGENT_TOKEN", ""),
+        broker_url=values.get("QINGKA_BROKER_URL") or "redis://127.0.0.1:6379/0",
+        drivers=drivers,
+        sim_devices=Path(sim_devices).expanduser() if sim_devices else None,
+        state_dir=Path(values.get("QINGKA_STATE_DIR") or "~/.local/state/qingka-agent").expanduser(),
+        command=tuple(shlex.split(values.get("QINGKA_COMMAND", ""))),
+        command_timeout=_number(values, "QINGKA_COMMAND_TIMEOUT", "120", float),
+        concurrency=_number(values, "QINGKA_CONCURRENCY", "4", int),
+        heartbeat_seconds=_number(values, "QINGKA_HEARTBEAT_SECONDS", "3", float),
+        scan_seconds=_number(values, "QINGKA_SCAN_SECONDS", "2", float),
+    )

@@ -1,0 +1,157 @@
+"""The bridge to a firm's vendor tool: one run of a program per operation (docs/command-driver.md).
+
+The request goes to the program's stdin as one JSON object, passwords included, so they never
+show in a process list; the answer is one JSON object on its stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+from typing import Any
+
+from .. import usb as usb_discovery
+from .base import (
+    CERT_LOCKED, CERT_PASSWORD_WRONG, CERT_REPORTED_LOST, CERT_REVOKED, CERT_STATUS_UNKNOWN,
+    CLOCK_ERROR, DEVICE_BUSY, DEVICE_LOCKED, DEVICE_MISSING, DEVICE_NOT_STARTED, DRIVER_ERROR, ERROR_CODES,
+    KEY_UPDATE_REQUIRED, MULTI_MONTH_UNREPORTED, TIMEOUT, UPLOAD_OVERDUE, DeviceError,
+    FoundDevice, Secrets,
+)
+
+ALREADY_DONE = "already_done"  # a raw code that means the operation had already happened: success
+
+# The vendor codes of domain.md, lower-cased; 0x0963c<N> (N tries left) is handled in stable_code.
+RAW_CODES = {
+    "246": UPLOAD_OVERDUE,
+    "248": DEVICE_LOCKED,
+    "202": MULTI_MONTH_UNREPORTED,
+    "195": ALREADY_DONE,
+    "0x09d109": DEVICE_LOCKED,
+    "0x09d118": ALREADY_DONE,
+    "0x09c000": DEVICE_NOT_STARTED,
+    "0x09240d": KEY_UPDATE_REQUIRED,
+    "0x09e105": CLOCK_ERROR,
+    "error@98": CERT_REPORTED_LOST,
+    "error@97": CERT_REVOKED,
+    "error@103": CERT_STATUS_UNKNOWN,
+}
+
+
+def stable_code(raw_code: Any) -> str | None:
+    """The stable code (or ALREADY_DONE) for a vendor code, None for an unknown one."""
+    raw = str(raw_code).strip().lower()
+    if match := re.fullmatch(r"0x0963c([0-9a-f])", raw):  # 证书口令错误, last digit = tries left
+        return CERT_LOCKED if match[1] == "0" else CERT_PASSWORD_WRONG
+    return RAW_CODES.get(raw)
+
+
+class CommandDriver:
+    name = "command"
+
+    def __init__(self, program: list[str], timeout: float = 120, env: dict[str, str] | None = None):
+        self.program = list(program)
+        self.timeout = timeout
+        self.env = env
+        self._devices: dict[str, FoundDevice] = {}  # device number → where it was last seen
+
+    def discover(self) -> list[FoundDevice]:
+        found = usb_discovery.scan()
+        known_slots = {d.slot: number for number, d in self._devices.items()}
+        devices = {}
+        for device in found:
+            device.driver = self.name
+            try:
+                monitoring = self._run("identify", device.slot, device.kind, None, None, Secrets())
+            except DeviceError as exc:
+                if exc.code == DEVICE_BUSY:  # in use, most likely by one of our own operations
+                    device.busy = True
+                    device.device_number = known_slots.get(device.slot)
+                    if device.device_number:
+                        devices[device.device_number] = device
+                continue  # otherwise listed without a device number
+            device.device_number = monitoring.get("device_number") or None
+            device.monitoring = monitoring or None
+            if device.device_number:
+                devices[device.device_number] = device
+        self._devices = devices
+        return found
+
+    def read_status(self, device_number: str, secrets: Secrets) -> dict[str, Any]:
+        return self._operate("read_status", device_number, None, secrets)
+
+    def upload_summary(self, device_number: str, period: str, secrets: Secrets) -> dict[str, Any]:
+        return self._operate("upload_summary", device_number, period, secrets)
+
+    def clear(self, device_number: str, period: str, secrets: Secrets) -> dict[str, Any]:
+        return self._operate("clear", device_number, period, secrets)
+
+    def _operate(self, op: str, device_number: str, period: str | None,
+                 secrets: Secrets) -> dict[str, Any]:
+        if device_number not in self._devices:
+            self.discover()
+        device = self._devices.get(device_number)
+        if device is None:
+            raise DeviceError(DEVICE_MISSING, f"未插税控设备: {device_number} was not found on USB")
+        return self._run(op, device.slot, device.kind, device_number, period, secrets)
+
+    def _run(self, op: str, slot: str, kind: str | None, device_number: str | None,
+             period: str | None, secrets: Secrets) -> dict[str, Any]:
+        request = {"op": op, "slot": slot, "kind": kind, "device_number": device_number,
+                   "period": period, "certificate_password": secrets.certificate_password,
+                   "device_password": secrets.device_password}
+        hide = [p for p in (secrets.certificate_password, secrets.device_password) if p]
+
+        def scrub(text: str) -> str:  # a tool that echoes a password must not leak it further
+            for password in hide:
+                text = text.replace(password, "***")
+            return text
+
+        try:
+            proc = subprocess.Popen(self.program, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, encoding="utf-8", errors="replace",
+                                    env=self.env, start_new_session=True)
+        except OSError as exc:
+            raise DeviceError(DRIVER_ERROR, f"cannot run {self.program[0]}: {exc.strerror}") from None
+        try:
+            stdout, stderr = proc.communicate(json.dumps(request), timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the tool and anything it started
+            proc.communicate()
+            raise DeviceError(TIMEOUT, f"{self.program[0]} did not answer {op} "
+                                       f"within {self.timeout:g}s") from None
+        last_line = scrub(stderr.strip().splitlines()[-1] if stderr.strip() else "")
+        if proc.returncode != 0:
+            raise DeviceError(DRIVER_ERROR,
+                              f"{self.program[0]} exited with {proc.returncode}: {last_line}")
+        try:
+            answer = json.loads(stdout)
+            if not isinstance(answer, dict) or not isinstance(answer.get("monitoring") or {}, dict):
+                raise ValueError("not a JSON object with a monitoring object")
+        except ValueError:
+            raise DeviceError(DRIVER_ERROR, f"{self.program[0]} gave no JSON answer to {op}: "
+                                            f"{scrub(stdout.strip()[:200]) or last_line}") from None
+        monitoring = dict(answer.get("monitoring") or {})
+        raw_code = answer.get("raw_code")
+        if answer.get("ok") is True:
+            return monitoring | _repeat(answer.get("already_done"), raw_code)
+        code = answer.get("error_code")
+        message = scrub(str(answer.get("message") or ""))
+        if not isinstance(code, str) or code not in ERROR_CODES:
+            stable = stable_code(raw_code) if raw_code is not None else None
+            if stable is None:
+                message = f"unknown error {code or raw_code}: {message}"
+            code = stable or DRIVER_ERROR
+        if code == ALREADY_DONE:
+            return monitoring | _repeat(True, raw_code)
+        raise DeviceError(code, message,
+                          raw_code=None if raw_code is None else str(raw_code),
+                          monitoring=monitoring or None)
+
+
+def _repeat(already_done: Any, raw_code: Any) -> dict[str, Any]:
+    if not already_done:
+        return {}
+    return {"already_done": True, **({"raw_code": str(raw_code)} if raw_code is not None else {})}

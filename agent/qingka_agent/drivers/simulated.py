@@ -1,0 +1,453 @@
+"""A simulated cabinet of tax-control devices that follows the device rules of domain.md.
+
+A devices file describes the cabinet (docs/simulated-devices.md). Each device's state lives in
+state_dir/simulated/devices/<device_number>.json, written atomically, so it survives a restart
+or a kill at any moment; the devices file only seeds a device the first time it is seen.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import struct
+import tempfile
+import time
+from contextlib import contextmanager, suppress
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import yaml
+
+from .base import (
+    CERT_LOCKED, CERT_PASSWORD_WRONG, DEVICE_BUSY, DEVICE_MISSING, DEVICE_PASSWORD_WRONG,
+    DRIVER_ERROR, KINDS, MULTI_MONTH_UNREPORTED, NOT_REGISTERED, OUTSIDE_WINDOW,
+    RECONCILIATION_FAILED, RETURN_NOT_FILED, SUMMARY_NOT_DONE, TRANSFER_FAILED, DeviceError,
+    FoundDevice, Secrets,
+)
+
+SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")  # no daylight saving since 1991
+DEFAULT_PASSWORDS = {  # kind: (证书口令, 设备口令)
+    "golden_tax_disk": ("12345678", "23456789"),
+    "tax_disk": ("12345678", "88888888"),
+    "ukey": ("12345678", "88888888"),
+}
+NATURES = ("01", "08", "05")
+QUARTERLY_NATURES = ("08", "05")  # inferred: 05 转登记 files quarterly like a small-scale taxpayer
+ZOMBIE_DAYS = 90
+WINDOW_OPENS = timedelta(minutes=5)  # 抄报 for M is allowed from 00:05 on the 1st of M+1
+MONITORING_DEFAULTS = {"dzkpxe": "99999.99", "lxzssyje": "1000000.00", "lxkpsc": 72, "lxkpzs": 500,
+                       "syrl": 20000}
+# Invoice-type state: 1 未抄税, 2 抄税未清卡, 3 已清卡, 4 已锁死; the device state it stands for:
+STATE_NAMES = {1: "待抄报", 2: "待清卡", 3: "已完成", 4: "已锁死"}
+REPEAT_SUMMARY_CODES = {"golden_tax_disk": "195"}
+REPEAT_CLEAR_CODES = {"golden_tax_disk": "195", "tax_disk": "0x09d118"}
+CLOCK_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+# Linux open-file-description locks: held per open(), so threads exclude each other as processes
+# do, released when the holder dies, and F_OFD_GETLK can ask "is it held?" without taking it.
+_FLOCK = struct.Struct("hhqqi4x")  # struct flock
+
+
+class SimulatedDriver:
+    name = "simulated"
+
+    def __init__(self, devices_file: Path, state_dir: Path,
+                 clock: Callable[[], datetime] | None = None):
+        self.devices_file = Path(devices_file)
+        self.dir = Path(state_dir) / "simulated"
+        (self.dir / "devices").mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+
+    # -- the driver interface ------------------------------------------------------------------
+
+    def discover(self) -> list[FoundDevice]:
+        cabinet = self._cabinet()
+        now = self.now()
+        found = []
+        for number in cabinet["devices"]:
+            state = self._state(number, cabinet)
+            if state["present"]:
+                found.append(FoundDevice(
+                    slot=state["slot"], kind=state["kind"], driver=self.name, device_number=number,
+                    simulated=True, busy=self._is_busy(number),
+                    monitoring=self._monitoring(state, now, cabinet)))
+        return found
+
+    def read_status(self, device_number: str, secrets: Secrets) -> dict[str, Any]:
+        return self._operate(device_number, secrets, lambda state, now, cabinet: {})
+
+    def upload_summary(self, device_number: str, period: str, secrets: Secrets) -> dict[str, Any]:
+        month = _period(period)
+        return self._operate(device_number, secrets,
+                             lambda state, now, cabinet: self._summarise(state, now, month))
+
+    def clear(self, device_number: str, period: str, secrets: Secrets) -> dict[str, Any]:
+        month = _period(period)
+        return self._operate(device_number, secrets,
+                             lambda state, now, cabinet: self._clear(state, now, month, cabinet))
+
+    # -- controls used by `sim` commands -------------------------------------------------------
+
+    def now(self) -> datetime:
+        if self._clock is not None:
+            now = self._clock()
+        else:
+            try:
+                setting = (self.dir / "clock").read_text().strip()
+            except FileNotFoundError:
+                setting = "real"
+            now = parse_clock(setting)
+        return now.replace(tzinfo=SHANGHAI) if now.tzinfo is None else now.astimezone(SHANGHAI)
+
+    def set_clock(self, setting: str) -> None:
+        """"real", a fixed ISO datetime (the clock stands still) or an offset from real time
+        ("+30d", "-2h", "+1d12h"); a running agent reads it at every operation."""
+        parse_clock(setting)
+        _write_atomic(self.dir / "clock", setting + "\n")
+
+    def set_present(self, device_number: str, present: bool) -> None:
+        cabinet = self._cabinet()
+        if device_number not in cabinet["devices"]:
+            raise ValueError(f"no device {device_number} in {self.devices_file}")
+        with self._lock(device_number, wait=True):
+            state = self._state(device_number, cabinet)
+            state["present"] = present
+            self._save(state)
+
+    def file_return(self, key: str, period: str) -> str:
+        """Files the VAT return of period "YYYY-MM" for a taxpayer, named by its taxpayer id or
+        by one of its device numbers. Returns the taxpayer id."""
+        cabinet = self._cabinet()
+        label = _label(_period(period))
+        taxpayer = _taxpayer_of(key, cabinet)
+        if taxpayer not in {_taxpayer_of(n, cabinet) for n in cabinet["devices"]}:
+            raise ValueError(f"no device or taxpayer {key!r} in {self.devices_file}")
+        with self._lock("bureau", wait=True):
+            filed = self._filed_returns()
+            filed[taxpayer] = sorted(set(filed.get(taxpayer, [])) | {label})
+            _write_atomic(self.dir / "bureau.json", json.dumps(filed, indent=1))
+        return taxpayer
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """Every device of the cabinet, present or not, with its monitoring data."""
+        cabinet = self._cabinet()
+        now = self.now()
+        rows = []
+        for number in cabinet["devices"]:
+            state = self._state(number, cabinet)
+            rows.append({"slot": state["slot"], "present": state["present"],
+                         "taxpayer_id": state["taxpayer_id"], "busy": self._is_busy(number),
+                         "state": STATE_NAMES[_type_state(state, now.date())],
+                         "monitoring": self._monitoring(state, now, cabinet)})
+        return rows
+
+    # -- one operation -------------------------------------------------------------------------
+
+    def _operate(self, device_number: str, secrets: Secrets,
+                 action: Callable[[dict, datetime, dict], dict]) -> dict[str, Any]:
+        cabinet = self._cabinet()
+        if device_number not in cabinet["devices"]:
+            raise DeviceError(DEVICE_MISSING, f"未插税控设备: {device_number} is not in the cabinet")
+        with self._lock(device_number, wait=False):
+            state = self._state(device_number, cabinet)
+            if not state["present"]:
+                raise DeviceError(DEVICE_MISSING, "未插税控设备")
+            if state["busy_failures"] > 0:
+                state["busy_failures"] -= 1
+                self._save(state)
+                raise DeviceError(DEVICE_BUSY, "税盘正在被使用")
+            self._check_passwords(state, secrets)
+            if not state["registered"]:
+                raise DeviceError(NOT_REGISTERED, "税控设备未注册")
+            time.sleep(state["latency_seconds"])
+            now = self.now()
+            try:
+                extra = action(state, now, cabinet)
+            except DeviceError as exc:
+                exc.monitoring = self._monitoring(state, now, cabinet)
+                raise
+            self._save(state)
+            return {**self._monitoring(state, now, cabinet), **extra}
+
+    def _check_passwords(self, state: dict, secrets: Secrets) -> None:
+        if state["cert_tries_left"] <= 0:
+            raise DeviceError(CERT_LOCKED, "证书口令已锁定，需到税务机关解锁", raw_code="0x0963c0")
+        if secrets.device_password != state["device_password"]:
+            raise DeviceError(DEVICE_PASSWORD_WRONG, "设备口令错误")
+        if secrets.certificate_password != state["certificate_password"]:
+            state["cert_tries_left"] -= 1
+            self._save(state)
+            left = state["cert_tries_left"]
+            raise DeviceError(CERT_LOCKED if left == 0 else CERT_PASSWORD_WRONG,
+                              f"证书口令错误，剩余 {left} 次", raw_code=f"0x0963c{left:x}")
+
+    def _summarise(self, state: dict, now: datetime, period: int) -> dict:
+        _check_window(now, period)
+        zxbsrq = date.fromisoformat(state["zxbsrq"])
+        if zxbsrq >= _first(period + 1):
+            return _repeat(state, REPEAT_SUMMARY_CODES)
+        if (now.date() - zxbsrq).days > ZOMBIE_DAYS:
+            raise DeviceError(MULTI_MONTH_UNREPORTED, "抄税失败，可能存在多月未正常抄报情况",
+                              raw_code="202" if state["kind"] == "golden_tax_disk" else None)
+        self._reach_bureau(state)
+        state["zxbsrq"] = now.date().isoformat()
+        state["summary_count"] += 1
+        return {}
+
+    def _clear(self, state: dict, now: datetime, period: int, cabinet: dict) -> dict:
+        _check_window(now, period)
+        this = _month(now.date())
+        if _month(date.fromisoformat(state["kpjzsj"])) >= period + 2:
+            return _repeat(state, REPEAT_CLEAR_CODES)
+        for number in cabinet["devices"]:
+            other = state if number == state["device_number"] else self._state(number, cabinet)
+            if other["taxpayer_id"] == state["taxpayer_id"] and \
+                    _month(date.fromisoformat(other["zxbsrq"])) < this:
+                raise DeviceError(SUMMARY_NOT_DONE, "未完成抄报" + (
+                    "" if other is state else f": 同一纳税人的设备 {number} "
+                                              f"(开票机号 {other['sub_number']}) 尚未抄报"))
+        self._reach_bureau(state)
+        reported = this - 1  # the month the 抄报 of this month covered
+        if _return_due(state["taxpayer_nature"], reported) and \
+                not self._return_filed(state["taxpayer_id"], reported, cabinet):
+            raise DeviceError(RETURN_NOT_FILED, f"未完成申报/报税 ({_label(reported)})")
+        if _label(reported) in state["reconciliation_fails_for"]:
+            raise DeviceError(RECONCILIATION_FAILED, f"票表比对不通过 ({_label(reported)})")
+        state["kpjzsj"] = _deadline(this + 1, cabinet).isoformat()
+        state["clear_count"] += 1
+        return {}
+
+    def _reach_bureau(self, state: dict) -> None:
+        if state["transfer_failures"] > 0:
+            state["transfer_failures"] -= 1
+            self._save(state)
+            raise DeviceError(TRANSFER_FAILED, "数据传输失败")
+
+    def _return_filed(self, taxpayer: str, period: int, cabinet: dict) -> bool:
+        label = _label(period)
+        if label in self._filed_returns().get(taxpayer, []):
+            return True
+        bureau = cabinet["bureau"]
+        for section, filed in (("unfiled", False), ("filed", True)):
+            for key, periods in (bureau.get(section) or {}).items():
+                if _taxpayer_of(str(key), cabinet) == taxpayer and label in map(str, periods):
+                    return filed
+        return bool(bureau.get("returns_filed_by_default", True))
+
+    def _filed_returns(self) -> dict[str, list[str]]:
+        try:
+            return json.loads((self.dir / "bureau.json").read_text())
+        except FileNotFoundError:
+            return {}
+
+    def _monitoring(self, state: dict, now: datetime, cabinet: dict) -> dict[str, Any]:
+        this = _month(now.date())
+        type_state = _type_state(state, now.date())
+        deadline = _deadline(this, cabinet).isoformat()
+        return {
+            "device_number": state["device_number"], "kind": state["kind"], "simulated": True,
+            "sub_number": state["sub_number"], "clock": now.isoformat(timespec="seconds"),
+            "taxpayer_nature": state["taxpayer_nature"],
+            "kpjzsj": state["kpjzsj"], "zxbsrq": state["zxbsrq"],
+            "bsqsrq": _first(this).isoformat(), "bszzrq": deadline, "scjzrq": deadline,
+            **{key: state[key] for key in MONITORING_DEFAULTS},
+            "cert_tries_left": state["cert_tries_left"], "registered": state["registered"],
+            "summary_count": state["summary_count"], "clear_count": state["clear_count"],
+            "invoice_types": {code: {"state": type_state, "kpjzsj": state["kpjzsj"],
+                                     "zxbsrq": state["zxbsrq"]} for code in state["invoice_types"]},
+        }
+
+    # -- storage -------------------------------------------------------------------------------
+
+    def _cabinet(self) -> dict:
+        """The devices file, read at every call so edits (bureau, new devices) apply at once."""
+        data = yaml.safe_load(self.devices_file.read_text(encoding="utf-8")) or {}
+        devices = {}
+        for n, spec in enumerate(data.get("devices") or [], 1):
+            number = str(spec.get("device_number", ""))
+            problem = _spec_problem(spec, number)
+            if number in devices:
+                problem = f"device_number {number} appears twice"
+            if problem:
+                raise ValueError(f"{self.devices_file}: device #{n}: {problem}")
+            devices[number] = {**spec, "device_number": number, "slot": str(spec.get("slot", f"sim-{n}"))}
+        return {"devices": devices, "bureau": data.get("bureau") or {},
+                "deadlines": {str(k): str(v) for k, v in (data.get("deadlines") or {}).items()}}
+
+    def _state(self, number: str, cabinet: dict) -> dict:
+        path = self.dir / "devices" / f"{number}.json"
+        if not path.exists():
+            # create-only, so a process seeding at the same time cannot overwrite a mutation
+            _write_atomic(path, json.dumps(self._seed(cabinet["devices"][number], cabinet), indent=1),
+                          replace=False)
+        return json.loads(path.read_text())
+
+    def _seed(self, spec: dict, cabinet: dict) -> dict:
+        today = self.now().date()
+        this = _month(today)
+        deadline = _deadline(this, cabinet)
+        # due for 抄报 this month; seeded after this month's deadline it would start out locked
+        kpjzsj = deadline if today <= deadline else _first(this + 1) - timedelta(days=1)
+        certificate_password, device_password = DEFAULT_PASSWORDS[spec["kind"]]
+        return {
+            "device_number": spec["device_number"], "kind": spec["kind"], "slot": spec["slot"],
+            "taxpayer_id": str(spec.get("taxpayer_id", spec["device_number"])),
+            "taxpayer_nature": _nature(spec.get("taxpayer_nature", "01")),
+            "sub_number": int(spec.get("sub_number", 0)),
+            "certificate_password": str(spec.get("certificate_password", certificate_password)),
+            "device_password": str(spec.get("device_password", device_password)),
+            "cert_tries_left": int(spec.get("cert_tries_left", 8)),
+            "registered": bool(spec.get("registered", True)),
+            "present": bool(spec.get("present", True)),
+            "zxbsrq": str(spec.get("zxbsrq", _first(this - 1).replace(day=2))),
+            "kpjzsj": str(spec.get("kpjzsj", kpjzsj)),
+            "invoice_types": [str(code) for code in spec.get("invoice_types", ["004", "007", "026"])],
+            "transfer_failures": int(spec.get("transfer_failures", 0)),
+            "busy_failures": int(spec.get("busy_failures", 0)),
+            "latency_seconds": float(spec.get("latency_seconds", 0)),
+            "reconciliation_fails_for": [str(p) for p in spec.get("reconciliation_fails_for", [])],
+            "summary_count": 0, "clear_count": 0,
+            **{key: f"{Decimal(str(spec.get(key, default))):.2f}" if isinstance(default, str)
+               else int(spec.get(key, default)) for key, default in MONITORING_DEFAULTS.items()},
+        }
+
+    def _save(self, state: dict) -> None:
+        _write_atomic(self.dir / "devices" / f"{state['device_number']}.json", json.dumps(state, indent=1))
+
+    @contextmanager
+    def _lock(self, name: str, wait: bool) -> Iterator[None]:
+        """One operation per device at a time; DEVICE_BUSY instead of waiting unless `wait`."""
+        fd = os.open(self.dir / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                _ofd_lock(fd, fcntl.F_OFD_SETLKW if wait else fcntl.F_OFD_SETLK, fcntl.F_WRLCK)
+            except (BlockingIOError, PermissionError):  # EAGAIN, or EACCES on some systems
+                raise DeviceError(DEVICE_BUSY, "税盘正在被使用") from None
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    def _is_busy(self, name: str) -> bool:
+        fd = os.open(self.dir / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            return _ofd_lock(fd, fcntl.F_OFD_GETLK, fcntl.F_WRLCK) != fcntl.F_UNLCK
+        finally:
+            os.close(fd)
+
+
+def parse_clock(setting: str, real: datetime | None = None) -> datetime:
+    real = real or datetime.now(SHANGHAI)
+    if setting == "real":
+        return real
+    if match := re.fullmatch(r"([+-])((?:\d+[dhms])+)", setting):
+        seconds = sum(int(n) * CLOCK_UNITS[unit] for n, unit in re.findall(r"(\d+)([dhms])", match[2]))
+        return real + timedelta(seconds=seconds if match[1] == "+" else -seconds)
+    try:
+        return datetime.fromisoformat(setting)
+    except ValueError:
+        raise ValueError(f"clock must be 'real', an ISO datetime or an offset like +30d, not {setting!r}") from None
+
+
+def _ofd_lock(fd: int, command: int, lock_type: int) -> int:
+    answer = fcntl.fcntl(fd, command, _FLOCK.pack(lock_type, os.SEEK_SET, 0, 0, 0))
+    return _FLOCK.unpack(answer)[0]
+
+
+def _write_atomic(path: Path, text: str, replace: bool = True) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        if replace:
+            os.replace(tmp, path)
+        else:
+            with suppress(FileExistsError):
+                os.link(tmp, path)
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+    dir_fd = os.open(path.parent, os.O_RDONLY)  # make the rename itself survive a power cut
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _spec_problem(spec: dict, number: str) -> str | None:
+    if not re.fullmatch(r"\d{12}", number):
+        return "device_number must be 12 digits (quote it)"
+    if spec.get("kind") not in KINDS:
+        return f"kind must be one of {', '.join(KINDS)}"
+    if _nature(spec.get("taxpayer_nature", "01")) not in NATURES:
+        return f"taxpayer_nature must be one of {', '.join(NATURES)}"
+    if not 0 <= int(spec.get("cert_tries_left", 8)) <= 10:
+        return "cert_tries_left must be 0-10"
+    return None
+
+
+def _type_state(state: dict, today: date) -> int:
+    """The invoice-type state domain.md derives from the clock, zxbsrq and kpjzsj."""
+    kpjzsj = date.fromisoformat(state["kpjzsj"])
+    zxbsrq = date.fromisoformat(state["zxbsrq"])
+    this = _month(today)
+    if today > kpjzsj or (today - zxbsrq).days > ZOMBIE_DAYS:
+        return 4
+    if this > _month(zxbsrq) and this >= _month(kpjzsj):
+        return 1
+    return 2 if this >= _month(kpjzsj) else 3
+
+
+def _repeat(state: dict, codes: dict[str, str]) -> dict:
+    raw = codes.get(state["kind"])
+    return {"already_done": True, **({"raw_code": raw} if raw else {})}
+
+
+def _check_window(now: datetime, period: int) -> None:
+    opens = datetime.combine(_first(period + 1), datetime.min.time(), SHANGHAI) + WINDOW_OPENS
+    if now < opens:
+        raise DeviceError(OUTSIDE_WINDOW, f"当前时间不在允许范围内: {_label(period)} 自 "
+                                          f"{opens:%Y-%m-%d %H:%M} 起可抄报")
+
+
+def _return_due(nature: str, period: int) -> bool:
+    """General taxpayers file every month; small-scale ones for quarters (Mar, Jun, Sep, Dec)."""
+    return nature not in QUARTERLY_NATURES or period % 12 + 1 in (3, 6, 9, 12)
+
+
+def _taxpayer_of(key: str, cabinet: dict) -> str:
+    spec = cabinet["devices"].get(key)
+    return str(spec.get("taxpayer_id", key)) if spec else key
+
+
+def _deadline(month: int, cabinet: dict) -> date:
+    official = cabinet["deadlines"].get(_label(month))
+    return date.fromisoformat(official) if official else _first(month).replace(day=15)
+
+
+def _nature(value: Any) -> str:
+    return str(value).zfill(2)  # YAML reads an unquoted 01 as the number 1
+
+
+def _period(text: str) -> int:
+    match = re.fullmatch(r"(\d{4})-(\d{2})", str(text))
+    if not match or not 1 <= int(match[2]) <= 12:
+        raise DeviceError(DRIVER_ERROR, f"period must be YYYY-MM, not {text!r}")
+    return _month(date(int(match[1]), int(match[2]), 1))
+
+
+def _month(day: date) -> int:
+    return day.year * 12 + day.month - 1
+
+
+def _first(month: int) -> date:
+    return date(month // 12, month % 12 + 1, 1)
+
+
+def _label(month: int) -> str:
+    return f"{month // 12:04d}-{month % 12 + 1:02d}"

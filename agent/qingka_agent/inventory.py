@@ -1,0 +1,108 @@
+"""What is plugged in: the configured drivers' discoveries combined into inventory rows."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Callable
+
+from .config import Config, ConfigError
+from .drivers.base import Driver, FoundDevice
+
+log = logging.getLogger(__name__)
+
+
+class UsbScan:
+    """`usb` in QINGKA_DRIVERS: lists devices by USB identity only (driver "none"); runs nothing."""
+
+    name = "usb"
+
+    def discover(self) -> list[FoundDevice]:
+        from .usb import scan
+        return scan()
+
+
+def _simulated(config: Config) -> Driver:
+    if not config.sim_devices:
+        raise ConfigError("QINGKA_SIM_DEVICES is not set (needed by the simulated driver)")
+    from .drivers.simulated import SimulatedDriver
+    return SimulatedDriver(config.sim_devices, config.state_dir)
+
+
+def _command(config: Config) -> Driver:
+    if not config.command:
+        raise ConfigError("QINGKA_COMMAND is not set (needed by the command driver)")
+    from .drivers.command import CommandDriver
+    return CommandDriver(list(config.command), timeout=config.command_timeout)
+
+
+# Names allowed in QINGKA_DRIVERS; tests plug their own in here.
+FACTORIES: dict[str, Callable[[Config], Any]] = {
+    "simulated": _simulated,
+    "command": _command,
+    "usb": lambda config: UsbScan(),
+}
+
+
+def build_drivers(config: Config) -> list[Any]:
+    unknown = [name for name in config.drivers if name not in FACTORIES]
+    if unknown:
+        raise ConfigError(f"QINGKA_DRIVERS: unknown driver {', '.join(unknown)} "
+                          f"(known: {', '.join(FACTORIES)})")
+    return [FACTORIES[name](config) for name in config.drivers]
+
+
+def _identity(row: dict[str, Any]) -> tuple:
+    return row["slot"], row["kind"], row["driver"], row["device_number"]
+
+
+def _describe(row: dict[str, Any]) -> str:
+    number, kind = row["device_number"] or "未知", row["kind"] or "unknown"
+    return f"slot {row['slot']} device {number} ({kind}, driver {row['driver']})"
+
+
+class Inventory:
+    def __init__(self, drivers: list[Any]):
+        self.drivers = drivers
+        self.rows: list[dict[str, Any]] = []
+        self._found: dict[int, list[FoundDevice]] = {}
+        self._errors: dict[int, str] = {}
+        self._by_number: dict[str, Driver] = {}
+        self._scan_lock = threading.Lock()
+
+    def scan(self) -> bool:
+        """Discover again; returns True when a device was plugged in or pulled out."""
+        with self._scan_lock:
+            for index, driver in enumerate(self.drivers):
+                try:
+                    self._found[index] = driver.discover()
+                except Exception as exc:  # keep the last answer: one failed scan is not a pull-out
+                    error = f"{type(exc).__name__}: {exc}"
+                    if self._errors.get(index) != error:  # once, not every few seconds
+                        log.error("discovery by %s failed: %s", driver.name, error)
+                    self._errors[index] = error
+                else:
+                    if self._errors.pop(index, None):
+                        log.info("discovery by %s works again", driver.name)
+            rows, by_number, taken = [], {}, set()
+            # Devices a driver can operate first, so a USB device the command driver identifies
+            # is not listed again as driver "none".
+            found = [(self.drivers[i], d) for i in sorted(self._found) for d in self._found[i]]
+            for driver, device in sorted(found, key=lambda pair: pair[1].driver == "none"):
+                if device.driver == "none" and device.slot in taken:
+                    continue
+                taken.add(device.slot)
+                rows.append(device.as_inventory())
+                if device.driver != "none" and device.device_number:
+                    by_number.setdefault(device.device_number, driver)
+            before = {_identity(row): row for row in self.rows}
+            after = {_identity(row): row for row in rows}
+            for key in after.keys() - before.keys():
+                log.info("plugged in: %s", _describe(after[key]))
+            for key in before.keys() - after.keys():
+                log.info("pulled out: %s", _describe(before[key]))
+            self.rows, self._by_number = rows, by_number
+            return before.keys() != after.keys()
+
+    def driver_for(self, device_number: str) -> Driver | None:
+        return self._by_number.get(device_number)

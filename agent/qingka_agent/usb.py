@@ -1,0 +1,69 @@
+"""USB discovery: which tax-control devices are plugged in, and in which slot.
+
+The device number is not in the USB descriptors (it is read through the vendor protocol), so
+this only tells the kind from the VID:PID and the slot from the bus and port path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import usb.backend.libusb1
+import usb.core
+
+from .drivers.base import FoundDevice
+
+# VID:PID → kind, from domain.md. Mass-storage sticks, keyboards, hubs are not listed.
+USB_KINDS = {
+    (0x101D, 0x0003): "golden_tax_disk",  # 金税盘; presents as mass storage ("USB Flash Disk")
+    (0x1432, 0x07DC): "tax_disk",         # 税控盘 (NISEC)
+    (0x1432, 0x07E2): "tax_disk",         # 税控盘 key
+    **{(vid, pid): "ukey" for vid, pid in [
+        (0x101D, 0x0005), (0x1432, 0x07D0), (0x14D6, 0xA002), (0x3254, 0xFF10),
+        (0x287F, 0x00D4), (0x1677, 0x6101), (0x2012, 0x2010), (0x1EA8, 0xB00B),
+        (0xD449, 0x0001), (0x163C, 0x5480), (0x2EC9, 0x1001), (0x3A59, 0x4458),
+    ]},
+}
+
+SYSFS_USB = Path("/sys/bus/usb/devices")
+
+
+class UsbUnavailable(RuntimeError):
+    """USB cannot be enumerated at all on this machine (no libusb-1.0, no usbfs)."""
+
+
+def scan() -> list[FoundDevice]:
+    backend = usb.backend.libusb1.get_backend()
+    if backend is None:
+        raise UsbUnavailable(
+            "libusb-1.0 was not found, so no USB device can be seen: install it "
+            "(Debian/Ubuntu: apt-get install libusb-1.0-0)")
+    try:
+        devices = list(usb.core.find(find_all=True, backend=backend))
+    except usb.core.USBError as exc:
+        raise UsbUnavailable(f"cannot list USB devices: {exc}") from None
+    found = []
+    for dev in devices:
+        kind = USB_KINDS.get((dev.idVendor, dev.idProduct))
+        if kind is None or not dev.port_numbers:
+            continue
+        slot = f"{dev.bus}-{'.'.join(map(str, dev.port_numbers))}"
+        found.append(FoundDevice(slot=slot, kind=kind, driver="none", usb={
+            "vid": f"{dev.idVendor:04x}", "pid": f"{dev.idProduct:04x}",
+            "product": _string(dev, slot, "product"),
+            "manufacturer": _string(dev, slot, "manufacturer"),
+        }))
+    return sorted(found, key=lambda d: [int(p) for p in d.slot.replace("-", ".").split(".")])
+
+
+def _string(dev: usb.core.Device, slot: str, name: str) -> str | None:
+    """A string descriptor, from sysfs (readable by anyone) or else from the device itself,
+    which needs permission to open it."""
+    try:
+        return (SYSFS_USB / slot / name).read_text().strip() or None
+    except OSError:
+        pass
+    try:
+        return getattr(dev, name)
+    except (ValueError, NotImplementedError, usb.core.USBError):
+        return None

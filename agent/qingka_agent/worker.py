@@ -1,0 +1,184 @@
+"""The agent's Celery app and its one task, `qingka.run_job(job_id, attempt, signature)`.
+
+A message only says "look at job N, attempt A": the job itself, with the passwords, comes from
+the claim call, and nothing touches a device before that claim succeeded.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timezone
+from typing import Any
+
+from celery import Celery
+
+from .client import NotClaimable, NotFound, SiteClient, SiteError, SiteUnreachable
+from .config import Config
+from .drivers.base import DEVICE_MISSING, DRIVER_ERROR, ERROR_CODES, DeviceError, Driver, Secrets
+from .inventory import Inventory
+from .outbox import Outbox
+from .signing import verify
+
+log = logging.getLogger(__name__)
+
+app = Celery("qingka_agent")
+app.conf.update(
+    broker_url="redis://127.0.0.1:6379/0",
+    result_backend=None,
+    task_ignore_result=True,
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    worker_pool="threads",
+    worker_concurrency=4,
+    task_serializer="json",
+    accept_content=["json"],
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,  # the CLI sets up plain one-line logging
+)
+
+KINDS = ("read_status", "upload_summary", "clear", "upload_and_clear")
+
+
+def configure(config: Config) -> None:
+    app.conf.update(broker_url=config.broker_url, worker_concurrency=config.concurrency)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def _month(iso: str) -> tuple[int, int]:
+    year, month = iso[:7].split("-")
+    return int(year), int(month)
+
+
+def _cleared(monitoring: dict[str, Any], period: str) -> bool:
+    """清卡 for `period` happened: kpjzsj has moved past the month after the period."""
+    year, month = _month(period)
+    following = (year + month // 12, month % 12 + 1)
+    return bool(monitoring.get("kpjzsj")) and _month(monitoring["kpjzsj"]) > following
+
+
+def _summarised(monitoring: dict[str, Any], period: str) -> bool:
+    """抄报 for `period` happened: the latest 抄报 is from after the period (or it is cleared)."""
+    zxbsrq = monitoring.get("zxbsrq")
+    return _cleared(monitoring, period) or (bool(zxbsrq) and _month(zxbsrq) > _month(period))
+
+
+def _failed(code: str, message: str, raw_code: str | None = None,
+            monitoring: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"outcome": "failed", "already_done": False, "error_code": code, "raw_code": raw_code,
+            "message": message, "monitoring": monitoring}
+
+
+def _operate(driver: Driver, kind: str, number: str, period: str | None, secrets: Secrets) -> dict[str, Any]:
+    """Run one job on its device; always returns the result fields, never raises."""
+    monitoring = None
+    try:
+        if kind not in KINDS:
+            raise ValueError(f"unknown job kind {kind!r}")
+        # Read first: a step the device already did for this period is skipped, not repeated.
+        monitoring = driver.read_status(number, secrets)
+        steps = []
+        if kind in ("upload_summary", "upload_and_clear") and not _summarised(monitoring, period):
+            steps.append(driver.upload_summary)
+        if kind in ("clear", "upload_and_clear") and not _cleared(monitoring, period):
+            steps.append(driver.clear)
+        already_done, raw_code = kind != "read_status", None
+        for step in steps:
+            monitoring = step(number, period, secrets)
+            # A repeat the device reports as success comes with already_done and its code (195, …).
+            already_done = already_done and bool(monitoring.get("already_done"))
+            raw_code = monitoring.get("raw_code") or raw_code
+        monitoring = {k: v for k, v in monitoring.items() if k not in ("already_done", "raw_code")}
+        return {"outcome": "succeeded", "already_done": already_done, "error_code": None,
+                "raw_code": raw_code, "message": "", "monitoring": monitoring}
+    except DeviceError as exc:
+        code = exc.code if exc.code in ERROR_CODES else DRIVER_ERROR
+        return _failed(code, exc.message or str(exc), exc.raw_code,
+                       exc.monitoring if exc.monitoring is not None else monitoring)
+    except Exception as exc:
+        log.exception("device %s: %s failed in the driver", number, kind)
+        return _failed(DRIVER_ERROR, f"{type(exc).__name__}: {exc}", monitoring=monitoring)
+
+
+class Agent:
+    """Everything a job needs inside the running agent; set once with install()."""
+
+    def __init__(self, client: SiteClient, outbox: Outbox, inventory: Inventory, signing_key: bytes):
+        self.client = client
+        self.outbox = outbox
+        self.inventory = inventory
+        self.signing_key = signing_key
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def _device_lock(self, number: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(number, threading.Lock())
+
+    def busy(self) -> set[str]:
+        """Device numbers with an operation running now."""
+        with self._locks_guard:
+            return {number for number, lock in self._locks.items() if lock.locked()}
+
+    def handle(self, job_id: int, attempt: int, signature: str) -> None:
+        """Raises SiteUnreachable only when the claim could not reach the site (retry later)."""
+        if not verify(self.signing_key, job_id, attempt, signature):
+            log.warning("job %s attempt %s: bad signature, message dropped", job_id, attempt)
+            return
+        try:
+            job = self.client.claim(job_id, attempt)
+        except (NotClaimable, NotFound) as exc:
+            log.info("job %s attempt %s: not claimable (%s), message dropped", job_id, attempt, exc)
+            return
+        except SiteUnreachable:
+            raise
+        except SiteError as exc:
+            log.error("job %s attempt %s: claim refused (%s), message dropped", job_id, attempt, exc)
+            return
+        started_at = _now()
+        device = job["device"]
+        number, kind, period = device["number"], job["kind"], job.get("period")
+        secrets = Secrets(certificate_password=device.pop("certificate_password", "") or "",
+                          device_password=device.pop("device_password", "") or "")
+        log.info("job %s attempt %s device %s: claimed, %s %s", job_id, attempt, number, kind, period or "")
+        driver = self.inventory.driver_for(number)
+        if driver is None:
+            result = _failed(DEVICE_MISSING, "设备未连接到本前置机")
+        else:
+            with self._device_lock(number):
+                result = _operate(driver, kind, number, period, secrets)
+        result = {"attempt": attempt, **result, "started_at": started_at, "finished_at": _now()}
+        if result["outcome"] == "succeeded":
+            log.info("job %s attempt %s device %s: succeeded%s", job_id, attempt, number,
+                     " (already done)" if result["already_done"] else "")
+        else:
+            log.warning("job %s attempt %s device %s: failed %s%s %s", job_id, attempt, number,
+                        result["error_code"], f" ({result['raw_code']})" if result["raw_code"] else "",
+                        result["message"])
+        self.outbox.put(job_id, attempt, result)
+        self.outbox.flush(self.client)
+
+
+_agent: Agent | None = None
+
+
+def install(agent: Agent) -> None:
+    global _agent
+    _agent = agent
+
+
+@app.task(name="qingka.run_job", bind=True, max_retries=None)
+def run_job(self, job_id: int, attempt: int, signature: str) -> None:
+    if _agent is None:
+        raise RuntimeError("qingka.run_job runs only inside `qingka-agent run`")
+    try:
+        _agent.handle(job_id, attempt, signature)
+    except SiteUnreachable as exc:
+        countdown = min(300, 5 * 2 ** self.request.retries)
+        log.warning("job %s attempt %s: site unreachable for the claim (%s), retry in %ss",
+                    job_id, attempt, exc, countdown)
+        raise self.retry(exc=exc, countdown=countdown)

@@ -1,0 +1,224 @@
+"""qingka.run_job: signature, claim, the device operation, the result through the outbox."""
+
+import threading
+
+import pytest
+import redis
+from agent_fakes import (CERT_PASSWORD, CLEAR_DUE, DEVICE_PASSWORD, DONE, SUMMARY_DUE, TOKEN,
+                         FakeDriver, FakeSite)
+from celery.contrib.testing.worker import start_worker
+from celery.exceptions import Retry
+
+from qingka_agent import worker
+from qingka_agent.client import SiteClient
+from qingka_agent.config import load
+from qingka_agent.drivers.base import DeviceError
+from qingka_agent.inventory import Inventory
+from qingka_agent.outbox import Outbox
+from qingka_agent.signing import sign, signing_key
+
+KEY = signing_key(TOKEN)
+NUMBER = "539912237528"
+
+
+@pytest.fixture
+def site():
+    site = FakeSite()
+    yield site
+    site.close()
+
+
+def make_agent(site, tmp_path, driver):
+    inventory = Inventory([driver])
+    inventory.scan()
+    return worker.Agent(SiteClient(site.url, TOKEN), Outbox(tmp_path / "outbox.sqlite3"), inventory, KEY)
+
+
+def run(agent, job_id, attempt=1, signature=None):
+    agent.handle(job_id, attempt, signature or sign(KEY, job_id, attempt))
+
+
+def test_clear_due_is_cleared_and_reported(site, tmp_path, caplog):
+    caplog.set_level("DEBUG")
+    driver = FakeDriver({NUMBER: CLEAR_DUE})
+    agent = make_agent(site, tmp_path, driver)
+    site.add_job(7, "clear", NUMBER)
+    run(agent, 7)
+    assert driver.calls == [("read_status", NUMBER, None, CERT_PASSWORD, DEVICE_PASSWORD),
+                            ("clear", NUMBER, "2026-10", CERT_PASSWORD, DEVICE_PASSWORD)]
+    assert site.paths() == ["jobs/7/claim/", "jobs/7/result/"]
+    result = site.results()[7]
+    assert result["attempt"] == 1 and result["outcome"] == "succeeded" and result["already_done"] is False
+    assert result["error_code"] is None and result["monitoring"]["clear_count"] == 1
+    assert result["started_at"] <= result["finished_at"]
+    assert agent.outbox.pending() == []
+    assert CERT_PASSWORD not in caplog.text and DEVICE_PASSWORD not in caplog.text
+    assert CERT_PASSWORD not in (tmp_path / "outbox.sqlite3").read_bytes().decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("signature", [
+    "0" * 64,
+    sign(signing_key("another-agent-token"), 7, 1),  # signed for another agent
+    sign(KEY, 7, 2),                                   # signed for another attempt
+    "签名",
+])
+def test_bad_signature_is_dropped_without_claim(site, tmp_path, signature):
+    driver = FakeDriver({NUMBER: CLEAR_DUE})
+    site.add_job(7, "clear", NUMBER)
+    run(make_agent(site, tmp_path, driver), 7, signature=signature)
+    assert site.calls == [] and driver.calls == []
+
+
+@pytest.mark.parametrize("status", [409, 404])
+def test_unclaimable_job_leaves_the_device_alone(site, tmp_path, status):
+    driver = FakeDriver({NUMBER: CLEAR_DUE})
+    site.add_job(7, "clear", NUMBER)
+    site.claim_status[7] = status
+    run(make_agent(site, tmp_path, driver), 7)
+    assert site.paths() == ["jobs/7/claim/"]
+    assert driver.calls == []
+
+
+def test_already_cleared_device_is_not_cleared_again(site, tmp_path):
+    driver = FakeDriver({NUMBER: DONE})
+    site.add_job(7, "clear", NUMBER)
+    run(make_agent(site, tmp_path, driver), 7)
+    assert driver.operations() == ["read_status"]
+    result = site.results()[7]
+    assert result["outcome"] == "succeeded" and result["already_done"] is True
+
+
+def test_repeat_reported_by_the_device_is_already_done(site, tmp_path):
+    driver = FakeDriver({NUMBER: {"zxbsrq": "2026-11-02"}})  # kpjzsj unreadable: ask the device
+    driver.extra["clear"] = {"already_done": True, "raw_code": "0x09d118"}
+    site.add_job(7, "clear", NUMBER)
+    run(make_agent(site, tmp_path, driver), 7)
+    assert driver.operations() == ["read_status", "clear"]
+    result = site.results()[7]
+    assert (result["outcome"], result["already_done"], result["raw_code"]) == ("succeeded", True, "0x09d118")
+    assert "already_done" not in result["monitoring"] and "raw_code" not in result["monitoring"]
+
+
+@pytest.mark.parametrize("state", [CLEAR_DUE, DONE])
+def test_summary_already_done_is_not_repeated(site, tmp_path, state):
+    driver = FakeDriver({NUMBER: state})
+    site.add_job(7, "upload_summary", NUMBER)
+    run(make_agent(site, tmp_path, driver), 7)
+    assert driver.operations() == ["read_status"]
+    assert site.results()[7]["already_done"] is True
+
+
+def test_upload_and_clear_runs_summary_then_clear(site, tmp_path):
+    driver = FakeDriver({NUMBER: SUMMARY_DUE})
+    site.add_job(7, "upload_and_clear", NUMBER)
+    run(make_agent(site, tmp_path, driver), 7)
+    assert driver.operations() == ["read_status", "upload_summary", "clear"]
+    result = site.results()[7]
+    assert result["already_done"] is False
+    assert result["monitoring"]["summary_count"] == 1 and result["monitoring"]["clear_count"] == 1
+
+
+def test_read_status_only_reads(site, tmp_path):
+    driver = FakeDriver({NUMBER: SUMMARY_DUE})
+    site.add_job(7, "read_status", NUMBER, period=None)
+    run(make_agent(site, tmp_path, driver), 7)
+    assert driver.operations() == ["read_status"]
+    assert site.results()[7]["monitoring"]["kpjzsj"] == "2026-11-16"
+
+
+def test_device_error_is_reported_with_its_code(site, tmp_path):
+    driver = FakeDriver({NUMBER: CLEAR_DUE})
+    driver.fail["clear"] = DeviceError("CERT_PASSWORD_WRONG", "证书口令错误，剩余3次", raw_code="0x0963c3",
+                                       monitoring={"cert_tries_left": 3})
+    site.add_job(7, "clear", NUMBER)
+    run(make_agent(site, tmp_path, driver), 7)
+    result = site.results()[7]
+    assert result["outcome"] == "failed" and result["already_done"] is False
+    assert (result["error_code"], result["raw_code"]) == ("CERT_PASSWORD_WRONG", "0x0963c3")
+    assert result["message"] == "证书口令错误，剩余3次"
+    assert result["monitoring"] == {"cert_tries_left": 3}
+
+
+def test_unexpected_driver_exception_is_driver_error(site, tmp_path):
+    driver = FakeDriver({NUMBER: CLEAR_DUE})
+    driver.fail["read_status"] = RuntimeError("cable on fire")
+    site.add_job(7, "clear", NUMBER)
+    run(make_agent(site, tmp_path, driver), 7)
+    result = site.results()[7]
+    assert result["outcome"] == "failed" and result["error_code"] == "DRIVER_ERROR"
+    assert "cable on fire" in result["message"]
+
+
+def test_device_not_present_is_device_missing(site, tmp_path):
+    driver = FakeDriver({NUMBER: CLEAR_DUE})
+    site.add_job(7, "clear", "661814461322")
+    run(make_agent(site, tmp_path, driver), 7)
+    assert driver.calls == []
+    assert site.results()[7]["error_code"] == "DEVICE_MISSING"
+
+
+def test_result_waits_in_outbox_while_site_is_down(site, tmp_path):
+    driver = FakeDriver({NUMBER: CLEAR_DUE})
+    agent = make_agent(site, tmp_path, driver)
+    site.add_job(7, "clear", NUMBER)
+    site.result_status = 503
+    run(agent, 7)
+    assert [(job_id, attempt) for job_id, attempt, _ in agent.outbox.pending()] == [(7, 1)]
+    site.result_status = 200
+    assert agent.outbox.flush(agent.client) == 1
+    assert agent.outbox.pending() == []
+    assert site.paths().count("jobs/7/result/") == 2
+    assert driver.operations() == ["read_status", "clear"]
+
+
+def test_one_operation_per_device_at_a_time(site, tmp_path):
+    driver = FakeDriver({NUMBER: SUMMARY_DUE}, slow=0.2)
+    agent = make_agent(site, tmp_path, driver)
+    for job_id in (1, 2, 3):
+        site.add_job(job_id, "read_status", NUMBER, period=None)
+    threads = [threading.Thread(target=run, args=(agent, job_id)) for job_id in (1, 2, 3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert driver.max_running == 1 and len(driver.calls) == 3
+
+
+def test_task_retries_later_when_the_site_is_down_at_claim(tmp_path, monkeypatch):
+    driver = FakeDriver({NUMBER: CLEAR_DUE})
+    down = FakeSite()
+    down.close()  # nothing listens on its port any more
+    worker.install(make_agent(down, tmp_path, driver))
+    retries = []
+
+    def fake_retry(**options):
+        retries.append(options)
+        return Retry()
+
+    monkeypatch.setattr(worker.run_job, "retry", fake_retry)
+    with pytest.raises(Retry):
+        worker.run_job.run(7, 1, sign(KEY, 7, 1))
+    assert retries and retries[0]["countdown"] > 0
+    assert driver.calls == []
+
+
+def test_worker_consumes_only_its_own_queue(site, tmp_path):
+    """The real Celery path over Redis (DB 15): a message on agent.1 is run, agent.2's is not."""
+    broker = "redis://127.0.0.1:6379/15"
+    redis.Redis.from_url(broker).flushdb()
+    driver = FakeDriver({NUMBER: CLEAR_DUE})
+    worker.install(make_agent(site, tmp_path, driver))
+    worker.configure(load(env={"QINGKA_BROKER_URL": broker, "QINGKA_CONCURRENCY": "2"}))
+    site.add_job(7, "clear", NUMBER)
+    site.add_job(8, "clear", NUMBER)
+    try:
+        worker.app.send_task("qingka.run_job", args=[8, 1, sign(KEY, 8, 1)], queue="agent.2")
+        with start_worker(worker.app, pool="threads", concurrency=2, perform_ping_check=False,
+                          queues=["agent.1"], loglevel="WARNING"):
+            worker.app.send_task("qingka.run_job", args=[7, 1, sign(KEY, 7, 1)], queue="agent.1")
+            assert site.wait_for(lambda s: 7 in s.results())
+        assert site.results()[7]["outcome"] == "succeeded"
+        assert "jobs/8/claim/" not in site.paths()
+        assert redis.Redis.from_url(broker).llen("agent.2") == 1
+    finally:
+        redis.Redis.from_url(broker).flushdb()
