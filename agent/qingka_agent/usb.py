@@ -52,6 +52,7 @@ def scan() -> list[FoundDevice]:
             "vid": f"{dev.idVendor:04x}", "pid": f"{dev.idProduct:04x}",
             "product": _string(dev, slot, "product"),
             "manufacturer": _string(dev, slot, "manufacturer"),
+            "address": dev.address,  # the bus gives a new one at every plug-in
         }))
     return sorted(found, key=lambda d: [int(p) for p in d.slot.replace("-", ".").split(".")])
 

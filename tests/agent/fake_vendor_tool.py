@@ -25,13 +25,14 @@ def answer(**fields):
     sys.exit(0)
 
 
-if mode == "ok":
+if mode == "ok" or (mode == "slow" and request["op"] == "identify"):
     number = request["device_number"] or DEVICES.get(request["slot"])
     if number is None:
         answer(ok=False, error_code="DEVICE_NOT_STARTED", message="设备未开启")
     answer(ok=True, already_done=False, monitoring={"device_number": number, "kpjzsj": "2026-12-15"})
-if mode == "busy":
-    answer(ok=False, error_code="DEVICE_BUSY", message="税盘正在被使用")
+if mode == "slow":  # operations take ARG seconds
+    time.sleep(float(arg))
+    answer(ok=True, monitoring={"device_number": request["device_number"], "clear_count": 5})
 if mode == "error":
     answer(ok=False, error_code=arg, raw_code="0x0963c3", message="vendor message",
            monitoring={"cert_tries_left": 3})

@@ -3,6 +3,7 @@
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from qingka_agent import usb
 from qingka_agent.drivers.base import (
     CERT_LOCKED, CERT_PASSWORD_WRONG, CERT_REPORTED_LOST, CERT_REVOKED, CERT_STATUS_UNKNOWN,
-    CLOCK_ERROR, DEVICE_LOCKED, DEVICE_MISSING, DEVICE_NOT_STARTED, DRIVER_ERROR,
+    CLOCK_ERROR, DEVICE_BUSY, DEVICE_LOCKED, DEVICE_MISSING, DEVICE_NOT_STARTED, DRIVER_ERROR,
     KEY_UPDATE_REQUIRED, MULTI_MONTH_UNREPORTED, RETURN_NOT_FILED, TIMEOUT, UPLOAD_OVERDUE,
     DeviceError, FoundDevice, Secrets,
 )
@@ -177,12 +178,29 @@ def test_env_is_handed_to_the_tool(tmp_path):
     assert len(path.read_text().splitlines()) == 3
 
 
-def test_a_busy_device_keeps_its_number_during_discovery():
+def test_a_device_is_identified_once_while_it_stays_plugged_in(log, monkeypatch):
     driver = tool("ok")
     driver.discover()
-    driver.program = [sys.executable, str(TOOL), "busy"]
+    assert [d.device_number for d in driver.discover()] == [UKEY, DISK, None]
+    assert [r["request"]["slot"] for r in log()] == ["1-1.4.2", "1-2", "1-3", "1-3"]   # only the unknown again
+    replugged = FoundDevice(slot="1-2", kind="tax_disk", driver="none", usb={"vid": "1432", "pid": "07dc", "address": 9})
+    monkeypatch.setattr(usb, "scan", lambda: [replugged])
+    assert [d.device_number for d in driver.discover()] == [DISK]
+    assert [r["request"]["slot"] for r in log()][-1] == "1-2"                          # a new address: again
+
+
+def test_a_device_is_busy_while_an_operation_runs_on_it():
+    driver = tool("ok")
+    driver.discover()
+    driver.program = [sys.executable, str(TOOL), "slow", "2"]
+    worker = threading.Thread(target=driver.clear, args=(DISK, "2026-10", SECRETS))
+    worker.start()
+    deadline = time.monotonic() + 10
+    while not [d for d in driver.discover() if d.device_number == DISK and d.busy]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    fails(DEVICE_BUSY, driver.read_status, DISK, SECRETS)
+    worker.join()
     rows = driver.discover()
-    assert [(d.slot, d.device_number, d.busy) for d in rows] == [
-        ("1-1.4.2", UKEY, True), ("1-2", DISK, True), ("1-3", None, True)]
-    driver.program = [sys.executable, str(TOOL), "ok"]
-    assert driver.read_status(DISK, SECRETS)["device_number"] == DISK
+    assert not any(d.busy for d in rows)
+    assert rows[1].monitoring == {"device_number": DISK, "clear_count": 5}   # the latest the driver holds

@@ -3,7 +3,6 @@ faults, persistence, and one operation per device across threads and processes."
 
 import argparse
 import json
-import os
 import random
 import signal
 import subprocess
@@ -142,7 +141,7 @@ def test_general_taxpayer_runs_the_cycle_every_month_across_a_year_end(sim):
         assert types_state(driver.read_status(GOLD, GOLD_PW)) == {3}              # 已完成 until next month
 
 
-def test_summary_for_a_month_not_yet_over_is_outside_the_window(sim):
+def test_a_month_not_yet_over_is_outside_the_window_and_a_bad_period_is_refused(sim):
     driver, _ = sim([gold()])
     fails(OUTSIDE_WINDOW, driver.upload_summary, GOLD, "2026-11", GOLD_PW)
     fails(OUTSIDE_WINDOW, driver.clear, GOLD, "2026-11", GOLD_PW)

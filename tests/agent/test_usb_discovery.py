@@ -38,10 +38,12 @@ def test_finds_tax_devices_with_kind_and_slot():
     ]                                    # neither the hubs nor the SanDisk stick at 1-3
     assert all(r["driver"] == "none" and r["device_number"] is None for r in rows)
     by_slot = {r["slot"]: r["usb"] for r in rows}
-    assert by_slot["1-2"] == {"vid": "1432", "pid": "07dc", "product": "TaxDisk", "manufacturer": "NISEC"}
+    assert by_slot["1-2"] == {"vid": "1432", "pid": "07dc", "product": "TaxDisk", "manufacturer": "NISEC",
+                              "address": 6}
     assert by_slot["2-1"]["product"] == "USB Flash Disk"
     # no sysfs strings and the device cannot be opened for its string descriptors: None, no crash
-    assert by_slot["1-1.4.3"] == {"vid": "3254", "pid": "ff10", "product": None, "manufacturer": None}
+    assert by_slot["1-1.4.3"] == {"vid": "3254", "pid": "ff10", "product": None, "manufacturer": None,
+                                  "address": 5}
 
 
 def test_committed_description_matches_its_generator():
@@ -56,3 +58,24 @@ def test_missing_libusb_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(usb.backend.libusb1, "get_backend", lambda *a, **k: None)
     with pytest.raises(usb_discovery.UsbUnavailable, match="apt-get install libusb-1.0-0"):
         usb_discovery.scan()
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_agent_devices_command_shows_the_emulated_devices(as_json, tmp_path):
+    """`qingka-agent devices` itself, as staff run it next to the cabinet."""
+    umockdev_run = shutil.which("umockdev-run")
+    assert umockdev_run, "apt-get install umockdev libusb-1.0-0"
+    agent = Path(sys.executable).with_name("qingka-agent")
+    env = {"PATH": str(agent.parent) + ":/usr/bin:/bin", "QINGKA_DRIVERS": "usb", "QINGKA_STATE_DIR": str(tmp_path)}
+    proc = subprocess.run([umockdev_run, "--device", str(UMOCKDEV_DIR / "cabinet.umockdev"), "--", str(agent), "devices",
+                           *(["--json"] if as_json else [])], capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    if as_json:
+        rows = json.loads(proc.stdout)
+        assert {(r["slot"], r["kind"]) for r in rows} == {
+            ("1-1.4.2", "ukey"), ("1-1.4.3", "ukey"), ("1-2", "tax_disk"), ("2-1", "golden_tax_disk")}
+    else:
+        lines = proc.stdout.splitlines()
+        for slot, kind in (("1-1.4.2", "税务UKey"), ("1-2", "税控盘"), ("2-1", "金税盘")):
+            assert any(slot in line and kind in line for line in lines), proc.stdout
+        assert "1-3" not in proc.stdout  # the USB stick is not a tax device

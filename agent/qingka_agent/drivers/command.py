@@ -11,13 +11,14 @@ import os
 import re
 import signal
 import subprocess
+import threading
 from typing import Any
 
 from .. import usb as usb_discovery
 from .base import (
     CERT_LOCKED, CERT_PASSWORD_WRONG, CERT_REPORTED_LOST, CERT_REVOKED, CERT_STATUS_UNKNOWN,
-    CLOCK_ERROR, DEVICE_BUSY, DEVICE_LOCKED, DEVICE_MISSING, DEVICE_NOT_STARTED, DRIVER_ERROR, ERROR_CODES,
-    KEY_UPDATE_REQUIRED, MULTI_MONTH_UNREPORTED, TIMEOUT, UPLOAD_OVERDUE, DeviceError,
+    CLOCK_ERROR, DEVICE_BUSY, DEVICE_LOCKED, DEVICE_MISSING, DEVICE_NOT_STARTED, DRIVER_ERROR,
+    ERROR_CODES, KEY_UPDATE_REQUIRED, MULTI_MONTH_UNREPORTED, TIMEOUT, UPLOAD_OVERDUE, DeviceError,
     FoundDevice, Secrets,
 )
 
@@ -55,28 +56,34 @@ class CommandDriver:
         self.program = list(program)
         self.timeout = timeout
         self.env = env
-        self._devices: dict[str, FoundDevice] = {}  # device number → where it was last seen
+        self._numbers: dict[tuple, str] = {}        # (slot, USB identity) → device number
+        self._devices: dict[str, FoundDevice] = {}  # device number → the device as last seen
+        self._running: set[str] = set()             # device numbers with an operation under way
+        self._running_lock = threading.Lock()
 
     def discover(self) -> list[FoundDevice]:
+        """USB devices of known kinds, each identified once while it stays plugged in (a
+        device plugged in again gets a new USB address, so it is identified again)."""
         found = usb_discovery.scan()
-        known_slots = {d.slot: number for number, d in self._devices.items()}
-        devices = {}
+        numbers, devices = {}, {}
         for device in found:
             device.driver = self.name
-            try:
-                monitoring = self._run("identify", device.slot, device.kind, None, None, Secrets())
-            except DeviceError as exc:
-                if exc.code == DEVICE_BUSY:  # in use, most likely by one of our own operations
-                    device.busy = True
-                    device.device_number = known_slots.get(device.slot)
-                    if device.device_number:
-                        devices[device.device_number] = device
-                continue  # otherwise listed without a device number
-            device.device_number = monitoring.get("device_number") or None
-            device.monitoring = monitoring or None
-            if device.device_number:
-                devices[device.device_number] = device
-        self._devices = devices
+            key = (device.slot, tuple(sorted((device.usb or {}).items())))
+            number = self._numbers.get(key)
+            if number in self._devices:
+                device.monitoring = self._devices[number].monitoring
+            else:
+                try:
+                    device.monitoring = self._run("identify", device.slot, device.kind, None, None, Secrets())
+                except DeviceError:
+                    continue  # listed without a device number; tried again at the next scan
+                number = device.monitoring.get("device_number") or None
+            if number:
+                numbers[key] = number
+                devices[number] = device
+                device.device_number = number
+                device.busy = number in self._running
+        self._numbers, self._devices = numbers, devices
         return found
 
     def read_status(self, device_number: str, secrets: Secrets) -> dict[str, Any]:
@@ -95,7 +102,20 @@ class CommandDriver:
         device = self._devices.get(device_number)
         if device is None:
             raise DeviceError(DEVICE_MISSING, f"未插税控设备: {device_number} was not found on USB")
-        return self._run(op, device.slot, device.kind, device_number, period, secrets)
+        with self._running_lock:
+            if device_number in self._running:
+                raise DeviceError(DEVICE_BUSY, "税盘正在被使用: another operation is running on it")
+            self._running.add(device_number)
+        try:
+            result = self._run(op, device.slot, device.kind, device_number, period, secrets)
+        finally:
+            with self._running_lock:
+                self._running.discard(device_number)
+        monitoring = {k: v for k, v in result.items() if k not in ("already_done", "raw_code")}
+        latest = self._devices.get(device_number)  # a scan during the operation made a new one
+        if monitoring and latest is not None:
+            latest.monitoring = monitoring
+        return result
 
     def _run(self, op: str, slot: str, kind: str | None, device_number: str | None,
              period: str | None, secrets: Secrets) -> dict[str, Any]:
