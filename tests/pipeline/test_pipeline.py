@@ -206,3 +206,17 @@ def test_staff_api_asks_cancels_and_retries(setup, sent, api):
     assert api.post(f"/api/v1/jobs/{job_id}/retry/").status_code == 409
     bad = api.post("/api/v1/jobs/", {"kind": "clear", "device": setup["device"].pk}, format="json")
     assert bad.status_code == 400 and "period" in bad.json()
+
+
+def test_an_agent_cannot_take_a_device_another_online_agent_holds(setup):
+    intruder, token = make_agent()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Agent {token}")
+    row = {"slot": "9-9", "kind": "tax_disk", "driver": "simulated", "device_number": setup["device"].number,
+           "simulated": True, "busy": False, "monitoring": {"kpjzsj": "2000-01-01"}}
+    assert api.post("/api/v1/agent/heartbeat/", {"version": "x", "hostname": "h", "devices": [row]}, format="json").status_code == 200
+    setup["device"].refresh_from_db()
+    assert (setup["device"].agent, setup["device"].slot) == (setup["agent"], "")
+    assert setup["device"].monitoring is None
+    intruder.refresh_from_db()
+    assert intruder.inventory[0]["device_number"] == setup["device"].number

@@ -1,7 +1,7 @@
 """The agent's own calls about itself: who am I, and the heartbeat with its inventory."""
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -70,7 +70,11 @@ def apply_heartbeat(agent: Agent, data: dict) -> None:
     if not was_online:
         log.record("agent.online", agent, before={"online": False}, after={"online": True}, source=data["hostname"])
     rows = {row["device_number"]: row for row in data["devices"] if row.get("device_number")}
-    for device in Device.objects.filter(number__in=rows).select_related("agent"):
+    # A device moves to this agent only from no agent or an offline one: an agent never takes a
+    # device another online agent holds (it stays in this agent's inventory for staff to see).
+    claimable = Device.objects.filter(number__in=rows).filter(
+        models.Q(agent__isnull=True) | models.Q(agent=agent) | models.Q(agent__online=False))
+    for device in claimable.select_related("agent"):
         row = rows[device.number]
         moved = device.agent_id != agent.pk
         changes = {"agent": agent, "slot": row["slot"], "present": True, "busy": row["busy"],
