@@ -1,13 +1,18 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 admin.site.site_header = "清卡 Qingka"
 admin.site.site_title = "清卡"
 admin.site.index_title = "管理"
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("", include("apps.dashboard.urls")),
+    path("clients/", include("apps.clients.urls")),
+    path("jobs/", include("apps.jobs.urls")),
+    path("audit/", include("apps.audit.urls")),
+    path("bulk/", include("apps.scheduling.urls")),
+    path("s/", include("apps.sharing.urls")),
+    path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api")),
     path("django-rq/", include("django_rq.urls")),

@@ -51,3 +51,21 @@ def api(users):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get(user=users['admin']).key}")
     return client
+
+
+@pytest.fixture
+def as_role(client, users):
+    """as_role("owner") → the test client, logged in as that one of `users`."""
+    def login(role):
+        client.force_login(users[role])
+        return client
+    return login
+
+
+@pytest.fixture
+def nov10():
+    """2026-11-10 in Shanghai: the working period is 2026-10, due 2026-11-16 (official table)."""
+    from freezegun import freeze_time
+
+    with freeze_time("2026-11-10 02:00:00") as frozen:
+        yield frozen

@@ -8,10 +8,15 @@ from cryptography.fernet import Fernet
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def production_like_environment():
+    """This process's environment less what only tests set (the browser tests allow async ORM use)."""
+    return {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+
+
 def manage(*args, **env):
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=120,
-        env={**os.environ, **env},
+        env={**production_like_environment(), **env},
     )
 
 
@@ -26,7 +31,8 @@ def test_check_deploy_is_clean_with_production_values(tmp_path):
 
 
 def test_check_deploy_refuses_generated_secrets_and_sqlite(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DATABASE_URL")}
+    env = {k: v for k, v in production_like_environment().items()
+           if k not in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DATABASE_URL")}
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy"], cwd=ROOT, capture_output=True, text=True, timeout=120,
         env={**env, "DEBUG": "0", "QINGKA_VAR_DIR": str(tmp_path)},

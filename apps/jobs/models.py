@@ -54,6 +54,9 @@ class Job(models.Model):
     error_message = models.TextField(_("错误信息"), blank=True)
     already_done = models.BooleanField(_("此前已完成"), default=False)
     result = models.JSONField(_("结果数据"), null=True, blank=True)
+    batch = models.ForeignKey(
+        "scheduling.Batch", verbose_name=_("批量任务"), null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs",
+    )
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("发起人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
     )

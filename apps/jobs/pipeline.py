@@ -56,7 +56,7 @@ def unschedulable_reason(device: Device) -> str | None:
     return None
 
 
-def request_jobs(kind: str, devices, *, period=None, user=None, run_after=None, request=None):
+def request_jobs(kind: str, devices, *, period=None, user=None, run_after=None, request=None, batch=None):
     """Creates one job per device that can take one; returns (jobs, [(device, reason), …])."""
     now = timezone.now()
     jobs, skipped = [], []
@@ -67,7 +67,8 @@ def request_jobs(kind: str, devices, *, period=None, user=None, run_after=None, 
         if reason:
             skipped.append((device, reason))
             continue
-        job = Job.objects.create(kind=kind, device=device, period=period, requested_by=user, run_after=run_after or now)
+        job = Job.objects.create(kind=kind, device=device, period=period, requested_by=user, run_after=run_after or now,
+                                 batch=batch)
         log.record("job.requested", job, user=user, request=request, simulated=device.simulated,
                    after={"kind": kind, "period": str(period) if period else None, "run_after": job.run_after.isoformat()})
         if job.run_after <= now:

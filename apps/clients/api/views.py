@@ -1,5 +1,6 @@
 import django_filters
 
+from apps.accounts.permissions import FirmAdminWrites
 from apps.core.api import AuditedModelViewSet
 
 from ..models import Client
@@ -14,6 +15,7 @@ class ClientFilter(django_filters.FilterSet):
 
 class ClientViewSet(AuditedModelViewSet):
     serializer_class = ClientSerializer
+    permission_classes = [FirmAdminWrites]
     filterset_class = ClientFilter
     search_fields = ["name", "taxpayer_id"]
     ordering_fields = ["name", "taxpayer_id", "created_at"]

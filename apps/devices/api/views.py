@@ -1,5 +1,6 @@
 import django_filters
 
+from apps.accounts.permissions import FirmAdminWrites
 from apps.clients.models import Client
 from apps.core.api import AuditedModelViewSet
 
@@ -15,6 +16,7 @@ class DeviceFilter(django_filters.FilterSet):
 
 class DeviceViewSet(AuditedModelViewSet):
     serializer_class = DeviceSerializer
+    permission_classes = [FirmAdminWrites]
     filterset_class = DeviceFilter
     search_fields = ["number", "client__name", "client__taxpayer_id", "slot"]
     ordering_fields = ["number", "client__name", "monitored_at"]

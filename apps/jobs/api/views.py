@@ -5,6 +5,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from apps.accounts.permissions import OperatorWrites
 from apps.audit import log
 from apps.clients.models import Client
 
@@ -23,6 +24,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     """设备任务: list and read; ask for new ones; cancel what has not started; retry what failed."""
 
     serializer_class = JobSerializer
+    permission_classes = [OperatorWrites]  # and the queryset: only jobs of clients the user may see
     filterset_class = JobFilter
     ordering_fields = ["created_at", "run_after", "finished_at"]
 

@@ -33,3 +33,9 @@ class PeriodSerializer(serializers.ModelSerializer):
 
     def get_status_label(self, period) -> str:
         return str(self._status(period).label)
+
+
+class FileReturnSerializer(serializers.Serializer):
+    filed_on = serializers.DateField()
+    declared_sales = serializers.DecimalField(max_digits=16, decimal_places=2, required=False, allow_null=True)
+    declared_tax = serializers.DecimalField(max_digits=16, decimal_places=2, required=False, allow_null=True)

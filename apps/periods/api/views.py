@@ -1,14 +1,20 @@
 import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema
 from rest_framework import viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
 
+from apps.accounts.permissions import OperatorWrites
 from apps.clients.models import Client
 from apps.core.months import parse_month
 
 from ..models import Period
 from ..rules import PeriodStatus
-from .serializers import PeriodSerializer
+from ..services import record_return_filed
+from .serializers import FileReturnSerializer, PeriodSerializer
 
 
 class PeriodFilter(django_filters.FilterSet):
@@ -28,7 +34,10 @@ class PeriodFilter(django_filters.FilterSet):
 
 
 class PeriodViewSet(viewsets.ReadOnlyModelViewSet):
+    """申报期: read; 管理员 and the client's 会计 record the return as filed."""
+
     serializer_class = PeriodSerializer
+    permission_classes = [OperatorWrites]  # and the queryset: only periods of clients the user may see
     filterset_class = PeriodFilter
     search_fields = ["client__name", "client__taxpayer_id"]
     ordering_fields = ["month", "deadline", "client__name"]
@@ -38,3 +47,18 @@ class PeriodViewSet(viewsets.ReadOnlyModelViewSet):
             Period.objects.filter(client__in=Client.objects.visible_to(self.request.user))
             .select_related("client").with_status()
         )
+
+    @extend_schema(request=FileReturnSerializer, responses={200: PeriodSerializer, 400: dict})
+    @action(detail=True, methods=["post"], url_path="file-return")
+    def file_return(self, request, pk=None):
+        """Records the VAT return of this period as filed (date, declared sales and tax)."""
+        period = self.get_object()
+        body = FileReturnSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            record_return_filed(period, **body.validated_data, user=request.user, request=request)
+        except DjangoValidationError as error:
+            errors = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
+            raise ValidationError({"non_field_errors" if field == "__all__" else field: messages
+                                   for field, messages in errors.items()}) from None
+        return Response(PeriodSerializer(self.get_queryset().get(pk=period.pk)).data)

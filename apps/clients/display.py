@@ -1,0 +1,78 @@
+"""How a client's devices and months read on a page: the client page and the client's own share
+link show the same facts from here."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.months import add_months
+from apps.devices.models import Device
+from apps.periods.models import Period
+from apps.periods.rules import PeriodStatus
+
+INVOICE_TYPES = {
+    "004": _("增值税专用发票"), "007": _("普通发票"), "026": _("电子普通发票"), "028": _("电子专用发票"),
+    "025": _("卷票"), "005": _("机动车销售统一发票"), "006": _("二手车销售统一发票"), "009": _("货物运输业增值税专用发票"),
+}
+# The per-invoice-type state the vendors' client software shows.
+INVOICE_TYPE_STATES = {1: _("未抄税"), 2: _("抄税未清卡"), 3: _("已清卡"), 4: _("已锁死")}
+INVOICE_TYPE_STATE_CSS = {1: "summary_due", 2: "clear_due", 3: "done", 4: "locked"}
+TIMELINE_MONTHS = 24
+
+
+@dataclass
+class InvoiceTypeState:
+    code: str
+    name: str
+    state: int | None
+    label: str
+    css: str
+
+
+def invoice_type_states(device: Device) -> list[InvoiceTypeState]:
+    """From monitoring["invoice_types"]: {"004": {"state": 1, …}, …}, in code order."""
+    types = (device.monitoring or {}).get("invoice_types") or {}
+    rows = []
+    for code in sorted(types):
+        try:
+            state = int((types[code] or {}).get("state"))
+        except (TypeError, ValueError):
+            state = None
+        rows.append(InvoiceTypeState(code, INVOICE_TYPES.get(code, code), state,
+                                     INVOICE_TYPE_STATES.get(state, _("未知")), INVOICE_TYPE_STATE_CSS.get(state, "")))
+    return rows
+
+
+def decorate_device(device: Device, today: dt.date) -> Device:
+    """Adds the facts a page shows: cycle state, lock and latest-report dates, offline limits."""
+    monitoring = device.monitoring or {}
+    device.state = device.cycle_state(today)
+    device.kpjzsj = device.monitoring_date("kpjzsj")
+    device.zxbsrq = device.monitoring_date("zxbsrq")
+    device.offline_hours = monitoring.get("lxkpsc")
+    device.offline_invoices = monitoring.get("lxkpzs")
+    device.offline_amount_left = monitoring.get("lxzssyje")
+    device.invoice_types = invoice_type_states(device)
+    return device
+
+
+@dataclass
+class TimelineMonth:
+    month: dt.date
+    period: Period | None
+    status: PeriodStatus | None
+
+
+def timeline(client, last_month: dt.date, today: dt.date, months: int = TIMELINE_MONTHS) -> list[TimelineMonth]:
+    """The client's last `months` periods up to `last_month`, newest first; None where no row is kept."""
+    first = add_months(last_month, -(months - 1))
+    periods = {p.month: p for p in Period.objects.filter(client=client, month__range=(first, last_month))}
+    result = []
+    for n in range(months):
+        month = add_months(last_month, -n)
+        period = periods.get(month)
+        if period is not None:
+            period.client = client
+        result.append(TimelineMonth(month, period, period.status(today) if period else None))
+    return result

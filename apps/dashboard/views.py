@@ -1,0 +1,220 @@
+"""工作台: the working period's deadline, counts by status, the clients at risk first, the agents;
+and the returns filed, recorded in bulk."""
+
+import datetime as dt
+
+import django_filters
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Prefetch, Q
+from django.http import QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from apps.accounts.models import User
+from apps.accounts.permissions import can_operate_client, can_view_client
+from apps.clients.models import Client, TaxpayerKind
+from apps.core.filters import DateInput, page_of
+from apps.core.months import add_months, format_month, month_start, parse_month
+from apps.devices.models import Agent, Device, DeviceKind
+from apps.filing_calendar.models import deadline_for
+from apps.jobs.errors import error_info
+from apps.jobs.models import JobKind, JobState
+from apps.periods.models import Period
+from apps.periods.rules import PeriodStatus
+from apps.periods.services import record_return_filed, return_filed_errors
+
+from . import queries
+
+PROBLEMS = [("missing", gettext_lazy("设备不在位")), ("offline", gettext_lazy("前置机离线"))]
+MONTHS_IN_SELECTOR = 24
+
+
+class DashboardFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(field_name="status_code", choices=PeriodStatus.choices, label=gettext_lazy("状态"),
+                                         empty_label=gettext_lazy("全部"))
+    problem = django_filters.ChoiceFilter(choices=PROBLEMS, method="filter_problem", label=gettext_lazy("设备问题"),
+                                          empty_label=gettext_lazy("全部"))
+    staff = django_filters.ModelChoiceFilter(queryset=User.objects.filter(role=User.Role.ACCOUNTANT).order_by("username"),
+                                             label=gettext_lazy("负责会计"), empty_label=gettext_lazy("全部"))
+    agent = django_filters.ModelChoiceFilter(queryset=Agent.objects.all(), method="filter_agent", label=gettext_lazy("前置机"),
+                                             empty_label=gettext_lazy("全部"))
+    kind = django_filters.ChoiceFilter(choices=DeviceKind.choices, method="filter_kind", label=gettext_lazy("设备类型"),
+                                       empty_label=gettext_lazy("全部"))
+    taxpayer_kind = django_filters.ChoiceFilter(choices=TaxpayerKind.choices, label=gettext_lazy("纳税人类型"),
+                                                empty_label=gettext_lazy("全部"))
+    q = django_filters.CharFilter(method="filter_search", label=gettext_lazy("客户名称或纳税人识别号"))
+
+    class Meta:
+        model = Client
+        fields = []
+
+    def filter_problem(self, clients, name, value):
+        return queries.with_device(clients, **(queries.MISSING_DEVICE if value == "missing" else queries.OFFLINE_AGENT))
+
+    def filter_agent(self, clients, name, value):
+        return queries.with_device(clients, agent=value)
+
+    def filter_kind(self, clients, name, value):
+        return queries.with_device(clients, kind=value)
+
+    def filter_search(self, clients, name, value):
+        value = value.strip()
+        if not value:
+            return clients
+        return clients.filter(Q(name__icontains=value) | Q(taxpayer_id__icontains=value.upper()))
+
+
+def _month_from(request, today: dt.date, warn: bool) -> dt.date:
+    text = request.GET.get("month")
+    if text:
+        try:
+            return parse_month(text)
+        except ValueError:
+            if warn:  # not on every poll of the live fragment
+                messages.error(request, _("月份格式应为 YYYY-MM，如 2026-10；已显示当前工作月份"))
+    return queries.working_month(today)
+
+
+def _without(query: QueryDict, *keys) -> QueryDict:
+    query = query.copy()
+    for key in keys:
+        query.pop(key, None)
+    return query
+
+
+def dashboard_context(request, full_page: bool = True) -> dict:
+    today = timezone.localdate()
+    month = _month_from(request, today, warn=full_page)
+    clients = queries.clients_for_month(request.user, month, today)
+    filters = DashboardFilter(request.GET, queryset=clients)
+    unfiltered_by_status = DashboardFilter(_without(request.GET, "status", "problem"), queryset=clients).qs
+    listed = queries.order_by_risk(filters.qs).prefetch_related(
+        Prefetch("devices", queryset=Device.objects.select_related("agent").order_by("sub_number")))
+    page = page_of(request, listed)
+    for client in page:
+        _decorate(client, today)
+
+    counts = queries.status_counts(unfiltered_by_status)
+    base = _without(request.GET, "status", "problem", "page")
+    bars = [_bar(base, "status", code, label, counts[code], request.GET.get("status") == code) for code, label in PeriodStatus.choices]
+    bars += [
+        _bar(base, "problem", "missing", _("设备不在位"), queries.missing_device_count(unfiltered_by_status),
+             request.GET.get("problem") == "missing"),
+        _bar(base, "problem", "offline", _("前置机离线"), queries.offline_agent_count(), request.GET.get("problem") == "offline"),
+    ]
+    top = max([bar["count"] for bar in bars] + [1])
+    for bar in bars:
+        bar["percent"] = round(100 * bar["count"] / top)
+    deadline = deadline_for(add_months(month, 1))
+    this_month = month_start(today)
+    return {
+        "month": month, "month_value": format_month(month), "working_month": queries.working_month(today),
+        "months": [add_months(this_month, -n) for n in range(MONTHS_IN_SELECTOR)],
+        "deadline": deadline, "days_left": (deadline.date - today).days, "days_overdue": (today - deadline.date).days,
+        "agents": queries.agent_panel(request.user),
+        "filter": filters, "page": page, "bars": bars,
+        "query": _without(request.GET, "page").urlencode(),
+        "can_record_returns": request.user.is_firm_admin or request.user.role == User.Role.ACCOUNTANT,
+        "today": today,
+    }
+
+
+def _bar(base: QueryDict, key: str, value: str, label, count: int, active: bool) -> dict:
+    query = base.copy()
+    if not active:
+        query[key] = value
+    return {"key": value, "label": label, "count": count, "active": active, "query": query.urlencode()}
+
+
+def _decorate(client: Client, today: dt.date) -> None:
+    client.status = PeriodStatus(client.status_code)
+    client.device_list = list(client.devices.all())
+    for device in client.device_list:
+        device.state = device.cycle_state(today)
+    seen = [d.last_seen_at for d in client.device_list if d.last_seen_at]
+    client.last_contact = max(seen) if seen else None
+    client.last_job_kind_label = JobKind(client.last_job_kind).label if client.last_job_kind else ""
+    client.last_job_state_label = JobState(client.last_job_state).label if client.last_job_state else ""
+    client.last_job_error = error_info(client.last_job_error_code) if client.last_job_error_code else None
+
+
+@login_required
+def dashboard(request):
+    return render(request, "dashboard/index.html", dashboard_context(request))
+
+
+@login_required
+def live(request):
+    """The counts and the table, for htmx to poll while jobs run."""
+    return render(request, "dashboard/_live.html", dashboard_context(request, full_page=False))
+
+
+class BulkFiledForm(forms.Form):
+    month = forms.CharField(widget=forms.HiddenInput)
+    filed_on = forms.DateField(label=gettext_lazy("申报日期"), required=False, widget=DateInput(),
+                               help_text=gettext_lazy("留空则为今天"))
+    # Every client that exists; whether the user may act on each is checked in the view.
+    clients = forms.ModelMultipleChoiceField(queryset=Client.objects.select_related("staff"), label=gettext_lazy("客户"),
+                                             error_messages={"required": gettext_lazy("请先在表格中勾选客户")})
+    return_query = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_month(self):
+        try:
+            return parse_month(self.cleaned_data["month"])
+        except ValueError:
+            raise forms.ValidationError(_("月份格式应为 YYYY-MM，如 2026-10")) from None
+
+
+@login_required
+@require_POST
+def record_filed(request):
+    """Marks the selected clients' periods of a month as filed: all of them, or none."""
+    user = request.user
+    if not (user.is_firm_admin or user.role == User.Role.ACCOUNTANT):
+        raise PermissionDenied
+    form = BulkFiledForm(request.POST)
+    back = reverse("dashboard")
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            for error in errors:
+                messages.error(request, f"{form[field].label}：{error}")
+        return redirect(f"{back}?{request.POST.get('return_query', '')}")
+    data = form.cleaned_data
+    back = f"{back}?{data['return_query']}"
+    month, filed_on = data["month"], data["filed_on"] or timezone.localdate()
+    selected = data["clients"]
+    periods = {p.client_id: p for p in Period.objects.filter(client__in=selected, month=month)}
+    deadline = deadline_for(add_months(month, 1)).date
+    problems, todo = [], []
+    for client in selected:
+        if not can_operate_client(user, client):
+            # A client the user may not even see is not named back to them.
+            problems.append(_("无权为客户“%(client)s”记录申报") % {"client": client} if can_view_client(user, client)
+                            else _("所选客户中有不存在或无权查看的客户"))
+            continue
+        period = periods.get(client.pk) or Period(client=client, month=month, deadline=deadline)
+        period.client = client
+        for errors in return_filed_errors(period, filed_on).values():
+            problems += [f"{client}：{error}" for error in errors]
+        todo.append((client, period))
+    if problems:
+        for problem in dict.fromkeys(problems):
+            messages.error(request, problem)
+        messages.error(request, _("未记录任何申报，请更正后重试"))
+        return redirect(back)
+    with transaction.atomic():
+        for client, period in todo:
+            if period.pk is None:
+                period = Period.for_client(client, month)
+            record_return_filed(period, filed_on, user=user, request=request)
+    messages.success(request, _("已为 %(n)d 个客户记录 %(month)s 的申报（申报日期 %(day)s）") % {
+        "n": len(todo), "month": format_month(month), "day": f"{filed_on:%Y-%m-%d}"})
+    return redirect(back)

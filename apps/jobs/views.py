@@ -1,0 +1,104 @@
+"""任务: the jobs the user may see, filtered, paged and exported; one job with its history."""
+
+import django_filters
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, render
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_safe
+
+from apps.audit.display import action_label
+from apps.audit.models import AuditEvent
+from apps.clients.models import Client
+from apps.core import export
+from apps.core.filters import ClientSearchFilter, DateRangeForm, date_range, page_of
+from apps.core.months import format_month, parse_month
+from apps.devices.models import Agent
+
+from .errors import ERRORS, error_info
+from .models import Job, JobKind, JobState
+
+
+class MonthField(forms.CharField):
+    widget = forms.TextInput(attrs={"type": "month", "placeholder": "2026-10"})
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if not value:
+            return None
+        try:
+            return parse_month(value)
+        except ValueError:
+            raise ValidationError(_("月份格式应为 YYYY-MM，如 2026-10")) from None
+
+
+class MonthFilter(django_filters.Filter):
+    field_class = MonthField
+
+
+class JobFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(choices=JobState.choices, label=_("状态"), empty_label=_("全部"))
+    kind = django_filters.ChoiceFilter(choices=JobKind.choices, label=_("任务类型"), empty_label=_("全部"))
+    client = ClientSearchFilter(field_name="device__client")
+    agent = django_filters.ModelChoiceFilter(field_name="device__agent", queryset=Agent.objects.all(),
+                                             label=_("前置机"), empty_label=_("全部"))
+    error_code = django_filters.ChoiceFilter(
+        choices=[(code, format_lazy("{} {}", code, info.message)) for code, info in ERRORS.items()], label=_("错误代码"), empty_label=_("全部"),
+    )
+    month = MonthFilter(field_name="period__month", label=_("所属月份"))
+    date_from, date_to = date_range("created_at")
+
+    class Meta:
+        model = Job
+        fields = []
+        form = DateRangeForm
+
+
+def visible_jobs(user):
+    return Job.objects.filter(device__client__in=Client.objects.visible_to(user)).select_related(
+        "device__client", "device__agent", "period", "requested_by",
+    )
+
+
+EXPORT_HEADERS = [
+    _("任务编号"), _("任务类型"), _("客户"), _("纳税人识别号"), _("设备编号"), _("模拟设备"), _("所属月份"), _("状态"),
+    _("已尝试次数"), _("错误代码"), _("错误信息"), _("处理建议"), _("设备返回信息"), _("发起人"), _("创建时间"),
+    _("结束时间"),
+]
+
+
+def export_row(job: Job) -> list:
+    info = error_info(job.error_code) if job.error_code else None
+    return [
+        job.pk, job.get_kind_display(), job.device.client.name, job.device.client.taxpayer_id, job.device.number,
+        job.device.simulated, format_month(job.period.month) if job.period else "", job.get_state_display(),
+        job.attempts, job.error_code, info.message if info else "", info.remedy if info else "", job.error_message,
+        job.requested_by or "", job.created_at, job.finished_at,
+    ]
+
+
+@require_safe
+@login_required
+def job_list(request):
+    filters = JobFilter(request.GET, queryset=visible_jobs(request.user))
+    fmt = request.GET.get("export")
+    if fmt in export.FORMATS:
+        rows = (export_row(job) for job in filters.qs.iterator(chunk_size=500))
+        return export.export_response(fmt, "qingka-jobs", EXPORT_HEADERS, rows, title=_("任务"))
+    page = page_of(request, filters.qs)
+    for job in page:
+        job.error = error_info(job.error_code) if job.error_code else None
+    return render(request, "jobs/list.html", {"filter": filters, "page": page})
+
+
+@require_safe
+@login_required
+def job_detail(request, pk):
+    job = get_object_or_404(visible_jobs(request.user), pk=pk)
+    job.error = error_info(job.error_code) if job.error_code else None
+    events = list(AuditEvent.objects.filter(object_type=Job._meta.label_lower, object_id=str(job.pk)).order_by("created_at", "id"))
+    for event in events:
+        event.label = action_label(event.action)
+    return render(request, "jobs/detail.html", {"job": job, "events": events})

@@ -1,0 +1,84 @@
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from apps.accounts.models import User
+from apps.clients.models import TaxpayerKind
+from apps.core.months import month_start
+from apps.devices.models import Agent, DeviceKind
+from apps.jobs.models import JobKind
+from apps.jobs.views import MonthField
+from apps.periods.rules import PeriodStatus
+
+from .models import BATCH_KINDS
+from .planning import DEFAULT_PER_AGENT_PER_MINUTE
+
+NOW, AT = "now", "at"
+FILTERS = ("staff", "agent", "taxpayer_kind", "device_kind", "status")
+
+
+class BatchForm(forms.Form):
+    """What to schedule (period, kind, filters) and when (now or at a time, spread per agent)."""
+
+    month = MonthField(label=_("所属月份"), error_messages={"required": _("请选择所属月份")})
+    kind = forms.ChoiceField(label=_("任务类型"), choices=BATCH_KINDS, initial=JobKind.CLEAR)
+    staff = forms.ModelChoiceField(queryset=User.objects.filter(role=User.Role.ACCOUNTANT).order_by("username"),
+                                   label=_("负责会计"), required=False, empty_label=_("全部"))
+    agent = forms.ModelChoiceField(queryset=Agent.objects.all(), label=_("前置机"), required=False, empty_label=_("全部"))
+    taxpayer_kind = forms.ChoiceField(label=_("纳税人类型"), required=False,
+                                      choices=[("", _("全部")), *TaxpayerKind.choices])
+    device_kind = forms.ChoiceField(label=_("设备类型"), required=False, choices=[("", _("全部")), *DeviceKind.choices])
+    status = forms.ChoiceField(label=_("申报状态"), required=False, choices=[("", _("全部")), *PeriodStatus.choices])
+    when = forms.ChoiceField(label=_("执行时间"), choices=[(NOW, _("立即开始")), (AT, _("指定时间开始"))], initial=NOW,
+                             widget=forms.RadioSelect)
+    start_at = forms.DateTimeField(label=_("开始时间"), required=False,
+                                   widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+                                   error_messages={"invalid": _("请输入有效的日期和时间")})
+    avoid_busy_hours = forms.BooleanField(label=_("避开税局高峰时段（9:00–11:00、14:00–16:00）"), required=False,
+                                          help_text=_("落在高峰时段内的任务顺延到该时段结束"))
+    per_agent_per_minute = forms.IntegerField(
+        label=_("每台前置机每分钟最多任务数"), min_value=1, max_value=60, initial=DEFAULT_PER_AGENT_PER_MINUTE,
+        error_messages={"required": _("请填写每分钟最多任务数"), "invalid": _("请输入整数"),
+                        "min_value": _("至少为1"), "max_value": _("不能超过60")},
+    )
+
+    def clean_month(self):
+        month = self.cleaned_data["month"]
+        if month and month >= month_start(timezone.localdate()):
+            raise forms.ValidationError(_("所属月份须早于本月：某月的抄报清卡在下个月进行"))
+        return month
+
+    def clean(self):
+        data = super().clean()
+        if data.get("when") == AT:
+            start = data.get("start_at")
+            if start is None and "start_at" not in self.errors:
+                self.add_error("start_at", _("请选择开始时间"))
+            elif start is not None and start < timezone.now():
+                self.add_error("start_at", _("开始时间不能早于现在"))
+        return data
+
+    def start(self):
+        """When the first job of each agent runs: the time chosen, or now."""
+        data = self.cleaned_data
+        return data["start_at"] if data["when"] == AT else timezone.now()
+
+    def chosen_filters(self) -> dict:
+        """The filters set, as {name: {"value": …, "label": …}} for the batch record."""
+        chosen = {}
+        for name in FILTERS:
+            value = self.cleaned_data.get(name)
+            if value in (None, ""):
+                continue
+            label = str(value) if hasattr(value, "pk") else str(dict(self.fields[name].choices)[value])
+            chosen[name] = {"value": value.pk if hasattr(value, "pk") else value, "label": label}
+        return chosen
+
+
+class ConfirmBatchForm(BatchForm):
+    token = forms.UUIDField(widget=forms.HiddenInput)
+
+
+class ReturnsUploadForm(forms.Form):
+    file = forms.FileField(label=_("申报记录文件（.xlsx 或 .csv）"),
+                           error_messages={"required": _("请选择要上传的文件"), "empty": _("上传的文件是空的")})

@@ -1,0 +1,87 @@
+"""The clients and devices a batch looks at, each with its reason to be left out (planning.py),
+and the plan for those that take a job."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Prefetch, Subquery
+
+from apps.clients.models import Client
+from apps.core.months import add_months
+from apps.devices.models import Device
+from apps.filing_calendar.models import deadline_for
+from apps.jobs.models import ACTIVE_STATES, Job, JobState
+from apps.periods.models import Period
+from apps.periods.rules import PeriodStatus
+
+from .planning import exclusion_reason, plan
+
+
+@dataclass
+class Candidate:
+    client: Client
+    device: Device | None
+    period: Period          # not saved yet when the client has no row for the month
+    status: PeriodStatus
+    reason: str | None      # None: takes a job
+    run_after: dt.datetime | None = None
+
+
+@dataclass
+class Preview:
+    chosen: list[Candidate]
+    left_out: list[Candidate]
+
+    @property
+    def agents(self) -> int:
+        return len({c.device.agent_id for c in self.chosen})
+
+
+def candidates(kind: str, month: dt.date, filters: dict, today: dt.date) -> list[Candidate]:
+    """One entry per device of each active client matching `filters` (a client without devices
+    gets one entry without a device), ordered by client name and device number."""
+    clients = Client.objects.filter(active=True).select_related("staff").order_by("name", "pk")
+    if filters.get("staff"):
+        clients = clients.filter(staff=filters["staff"])
+    if filters.get("taxpayer_kind"):
+        clients = clients.filter(taxpayer_kind=filters["taxpayer_kind"])
+    devices = Device.objects.select_related("agent").order_by("sub_number").annotate(
+        last_error_code=Subquery(Job.objects.filter(device=OuterRef("pk"), state__in=(JobState.SUCCEEDED, JobState.FAILED))
+                                 .order_by("-finished_at", "-pk").values("error_code")[:1]),
+        has_active_job=Exists(Job.objects.filter(device=OuterRef("pk"), kind=kind, period__month=month,
+                                                 state__in=ACTIVE_STATES)),
+    )
+    device_filtered = bool(filters.get("agent") or filters.get("device_kind"))
+    if filters.get("agent"):
+        devices = devices.filter(agent=filters["agent"])
+    if filters.get("device_kind"):
+        devices = devices.filter(kind=filters["device_kind"])
+    if device_filtered:
+        clients = clients.filter(pk__in=devices.values("client"))
+    clients = list(clients.prefetch_related(Prefetch("devices", queryset=devices, to_attr="batch_devices")))
+    periods = {p.client_id: p for p in Period.objects.filter(client__in=clients, month=month)}
+    deadline = deadline_for(add_months(month, 1)).date
+    found = []
+    for client in clients:
+        period = periods.get(client.pk) or Period(client=client, month=month, deadline=deadline)
+        period.client = client
+        status = period.status(today)
+        if filters.get("status") and status != filters["status"]:
+            continue
+        for device in client.batch_devices or [None]:
+            reason = exclusion_reason(kind, period, device, today=today,
+                                      last_error_code=device.last_error_code if device else None,
+                                      has_active_job=device.has_active_job if device else False)
+            found.append(Candidate(client, device, period, status, reason))
+    return found
+
+
+def preview(kind: str, month: dt.date, filters: dict, today: dt.date, start: dt.datetime, *,
+            per_agent_per_minute: int, avoid_busy_hours: bool) -> Preview:
+    found = candidates(kind, month, filters, today)
+    chosen = [c for c in found if c.reason is None]
+    times = plan([c.device for c in chosen], start, per_agent_per_minute=per_agent_per_minute,
+                 avoid_busy_hours=avoid_busy_hours)
+    for candidate, (_device, run_after) in zip(chosen, times):
+        candidate.run_after = run_after
+    return Preview(chosen=chosen, left_out=[c for c in found if c.reason])

@@ -1,0 +1,295 @@
+"""批量清卡 (管理员): choose, preview, confirm, watch a batch; and filed returns recorded in bulk
+from a spreadsheet (管理员 and 会计)."""
+
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from apps.accounts.models import User
+from apps.accounts.permissions import require_firm_admin
+from apps.audit import log
+from apps.core import export
+from apps.core.filters import page_of
+from apps.core.months import format_month
+from apps.dashboard.queries import working_month
+from apps.jobs import pipeline
+from apps.jobs.errors import error_info
+from apps.jobs.models import JobState
+from apps.periods.models import Period
+from apps.periods.rules import PeriodStatus
+
+from . import returns_upload, selection
+from .forms import FILTERS, BatchForm, ConfirmBatchForm, ReturnsUploadForm
+from .models import Batch
+from .planning import PASSWORD_ERRORS
+
+FINISHED = (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
+NOT_STARTED = (JobState.SCHEDULED, JobState.QUEUED)
+UPLOAD_SESSION_KEY = "scheduling.returns_upload"
+
+
+def _admin(request):
+    require_firm_admin(request.user)
+
+
+def _preview_for(form, start):
+    data = form.cleaned_data
+    return selection.preview(
+        data["kind"], data["month"], {name: data.get(name) for name in FILTERS}, timezone.localdate(), start,
+        per_agent_per_minute=data["per_agent_per_minute"], avoid_busy_hours=data["avoid_busy_hours"],
+    )
+
+
+@require_safe
+@login_required
+def new(request):
+    """The choice, and once chosen the preview: nothing is written here."""
+    _admin(request)
+    if "month" in request.GET:
+        form = BatchForm(request.GET)
+    else:
+        form = BatchForm(initial={"month": format_month(working_month(timezone.localdate()))})
+    context = {"form": form}
+    if form.is_bound and form.is_valid():
+        context.update(preview=_preview_for(form, form.start()), token=uuid.uuid4())
+    return render(request, "scheduling/new.html", context)
+
+
+@require_POST
+@login_required
+def confirm(request):
+    """Creates the batch and its jobs. The same confirmation sent twice leads to the same batch."""
+    _admin(request)
+    form = ConfirmBatchForm(request.POST)
+    if not form.is_valid():
+        for name, errors in form.errors.items():
+            label = form.fields[name].label if name in form.fields else ""
+            for error in errors:
+                messages.error(request, f"{label}：{error}" if label else error)
+        messages.error(request, _("未创建任何任务，请重新预览后确认"))
+        return redirect("scheduling:new")
+    data = form.cleaned_data
+    existing = Batch.objects.filter(token=data["token"]).first()
+    if existing:
+        messages.warning(request, _("该批量任务已提交过，未重复创建"))
+        return redirect("scheduling:detail", existing.pk)
+    try:
+        with transaction.atomic():
+            batch, skipped = _create_batch(request, form)
+    except IntegrityError:  # the same confirmation, submitted twice at once
+        messages.warning(request, _("该批量任务已提交过，未重复创建"))
+        return redirect("scheduling:detail", Batch.objects.get(token=data["token"]).pk)
+    messages.success(request, _("已创建批量任务，共 %(n)d 个设备任务") % {"n": batch.created_count})
+    for device, reason in skipped:
+        messages.warning(request, _("%(client)s %(device)s 未创建：%(reason)s") % {
+            "client": device.client, "device": device, "reason": reason})
+    return redirect("scheduling:detail", batch.pk)
+
+
+def _create_batch(request, form):
+    data = form.cleaned_data
+    start = form.start()
+    batch = Batch.objects.create(
+        kind=data["kind"], month=data["month"], filters=form.chosen_filters(), start_at=start,
+        avoid_busy_hours=data["avoid_busy_hours"], per_agent_per_minute=data["per_agent_per_minute"],
+        token=data["token"], created_by=request.user,
+    )
+    plan = _preview_for(form, start)
+    created, skipped = [], []
+    for candidate in plan.chosen:
+        period = candidate.period if candidate.period.pk else Period.for_client(candidate.client, batch.month)
+        jobs, refused = pipeline.request_jobs(batch.kind, [candidate.device], period=period, user=request.user,
+                                              run_after=candidate.run_after, request=request, batch=batch)
+        created += jobs
+        skipped += refused
+    batch.planned_count = len(plan.chosen)
+    batch.created_count = len(created)
+    batch.left_out = [
+        {"client": str(c.client), "client_id": c.client.pk, "device": c.device.number if c.device else "", "reason": str(c.reason)}
+        for c in plan.left_out
+    ] + [{"client": str(d.client), "client_id": d.client_id, "device": d.number, "reason": str(r)} for d, r in skipped]
+    batch.save(update_fields=["planned_count", "created_count", "left_out"])
+    log.record("batch.created", batch, user=request.user, request=request, after={
+        "kind": batch.kind, "month": format_month(batch.month), "filters": batch.filters, "start_at": start.isoformat(),
+        "avoid_busy_hours": batch.avoid_busy_hours, "per_agent_per_minute": batch.per_agent_per_minute,
+        "planned": batch.planned_count, "created": batch.created_count, "left_out": len(batch.left_out),
+    })
+    return batch, skipped
+
+
+@require_safe
+@login_required
+def batch_list(request):
+    _admin(request)
+    batches = Batch.objects.select_related("created_by").annotate(
+        total=Count("jobs"), finished=Count("jobs", filter=_in_states(FINISHED)),
+        failed=Count("jobs", filter=_in_states((JobState.FAILED,))),
+    ).order_by("-created_at", "-pk")
+    page = page_of(request, batches)
+    for batch in page:
+        batch.percent = round(100 * batch.finished / batch.total) if batch.total else 100
+    return render(request, "scheduling/list.html", {"page": page})
+
+
+def _in_states(states):
+    return Q(jobs__state__in=states)
+
+
+def progress_context(batch: Batch) -> dict:
+    today = timezone.localdate()
+    jobs = list(batch.jobs.select_related("device__client", "device__agent", "period").order_by("run_after", "pk"))
+    statuses = dict(Period.objects.with_status(today).filter(pk__in={j.period_id for j in jobs if j.period_id})
+                    .values_list("pk", "status_code"))
+    counts = {state: 0 for state in JobState.values}
+    for job in jobs:
+        counts[job.state] += 1
+        job.error = error_info(job.error_code) if job.error_code else None
+        job.period_status = PeriodStatus(statuses[job.period_id]) if job.period_id in statuses else None
+    period_counts = {}
+    for code in {job.period_id: statuses.get(job.period_id) for job in jobs if job.period_id}.values():
+        period_counts[code] = period_counts.get(code, 0) + 1
+    finished = sum(counts[state] for state in FINISHED)
+    failed = [job for job in jobs if job.state == JobState.FAILED]
+    return {
+        "batch": batch, "jobs": jobs, "total": len(jobs), "finished": finished,
+        "percent": round(100 * finished / len(jobs)) if jobs else 100,
+        "counts": [(JobState(state), counts[state]) for state in JobState.values],
+        "period_counts": [(status, period_counts[status.value]) for status in PeriodStatus if period_counts.get(status.value)],
+        "failed": failed, "not_started": counts[JobState.SCHEDULED] + counts[JobState.QUEUED],
+        "retryable": sum(1 for job in failed if job.error_code not in PASSWORD_ERRORS),
+        "running": finished < len(jobs),
+    }
+
+
+def _batch(request, pk) -> Batch:
+    _admin(request)
+    return get_object_or_404(Batch.objects.select_related("created_by"), pk=pk)
+
+
+@require_safe
+@login_required
+def detail(request, pk):
+    batch = _batch(request, pk)
+    return render(request, "scheduling/detail.html", {**progress_context(batch), "filter_labels": _filter_labels(batch)})
+
+
+@require_safe
+@login_required
+def live(request, pk):
+    """The progress part of the page, for htmx to poll."""
+    return render(request, "scheduling/_progress.html", progress_context(_batch(request, pk)))
+
+
+def _filter_labels(batch: Batch) -> list[tuple[str, str]]:
+    fields = BatchForm.base_fields
+    return [(fields[name].label, chosen["label"]) for name, chosen in batch.filters.items() if name in fields]
+
+
+@require_POST
+@login_required
+def cancel(request, pk):
+    """Cancels the jobs of the batch that have not started."""
+    batch = _batch(request, pk)
+    cancelled = 0
+    with transaction.atomic():
+        for job in batch.jobs.filter(state__in=NOT_STARTED).select_related("device"):
+            if job.move(JobState.CANCELLED):
+                log.record("job.cancelled", job, request=request, simulated=job.device.simulated,
+                           after={"batch": batch.pk})
+                cancelled += 1
+    messages.success(request, _("已取消 %(n)d 个尚未开始的任务") % {"n": cancelled})
+    return redirect("scheduling:detail", batch.pk)
+
+
+@require_POST
+@login_required
+def retry(request, pk):
+    """Retries the failed jobs of the batch, except those that failed on a password."""
+    batch = _batch(request, pk)
+    retried, held = 0, 0
+    with transaction.atomic():
+        for job in batch.jobs.filter(state=JobState.FAILED).select_related("device"):
+            if job.error_code in PASSWORD_ERRORS:
+                held += 1
+            elif pipeline.retry_failed(job):
+                log.record("job.retried", job, request=request, simulated=job.device.simulated, after={"batch": batch.pk})
+                retried += 1
+    messages.success(request, _("已重试 %(n)d 个失败的任务") % {"n": retried})
+    if held:
+        messages.warning(request, _("%(n)d 个任务因口令错误或锁定而失败，不自动重试：请先更正口令") % {"n": held})
+    return redirect("scheduling:detail", batch.pk)
+
+
+# --- filed returns from a file ------------------------------------------------------------------
+
+def _may_record_returns(user) -> None:
+    if not (user.is_firm_admin or user.role == User.Role.ACCOUNTANT):
+        raise PermissionDenied
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+def returns_page(request):
+    """GET: the upload form. POST: the file is read and checked, and every row shown; the rows
+    are kept in the session for the confirmation only when all of them are good."""
+    _may_record_returns(request.user)
+    form = ReturnsUploadForm(request.POST, request.FILES) if request.method == "POST" else ReturnsUploadForm()
+    context = {"form": form, "columns": returns_upload.COLUMNS}
+    if request.method == "POST":
+        request.session.pop(UPLOAD_SESSION_KEY, None)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                rows = returns_upload.parse_upload(upload.name, upload.read(returns_upload.MAX_BYTES + 1), request.user,
+                                                   timezone.localdate())
+            except returns_upload.UploadError as error:
+                form.add_error("file", str(error))
+            else:
+                bad = sum(1 for row in rows if not row.ok)
+                context.update(rows=rows, bad=bad, file_name=upload.name)
+                if not bad:
+                    token = uuid.uuid4().hex
+                    request.session[UPLOAD_SESSION_KEY] = {"token": token, "name": upload.name,
+                                                           "rows": returns_upload.to_session(rows)}
+                    context["token"] = token
+    return render(request, "scheduling/returns.html", context)
+
+
+@require_POST
+@login_required
+def returns_confirm(request):
+    """Records every row kept by the preview in one transaction, or none."""
+    _may_record_returns(request.user)
+    kept = request.session.get(UPLOAD_SESSION_KEY)
+    if not kept or kept["token"] != request.POST.get("token"):
+        messages.error(request, _("预览已失效或已提交过，请重新上传文件"))
+        return redirect("scheduling:returns")
+    try:
+        n = returns_upload.record_all(kept["rows"], request.user, request)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        messages.error(request, _("未记录任何申报，请更正后重新上传"))
+        return redirect("scheduling:returns")
+    finally:
+        request.session.pop(UPLOAD_SESSION_KEY, None)
+    messages.success(request, _("已从文件“%(name)s”记录 %(n)d 条申报") % {"name": kept["name"], "n": n})
+    return redirect("scheduling:returns")
+
+
+@require_safe
+@login_required
+def returns_template(request, fmt):
+    _may_record_returns(request.user)
+    if fmt not in export.FORMATS:
+        raise Http404
+    return export.export_response(fmt, "qingka-returns-template", returns_upload.COLUMNS, [], title=_("申报记录"))

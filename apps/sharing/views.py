@@ -1,0 +1,72 @@
+"""Share links: staff who can operate a client make and revoke them; anyone holding an active
+link sees that company's months and devices, and nothing of the firm's inside."""
+
+import datetime as dt
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from apps.accounts.permissions import client_for_operation
+from apps.audit import log
+from apps.clients.display import decorate_device, timeline
+from apps.clients.models import Client
+from apps.devices.models import Health
+from apps.dashboard.queries import working_month
+
+from .models import DAYS_CHOICES, DEFAULT_DAYS, ShareLink
+
+
+class ShareLinkForm(forms.Form):
+    days = forms.TypedChoiceField(label=gettext_lazy("有效期"), choices=DAYS_CHOICES, coerce=int, initial=DEFAULT_DAYS,
+                                  required=False, empty_value=DEFAULT_DAYS)
+
+
+@login_required
+@require_POST
+def create(request, client_pk):
+    client = client_for_operation(request.user, get_object_or_404(Client, pk=client_pk))
+    form = ShareLinkForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("有效期：%(error)s") % {"error": "；".join(form.errors["days"])})
+        return redirect("clients:detail", client.pk)
+    link = ShareLink.objects.create(client=client, created_by=request.user,
+                                    expires_at=timezone.now() + dt.timedelta(days=form.cleaned_data["days"]))
+    log.record("share_link.created", link, request=request, after={"expires_at": link.expires_at.isoformat()})
+    messages.success(request, _("已生成状态分享链接，有效期至 %(day)s") % {"day": f"{timezone.localtime(link.expires_at):%Y-%m-%d %H:%M}"})
+    return redirect("clients:detail", client.pk)
+
+
+@login_required
+@require_POST
+def revoke(request, pk):
+    link = get_object_or_404(ShareLink.objects.select_related("client"), pk=pk)
+    client_for_operation(request.user, link.client)
+    if link.revoked_at is None:
+        link.revoked_at, link.revoked_by = timezone.now(), request.user
+        link.save(update_fields=["revoked_at", "revoked_by"])
+        log.record("share_link.revoked", link, request=request, before={"revoked_at": None},
+                   after={"revoked_at": link.revoked_at.isoformat()})
+        messages.success(request, _("已撤销该分享链接"))
+    return redirect("clients:detail", link.client_id)
+
+
+def public(request, token):
+    """No login. An expired, revoked or tampered link is a 404 like any unknown address."""
+    link = ShareLink.active_for_token(token)
+    if link is None:
+        raise Http404
+    client, today = link.client, timezone.localdate()
+    devices = [decorate_device(device, today) for device in client.devices.exclude(health=Health.RETIRED).order_by("sub_number")]
+    response = render(request, "sharing/public.html", {
+        "client": client, "link": link, "devices": devices, "timeline": timeline(client, working_month(today), today),
+    })
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
