@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo messages clean
+.PHONY: install test demo bench messages clean
 
 install: $(STAMP)
 
@@ -24,6 +24,12 @@ test: install
 demo: export DEBUG ?= 1
 demo: install
 	$(BIN)/python manage.py demo
+
+# Benchmarks are not tests: run them on purpose, on their own database.
+bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qingka_bench
+bench: install
+	psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE qingka_bench" postgres 2>/dev/null || true
+	$(BIN)/python benchmarks/dashboard.py 5000
 
 # Regenerates the English catalogue after strings change (needs GNU gettext).
 messages:

@@ -3,7 +3,8 @@ clients or 5,000: status of each client's period, its deadline, its last job, it
 
 import datetime as dt
 
-from django.db.models import Case, Count, DateField, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
+from django.db.models import (Case, Count, DateField, Exists, F, FilteredRelation, IntegerField, OuterRef, Prefetch, Q,
+                              Subquery, Value, When)
 from django.db.models.functions import Coalesce
 
 from apps.clients.models import Client
@@ -11,7 +12,7 @@ from apps.core.months import add_months, month_start
 from apps.devices.models import Agent, Device, Health
 from apps.filing_calendar.models import deadline_for
 from apps.jobs.models import Job
-from apps.periods.models import Period
+from apps.periods.models import status_expression
 from apps.periods.rules import PeriodStatus, period_status
 
 S = PeriodStatus
@@ -50,23 +51,27 @@ def order_by_risk(clients):
 
 
 def clients_for_month(user, month: dt.date, today: dt.date):
-    """The clients `user` may see, each annotated with its period of `month`: status_code,
-    period_deadline, period_id; and its last job: last_job_kind, _state, _error_code."""
+    """The clients `user` may see, each joined to its period of `month` and annotated with
+    status_code, period_deadline, period_id and last_job_id. The period is a join, not a
+    subquery, so sorting 5,000 clients by risk stays one cheap pass."""
     calendar_deadline = deadline_for(add_months(month, 1)).date
-    periods = Period.objects.with_status(today).filter(client=OuterRef("pk"), month=month)
     last_job = Job.objects.filter(device__client=OuterRef("pk")).order_by("-created_at", "-id")
     return Client.objects.visible_to(user).filter(active=True).select_related("staff").annotate(
-        period_id=Subquery(periods.values("pk")[:1]),
-        status_code=Coalesce(Subquery(periods.values("status_code")[:1]),
-                             Value(missing_period_status(calendar_deadline, today).value)),
-        period_deadline=Coalesce(Subquery(periods.values("deadline")[:1]), Value(calendar_deadline),
-                                 output_field=DateField()),
+        this_period=FilteredRelation("periods", condition=Q(periods__month=month)),
+    ).annotate(
+        period_id=F("this_period__id"),
+        status_code=status_expression(today, period="this_period__", client="",
+                                      missing=missing_period_status(calendar_deadline, today).value),
+        period_deadline=Coalesce(F("this_period__deadline"), Value(calendar_deadline), output_field=DateField()),
         last_job_id=Subquery(last_job.values("pk")[:1]),
-        last_job_kind=Subquery(last_job.values("kind")[:1]),
-        last_job_state=Subquery(last_job.values("state")[:1]),
-        last_job_error_code=Subquery(last_job.values("error_code")[:1]),
-        last_job_at=Subquery(last_job.values("created_at")[:1]),
     )
+
+
+def attach_last_jobs(clients) -> None:
+    """Sets `last_job` on each client of a page, in one query."""
+    jobs = Job.objects.in_bulk([c.last_job_id for c in clients if c.last_job_id])
+    for client in clients:
+        client.last_job = jobs.get(client.last_job_id)
 
 
 def with_device(clients, **device_filter):

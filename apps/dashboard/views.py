@@ -26,7 +26,6 @@ from apps.core.months import add_months, format_month, month_start, parse_month
 from apps.devices.models import Agent, Device, DeviceKind
 from apps.filing_calendar.models import deadline_for
 from apps.jobs.errors import error_info
-from apps.jobs.models import JobKind, JobState
 from apps.periods.models import Period
 from apps.periods.rules import PeriodStatus
 from apps.periods.services import record_return_filed, return_filed_errors
@@ -99,6 +98,7 @@ def dashboard_context(request, full_page: bool = True) -> dict:
     listed = queries.order_by_risk(filters.qs).prefetch_related(
         Prefetch("devices", queryset=Device.objects.select_related("agent").order_by("sub_number")))
     page = page_of(request, listed)
+    queries.attach_last_jobs(page)
     for client in page:
         _decorate(client, today)
 
@@ -141,9 +141,8 @@ def _decorate(client: Client, today: dt.date) -> None:
         device.state = device.cycle_state(today)
     seen = [d.last_seen_at for d in client.device_list if d.last_seen_at]
     client.last_contact = max(seen) if seen else None
-    client.last_job_kind_label = JobKind(client.last_job_kind).label if client.last_job_kind else ""
-    client.last_job_state_label = JobState(client.last_job_state).label if client.last_job_state else ""
-    client.last_job_error = error_info(client.last_job_error_code) if client.last_job_error_code else None
+    job = client.last_job
+    client.last_job_error = error_info(job.error_code) if job and job.error_code else None
 
 
 @login_required

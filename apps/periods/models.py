@@ -11,25 +11,37 @@ from apps.filing_calendar.models import deadline_for
 from .rules import QUARTER_END_MONTHS, PeriodStatus, period_status, return_due
 
 
+def status_expression(today: dt.date, period: str = "", client: str = "client__", missing: str | None = None):
+    """period_status() in SQL, so lists can filter, count and sort by status in the database.
+
+    `period` and `client` are the paths to the period's and the client's fields from the query's
+    model: ("", "client__") on Period; ("this_period__", "") on Client joined to one period, where
+    a client without that period row gets `missing`. tests/periods/test_status_sql.py keeps this
+    and period_status() in step."""
+    f = lambda name: period + name  # noqa: E731
+    return_required = (
+        models.Q(**{f"{client}filing_frequency_override": "monthly"})
+        | models.Q(**{f"{client}filing_frequency_override": "", f"{client}taxpayer_kind": "general"})
+        | models.Q(**{f("month__month__in"): QUARTER_END_MONTHS})
+    )
+    whens = [models.When(**{f("id__isnull"): True}, then=models.Value(missing))] if missing is not None else []
+    return models.Case(
+        *whens,
+        models.When(**{f("cleared_at__isnull"): False}, then=models.Value(PeriodStatus.DONE)),
+        models.When(models.Q(**{f("locked"): True}) | models.Q(**{f("deadline__lt"): today}),
+                    then=models.Value(PeriodStatus.LOCKED)),
+        models.When(**{f("summary_uploaded_at__isnull"): True}, then=models.Value(PeriodStatus.SUMMARY_DUE)),
+        models.When(~return_required, then=models.Value(PeriodStatus.NO_RETURN_THIS_MONTH)),
+        models.When(**{f("return_filed_on__isnull"): True}, then=models.Value(PeriodStatus.RETURN_DUE)),
+        default=models.Value(PeriodStatus.CLEAR_DUE),
+        output_field=models.CharField(),
+    )
+
+
 class PeriodQuerySet(models.QuerySet):
     def with_status(self, today: dt.date | None = None):
-        """Annotates `status_code`: period_status() in SQL, so lists can filter and count by
-        status in the database. tests/periods/test_status_sql.py keeps the two in step."""
-        today = today or timezone.localdate()
-        return_required = (
-            models.Q(client__filing_frequency_override="monthly")
-            | models.Q(client__filing_frequency_override="", client__taxpayer_kind="general")
-            | models.Q(month__month__in=QUARTER_END_MONTHS)
-        )
-        return self.annotate(status_code=models.Case(
-            models.When(cleared_at__isnull=False, then=models.Value(PeriodStatus.DONE)),
-            models.When(models.Q(locked=True) | models.Q(deadline__lt=today), then=models.Value(PeriodStatus.LOCKED)),
-            models.When(summary_uploaded_at__isnull=True, then=models.Value(PeriodStatus.SUMMARY_DUE)),
-            models.When(~return_required, then=models.Value(PeriodStatus.NO_RETURN_THIS_MONTH)),
-            models.When(return_filed_on__isnull=True, then=models.Value(PeriodStatus.RETURN_DUE)),
-            default=models.Value(PeriodStatus.CLEAR_DUE),
-            output_field=models.CharField(),
-        ))
+        """Annotates `status_code` (see status_expression)."""
+        return self.annotate(status_code=status_expression(today or timezone.localdate()))
 
 
 class Period(models.Model):

@@ -35,3 +35,21 @@ def test_annotation_matches_the_rule_for_every_combination(today):
     )
     for period in periods:
         assert period.status_code == period.status(today).value, period
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("today", [dt.date(2026, 11, 5), dt.date(2026, 11, 17)])
+def test_the_joined_form_used_by_the_dashboard_says_the_same(today, users):
+    from apps.dashboard.queries import clients_for_month, missing_period_status
+
+    stamp = timezone.now()
+    for kind, (summary, filed, cleared, locked) in itertools.product(CLIENT_KINDS, itertools.product((False, True), repeat=4)):
+        make_period(make_client(**kind), month=dt.date(2026, 10, 1), summary_uploaded_at=stamp if summary else None,
+                    return_filed_on=today if filed else None, cleared_at=stamp if cleared else None, locked=locked)
+    without_period = make_client()
+    rows = {c.pk: c.status_code for c in clients_for_month(users["admin"], dt.date(2026, 10, 1), today)}
+    periods = Period.objects.filter(month=dt.date(2026, 10, 1)).select_related("client")
+    assert len(rows) == 65
+    for period in periods:
+        assert rows[period.client_id] == period.status(today).value, period
+    assert rows[without_period.pk] == missing_period_status(dt.date(2026, 11, 16), today).value
