@@ -35,7 +35,7 @@ def new_page(chromium):
     contexts = []
 
     def make(**options):
-        context = chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900}, **options)
+        context = chromium.new_context(**{"locale": "zh-CN", "viewport": {"width": 1280, "height": 900}, **options})
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(15_000)
