@@ -2,6 +2,7 @@
 refuses them too, so neither the admin, nor an ORM helper, nor raw SQL rewrites history."""
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -51,8 +52,8 @@ class AuditEvent(models.Model):
         "clients.Client", verbose_name=_("客户"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="audit_events",
     )
-    before = models.JSONField(_("变更前"), null=True, blank=True)
-    after = models.JSONField(_("变更后"), null=True, blank=True)
+    before = models.JSONField(_("变更前"), null=True, blank=True, encoder=DjangoJSONEncoder)
+    after = models.JSONField(_("变更后"), null=True, blank=True, encoder=DjangoJSONEncoder)
     source = models.CharField(_("来源"), max_length=255, blank=True, help_text=_("IP 地址或前置机主机名"))
     simulated = models.BooleanField(_("模拟设备"), default=False)
 

@@ -17,13 +17,13 @@ from apps.accounts.permissions import can_operate_client, client_for_operation
 from apps.audit.display import action_label
 from apps.core.filters import DateInput
 from apps.core.months import add_months, format_month, parse_month
-from apps.dashboard.queries import missing_period_status, working_month
+from apps.dashboard.queries import missing_period_status
 from apps.filing_calendar.models import deadline_for
 from apps.jobs import pipeline
 from apps.jobs.errors import error_info
 from apps.jobs.models import Job, JobKind
 from apps.periods.models import Period
-from apps.periods.rules import READY_TO_CLEAR, PeriodStatus
+from apps.periods.rules import READY_TO_CLEAR, PeriodStatus, working_month
 from apps.periods.services import record_return_filed
 from apps.sharing.views import ShareLinkForm
 

@@ -9,9 +9,10 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.clients.identifiers import credit_check_character, org_code_check_character
 from apps.clients.models import Client
-from apps.core.months import add_months, month_start
+from apps.core.months import add_months
 from apps.devices.models import Device
 from apps.periods.models import Period
+from apps.periods.rules import working_month
 
 DEMO_PASSWORD = "qingka-demo"
 COMPANY_WORDS = ["华信", "金桥", "宏达", "瑞丰", "中兴", "鼎盛", "恒通", "东方", "嘉禾", "新元", "天成", "博远"]
@@ -42,7 +43,7 @@ def seed(clients: int = 40) -> dict[str, User]:
             user.save()
         staff[username] = user
     accountants = [staff["kuaiji1"], staff["kuaiji2"]]
-    working_month = add_months(month_start(timezone.localdate()), -1)
+    working = working_month(timezone.localdate())
     for n in range(1, clients + 1):
         kind = "general" if n % 3 else "small_scale"
         client, created = Client.objects.get_or_create(
@@ -53,9 +54,9 @@ def seed(clients: int = 40) -> dict[str, User]:
         if created:
             Device.objects.create(client=client, kind=("tax_disk", "ukey", "golden_tax_disk")[n % 3],
                                   number=f"66{n:010d}", simulated=True)
-        for month in (add_months(working_month, -1), working_month):
+        for month in (add_months(working, -1), working):
             period = Period.for_client(client, month)
-            if month < working_month and period.cleared_at is None:
+            if month < working and period.cleared_at is None:
                 period.summary_uploaded_at = period.cleared_at = timezone.now() - dt.timedelta(days=30)
                 period.return_filed_on = period.deadline - dt.timedelta(days=3)
                 period.save()

@@ -3,12 +3,25 @@ clients or 5,000: status of each client's period, its deadline, its last job, it
 
 import datetime as dt
 
-from django.db.models import (Case, Count, DateField, Exists, F, FilteredRelation, IntegerField, OuterRef, Prefetch, Q,
-                              Subquery, Value, When)
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    Exists,
+    F,
+    FilteredRelation,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from apps.clients.models import Client
-from apps.core.months import add_months, month_start
+from apps.core.months import add_months
 from apps.devices.models import Agent, Device, Health
 from apps.filing_calendar.models import deadline_for
 from apps.jobs.models import Job
@@ -18,11 +31,6 @@ from apps.periods.rules import PeriodStatus, period_status
 S = PeriodStatus
 # How far from done: the lower, the more urgent. Locked first, done last.
 RISK_RANK = {S.LOCKED: 0, S.SUMMARY_DUE: 1, S.RETURN_DUE: 2, S.CLEAR_DUE: 3, S.NO_RETURN_THIS_MONTH: 3, S.DONE: 4}
-
-
-def working_month(today: dt.date) -> dt.date:
-    """The period being worked on: the cycle for month M is worked in M+1."""
-    return add_months(month_start(today), -1)
 
 
 def missing_period_status(deadline: dt.date, today: dt.date) -> PeriodStatus:

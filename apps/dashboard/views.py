@@ -27,7 +27,7 @@ from apps.devices.models import Agent, Device, DeviceKind
 from apps.filing_calendar.models import deadline_for
 from apps.jobs.errors import error_info
 from apps.periods.models import Period
-from apps.periods.rules import PeriodStatus
+from apps.periods.rules import PeriodStatus, working_month
 from apps.periods.services import record_return_filed, return_filed_errors
 
 from . import queries
@@ -79,7 +79,7 @@ def _month_from(request, today: dt.date, warn: bool) -> dt.date:
         except ValueError:
             if warn:  # not on every poll of the live fragment
                 messages.error(request, _("月份格式应为 YYYY-MM，如 2026-10；已显示当前工作月份"))
-    return queries.working_month(today)
+    return working_month(today)
 
 
 def _without(query: QueryDict, *keys) -> QueryDict:
@@ -116,7 +116,7 @@ def dashboard_context(request, full_page: bool = True) -> dict:
     deadline = deadline_for(add_months(month, 1))
     this_month = month_start(today)
     return {
-        "month": month, "month_value": format_month(month), "working_month": queries.working_month(today),
+        "month": month, "month_value": format_month(month), "working_month": working_month(today),
         "months": [add_months(this_month, -n) for n in range(MONTHS_IN_SELECTOR)],
         "deadline": deadline, "days_left": (deadline.date - today).days, "days_overdue": (today - deadline.date).days,
         "agents": queries.agent_panel(request.user),

@@ -70,7 +70,7 @@ def request_jobs(kind: str, devices, *, period=None, user=None, run_after=None, 
         job = Job.objects.create(kind=kind, device=device, period=period, requested_by=user, run_after=run_after or now,
                                  batch=batch)
         log.record("job.requested", job, user=user, request=request, simulated=device.simulated,
-                   after={"kind": kind, "period": str(period) if period else None, "run_after": job.run_after.isoformat()})
+                   after={"kind": kind, "period": str(period) if period else None, "run_after": job.run_after})
         if job.run_after <= now:
             queue(job, now)
         jobs.append(job)
@@ -156,7 +156,7 @@ def accept_result(agent, job_id: int, result: dict) -> Job:
                    "error_message": result.get("message") or str(info.message), "result": stored}
         if info.retry == RETRY and job.attempts < job.max_attempts:
             job.move(JobState.SCHEDULED, run_after=now + retry_delay(job.attempts), **failure)
-            audit("job.retry_scheduled", job, after={**stored, "run_after": job.run_after.isoformat()})
+            audit("job.retry_scheduled", job, after={**stored, "run_after": job.run_after})
         else:
             job.move(JobState.FAILED, finished_at=now, **failure)
             audit("job.failed", job, after={**stored, "remedy": str(info.remedy)})
@@ -198,23 +198,19 @@ def _update_period(job: Job, audit) -> None:
         changes["locked"] = True
     if not changes:
         return
-    before = {name: _plain(getattr(period, name)) for name in changes}
+    before = {name: getattr(period, name) for name in changes}
     for name, value in changes.items():
         setattr(period, name, value)
     period.save(update_fields=[*changes, "updated_at"])
     for name in changes:
         action = {"summary_uploaded_at": "period.summary_uploaded", "cleared_at": "period.cleared", "locked": "period.locked"}[name]
-        audit(action, period, before={name: before[name]}, after={name: _plain(changes[name])})
+        audit(action, period, before={name: before[name]}, after={name: changes[name]})
 
 
 def _device_today(device: Device) -> dt.date | None:
     """The device's own date from its clock, which a simulated device may set apart from ours."""
     clock = (device.monitoring or {}).get("clock")
     return dt.datetime.fromisoformat(clock).date() if clock else None
-
-
-def _plain(value):
-    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def retry_failed(job: Job) -> bool:

@@ -5,6 +5,8 @@ import datetime as dt
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.months import add_months, month_start
+
 QUARTER_END_MONTHS = (3, 6, 9, 12)  # their returns are filed in January, April, July and October
 
 
@@ -19,6 +21,11 @@ class PeriodStatus(models.TextChoices):
 
 # Statuses in which the device may be cleared now.
 READY_TO_CLEAR = (PeriodStatus.CLEAR_DUE, PeriodStatus.NO_RETURN_THIS_MONTH)
+
+
+def working_month(today: dt.date) -> dt.date:
+    """The period being worked on: the cycle for month M is worked in M+1."""
+    return add_months(month_start(today), -1)
 
 
 def return_due(frequency: str, period_month: dt.date) -> bool:

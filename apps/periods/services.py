@@ -42,17 +42,11 @@ def record_return_filed(period: Period, filed_on: dt.date, declared_sales: Decim
     if errors:
         raise ValidationError(errors)
     changes = {"return_filed_on": filed_on, "declared_sales": declared_sales, "declared_tax": declared_tax}
-    before = {name: _plain(getattr(period, name)) for name in changes}
+    before = {name: getattr(period, name) for name in changes}
     with transaction.atomic():
         for name, value in changes.items():
             setattr(period, name, value)
         period.save(update_fields=[*changes, "updated_at"])
         log.record("period.return_filed", period, user=user, request=request, before=before,
-                   after={name: _plain(value) for name, value in changes.items()})
+                   after=changes)
     return period
-
-
-def _plain(value):
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return None if value is None else str(value)

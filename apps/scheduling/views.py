@@ -20,12 +20,11 @@ from apps.audit import log
 from apps.core import export
 from apps.core.filters import page_of
 from apps.core.months import format_month
-from apps.dashboard.queries import working_month
 from apps.jobs import pipeline
 from apps.jobs.errors import error_info
 from apps.jobs.models import JobState
 from apps.periods.models import Period
-from apps.periods.rules import PeriodStatus
+from apps.periods.rules import PeriodStatus, working_month
 
 from . import returns_upload, selection
 from .forms import FILTERS, BatchForm, ConfirmBatchForm, ReturnsUploadForm
@@ -119,7 +118,7 @@ def _create_batch(request, form):
     ] + [{"client": str(d.client), "client_id": d.client_id, "device": d.number, "reason": str(r)} for d, r in skipped]
     batch.save(update_fields=["planned_count", "created_count", "left_out"])
     log.record("batch.created", batch, user=request.user, request=request, after={
-        "kind": batch.kind, "month": format_month(batch.month), "filters": batch.filters, "start_at": start.isoformat(),
+        "kind": batch.kind, "month": format_month(batch.month), "filters": batch.filters, "start_at": start,
         "avoid_busy_hours": batch.avoid_busy_hours, "per_agent_per_minute": batch.per_agent_per_minute,
         "planned": batch.planned_count, "created": batch.created_count, "left_out": len(batch.left_out),
     })

@@ -18,7 +18,7 @@ from apps.audit import log
 from apps.clients.display import decorate_device, timeline
 from apps.clients.models import Client
 from apps.devices.models import Health
-from apps.dashboard.queries import working_month
+from apps.periods.rules import working_month
 
 from .models import DAYS_CHOICES, DEFAULT_DAYS, ShareLink
 
@@ -38,7 +38,7 @@ def create(request, client_pk):
         return redirect("clients:detail", client.pk)
     link = ShareLink.objects.create(client=client, created_by=request.user,
                                     expires_at=timezone.now() + dt.timedelta(days=form.cleaned_data["days"]))
-    log.record("share_link.created", link, request=request, after={"expires_at": link.expires_at.isoformat()})
+    log.record("share_link.created", link, request=request, after={"expires_at": link.expires_at})
     messages.success(request, _("已生成状态分享链接，有效期至 %(day)s") % {"day": f"{timezone.localtime(link.expires_at):%Y-%m-%d %H:%M}"})
     return redirect("clients:detail", client.pk)
 
@@ -52,7 +52,7 @@ def revoke(request, pk):
         link.revoked_at, link.revoked_by = timezone.now(), request.user
         link.save(update_fields=["revoked_at", "revoked_by"])
         log.record("share_link.revoked", link, request=request, before={"revoked_at": None},
-                   after={"revoked_at": link.revoked_at.isoformat()})
+                   after={"revoked_at": link.revoked_at})
         messages.success(request, _("已撤销该分享链接"))
     return redirect("clients:detail", link.client_id)
 

@@ -6,6 +6,7 @@ from apps.clients.models import Client
 from apps.dashboard import queries
 from apps.periods.models import Period
 from apps.periods.rules import PeriodStatus as S
+from apps.periods.rules import working_month
 from tests.factories import make_client, make_period
 
 OCT = dt.date(2026, 10, 1)
@@ -14,8 +15,8 @@ NOW = dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc)
 
 
 def test_working_month_is_the_month_before():
-    assert queries.working_month(dt.date(2026, 11, 10)) == OCT
-    assert queries.working_month(dt.date(2026, 1, 3)) == dt.date(2025, 12, 1)
+    assert working_month(dt.date(2026, 11, 10)) == OCT
+    assert working_month(dt.date(2026, 1, 3)) == dt.date(2025, 12, 1)
 
 
 def test_a_missing_period_is_summary_due_until_its_deadline():
