@@ -3,6 +3,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.clients.models import Client
+
 
 class IllegalTransition(Exception):
     pass
@@ -37,6 +39,12 @@ TRANSITIONS = {
 ACTIVE_STATES = (S.SCHEDULED, S.QUEUED, S.RUNNING)
 
 
+class JobQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The jobs of the clients `user` may see."""
+        return self.filter(device__client__in=Client.objects.visible_to(user))
+
+
 class Job(models.Model):
     """设备任务. The row is the truth; a queue message only points at (id, attempt)."""
 
@@ -66,6 +74,8 @@ class Job(models.Model):
     started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)
     finished_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
     lease_expires_at = models.DateTimeField(_("租约到期"), null=True, blank=True)
+
+    objects = JobQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("设备任务")

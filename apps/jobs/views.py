@@ -11,7 +11,6 @@ from django.views.decorators.http import require_safe
 
 from apps.audit.display import action_label
 from apps.audit.models import AuditEvent
-from apps.clients.models import Client
 from apps.core import export
 from apps.core.filters import ClientSearchFilter, DateRangeForm, date_range, page_of
 from apps.core.months import format_month, parse_month
@@ -57,7 +56,7 @@ class JobFilter(django_filters.FilterSet):
 
 
 def visible_jobs(user):
-    return Job.objects.filter(device__client__in=Client.objects.visible_to(user)).select_related(
+    return Job.objects.visible_to(user).select_related(
         "device__client", "device__agent", "period", "requested_by",
     )
 

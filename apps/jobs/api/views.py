@@ -7,7 +7,6 @@ from rest_framework.response import Response
 
 from apps.accounts.permissions import OperatorWrites
 from apps.audit import log
-from apps.clients.models import Client
 
 from .. import pipeline
 from ..models import Job, JobState
@@ -29,7 +28,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     ordering_fields = ["created_at", "run_after", "finished_at"]
 
     def get_queryset(self):
-        return Job.objects.filter(device__client__in=Client.objects.visible_to(self.request.user)).select_related("device")
+        return Job.objects.visible_to(self.request.user).select_related("device")
 
     @extend_schema(request=JobRequestSerializer, responses={201: dict})
     def create(self, request):
