@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo bench messages clean
+.PHONY: install test lint demo bench messages clean
 
 install: $(STAMP)
 
@@ -19,6 +19,12 @@ test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qingka
 test: export REDIS_URL ?= redis://127.0.0.1:6379/0
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Style and migrations, checked by CI before the tests.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
 
 # The demo runs on SQLite under var/ unless DATABASE_URL says otherwise.
 demo: export DEBUG ?= 1

@@ -1,6 +1,7 @@
 """How the dashboard holds with many clients: time and queries per page, on PostgreSQL.
 
-    make bench            (or: DATABASE_URL=postgres://postgres@127.0.0.1:5432/qingka_bench .venv/bin/python benchmarks/dashboard.py 5000)
+    make bench
+    (or: DATABASE_URL=postgres://postgres@127.0.0.1:5432/qingka_bench .venv/bin/python benchmarks/dashboard.py 5000)
 
 Uses (and fills once) its own database, never the demo's or the tests'. Not part of `make test`.
 """
@@ -44,21 +45,45 @@ def fill(count: int) -> User:
     month = add_months(month_start(timezone.localdate()), -1)
     deadline = timezone.localdate() + dt.timedelta(days=10)
     now = timezone.now()
-    clients = Client.objects.bulk_create([
-        Client(name=f"基准客户{n:05d}有限公司", taxpayer_id=demo_credit_code(100000 + n),
-               taxpayer_kind="general" if n % 3 else "small_scale", staff=admin)
-        for n in range(have, count)
-    ])
-    devices = Device.objects.bulk_create([
-        Device(client=c, kind="ukey", number=f"77{c.pk:010d}", certificate_password="12345678",
-               device_password="88888888", present=bool(c.pk % 9))
-        for c in clients
-    ])
-    Period.objects.bulk_create([
-        Period(client=c, month=month, deadline=deadline, summary_uploaded_at=now if c.pk % 2 else None,
-               return_filed_on=timezone.localdate() if c.pk % 4 == 1 else None) for c in clients
-    ])
-    Job.objects.bulk_create([Job(kind="clear", device=d, state="failed", error_code="TRANSFER_FAILED") for d in devices[::3]])
+    clients = Client.objects.bulk_create(
+        [
+            Client(
+                name=f"基准客户{n:05d}有限公司",
+                taxpayer_id=demo_credit_code(100000 + n),
+                taxpayer_kind="general" if n % 3 else "small_scale",
+                staff=admin,
+            )
+            for n in range(have, count)
+        ]
+    )
+    devices = Device.objects.bulk_create(
+        [
+            Device(
+                client=c,
+                kind="ukey",
+                number=f"77{c.pk:010d}",
+                certificate_password="12345678",
+                device_password="88888888",
+                present=bool(c.pk % 9),
+            )
+            for c in clients
+        ]
+    )
+    Period.objects.bulk_create(
+        [
+            Period(
+                client=c,
+                month=month,
+                deadline=deadline,
+                summary_uploaded_at=now if c.pk % 2 else None,
+                return_filed_on=timezone.localdate() if c.pk % 4 == 1 else None,
+            )
+            for c in clients
+        ]
+    )
+    Job.objects.bulk_create(
+        [Job(kind="clear", device=d, state="failed", error_code="TRANSFER_FAILED") for d in devices[::3]]
+    )
     return admin
 
 
@@ -78,15 +103,22 @@ def main():
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
     settings.ALLOWED_HOSTS = ["testserver"]
     settings.SECURE_SSL_REDIRECT = False
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     call_command("migrate", verbosity=0)
     admin = fill(count)
     http = HttpClient()
     http.force_login(admin)
     print(f"clients: {Client.objects.count()}, database: {settings.DATABASES['default']['NAME']}")
-    for label, url in [("dashboard, page 1", "/"), ("dashboard, page 60", "/?page=60"),
-                       ("dashboard, status filter", "/?status=return_due"), ("dashboard, search", "/?q=基准客户04321"),
-                       ("live fragment", "/live/")]:
+    for label, url in [
+        ("dashboard, page 1", "/"),
+        ("dashboard, page 60", "/?page=60"),
+        ("dashboard, status filter", "/?status=return_due"),
+        ("dashboard, search", "/?q=基准客户04321"),
+        ("live fragment", "/live/"),
+    ]:
         median, worst, queries = measure(http, url)
         print(f"{label:<26} median {median:7.1f} ms   worst {worst:7.1f} ms   {queries} queries")
 

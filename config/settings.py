@@ -35,7 +35,9 @@ def new_fernet_key():
 SECRET_KEY = kept_secret("SECRET_KEY", lambda: secrets.token_urlsafe(50))
 FIELD_ENCRYPTION_KEY = kept_secret("FIELD_ENCRYPTION_KEY", new_fernet_key)
 DEBUG = env_bool("DEBUG", False)
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h.strip()]
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h.strip()
+]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
 # Production hardening, on unless DEBUG or explicitly relaxed for a plain-HTTP demo/test site.
@@ -117,7 +119,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The demo's site, worker, sweeper and agent calls write at once: wait for the lock, use WAL.
     DATABASES["default"]["OPTIONS"] = {
-        "timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;",
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL;",
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

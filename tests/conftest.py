@@ -14,7 +14,10 @@ def pytest_configure(config):
     settings.RQ_QUEUES = {"default": {"URL": TEST_REDIS_URL, "DEFAULT_TIMEOUT": 600}}
     celery_app.conf.broker_url = TEST_REDIS_URL
     # Tests render templates without running collectstatic first.
-    settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     settings.SECURE_SSL_REDIRECT = False
     settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -56,9 +59,11 @@ def api(users):
 @pytest.fixture
 def as_role(client, users):
     """as_role("owner") → the test client, logged in as that one of `users`."""
+
     def login(role):
         client.force_login(users[role])
         return client
+
     return login
 
 

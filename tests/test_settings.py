@@ -15,26 +15,42 @@ def production_like_environment():
 
 def manage(*args, **env):
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**production_like_environment(), **env},
     )
 
 
 def test_check_deploy_is_clean_with_production_values(tmp_path):
     result = manage(
-        "check", "--deploy", DEBUG="0", SECRET_KEY="x" * 20 + os.urandom(24).hex(),
-        FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(), ALLOWED_HOSTS="qingka.example.com",
-        DATABASE_URL=os.environ["DATABASE_URL"], QINGKA_VAR_DIR=str(tmp_path),
+        "check",
+        "--deploy",
+        DEBUG="0",
+        SECRET_KEY="x" * 20 + os.urandom(24).hex(),
+        FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+        ALLOWED_HOSTS="qingka.example.com",
+        DATABASE_URL=os.environ["DATABASE_URL"],
+        QINGKA_VAR_DIR=str(tmp_path),
     )
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout, result.stdout + result.stderr
 
 
 def test_check_deploy_refuses_generated_secrets_and_sqlite(tmp_path):
-    env = {k: v for k, v in production_like_environment().items()
-           if k not in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DATABASE_URL")}
+    env = {
+        k: v
+        for k, v in production_like_environment().items()
+        if k not in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY", "DATABASE_URL")
+    }
     result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**env, "DEBUG": "0", "QINGKA_VAR_DIR": str(tmp_path)},
     )
     assert result.returncode != 0

@@ -27,7 +27,7 @@ def _width(text: str) -> int:
 def _table(rows: list[list[str]]) -> str:
     widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join(
-        "  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths)).rstrip() for row in rows
+        "  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows
     )
 
 
@@ -47,8 +47,9 @@ def cmd_devices(args) -> int:
     rows = [["类型 kind", "槽位 slot", "设备编号 number", "驱动 driver", "模拟 simulated"]]
     for row in inventory.rows:
         kind = f"{KIND_NAMES[row['kind']]} {row['kind']}" if row["kind"] else "未知 unknown"
-        rows.append([kind, row["slot"], row["device_number"] or "未知", row["driver"],
-                     "模拟" if row["simulated"] else ""])
+        rows.append(
+            [kind, row["slot"], row["device_number"] or "未知", row["driver"], "模拟" if row["simulated"] else ""]
+        )
     print(_table(rows))
     return 0
 
@@ -61,8 +62,10 @@ def cmd_check(args) -> int:
     try:
         me = client.me()
     except Unauthorised:
-        lines += [(True, f"site reachable: {config.site_url}"),
-                  (False, "token rejected: the site does not know QINGKA_AGENT_TOKEN (revoked or mistyped?)")]
+        lines += [
+            (True, f"site reachable: {config.site_url}"),
+            (False, "token rejected: the site does not know QINGKA_AGENT_TOKEN (revoked or mistyped?)"),
+        ]
     except SiteUnreachable as exc:
         lines += [(False, f"site unreachable: {exc}"), (False, "token not checked: the site did not answer")]
     except SiteError as exc:
@@ -87,14 +90,16 @@ def cmd_check(args) -> int:
 
 def _config_option(parser: argparse.ArgumentParser, default) -> argparse.ArgumentParser:
     # Accepted before and after the command; a separate option each, as argparse shares parents' actions.
-    parser.add_argument("--config", type=Path, default=default,
-                        help="TOML or YAML file with settings (the environment wins)")
+    parser.add_argument(
+        "--config", type=Path, default=default, help="TOML or YAML file with settings (the environment wins)"
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _config_option(argparse.ArgumentParser(
-        prog="qingka-agent", description="清卡 on-premise agent (前置机)"), None)
+    parser = _config_option(
+        argparse.ArgumentParser(prog="qingka-agent", description="清卡 on-premise agent (前置机)"), None
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for name, func, text in (
         ("run", cmd_run, "run the agent"),
@@ -114,8 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         simctl.add_sim_commands(commands)
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.command == "run" else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.command == "run" else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     # One line per request or per received task would drown the agent's own job lines.
     for noisy in ("httpx", "httpcore", "celery.worker.strategy", "celery.app.trace"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -29,8 +29,7 @@ class SiteUnreachable(SiteError):
 
 
 class SiteClient:
-    def __init__(self, site_url: str, token: str, timeout: float = 10,
-                 transport: httpx.BaseTransport | None = None):
+    def __init__(self, site_url: str, token: str, timeout: float = 10, transport: httpx.BaseTransport | None = None):
         self.site_url = site_url
         self._http = httpx.Client(
             base_url=site_url.rstrip("/") + "/api/v1/agent/",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .config import Config, ConfigError
 from .drivers.base import Driver, FoundDevice
@@ -19,6 +20,7 @@ class UsbScan:
 
     def discover(self) -> list[FoundDevice]:
         from .usb import scan
+
         return scan()
 
 
@@ -26,6 +28,7 @@ def _simulated(config: Config) -> Driver:
     if not config.sim_devices:
         raise ConfigError("QINGKA_SIM_DEVICES is not set (needed by the simulated driver)")
     from .drivers.simulated import SimulatedDriver
+
     return SimulatedDriver(config.sim_devices, config.state_dir)
 
 
@@ -33,6 +36,7 @@ def _command(config: Config) -> Driver:
     if not config.command:
         raise ConfigError("QINGKA_COMMAND is not set (needed by the command driver)")
     from .drivers.command import CommandDriver
+
     return CommandDriver(list(config.command), timeout=config.command_timeout)
 
 
@@ -47,8 +51,7 @@ FACTORIES: dict[str, Callable[[Config], Any]] = {
 def build_drivers(config: Config) -> list[Any]:
     unknown = [name for name in config.drivers if name not in FACTORIES]
     if unknown:
-        raise ConfigError(f"QINGKA_DRIVERS: unknown driver {', '.join(unknown)} "
-                          f"(known: {', '.join(FACTORIES)})")
+        raise ConfigError(f"QINGKA_DRIVERS: unknown driver {', '.join(unknown)} (known: {', '.join(FACTORIES)})")
     return [FACTORIES[name](config) for name in config.drivers]
 
 

@@ -45,8 +45,10 @@ class Outbox:
 
     def put(self, job_id: int, attempt: int, result: dict[str, Any]) -> None:
         """Store a result; a second one for the same (job, attempt) is ignored."""
-        self._run("INSERT OR IGNORE INTO results (job_id, attempt, body) VALUES (?, ?, ?)",
-                  (job_id, attempt, json.dumps(result, ensure_ascii=False)))
+        self._run(
+            "INSERT OR IGNORE INTO results (job_id, attempt, body) VALUES (?, ?, ?)",
+            (job_id, attempt, json.dumps(result, ensure_ascii=False)),
+        )
 
     def pending(self) -> list[tuple[int, int, dict[str, Any]]]:
         rows = self._run("SELECT job_id, attempt, body FROM results ORDER BY seq")

@@ -29,8 +29,10 @@ def wait_for_site(client: SiteClient) -> dict:
         try:
             return client.me()
         except Unauthorised:
-            raise Fatal(f"the site {client.site_url} does not accept QINGKA_AGENT_TOKEN; "
-                        "register the agent again and use the token shown then") from None
+            raise Fatal(
+                f"the site {client.site_url} does not accept QINGKA_AGENT_TOKEN; "
+                "register the agent again and use the token shown then"
+            ) from None
         except SiteError as exc:
             log.warning("site %s does not answer (%s), retry in %.0fs", client.site_url, exc, delay)
             time.sleep(delay)
@@ -89,17 +91,20 @@ def run(config: Config) -> int:
         inventory = Inventory(build_drivers(config))
         me = wait_for_site(client)
         log.info("agent %s (%s) at %s, queue %s", me["id"], me["name"], config.site_url, me["queue"])
-        agent = worker.Agent(client, Outbox(config.state_dir / "outbox.sqlite3"), inventory,
-                             signing_key(config.token))
+        agent = worker.Agent(client, Outbox(config.state_dir / "outbox.sqlite3"), inventory, signing_key(config.token))
         inventory.scan()
         worker.install(agent)
         worker.configure(config)
         thread = threading.Thread(target=background, args=(agent, config, stop), name="inventory", daemon=True)
         thread.start()
         celery_worker = worker.app.Worker(
-            hostname=f"qingka-agent-{me['id']}@{socket.gethostname()}", queues=[me["queue"]],
-            concurrency=config.concurrency, loglevel="INFO", quiet=True,
-            without_gossip=True, without_mingle=True,
+            hostname=f"qingka-agent-{me['id']}@{socket.gethostname()}",
+            queues=[me["queue"]],
+            concurrency=config.concurrency,
+            loglevel="INFO",
+            quiet=True,
+            without_gossip=True,
+            without_mingle=True,
         )
         celery_worker.start()
         return celery_worker.exitcode or 0

@@ -15,5 +15,4 @@ def sign(key: bytes, job_id: int, attempt: int) -> str:
 
 
 def verify(key: bytes, job_id: int, attempt: int, signature: str) -> bool:
-    return isinstance(signature, str) and hmac.compare_digest(
-        sign(key, job_id, attempt).encode(), signature.encode())
+    return isinstance(signature, str) and hmac.compare_digest(sign(key, job_id, attempt).encode(), signature.encode())

@@ -12,8 +12,8 @@ import functools
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .drivers.base import DeviceError
 from .drivers.simulated import SimulatedDriver
@@ -21,24 +21,35 @@ from .drivers.simulated import SimulatedDriver
 
 def add_sim_commands(subparsers: argparse._SubParsersAction) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--devices", type=Path, default=os.environ.get("QINGKA_SIM_DEVICES"),
-                        help="the simulated cabinet's devices file (env QINGKA_SIM_DEVICES)")
-    common.add_argument("--state-dir", type=Path, default=os.environ.get("QINGKA_STATE_DIR"),
-                        help="the agent's state directory (env QINGKA_STATE_DIR)")
+    common.add_argument(
+        "--devices",
+        type=Path,
+        default=os.environ.get("QINGKA_SIM_DEVICES"),
+        help="the simulated cabinet's devices file (env QINGKA_SIM_DEVICES)",
+    )
+    common.add_argument(
+        "--state-dir",
+        type=Path,
+        default=os.environ.get("QINGKA_STATE_DIR"),
+        help="the agent's state directory (env QINGKA_STATE_DIR)",
+    )
 
     sim = subparsers.add_parser("sim", help="control the simulated cabinet")
     commands = sim.add_subparsers(dest="sim_command", required=True, metavar="COMMAND")
 
     clock = commands.add_parser("clock", parents=[common], help="set the simulated clock")
-    clock.add_argument("setting", help="an ISO datetime (the clock stands still), an offset from "
-                                       "real time like +30d, -2h, +1d12h, or 'real'")
+    clock.add_argument(
+        "setting",
+        help="an ISO datetime (the clock stands still), an offset from real time like +30d, -2h, +1d12h, or 'real'",
+    )
     clock.set_defaults(func=_reporting(_clock))
     for name, present in (("unplug", False), ("plug", True)):
         command = commands.add_parser(name, parents=[common], help=f"{name} a simulated device")
         command.add_argument("device_number")
         command.set_defaults(func=_reporting(_presence), present=present)
-    file_return = commands.add_parser("file-return", parents=[common],
-                                      help="file a VAT return at the simulated tax bureau")
+    file_return = commands.add_parser(
+        "file-return", parents=[common], help="file a VAT return at the simulated tax bureau"
+    )
     file_return.add_argument("taxpayer", metavar="DEVICE_NUMBER|TAXPAYER_ID")
     file_return.add_argument("period", metavar="YYYY-MM")
     file_return.set_defaults(func=_reporting(_file_return))
@@ -49,6 +60,7 @@ def add_sim_commands(subparsers: argparse._SubParsersAction) -> None:
 
 def _reporting(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """A mistake on the command line (unknown device, bad period or clock) is one line, exit 2."""
+
     @functools.wraps(func)
     def run(args: argparse.Namespace) -> int:
         try:
@@ -56,13 +68,13 @@ def _reporting(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.
         except (ValueError, DeviceError) as exc:
             print(f"sim: {exc}", file=sys.stderr)
             return 2
+
     return run
 
 
 def _driver(args: argparse.Namespace) -> SimulatedDriver:
     if not args.devices or not args.state_dir:
-        raise SystemExit("sim: needs --devices FILE and --state-dir DIR "
-                         "(or QINGKA_SIM_DEVICES and QINGKA_STATE_DIR)")
+        raise SystemExit("sim: needs --devices FILE and --state-dir DIR (or QINGKA_SIM_DEVICES and QINGKA_STATE_DIR)")
     return SimulatedDriver(args.devices, args.state_dir)
 
 
@@ -92,14 +104,18 @@ def _show(args: argparse.Namespace) -> int:
         print(json.dumps({"clock": driver.now().isoformat(), "devices": rows}, ensure_ascii=False, indent=1))
         return 0
     print(f"clock {driver.now():%Y-%m-%d %H:%M:%S %z}")
-    print(f"{'device':<13}{'kind':<16}{'slot':<9}{'taxpayer':<20}{'sub':<4}{'state':<8}"
-          f"{'zxbsrq':<11}{'kpjzsj':<11}tries summary/clear")
+    print(
+        f"{'device':<13}{'kind':<16}{'slot':<9}{'taxpayer':<20}{'sub':<4}{'state':<8}"
+        f"{'zxbsrq':<11}{'kpjzsj':<11}tries summary/clear"
+    )
     for row in rows:
         m = row["monitoring"]
         state = row["state"] if row["present"] else "未插"
         state += " " * (8 - 2 * len(state))  # CJK characters are two columns wide
-        print(f"{m['device_number']:<13}{m['kind']:<16}{row['slot']:<9}{row['taxpayer_id']:<20}"
-              f"{m['sub_number']:<4}{state}{m['zxbsrq']:<11}{m['kpjzsj']:<11}"
-              f"{m['cert_tries_left']:<6}{m['summary_count']}/{m['clear_count']}"
-              f"{' busy' if row['busy'] else ''}")
+        print(
+            f"{m['device_number']:<13}{m['kind']:<16}{row['slot']:<9}{row['taxpayer_id']:<20}"
+            f"{m['sub_number']:<4}{state}{m['zxbsrq']:<11}{m['kpjzsj']:<11}"
+            f"{m['cert_tries_left']:<6}{m['summary_count']}/{m['clear_count']}"
+            f"{' busy' if row['busy'] else ''}"
+        )
     return 0

@@ -16,13 +16,25 @@ from .drivers.base import FoundDevice
 # VID:PID → kind, from domain.md. Mass-storage sticks, keyboards, hubs are not listed.
 USB_KINDS = {
     (0x101D, 0x0003): "golden_tax_disk",  # 金税盘; presents as mass storage ("USB Flash Disk")
-    (0x1432, 0x07DC): "tax_disk",         # 税控盘 (NISEC)
-    (0x1432, 0x07E2): "tax_disk",         # 税控盘 key
-    **{(vid, pid): "ukey" for vid, pid in [
-        (0x101D, 0x0005), (0x1432, 0x07D0), (0x14D6, 0xA002), (0x3254, 0xFF10),
-        (0x287F, 0x00D4), (0x1677, 0x6101), (0x2012, 0x2010), (0x1EA8, 0xB00B),
-        (0xD449, 0x0001), (0x163C, 0x5480), (0x2EC9, 0x1001), (0x3A59, 0x4458),
-    ]},
+    (0x1432, 0x07DC): "tax_disk",  # 税控盘 (NISEC)
+    (0x1432, 0x07E2): "tax_disk",  # 税控盘 key
+    **{
+        (vid, pid): "ukey"
+        for vid, pid in [
+            (0x101D, 0x0005),
+            (0x1432, 0x07D0),
+            (0x14D6, 0xA002),
+            (0x3254, 0xFF10),
+            (0x287F, 0x00D4),
+            (0x1677, 0x6101),
+            (0x2012, 0x2010),
+            (0x1EA8, 0xB00B),
+            (0xD449, 0x0001),
+            (0x163C, 0x5480),
+            (0x2EC9, 0x1001),
+            (0x3A59, 0x4458),
+        ]
+    },
 }
 
 SYSFS_USB = Path("/sys/bus/usb/devices")
@@ -37,7 +49,8 @@ def scan() -> list[FoundDevice]:
     if backend is None:
         raise UsbUnavailable(
             "libusb-1.0 was not found, so no USB device can be seen: install it "
-            "(Debian/Ubuntu: apt-get install libusb-1.0-0)")
+            "(Debian/Ubuntu: apt-get install libusb-1.0-0)"
+        )
     try:
         devices = list(usb.core.find(find_all=True, backend=backend))
     except usb.core.USBError as exc:
@@ -48,12 +61,20 @@ def scan() -> list[FoundDevice]:
         if kind is None or not dev.port_numbers:
             continue
         slot = f"{dev.bus}-{'.'.join(map(str, dev.port_numbers))}"
-        found.append(FoundDevice(slot=slot, kind=kind, driver="none", usb={
-            "vid": f"{dev.idVendor:04x}", "pid": f"{dev.idProduct:04x}",
-            "product": _string(dev, slot, "product"),
-            "manufacturer": _string(dev, slot, "manufacturer"),
-            "address": dev.address,  # the bus gives a new one at every plug-in
-        }))
+        found.append(
+            FoundDevice(
+                slot=slot,
+                kind=kind,
+                driver="none",
+                usb={
+                    "vid": f"{dev.idVendor:04x}",
+                    "pid": f"{dev.idProduct:04x}",
+                    "product": _string(dev, slot, "product"),
+                    "manufacturer": _string(dev, slot, "manufacturer"),
+                    "address": dev.address,  # the bus gives a new one at every plug-in
+                },
+            )
+        )
     return sorted(found, key=lambda d: [int(p) for p in d.slot.replace("-", ".").split(".")])
 
 

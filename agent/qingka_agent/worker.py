@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from celery import Celery
@@ -46,7 +46,7 @@ def configure(config: Config) -> None:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def _month(iso: str) -> tuple[int, int]:
@@ -67,10 +67,17 @@ def _summarised(monitoring: dict[str, Any], period: str) -> bool:
     return _cleared(monitoring, period) or (bool(zxbsrq) and _month(zxbsrq) > _month(period))
 
 
-def _failed(code: str, message: str, raw_code: str | None = None,
-            monitoring: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"outcome": "failed", "already_done": False, "error_code": code, "raw_code": raw_code,
-            "message": message, "monitoring": monitoring}
+def _failed(
+    code: str, message: str, raw_code: str | None = None, monitoring: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {
+        "outcome": "failed",
+        "already_done": False,
+        "error_code": code,
+        "raw_code": raw_code,
+        "message": message,
+        "monitoring": monitoring,
+    }
 
 
 def _operate(driver: Driver, kind: str, number: str, period: str | None, secrets: Secrets) -> dict[str, Any]:
@@ -93,12 +100,19 @@ def _operate(driver: Driver, kind: str, number: str, period: str | None, secrets
             already_done = already_done and bool(monitoring.get("already_done"))
             raw_code = monitoring.get("raw_code") or raw_code
         monitoring = {k: v for k, v in monitoring.items() if k not in ("already_done", "raw_code")}
-        return {"outcome": "succeeded", "already_done": already_done, "error_code": None,
-                "raw_code": raw_code, "message": "", "monitoring": monitoring}
+        return {
+            "outcome": "succeeded",
+            "already_done": already_done,
+            "error_code": None,
+            "raw_code": raw_code,
+            "message": "",
+            "monitoring": monitoring,
+        }
     except DeviceError as exc:
         code = exc.code if exc.code in ERROR_CODES else DRIVER_ERROR
-        return _failed(code, exc.message or str(exc), exc.raw_code,
-                       exc.monitoring if exc.monitoring is not None else monitoring)
+        return _failed(
+            code, exc.message or str(exc), exc.raw_code, exc.monitoring if exc.monitoring is not None else monitoring
+        )
     except Exception as exc:
         log.exception("device %s: %s failed in the driver", number, kind)
         return _failed(DRIVER_ERROR, f"{type(exc).__name__}: {exc}", monitoring=monitoring)
@@ -142,8 +156,10 @@ class Agent:
         started_at = _now()
         device = job["device"]
         number, kind, period = device["number"], job["kind"], job.get("period")
-        secrets = Secrets(certificate_password=device.pop("certificate_password", "") or "",
-                          device_password=device.pop("device_password", "") or "")
+        secrets = Secrets(
+            certificate_password=device.pop("certificate_password", "") or "",
+            device_password=device.pop("device_password", "") or "",
+        )
         log.info("job %s attempt %s device %s: claimed, %s %s", job_id, attempt, number, kind, period or "")
         driver = self.inventory.driver_for(number)
         if driver is None:
@@ -153,12 +169,23 @@ class Agent:
                 result = _operate(driver, kind, number, period, secrets)
         result = {"attempt": attempt, **result, "started_at": started_at, "finished_at": _now()}
         if result["outcome"] == "succeeded":
-            log.info("job %s attempt %s device %s: succeeded%s", job_id, attempt, number,
-                     " (already done)" if result["already_done"] else "")
+            log.info(
+                "job %s attempt %s device %s: succeeded%s",
+                job_id,
+                attempt,
+                number,
+                " (already done)" if result["already_done"] else "",
+            )
         else:
-            log.warning("job %s attempt %s device %s: failed %s%s %s", job_id, attempt, number,
-                        result["error_code"], f" ({result['raw_code']})" if result["raw_code"] else "",
-                        result["message"])
+            log.warning(
+                "job %s attempt %s device %s: failed %s%s %s",
+                job_id,
+                attempt,
+                number,
+                result["error_code"],
+                f" ({result['raw_code']})" if result["raw_code"] else "",
+                result["message"],
+            )
         self.outbox.put(job_id, attempt, result)
         self.outbox.flush(self.client)
 
@@ -178,7 +205,8 @@ def run_job(self, job_id: int, attempt: int, signature: str) -> None:
     try:
         _agent.handle(job_id, attempt, signature)
     except SiteUnreachable as exc:
-        countdown = min(300, 5 * 2 ** self.request.retries)
-        log.warning("job %s attempt %s: site unreachable for the claim (%s), retry in %ss",
-                    job_id, attempt, exc, countdown)
-        raise self.retry(exc=exc, countdown=countdown)
+        countdown = min(300, 5 * 2**self.request.retries)
+        log.warning(
+            "job %s attempt %s: site unreachable for the claim (%s), retry in %ss", job_id, attempt, exc, countdown
+        )
+        raise self.retry(exc=exc, countdown=countdown) from exc

@@ -53,6 +53,8 @@ class OperatorWrites(permissions.BasePermission):
     def has_permission(self, request, view):
         if not request.user.is_authenticated:
             return False
-        return request.method in permissions.SAFE_METHODS or request.user.is_firm_admin or (
-            request.user.role == request.user.Role.ACCOUNTANT
+        return (
+            request.method in permissions.SAFE_METHODS
+            or request.user.is_firm_admin
+            or (request.user.role == request.user.Role.ACCOUNTANT)
         )

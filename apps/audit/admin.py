@@ -5,7 +5,16 @@ from .models import AuditEvent
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "actor_label", "action", "object_type", "object_label", "client", "simulated", "source")
+    list_display = (
+        "created_at",
+        "actor_label",
+        "action",
+        "object_type",
+        "object_label",
+        "client",
+        "simulated",
+        "source",
+    )
     list_filter = ("action", "object_type", "simulated", "created_at")
     search_fields = ("actor_label", "object_label", "object_id", "action", "client__name")
     date_hierarchy = "created_at"

@@ -46,14 +46,14 @@ def short(value) -> str:
     if value is None:
         return "—"
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return text if len(text) <= SHORT else text[:SHORT - 1] + "…"
+    return text if len(text) <= SHORT else text[: SHORT - 1] + "…"
 
 
 @dataclass(frozen=True)
 class Change:
     field: str
     before: str | None  # None: the field is only in `after`
-    after: str | None   # None: the field is only in `before`
+    after: str | None  # None: the field is only in `before`
 
 
 def changes(before, after) -> list[Change]:

@@ -9,8 +9,19 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def record(action, obj, *, user=None, agent=None, request=None, before=None, after=None, client=None,
-           source=None, simulated=False) -> AuditEvent:
+def record(
+    action,
+    obj,
+    *,
+    user=None,
+    agent=None,
+    request=None,
+    before=None,
+    after=None,
+    client=None,
+    source=None,
+    simulated=False,
+) -> AuditEvent:
     if user is None and request is not None and request.user.is_authenticated:
         user = request.user
     if agent is not None:
@@ -20,9 +31,16 @@ def record(action, obj, *, user=None, agent=None, request=None, before=None, aft
     else:
         actor_label = "系统"
     return AuditEvent.objects.create(
-        actor_user=user, actor_agent=agent, actor_label=actor_label, action=action,
-        object_type=obj._meta.label_lower, object_id=str(obj.pk), object_label=str(obj)[:255],
+        actor_user=user,
+        actor_agent=agent,
+        actor_label=actor_label,
+        action=action,
+        object_type=obj._meta.label_lower,
+        object_id=str(obj.pk),
+        object_label=str(obj)[:255],
         client=client if client is not None else getattr(obj, "audit_client", None),
-        before=before, after=after, simulated=simulated,
+        before=before,
+        after=after,
+        simulated=simulated,
         source=source if source is not None else client_ip(request),
     )

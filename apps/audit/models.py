@@ -36,12 +36,20 @@ class AuditEventQuerySet(models.QuerySet):
 class AuditEvent(models.Model):
     created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("操作用户"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作用户"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     actor_agent = models.ForeignKey(
-        "devices.Agent", verbose_name=_("操作前置机"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        "devices.Agent",
+        verbose_name=_("操作前置机"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     actor_label = models.CharField(_("操作者"), max_length=150)
     action = models.CharField(_("操作"), max_length=64, db_index=True)
@@ -49,8 +57,12 @@ class AuditEvent(models.Model):
     object_id = models.CharField(_("对象编号"), max_length=64, db_index=True)
     object_label = models.CharField(_("对象"), max_length=255)
     client = models.ForeignKey(
-        "clients.Client", verbose_name=_("客户"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="audit_events",
+        "clients.Client",
+        verbose_name=_("客户"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_events",
     )
     before = models.JSONField(_("变更前"), null=True, blank=True, encoder=DjangoJSONEncoder)
     after = models.JSONField(_("变更后"), null=True, blank=True, encoder=DjangoJSONEncoder)

@@ -18,7 +18,9 @@ class AuditFilter(django_filters.FilterSet):
     actor = django_filters.CharFilter(field_name="actor_label", lookup_expr="icontains", label=_("操作者"))
     client = ClientSearchFilter()
     simulated = django_filters.ChoiceFilter(
-        choices=[("1", _("仅模拟设备")), ("0", _("仅真实设备"))], method="filter_simulated", label=_("模拟设备"),
+        choices=[("1", _("仅模拟设备")), ("0", _("仅真实设备"))],
+        method="filter_simulated",
+        label=_("模拟设备"),
         empty_label=_("全部"),
     )
     date_from, date_to = date_range("created_at")
@@ -32,24 +34,47 @@ class AuditFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         # Every known action, and any other code the log holds (shown raw).
         codes = set(ACTION_LABELS) | set(self.queryset.order_by().values_list("action", flat=True).distinct())
-        self.filters["action"].extra["choices"] = sorted(((code, action_label(code)) for code in codes), key=lambda c: c[0])
+        self.filters["action"].extra["choices"] = sorted(
+            ((code, action_label(code)) for code in codes), key=lambda c: c[0]
+        )
 
     def filter_simulated(self, queryset, name, value):
         return queryset.filter(simulated=value == "1")
 
 
 EXPORT_HEADERS = [
-    _("时间"), _("操作者"), _("操作"), _("操作代码"), _("对象类型"), _("对象编号"), _("对象"), _("客户"), _("纳税人识别号"),
-    _("来源"), _("模拟设备"), _("变更前"), _("变更后"),
+    _("时间"),
+    _("操作者"),
+    _("操作"),
+    _("操作代码"),
+    _("对象类型"),
+    _("对象编号"),
+    _("对象"),
+    _("客户"),
+    _("纳税人识别号"),
+    _("来源"),
+    _("模拟设备"),
+    _("变更前"),
+    _("变更后"),
 ]
 
 
 def export_row(event: AuditEvent) -> list:
     client = event.client
     return [
-        event.created_at, event.actor_label, action_label(event.action), event.action, event.object_type, event.object_id,
-        event.object_label, client.name if client else "", client.taxpayer_id if client else "", event.source,
-        event.simulated, full(event.before), full(event.after),
+        event.created_at,
+        event.actor_label,
+        action_label(event.action),
+        event.action,
+        event.object_type,
+        event.object_id,
+        event.object_label,
+        client.name if client else "",
+        client.taxpayer_id if client else "",
+        event.source,
+        event.simulated,
+        full(event.before),
+        full(event.after),
     ]
 
 

@@ -12,8 +12,14 @@ from apps.periods.models import Period
 from apps.periods.rules import PeriodStatus
 
 INVOICE_TYPES = {
-    "004": _("增值税专用发票"), "007": _("普通发票"), "026": _("电子普通发票"), "028": _("电子专用发票"),
-    "025": _("卷票"), "005": _("机动车销售统一发票"), "006": _("二手车销售统一发票"), "009": _("货物运输业增值税专用发票"),
+    "004": _("增值税专用发票"),
+    "007": _("普通发票"),
+    "026": _("电子普通发票"),
+    "028": _("电子专用发票"),
+    "025": _("卷票"),
+    "005": _("机动车销售统一发票"),
+    "006": _("二手车销售统一发票"),
+    "009": _("货物运输业增值税专用发票"),
 }
 # The per-invoice-type state the vendors' client software shows.
 INVOICE_TYPE_STATES = {1: _("未抄税"), 2: _("抄税未清卡"), 3: _("已清卡"), 4: _("已锁死")}
@@ -39,8 +45,15 @@ def invoice_type_states(device: Device) -> list[InvoiceTypeState]:
             state = int((types[code] or {}).get("state"))
         except (TypeError, ValueError):
             state = None
-        rows.append(InvoiceTypeState(code, INVOICE_TYPES.get(code, code), state,
-                                     INVOICE_TYPE_STATES.get(state, _("未知")), INVOICE_TYPE_STATE_CSS.get(state, "")))
+        rows.append(
+            InvoiceTypeState(
+                code,
+                INVOICE_TYPES.get(code, code),
+                state,
+                INVOICE_TYPE_STATES.get(state, _("未知")),
+                INVOICE_TYPE_STATE_CSS.get(state, ""),
+            )
+        )
     return rows
 
 

@@ -33,25 +33,26 @@ def normalise(text: str) -> str:
 
 
 def credit_check_character(first17: str) -> str:
-    total = sum(CREDIT_ALPHABET.index(c) * w for c, w in zip(first17, CREDIT_WEIGHTS))
+    total = sum(CREDIT_ALPHABET.index(c) * w for c, w in zip(first17, CREDIT_WEIGHTS, strict=True))
     return CREDIT_ALPHABET[(31 - total % 31) % 31]
 
 
 def org_code_check_character(first8: str) -> str:
-    total = sum(ORG_ALPHABET.index(c) * w for c, w in zip(first8, ORG_CODE_WEIGHTS))
+    total = sum(ORG_ALPHABET.index(c) * w for c, w in zip(first8, ORG_CODE_WEIGHTS, strict=True))
     check = 11 - total % 11
     return {10: "X", 11: "0"}.get(check, str(check))
 
 
 def id_card_check_character(first17: str) -> str:
-    return ID_CARD_CHECKS[sum(int(c) * w for c, w in zip(first17, ID_CARD_WEIGHTS)) % 11]
+    return ID_CARD_CHECKS[sum(int(c) * w for c, w in zip(first17, ID_CARD_WEIGHTS, strict=True)) % 11]
 
 
 def _refuse_characters(value: str, allowed: str, rule: str, first_position: int = 1) -> None:
     for position, char in enumerate(value, start=first_position):
         if char not in allowed:
             raise InvalidIdentifier(
-                _("第%(position)d位含非法字符“%(char)s”（%(rule)s）") % {"position": position, "char": char, "rule": rule}
+                _("第%(position)d位含非法字符“%(char)s”（%(rule)s）")
+                % {"position": position, "char": char, "rule": rule}
             )
 
 
@@ -121,5 +122,6 @@ def validate(text: str) -> Identifier:
         _refuse_characters(value[18:], "0123456789", _("第19–20位只用数字"), first_position=19)
         return Identifier(value, legacy=True, form="legacy_20")
     raise InvalidIdentifier(
-        _("长度应为18位（统一社会信用代码），或15、18、20位（旧纳税人识别号），实际为%(length)d位") % {"length": len(value)}
+        _("长度应为18位（统一社会信用代码），或15、18、20位（旧纳税人识别号），实际为%(length)d位")
+        % {"length": len(value)}
     )

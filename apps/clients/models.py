@@ -39,18 +39,28 @@ class ClientQuerySet(models.QuerySet):
 class Client(models.Model):
     name = models.CharField(_("客户名称"), max_length=200, db_index=True)
     taxpayer_id = models.CharField(
-        _("纳税人识别号"), max_length=20, unique=True, validators=[validate_taxpayer_id],
+        _("纳税人识别号"),
+        max_length=20,
+        unique=True,
+        validators=[validate_taxpayer_id],
         help_text=_("统一社会信用代码（18位），或旧纳税人识别号（15、18、20位）"),
     )
     taxpayer_id_legacy = models.BooleanField(_("旧纳税人识别号"), default=False, editable=False)
     taxpayer_kind = models.CharField(_("纳税人类型"), max_length=16, choices=TaxpayerKind.choices)
     filing_frequency_override = models.CharField(
-        _("增值税申报周期（手动指定）"), max_length=16, choices=FilingFrequency.choices, blank=True,
+        _("增值税申报周期（手动指定）"),
+        max_length=16,
+        choices=FilingFrequency.choices,
+        blank=True,
         help_text=_("留空则按纳税人类型：一般纳税人按月，小规模纳税人按季"),
     )
     staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("负责会计"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="clients",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("负责会计"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="clients",
     )
     active = models.BooleanField(_("服务中"), default=True)
     contact_name = models.CharField(_("联系人"), max_length=64, blank=True)
@@ -69,6 +79,11 @@ class Client(models.Model):
     def __str__(self):
         return self.name
 
+    def save(self, *args, **kwargs):
+        identifier = identifiers.validate(self.taxpayer_id)
+        self.taxpayer_id, self.taxpayer_id_legacy = identifier.value, identifier.legacy
+        super().save(*args, **kwargs)
+
     @property
     def audit_client(self):
         return self
@@ -84,8 +99,3 @@ class Client(models.Model):
             except identifiers.InvalidIdentifier:
                 return  # the field validator reports it
             self.taxpayer_id = identifier.value
-
-    def save(self, *args, **kwargs):
-        identifier = identifiers.validate(self.taxpayer_id)
-        self.taxpayer_id, self.taxpayer_id_legacy = identifier.value, identifier.legacy
-        super().save(*args, **kwargs)

@@ -47,13 +47,23 @@ def detail(request, pk):
         event.label = action_label(event.action)
     months = timeline(client, month, today)
     can_operate = can_operate_client(request.user, client)
-    return render(request, "clients/detail.html", {
-        "client": client, "devices": devices, "jobs": jobs, "events": events, "timeline": months,
-        "working": months[0], "working_status": months[0].status or missing_period_status(deadline_for(add_months(month, 1)).date, today),
-        "can_operate": can_operate, "share_form": ShareLinkForm(),
-        "share_links": list(client.share_links.select_related("created_by")[:20]) if can_operate else [],
-        "now": timezone.now(),
-    })
+    return render(
+        request,
+        "clients/detail.html",
+        {
+            "client": client,
+            "devices": devices,
+            "jobs": jobs,
+            "events": events,
+            "timeline": months,
+            "working": months[0],
+            "working_status": months[0].status or missing_period_status(deadline_for(add_months(month, 1)).date, today),
+            "can_operate": can_operate,
+            "share_form": ShareLinkForm(),
+            "share_links": list(client.share_links.select_related("created_by")[:20]) if can_operate else [],
+            "now": timezone.now(),
+        },
+    )
 
 
 def _operable(request, pk) -> Client:
@@ -101,8 +111,11 @@ def clear(request, pk):
     period = Period.for_client(client, working_month(timezone.localdate()))
     status = period.status()
     if status not in READY_TO_CLEAR:
-        messages.error(request, _("%(month)s 当前状态为“%(status)s”，不能清卡") % {"month": format_month(period.month),
-                                                                                 "status": status.label})
+        messages.error(
+            request,
+            _("%(month)s 当前状态为“%(status)s”，不能清卡")
+            % {"month": format_month(period.month), "status": status.label},
+        )
     else:
         _request(request, client, JobKind.CLEAR, period)
     return redirect("clients:detail", client.pk)
@@ -110,10 +123,17 @@ def clear(request, pk):
 
 class ReturnFiledForm(forms.Form):
     month = forms.ChoiceField(label=gettext_lazy("所属月份"))
-    filed_on = forms.DateField(label=gettext_lazy("申报日期"), widget=DateInput(),
-                               error_messages={"required": gettext_lazy("请填写申报日期"), "invalid": gettext_lazy("请输入有效的日期")})
-    declared_sales = forms.DecimalField(label=gettext_lazy("申报销售额（元）"), max_digits=16, decimal_places=2, required=False)
-    declared_tax = forms.DecimalField(label=gettext_lazy("申报税额（元）"), max_digits=16, decimal_places=2, required=False)
+    filed_on = forms.DateField(
+        label=gettext_lazy("申报日期"),
+        widget=DateInput(),
+        error_messages={"required": gettext_lazy("请填写申报日期"), "invalid": gettext_lazy("请输入有效的日期")},
+    )
+    declared_sales = forms.DecimalField(
+        label=gettext_lazy("申报销售额（元）"), max_digits=16, decimal_places=2, required=False
+    )
+    declared_tax = forms.DecimalField(
+        label=gettext_lazy("申报税额（元）"), max_digits=16, decimal_places=2, required=False
+    )
 
     def __init__(self, *args, month_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -135,8 +155,14 @@ def record_return(request, pk):
         try:
             with transaction.atomic():  # a new period row goes too when the return is refused
                 period = Period.for_client(client, month)
-                record_return_filed(period, data["filed_on"], data["declared_sales"], data["declared_tax"],
-                                    user=request.user, request=request)
+                record_return_filed(
+                    period,
+                    data["filed_on"],
+                    data["declared_sales"],
+                    data["declared_tax"],
+                    user=request.user,
+                    request=request,
+                )
         except ValidationError as error:
             form.add_error(None, error)
         else:

@@ -3,8 +3,13 @@ from rest_framework import mixins, viewsets
 from apps.audit import log
 
 
-class AuditedModelViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
-                          mixins.ListModelMixin, viewsets.GenericViewSet):
+class AuditedModelViewSet(
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,
+):
     """List, create, read and update; every write goes to the audit log with before and after."""
 
     audit_name = ""

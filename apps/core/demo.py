@@ -31,12 +31,19 @@ def seed(clients: int = 40) -> dict[str, User]:
     rng = random.Random(7)
     staff = {}
     for username, role, name in [
-        ("admin", User.Role.ADMIN, "王主管"), ("kuaiji1", User.Role.ACCOUNTANT, "李会计"),
-        ("kuaiji2", User.Role.ACCOUNTANT, "张会计"), ("viewer", User.Role.READONLY, "赵只读"),
+        ("admin", User.Role.ADMIN, "王主管"),
+        ("kuaiji1", User.Role.ACCOUNTANT, "李会计"),
+        ("kuaiji2", User.Role.ACCOUNTANT, "张会计"),
+        ("viewer", User.Role.READONLY, "赵只读"),
     ]:
         user, created = User.objects.get_or_create(
-            username=username, defaults={"role": role, "display_name": name, "is_staff": role == User.Role.ADMIN,
-                                         "is_superuser": role == User.Role.ADMIN},
+            username=username,
+            defaults={
+                "role": role,
+                "display_name": name,
+                "is_staff": role == User.Role.ADMIN,
+                "is_superuser": role == User.Role.ADMIN,
+            },
         )
         if created:
             user.set_password(DEMO_PASSWORD)
@@ -48,12 +55,17 @@ def seed(clients: int = 40) -> dict[str, User]:
         kind = "general" if n % 3 else "small_scale"
         client, created = Client.objects.get_or_create(
             taxpayer_id=demo_credit_code(n),
-            defaults={"name": f"南京{rng.choice(COMPANY_WORDS)}{rng.choice(TRADES)}有限公司（演示{n:02d}）",
-                      "taxpayer_kind": kind, "staff": accountants[n % 2], "contact_name": "财务"},
+            defaults={
+                "name": f"南京{rng.choice(COMPANY_WORDS)}{rng.choice(TRADES)}有限公司（演示{n:02d}）",
+                "taxpayer_kind": kind,
+                "staff": accountants[n % 2],
+                "contact_name": "财务",
+            },
         )
         if created:
-            Device.objects.create(client=client, kind=("tax_disk", "ukey", "golden_tax_disk")[n % 3],
-                                  number=f"66{n:010d}", simulated=True)
+            Device.objects.create(
+                client=client, kind=("tax_disk", "ukey", "golden_tax_disk")[n % 3], number=f"66{n:010d}", simulated=True
+            )
         for month in (add_months(working, -1), working):
             period = Period.for_client(client, month)
             if month < working and period.cleared_at is None:

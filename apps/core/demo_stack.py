@@ -19,16 +19,24 @@ def write_cabinet(path: Path) -> None:
     """Every demo device in one simulated cabinet; a few carry the faults of real month-ends."""
     devices = []
     for n, device in enumerate(Device.objects.select_related("client").order_by("pk"), start=1):
-        spec = {"device_number": device.number, "kind": device.kind, "slot": f"sim-{n}",
-                "taxpayer_id": device.client.taxpayer_id, "sub_number": device.sub_number,
-                "taxpayer_nature": "01" if device.client.taxpayer_kind == "general" else "08"}
+        spec = {
+            "device_number": device.number,
+            "kind": device.kind,
+            "slot": f"sim-{n}",
+            "taxpayer_id": device.client.taxpayer_id,
+            "sub_number": device.sub_number,
+            "taxpayer_nature": "01" if device.client.taxpayer_kind == "general" else "08",
+        }
         if n % 7 == 0:
             spec["transfer_failures"] = 1
         devices.append(spec)
     unfiled = {devices[4]["taxpayer_id"]: []} if len(devices) > 4 else {}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump({"devices": devices, "bureau": {"returns_filed_by_default": True, "unfiled": unfiled}},
-                                   allow_unicode=True))
+    path.write_text(
+        yaml.safe_dump(
+            {"devices": devices, "bureau": {"returns_filed_by_default": True, "unfiled": unfiled}}, allow_unicode=True
+        )
+    )
 
 
 def demo_agent() -> tuple[Agent, str]:
@@ -52,9 +60,15 @@ def start_processes(site_url: str) -> list[subprocess.Popen]:
     write_cabinet(cabinet)
     agent, token = demo_agent()
     python = sys.executable
-    agent_env = {**os.environ, "QINGKA_SITE_URL": site_url, "QINGKA_AGENT_TOKEN": token,
-                 "QINGKA_BROKER_URL": settings.CELERY_BROKER_URL, "QINGKA_DRIVERS": "simulated",
-                 "QINGKA_SIM_DEVICES": str(cabinet), "QINGKA_STATE_DIR": str(demo_dir / "agent-state")}
+    agent_env = {
+        **os.environ,
+        "QINGKA_SITE_URL": site_url,
+        "QINGKA_AGENT_TOKEN": token,
+        "QINGKA_BROKER_URL": settings.CELERY_BROKER_URL,
+        "QINGKA_DRIVERS": "simulated",
+        "QINGKA_SIM_DEVICES": str(cabinet),
+        "QINGKA_STATE_DIR": str(demo_dir / "agent-state"),
+    }
     commands = [
         ([python, "manage.py", "rqworker", "default"], os.environ),
         ([python, "manage.py", "run_sweeper"], os.environ),

@@ -40,8 +40,9 @@ def _csv(headers, rows) -> bytes:
     writer = csv.writer(out)
     writer.writerow([str(h) for h in headers])
     for row in rows:
-        writer.writerow([value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value
-                         for value in map(cell, row)])
+        writer.writerow(
+            [value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value for value in map(cell, row)]
+        )
     return "\ufeff".encode() + out.getvalue().encode()
 
 

@@ -32,8 +32,12 @@ class DateRangeForm(forms.Form):
 def date_range(field_name: str) -> tuple[django_filters.DateFilter, django_filters.DateFilter]:
     """(date_from, date_to) on the local calendar date of a time field, both ends included."""
     return (
-        django_filters.DateFilter(field_name=field_name, lookup_expr="date__gte", label=_("起始日期"), widget=DateInput()),
-        django_filters.DateFilter(field_name=field_name, lookup_expr="date__lte", label=_("结束日期"), widget=DateInput()),
+        django_filters.DateFilter(
+            field_name=field_name, lookup_expr="date__gte", label=_("起始日期"), widget=DateInput()
+        ),
+        django_filters.DateFilter(
+            field_name=field_name, lookup_expr="date__lte", label=_("结束日期"), widget=DateInput()
+        ),
     )
 
 
@@ -49,7 +53,9 @@ class ClientSearchFilter(django_filters.CharFilter):
         if not value:
             return qs
         prefix = self.field_name
-        return qs.filter(Q(**{f"{prefix}__name__icontains": value}) | Q(**{f"{prefix}__taxpayer_id__icontains": value.upper()}))
+        return qs.filter(
+            Q(**{f"{prefix}__name__icontains": value}) | Q(**{f"{prefix}__taxpayer_id__icontains": value.upper()})
+        )
 
 
 def page_of(request, queryset, per_page=PAGE_SIZE):

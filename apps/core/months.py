@@ -18,7 +18,7 @@ def month_index(day: dt.date) -> int:
 
 
 def parse_month(text: str) -> dt.date:
-    """"2026-10" → date(2026, 10, 1); ValueError with a plain message otherwise."""
+    """ "2026-10" → date(2026, 10, 1); ValueError with a plain message otherwise."""
     try:
         year, month = (int(part) for part in text.split("-"))
         return dt.date(year, month, 1)

@@ -36,8 +36,15 @@ RISK_RANK = {S.LOCKED: 0, S.SUMMARY_DUE: 1, S.RETURN_DUE: 2, S.CLEAR_DUE: 3, S.N
 def missing_period_status(deadline: dt.date, today: dt.date) -> PeriodStatus:
     """A client without a period row for the month has done nothing yet: 待抄报 until its
     deadline passes. return_required does not matter before 抄报."""
-    return period_status(return_required=True, summary_uploaded=False, return_filed=False, cleared=False,
-                         locked=False, today=today, deadline=deadline)
+    return period_status(
+        return_required=True,
+        summary_uploaded=False,
+        return_filed=False,
+        cleared=False,
+        locked=False,
+        today=today,
+        deadline=deadline,
+    )
 
 
 def risk_rank(status: str) -> int:
@@ -46,15 +53,21 @@ def risk_rank(status: str) -> int:
 
 def risk_rank_expression(field: str = "status_code") -> Case:
     """risk_rank() in SQL."""
-    return Case(*(When(**{field: status}, then=Value(rank)) for status, rank in RISK_RANK.items()),
-                default=Value(len(RISK_RANK)), output_field=IntegerField())
+    return Case(
+        *(When(**{field: status}, then=Value(rank)) for status, rank in RISK_RANK.items()),
+        default=Value(len(RISK_RANK)),
+        output_field=IntegerField(),
+    )
 
 
 def order_by_risk(clients):
     """Done last; otherwise the nearest deadline first, then the furthest from done, then name."""
     return clients.annotate(risk=risk_rank_expression()).order_by(
         Case(When(status_code=S.DONE, then=Value(1)), default=Value(0), output_field=IntegerField()),
-        "period_deadline", "risk", "name", "pk",
+        "period_deadline",
+        "risk",
+        "name",
+        "pk",
     )
 
 
@@ -64,14 +77,21 @@ def clients_for_month(user, month: dt.date, today: dt.date):
     subquery, so sorting 5,000 clients by risk stays one cheap pass."""
     calendar_deadline = deadline_for(add_months(month, 1)).date
     last_job = Job.objects.filter(device__client=OuterRef("pk")).order_by("-created_at", "-id")
-    return Client.objects.visible_to(user).filter(active=True).select_related("staff").annotate(
-        this_period=FilteredRelation("periods", condition=Q(periods__month=month)),
-    ).annotate(
-        period_id=F("this_period__id"),
-        status_code=status_expression(today, period="this_period__", client="",
-                                      missing=missing_period_status(calendar_deadline, today).value),
-        period_deadline=Coalesce(F("this_period__deadline"), Value(calendar_deadline), output_field=DateField()),
-        last_job_id=Subquery(last_job.values("pk")[:1]),
+    return (
+        Client.objects.visible_to(user)
+        .filter(active=True)
+        .select_related("staff")
+        .annotate(
+            this_period=FilteredRelation("periods", condition=Q(periods__month=month)),
+        )
+        .annotate(
+            period_id=F("this_period__id"),
+            status_code=status_expression(
+                today, period="this_period__", client="", missing=missing_period_status(calendar_deadline, today).value
+            ),
+            period_deadline=Coalesce(F("this_period__deadline"), Value(calendar_deadline), output_field=DateField()),
+            last_job_id=Subquery(last_job.values("pk")[:1]),
+        )
     )
 
 
@@ -109,9 +129,18 @@ def offline_agent_count() -> int:
 def agent_panel(user):
     """Every enabled agent with its devices present and missing (counts over all devices; the
     missing ones listed only when their client is visible to the user)."""
-    visible_missing = (Device.objects.filter(present=False, client__in=Client.objects.visible_to(user).values("pk"))
-                       .exclude(health=Health.RETIRED).select_related("client").order_by("client__name", "sub_number"))
-    return Agent.objects.filter(enabled=True).annotate(
-        present_count=Count("devices", filter=Q(devices__present=True)),
-        missing_count=Count("devices", filter=Q(devices__present=False) & ~Q(devices__health=Health.RETIRED)),
-    ).prefetch_related(Prefetch("devices", queryset=visible_missing, to_attr="missing_devices")).order_by("name")
+    visible_missing = (
+        Device.objects.filter(present=False, client__in=Client.objects.visible_to(user).values("pk"))
+        .exclude(health=Health.RETIRED)
+        .select_related("client")
+        .order_by("client__name", "sub_number")
+    )
+    return (
+        Agent.objects.filter(enabled=True)
+        .annotate(
+            present_count=Count("devices", filter=Q(devices__present=True)),
+            missing_count=Count("devices", filter=Q(devices__present=False) & ~Q(devices__health=Health.RETIRED)),
+        )
+        .prefetch_related(Prefetch("devices", queryset=visible_missing, to_attr="missing_devices"))
+        .order_by("name")
+    )

@@ -37,18 +37,35 @@ MONTHS_IN_SELECTOR = 24
 
 
 class DashboardFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(field_name="status_code", choices=PeriodStatus.choices, label=gettext_lazy("状态"),
-                                         empty_label=gettext_lazy("全部"))
-    problem = django_filters.ChoiceFilter(choices=PROBLEMS, method="filter_problem", label=gettext_lazy("设备问题"),
-                                          empty_label=gettext_lazy("全部"))
-    staff = django_filters.ModelChoiceFilter(queryset=User.objects.filter(role=User.Role.ACCOUNTANT).order_by("username"),
-                                             label=gettext_lazy("负责会计"), empty_label=gettext_lazy("全部"))
-    agent = django_filters.ModelChoiceFilter(queryset=Agent.objects.all(), method="filter_agent", label=gettext_lazy("前置机"),
-                                             empty_label=gettext_lazy("全部"))
-    kind = django_filters.ChoiceFilter(choices=DeviceKind.choices, method="filter_kind", label=gettext_lazy("设备类型"),
-                                       empty_label=gettext_lazy("全部"))
-    taxpayer_kind = django_filters.ChoiceFilter(choices=TaxpayerKind.choices, label=gettext_lazy("纳税人类型"),
-                                                empty_label=gettext_lazy("全部"))
+    status = django_filters.ChoiceFilter(
+        field_name="status_code",
+        choices=PeriodStatus.choices,
+        label=gettext_lazy("状态"),
+        empty_label=gettext_lazy("全部"),
+    )
+    problem = django_filters.ChoiceFilter(
+        choices=PROBLEMS, method="filter_problem", label=gettext_lazy("设备问题"), empty_label=gettext_lazy("全部")
+    )
+    staff = django_filters.ModelChoiceFilter(
+        queryset=User.objects.filter(role=User.Role.ACCOUNTANT).order_by("username"),
+        label=gettext_lazy("负责会计"),
+        empty_label=gettext_lazy("全部"),
+    )
+    agent = django_filters.ModelChoiceFilter(
+        queryset=Agent.objects.all(),
+        method="filter_agent",
+        label=gettext_lazy("前置机"),
+        empty_label=gettext_lazy("全部"),
+    )
+    kind = django_filters.ChoiceFilter(
+        choices=DeviceKind.choices,
+        method="filter_kind",
+        label=gettext_lazy("设备类型"),
+        empty_label=gettext_lazy("全部"),
+    )
+    taxpayer_kind = django_filters.ChoiceFilter(
+        choices=TaxpayerKind.choices, label=gettext_lazy("纳税人类型"), empty_label=gettext_lazy("全部")
+    )
     q = django_filters.CharFilter(method="filter_search", label=gettext_lazy("客户名称或纳税人识别号"))
 
     class Meta:
@@ -96,7 +113,8 @@ def dashboard_context(request, full_page: bool = True) -> dict:
     filters = DashboardFilter(request.GET, queryset=clients)
     unfiltered_by_status = DashboardFilter(_without(request.GET, "status", "problem"), queryset=clients).qs
     listed = queries.order_by_risk(filters.qs).prefetch_related(
-        Prefetch("devices", queryset=Device.objects.select_related("agent").order_by("sub_number")))
+        Prefetch("devices", queryset=Device.objects.select_related("agent").order_by("sub_number"))
+    )
     page = page_of(request, listed)
     queries.attach_last_jobs(page)
     for client in page:
@@ -104,11 +122,27 @@ def dashboard_context(request, full_page: bool = True) -> dict:
 
     counts = queries.status_counts(unfiltered_by_status)
     base = _without(request.GET, "status", "problem", "page")
-    bars = [_bar(base, "status", code, label, counts[code], request.GET.get("status") == code) for code, label in PeriodStatus.choices]
+    bars = [
+        _bar(base, "status", code, label, counts[code], request.GET.get("status") == code)
+        for code, label in PeriodStatus.choices
+    ]
     bars += [
-        _bar(base, "problem", "missing", _("设备不在位"), queries.missing_device_count(unfiltered_by_status),
-             request.GET.get("problem") == "missing"),
-        _bar(base, "problem", "offline", _("前置机离线"), queries.offline_agent_count(), request.GET.get("problem") == "offline"),
+        _bar(
+            base,
+            "problem",
+            "missing",
+            _("设备不在位"),
+            queries.missing_device_count(unfiltered_by_status),
+            request.GET.get("problem") == "missing",
+        ),
+        _bar(
+            base,
+            "problem",
+            "offline",
+            _("前置机离线"),
+            queries.offline_agent_count(),
+            request.GET.get("problem") == "offline",
+        ),
     ]
     top = max([bar["count"] for bar in bars] + [1])
     for bar in bars:
@@ -116,11 +150,17 @@ def dashboard_context(request, full_page: bool = True) -> dict:
     deadline = deadline_for(add_months(month, 1))
     this_month = month_start(today)
     return {
-        "month": month, "month_value": format_month(month), "working_month": working_month(today),
+        "month": month,
+        "month_value": format_month(month),
+        "working_month": working_month(today),
         "months": [add_months(this_month, -n) for n in range(MONTHS_IN_SELECTOR)],
-        "deadline": deadline, "days_left": (deadline.date - today).days, "days_overdue": (today - deadline.date).days,
+        "deadline": deadline,
+        "days_left": (deadline.date - today).days,
+        "days_overdue": (today - deadline.date).days,
         "agents": queries.agent_panel(request.user),
-        "filter": filters, "page": page, "bars": bars,
+        "filter": filters,
+        "page": page,
+        "bars": bars,
         "query": _without(request.GET, "page").urlencode(),
         "can_record_returns": request.user.is_firm_admin or request.user.role == User.Role.ACCOUNTANT,
         "today": today,
@@ -158,11 +198,15 @@ def live(request):
 
 class BulkFiledForm(forms.Form):
     month = forms.CharField(widget=forms.HiddenInput)
-    filed_on = forms.DateField(label=gettext_lazy("申报日期"), required=False, widget=DateInput(),
-                               help_text=gettext_lazy("留空则为今天"))
+    filed_on = forms.DateField(
+        label=gettext_lazy("申报日期"), required=False, widget=DateInput(), help_text=gettext_lazy("留空则为今天")
+    )
     # Every client that exists; whether the user may act on each is checked in the view.
-    clients = forms.ModelMultipleChoiceField(queryset=Client.objects.select_related("staff"), label=gettext_lazy("客户"),
-                                             error_messages={"required": gettext_lazy("请先在表格中勾选客户")})
+    clients = forms.ModelMultipleChoiceField(
+        queryset=Client.objects.select_related("staff"),
+        label=gettext_lazy("客户"),
+        error_messages={"required": gettext_lazy("请先在表格中勾选客户")},
+    )
     return_query = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean_month(self):
@@ -196,8 +240,11 @@ def record_filed(request):
     for client in selected:
         if not can_operate_client(user, client):
             # A client the user may not even see is not named back to them.
-            problems.append(_("无权为客户“%(client)s”记录申报") % {"client": client} if can_view_client(user, client)
-                            else _("所选客户中有不存在或无权查看的客户"))
+            problems.append(
+                _("无权为客户“%(client)s”记录申报") % {"client": client}
+                if can_view_client(user, client)
+                else _("所选客户中有不存在或无权查看的客户")
+            )
             continue
         period = periods.get(client.pk) or Period(client=client, month=month, deadline=deadline)
         period.client = client
@@ -214,6 +261,9 @@ def record_filed(request):
             if period.pk is None:
                 period = Period.for_client(client, month)
             record_return_filed(period, filed_on, user=user, request=request)
-    messages.success(request, _("已为 %(n)d 个客户记录 %(month)s 的申报（申报日期 %(day)s）") % {
-        "n": len(todo), "month": format_month(month), "day": f"{filed_on:%Y-%m-%d}"})
+    messages.success(
+        request,
+        _("已为 %(n)d 个客户记录 %(month)s 的申报（申报日期 %(day)s）")
+        % {"n": len(todo), "month": format_month(month), "day": f"{filed_on:%Y-%m-%d}"},
+    )
     return redirect(back)

@@ -28,20 +28,26 @@ class AgentAdmin(admin.ModelAdmin):
             token = agent.set_new_token()
             agent.save(update_fields=["token_hash", "signing_key"])
             log.record("agent.token_reissued", agent, request=request)
-            self.message_user(request, _("%(agent)s 的新令牌（只显示这一次）：%(token)s") % {"agent": agent, "token": token}, messages.WARNING)
+            self.message_user(
+                request,
+                _("%(agent)s 的新令牌（只显示这一次）：%(token)s") % {"agent": agent, "token": token},
+                messages.WARNING,
+            )
 
 
 class DeviceAdminForm(forms.ModelForm):
     """Passwords are write-only: an empty box keeps the stored one."""
 
-    new_certificate_password = forms.CharField(label=_("证书口令"), required=False, widget=forms.PasswordInput,
-                                               help_text=_("留空则不修改"))
-    new_device_password = forms.CharField(label=_("设备口令"), required=False, widget=forms.PasswordInput,
-                                          help_text=_("留空则不修改"))
+    new_certificate_password = forms.CharField(
+        label=_("证书口令"), required=False, widget=forms.PasswordInput, help_text=_("留空则不修改")
+    )
+    new_device_password = forms.CharField(
+        label=_("设备口令"), required=False, widget=forms.PasswordInput, help_text=_("留空则不修改")
+    )
 
     class Meta:
         model = Device
-        exclude = ("certificate_password", "device_password")
+        fields = ("kind", "number", "client", "sub_number", "agent", "slot", "simulated", "health")
 
     def save(self, commit=True):
         device = super().save(commit=False)
@@ -57,7 +63,19 @@ class DeviceAdminForm(forms.ModelForm):
 @admin.register(Device)
 class DeviceAdmin(admin.ModelAdmin):
     form = DeviceAdminForm
-    list_display = ("number", "kind", "client", "sub_number", "agent", "slot", "simulated", "health", "present", "busy", "monitored_at")
+    list_display = (
+        "number",
+        "kind",
+        "client",
+        "sub_number",
+        "agent",
+        "slot",
+        "simulated",
+        "health",
+        "present",
+        "busy",
+        "monitored_at",
+    )
     list_filter = ("kind", "agent", "health", "present", "simulated")
     search_fields = ("number", "client__name", "client__taxpayer_id", "slot")
     autocomplete_fields = ("client",)

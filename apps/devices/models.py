@@ -42,8 +42,13 @@ class Agent(models.Model):
     online = models.BooleanField(_("在线"), default=False, editable=False)
     version = models.CharField(_("版本"), max_length=32, blank=True, editable=False)
     hostname = models.CharField(_("主机名"), max_length=128, blank=True, editable=False)
-    inventory = models.JSONField(_("最近清点"), default=list, blank=True, editable=False,
-                                 help_text=_("前置机最近一次心跳报告的全部设备，含尚未对应客户的设备"))
+    inventory = models.JSONField(
+        _("最近清点"),
+        default=list,
+        blank=True,
+        editable=False,
+        help_text=_("前置机最近一次心跳报告的全部设备，含尚未对应客户的设备"),
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:
@@ -85,13 +90,22 @@ DEFAULT_PASSWORDS = {
 class Device(models.Model):
     kind = models.CharField(_("设备类型"), max_length=16, choices=DeviceKind.choices)
     number = models.CharField(
-        _("设备编号"), max_length=12, unique=True,
+        _("设备编号"),
+        max_length=12,
+        unique=True,
         validators=[RegexValidator(r"^\d{12}$", _("设备编号应为12位数字"))],
     )
-    client = models.ForeignKey("clients.Client", verbose_name=_("客户"), on_delete=models.PROTECT, related_name="devices")
+    client = models.ForeignKey(
+        "clients.Client", verbose_name=_("客户"), on_delete=models.PROTECT, related_name="devices"
+    )
     sub_number = models.PositiveSmallIntegerField(_("开票机号"), default=0, help_text=_("0 为主机，其余为分机"))
     agent = models.ForeignKey(
-        Agent, verbose_name=_("所在前置机"), null=True, blank=True, on_delete=models.SET_NULL, related_name="devices",
+        Agent,
+        verbose_name=_("所在前置机"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="devices",
     )
     slot = models.CharField(_("插槽"), max_length=64, blank=True, help_text=_("USB 总线与端口路径，如 1-1.4.2"))
     certificate_password = EncryptedTextField(_("证书口令"), blank=True)
@@ -117,6 +131,13 @@ class Device(models.Model):
     def __str__(self):
         return f"{self.get_kind_display()} {self.number}"
 
+    def save(self, *args, **kwargs):
+        if self._state.adding:
+            default_certificate, default_device = DEFAULT_PASSWORDS[self.kind]
+            self.certificate_password = self.certificate_password or default_certificate
+            self.device_password = self.device_password or default_device
+        super().save(*args, **kwargs)
+
     @property
     def audit_client(self):
         return self.client
@@ -124,13 +145,6 @@ class Device(models.Model):
     @property
     def is_main(self) -> bool:
         return self.sub_number == 0
-
-    def save(self, *args, **kwargs):
-        if self._state.adding:
-            default_certificate, default_device = DEFAULT_PASSWORDS[self.kind]
-            self.certificate_password = self.certificate_password or default_certificate
-            self.device_password = self.device_password or default_device
-        super().save(*args, **kwargs)
 
     def monitoring_date(self, field: str) -> dt.date | None:
         value = (self.monitoring or {}).get(field)

@@ -8,5 +8,4 @@ class AgentTokenScheme(OpenApiAuthenticationExtension):
     name = "agentToken"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "header", "name": "Authorization",
-                "description": "前置机令牌：`Agent <token>`"}
+        return {"type": "apiKey", "in": "header", "name": "Authorization", "description": "前置机令牌：`Agent <token>`"}

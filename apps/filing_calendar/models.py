@@ -34,7 +34,11 @@ class FilingDeadline(models.Model):
     def clean(self):
         if self.month and self.month.day != 1:
             raise ValidationError({"month": _("月份须为该月第一天。")})
-        if self.month and self.deadline and (self.deadline.year, self.deadline.month) != (self.month.year, self.month.month):
+        if (
+            self.month
+            and self.deadline
+            and (self.deadline.year, self.deadline.month) != (self.month.year, self.month.month)
+        ):
             raise ValidationError({"deadline": _("申报截止日须在该月之内。")})
 
 
@@ -52,11 +56,19 @@ def deadlines_for_year(year: int) -> list[Deadline]:
     for m in range(1, 13):
         month = dt.date(year, m, 1)
         row = rows.get(month)
-        result.append(Deadline(month, row.deadline, row.source) if row else Deadline(month, estimate_deadline(month), Source.ESTIMATED))
+        result.append(
+            Deadline(month, row.deadline, row.source)
+            if row
+            else Deadline(month, estimate_deadline(month), Source.ESTIMATED)
+        )
     return result
 
 
 def deadline_for(month: dt.date) -> Deadline:
     """The deadline falling in `month` (its first day)."""
     row = FilingDeadline.objects.filter(month=month).first()
-    return Deadline(month, row.deadline, row.source) if row else Deadline(month, estimate_deadline(month), Source.ESTIMATED)
+    return (
+        Deadline(month, row.deadline, row.source)
+        if row
+        else Deadline(month, estimate_deadline(month), Source.ESTIMATED)
+    )

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
-RETRY = "retry"          # transient: retried with backoff up to the job's limit
-NEVER = "never"          # needs a person; retrying can do harm (passwords!) or cannot help
-SUCCESS = "success"      # "already done" answers
+RETRY = "retry"  # transient: retried with backoff up to the job's limit
+NEVER = "never"  # needs a person; retrying can do harm (passwords!) or cannot help
+SUCCESS = "success"  # "already done" answers
 
 
 @dataclass(frozen=True)
@@ -27,19 +27,41 @@ _CATALOGUE = [
     DeviceErrorInfo("OUTSIDE_WINDOW", _("当前时间不在允许范围内"), _("抄报须在次月1日00:05之后、征期之内进行"), NEVER),
     DeviceErrorInfo("TRANSFER_FAILED", _("数据传输失败"), _("检查前置机网络，系统将自动重试"), RETRY),
     DeviceErrorInfo("RECONCILIATION_FAILED", _("票表比对不通过"), _("核对申报表与开票数据，更正申报后再清卡"), NEVER),
-    DeviceErrorInfo("CERT_PASSWORD_WRONG", _("证书口令错误"), _("核对并更正证书口令；切勿反复尝试，次数用完将锁定"), NEVER,
-                    ("0x0963c0", "0x0963c1", "0x0963c2", "0x0963c3", "0x0963c4", "0x0963c5", "0x0963c6", "0x0963c7")),
+    DeviceErrorInfo(
+        "CERT_PASSWORD_WRONG",
+        _("证书口令错误"),
+        _("核对并更正证书口令；切勿反复尝试，次数用完将锁定"),
+        NEVER,
+        ("0x0963c0", "0x0963c1", "0x0963c2", "0x0963c3", "0x0963c4", "0x0963c5", "0x0963c6", "0x0963c7"),
+    ),
     DeviceErrorInfo("CERT_LOCKED", _("证书口令已锁定"), _("携带设备到主管税务机关解锁"), NEVER),
     DeviceErrorInfo("DEVICE_PASSWORD_WRONG", _("设备口令错误"), _("核对并更正设备口令"), NEVER),
     DeviceErrorInfo("DEVICE_PASSWORD_LOCKED", _("设备口令锁定"), _("联系设备服务商或主管税务机关解锁"), NEVER),
     DeviceErrorInfo("DEVICE_BUSY", _("税盘正在被使用"), _("关闭占用设备的开票软件，系统将自动重试"), RETRY),
     DeviceErrorInfo("PORT_UNAUTHORIZED", _("USB端口未授权"), _("在机柜管理中为该端口授权"), NEVER),
-    DeviceErrorInfo("DEVICE_LOCKED", _("已到开票截止日期，设备已锁死"), _("完成申报后抄报清卡；超期过久须到税务机关处理"), NEVER,
-                    ("248", "0x09d109")),
-    DeviceErrorInfo("UPLOAD_OVERDUE", _("已到上传截止日期，上月有已开未上传发票"), _("先上传离线发票，再抄报"), NEVER, ("246",)),
-    DeviceErrorInfo("MULTI_MONTH_UNREPORTED", _("抄税失败，可能存在多月未正常抄报"), _("需人工处理，超过90天未抄报须到税务机关"), NEVER, ("202",)),
-    DeviceErrorInfo("DEVICE_NOT_STARTED", _("设备未开启"), _("重新插拔或给端口断电重启，系统将自动重试"), RETRY, ("0x09c000",)),
-    DeviceErrorInfo("KEY_UPDATE_REQUIRED", _("需要更新安全认证密钥"), _("用开票软件联网更新密钥"), NEVER, ("0x09240d",)),
+    DeviceErrorInfo(
+        "DEVICE_LOCKED",
+        _("已到开票截止日期，设备已锁死"),
+        _("完成申报后抄报清卡；超期过久须到税务机关处理"),
+        NEVER,
+        ("248", "0x09d109"),
+    ),
+    DeviceErrorInfo(
+        "UPLOAD_OVERDUE", _("已到上传截止日期，上月有已开未上传发票"), _("先上传离线发票，再抄报"), NEVER, ("246",)
+    ),
+    DeviceErrorInfo(
+        "MULTI_MONTH_UNREPORTED",
+        _("抄税失败，可能存在多月未正常抄报"),
+        _("需人工处理，超过90天未抄报须到税务机关"),
+        NEVER,
+        ("202",),
+    ),
+    DeviceErrorInfo(
+        "DEVICE_NOT_STARTED", _("设备未开启"), _("重新插拔或给端口断电重启，系统将自动重试"), RETRY, ("0x09c000",)
+    ),
+    DeviceErrorInfo(
+        "KEY_UPDATE_REQUIRED", _("需要更新安全认证密钥"), _("用开票软件联网更新密钥"), NEVER, ("0x09240d",)
+    ),
     DeviceErrorInfo("CLOCK_ERROR", _("设备时钟错误"), _("联系设备服务商校准时钟"), NEVER, ("0x09e105",)),
     DeviceErrorInfo("CERT_REPORTED_LOST", _("证书已挂失"), _("联系主管税务机关"), NEVER, ("ERROR@98",)),
     DeviceErrorInfo("CERT_REVOKED", _("证书已作废"), _("联系主管税务机关"), NEVER, ("ERROR@97",)),

@@ -49,11 +49,20 @@ class Job(models.Model):
     """设备任务. The row is the truth; a queue message only points at (id, attempt)."""
 
     kind = models.CharField(_("任务类型"), max_length=20, choices=JobKind.choices)
-    device = models.ForeignKey("devices.Device", verbose_name=_("税控设备"), on_delete=models.PROTECT, related_name="jobs")
-    period = models.ForeignKey(
-        "periods.Period", verbose_name=_("申报期"), null=True, blank=True, on_delete=models.PROTECT, related_name="jobs",
+    device = models.ForeignKey(
+        "devices.Device", verbose_name=_("税控设备"), on_delete=models.PROTECT, related_name="jobs"
     )
-    state = models.CharField(_("状态"), max_length=16, choices=JobState.choices, default=JobState.SCHEDULED, db_index=True)
+    period = models.ForeignKey(
+        "periods.Period",
+        verbose_name=_("申报期"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="jobs",
+    )
+    state = models.CharField(
+        _("状态"), max_length=16, choices=JobState.choices, default=JobState.SCHEDULED, db_index=True
+    )
     run_after = models.DateTimeField(_("最早执行时间"), default=timezone.now, db_index=True)
     attempts = models.PositiveSmallIntegerField(_("已尝试次数"), default=0)
     max_attempts = models.PositiveSmallIntegerField(_("最多尝试次数"), default=5)
@@ -63,10 +72,20 @@ class Job(models.Model):
     already_done = models.BooleanField(_("此前已完成"), default=False)
     result = models.JSONField(_("结果数据"), null=True, blank=True)
     batch = models.ForeignKey(
-        "scheduling.Batch", verbose_name=_("批量任务"), null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs",
+        "scheduling.Batch",
+        verbose_name=_("批量任务"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="jobs",
     )
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("发起人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("发起人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     queued_at = models.DateTimeField(_("入队时间"), null=True, blank=True)

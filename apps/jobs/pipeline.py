@@ -40,6 +40,7 @@ class NotClaimable(Exception):
 
 # --- asking for jobs ---------------------------------------------------------------------------
 
+
 def unschedulable_reason(device: Device) -> str | None:
     """Why a new job cannot go to this device now, or None."""
     if device.health != Health.GOOD:
@@ -62,15 +63,25 @@ def request_jobs(kind: str, devices, *, period=None, user=None, run_after=None, 
     jobs, skipped = [], []
     for device in devices:
         reason = unschedulable_reason(device)
-        if reason is None and Job.objects.filter(device=device, kind=kind, period=period, state__in=ACTIVE_STATES).exists():
+        if (
+            reason is None
+            and Job.objects.filter(device=device, kind=kind, period=period, state__in=ACTIVE_STATES).exists()
+        ):
             reason = _("该设备已有同类任务在进行中")
         if reason:
             skipped.append((device, reason))
             continue
-        job = Job.objects.create(kind=kind, device=device, period=period, requested_by=user, run_after=run_after or now,
-                                 batch=batch)
-        log.record("job.requested", job, user=user, request=request, simulated=device.simulated,
-                   after={"kind": kind, "period": str(period) if period else None, "run_after": job.run_after})
+        job = Job.objects.create(
+            kind=kind, device=device, period=period, requested_by=user, run_after=run_after or now, batch=batch
+        )
+        log.record(
+            "job.requested",
+            job,
+            user=user,
+            request=request,
+            simulated=device.simulated,
+            after={"kind": kind, "period": str(period) if period else None, "run_after": job.run_after},
+        )
         if job.run_after <= now:
             queue(job, now)
         jobs.append(job)
@@ -79,9 +90,12 @@ def request_jobs(kind: str, devices, *, period=None, user=None, run_after=None, 
 
 # --- queue and messages ------------------------------------------------------------------------
 
+
 def queue(job: Job, now: dt.datetime) -> bool:
     """One more attempt: the job is queued now and its message sent once this transaction commits."""
-    moved = job.move(JobState.QUEUED, attempts=job.attempts + 1, queued_at=now, last_sent_at=None, lease_expires_at=None)
+    moved = job.move(
+        JobState.QUEUED, attempts=job.attempts + 1, queued_at=now, last_sent_at=None, lease_expires_at=None
+    )
     if moved:
         transaction.on_commit(partial(send_message, job.pk))
     return moved
@@ -95,7 +109,9 @@ def send_message(job_id: int) -> bool:
         return False
     agent = job.device.agent
     try:
-        celery_app.send_task(TASK_NAME, args=[job.pk, job.attempts, agent.sign(job.pk, job.attempts)], queue=agent.queue_name)
+        celery_app.send_task(
+            TASK_NAME, args=[job.pk, job.attempts, agent.sign(job.pk, job.attempts)], queue=agent.queue_name
+        )
     except Exception:  # the broker's many connection errors; the row stays the truth
         logger.exception("job %s: message to %s not sent, the sweeper will retry", job.pk, agent.queue_name)
         return False
@@ -110,31 +126,48 @@ def retry_delay(attempts: int) -> dt.timedelta:
 
 # --- the agent's calls ------------------------------------------------------------------------
 
+
 def claim(agent, job_id: int, attempt: int) -> Job:
     """Only a queued job of this agent's device, at its current attempt; the agent gets a lease."""
-    job = Job.objects.select_related("device", "period", "device__client").filter(pk=job_id, device__agent=agent).first()
+    job = (
+        Job.objects.select_related("device", "period", "device__client").filter(pk=job_id, device__agent=agent).first()
+    )
     if job is None:
         raise NotFound(job_id)
     if job.state != JobState.QUEUED or job.attempts != attempt:
         raise NotClaimable(f"job {job_id} is {job.state} at attempt {job.attempts}, not queued at {attempt}")
     now = timezone.now()
-    if not job.move(JobState.RUNNING, started_at=now, lease_expires_at=now + dt.timedelta(seconds=settings.QINGKA_JOB_LEASE_SECONDS)):
+    if not job.move(
+        JobState.RUNNING, started_at=now, lease_expires_at=now + dt.timedelta(seconds=settings.QINGKA_JOB_LEASE_SECONDS)
+    ):
         raise NotClaimable(f"job {job_id} was taken meanwhile")
-    log.record("job.started", job, agent=agent, source=agent.hostname, simulated=job.device.simulated,
-               after={"attempt": attempt})
+    log.record(
+        "job.started",
+        job,
+        agent=agent,
+        source=agent.hostname,
+        simulated=job.device.simulated,
+        after={"attempt": attempt},
+    )
     return job
 
 
 @transaction.atomic
 def accept_result(agent, job_id: int, result: dict) -> Job:
     """Applies one result. Idempotent on (job, attempt): a second copy changes nothing."""
-    job = (Job.objects.select_for_update(of=("self",)).select_related("device__client", "period", "device__agent")
-           .filter(pk=job_id, device__agent=agent).first())
+    job = (
+        Job.objects.select_for_update(of=("self",))
+        .select_related("device__client", "period", "device__agent")
+        .filter(pk=job_id, device__agent=agent)
+        .first()
+    )
     if job is None:
         raise NotFound(job_id)
     attempt = result.get("attempt")
     if job.attempts != attempt or job.state in (JobState.QUEUED, JobState.CANCELLED):
-        raise NotClaimable(f"job {job_id} is {job.state} at attempt {job.attempts}; result of attempt {attempt} is stale")
+        raise NotClaimable(
+            f"job {job_id} is {job.state} at attempt {job.attempts}; result of attempt {attempt} is stale"
+        )
     if job.state != JobState.RUNNING:
         return job  # this attempt's result was applied before
     now = timezone.now()
@@ -142,18 +175,42 @@ def accept_result(agent, job_id: int, result: dict) -> Job:
     if result.get("monitoring"):
         device.monitoring, device.monitored_at = result["monitoring"], now
         device.save(update_fields=["monitoring", "monitored_at"])
-    stored = {k: result.get(k) for k in ("attempt", "outcome", "already_done", "error_code", "raw_code", "message",
-                                         "started_at", "finished_at")}
+    stored = {
+        k: result.get(k)
+        for k in (
+            "attempt",
+            "outcome",
+            "already_done",
+            "error_code",
+            "raw_code",
+            "message",
+            "started_at",
+            "finished_at",
+        )
+    }
     audit = partial(log.record, agent=agent, source=agent.hostname, simulated=device.simulated)
     if result.get("outcome") == "succeeded":
-        job.move(JobState.SUCCEEDED, finished_at=now, lease_expires_at=None, already_done=bool(result.get("already_done")),
-                 error_code="", raw_code=result.get("raw_code") or "", error_message="", result=stored)
+        job.move(
+            JobState.SUCCEEDED,
+            finished_at=now,
+            lease_expires_at=None,
+            already_done=bool(result.get("already_done")),
+            error_code="",
+            raw_code=result.get("raw_code") or "",
+            error_message="",
+            result=stored,
+        )
         audit("job.succeeded", job, after=stored)
     else:
         code = result.get("error_code") or "DRIVER_ERROR"
         info = error_info(code)
-        failure = {"lease_expires_at": None, "error_code": code, "raw_code": result.get("raw_code") or "",
-                   "error_message": result.get("message") or str(info.message), "result": stored}
+        failure = {
+            "lease_expires_at": None,
+            "error_code": code,
+            "raw_code": result.get("raw_code") or "",
+            "error_message": result.get("message") or str(info.message),
+            "result": stored,
+        }
         if info.retry == RETRY and job.attempts < job.max_attempts:
             job.move(JobState.SCHEDULED, run_after=now + retry_delay(job.attempts), **failure)
             audit("job.retry_scheduled", job, after={**stored, "run_after": job.run_after})
@@ -168,8 +225,11 @@ def accept_result(agent, job_id: int, result: dict) -> Job:
 
 def _judge_device_health(device: Device, audit) -> None:
     """Repeated failures make a good device bad; a person sets it good again."""
-    last = list(Job.objects.filter(device=device, state__in=(JobState.SUCCEEDED, JobState.FAILED))
-                .order_by("-finished_at").values_list("state", flat=True)[:BAD_AFTER_FAILURES])
+    last = list(
+        Job.objects.filter(device=device, state__in=(JobState.SUCCEEDED, JobState.FAILED))
+        .order_by("-finished_at")
+        .values_list("state", flat=True)[:BAD_AFTER_FAILURES]
+    )
     if device.health == Health.GOOD and last == [JobState.FAILED] * BAD_AFTER_FAILURES:
         Device.objects.filter(pk=device.pk, health=Health.GOOD).update(health=Health.BAD)
         audit("device.health_bad", device, before={"health": Health.GOOD}, after={"health": Health.BAD})
@@ -188,12 +248,17 @@ def _update_period(job: Job, audit) -> None:
         return shows(period.month, device.monitoring_date(field))
 
     changes = {}
-    if period.summary_uploaded_at is None and all(done(d, SUMMARY_KINDS + CLEAR_KINDS, shows_summarised, "zxbsrq") for d in devices):
+    if period.summary_uploaded_at is None and all(
+        done(d, SUMMARY_KINDS + CLEAR_KINDS, shows_summarised, "zxbsrq") for d in devices
+    ):
         changes["summary_uploaded_at"] = timezone.now()
     if period.cleared_at is None and all(done(d, CLEAR_KINDS, shows_cleared, "kpjzsj") for d in devices):
         changes["cleared_at"] = timezone.now()
-    if not period.locked and period.cleared_at is None and "cleared_at" not in changes and (
-        job.error_code == "DEVICE_LOCKED" or job.device.cycle_state(_device_today(job.device)) == "locked"
+    if (
+        not period.locked
+        and period.cleared_at is None
+        and "cleared_at" not in changes
+        and (job.error_code == "DEVICE_LOCKED" or job.device.cycle_state(_device_today(job.device)) == "locked")
     ):
         changes["locked"] = True
     if not changes:
@@ -203,7 +268,11 @@ def _update_period(job: Job, audit) -> None:
         setattr(period, name, value)
     period.save(update_fields=[*changes, "updated_at"])
     for name in changes:
-        action = {"summary_uploaded_at": "period.summary_uploaded", "cleared_at": "period.cleared", "locked": "period.locked"}[name]
+        action = {
+            "summary_uploaded_at": "period.summary_uploaded",
+            "cleared_at": "period.cleared",
+            "locked": "period.locked",
+        }[name]
         audit(action, period, before={name: before[name]}, after={name: changes[name]})
 
 
@@ -216,6 +285,11 @@ def _device_today(device: Device) -> dt.date | None:
 def retry_failed(job: Job) -> bool:
     """A person retries a failed job: a fresh round of attempts, queued now."""
     now = timezone.now()
-    if not job.move(JobState.SCHEDULED, run_after=now, finished_at=None, max_attempts=job.attempts + Job._meta.get_field("max_attempts").default):
+    if not job.move(
+        JobState.SCHEDULED,
+        run_after=now,
+        finished_at=None,
+        max_attempts=job.attempts + Job._meta.get_field("max_attempts").default,
+    ):
         return False
     return queue(job, now)

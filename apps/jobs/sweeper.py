@@ -31,9 +31,10 @@ def mark_offline_agents(now: dt.datetime) -> int:
     limit = now - dt.timedelta(seconds=settings.QINGKA_AGENT_OFFLINE_SECONDS)
     flipped = 0
     for agent in Agent.objects.filter(online=True, last_heartbeat_at__lt=limit):
-        if Agent.objects.filter(pk=agent.pk, online=True, last_heartbeat_at=agent.last_heartbeat_at).update(online=False):
-            log.record("agent.offline", agent, before={"online": True}, after={"online": False},
-                       source=agent.hostname)
+        if Agent.objects.filter(pk=agent.pk, online=True, last_heartbeat_at=agent.last_heartbeat_at).update(
+            online=False
+        ):
+            log.record("agent.offline", agent, before={"online": True}, after={"online": False}, source=agent.hostname)
             flipped += 1
     return flipped
 
@@ -49,8 +50,12 @@ def expire_leases(now: dt.datetime) -> int:
             else:
                 moved = job.move(JobState.FAILED, finished_at=now, lease_expires_at=None, error_code="LEASE_EXPIRED")
             if moved:
-                log.record("job.lease_expired", job, simulated=job.device.simulated,
-                           after={"state": job.state, "attempt": job.attempts})
+                log.record(
+                    "job.lease_expired",
+                    job,
+                    simulated=job.device.simulated,
+                    after={"state": job.state, "attempt": job.attempts},
+                )
                 expired += 1
     return expired
 
@@ -77,7 +82,8 @@ def resend_lost(now: dt.datetime) -> int:
     resent = 0
     for agent in Agent.objects.filter(online=True, enabled=True):
         stale = Job.objects.filter(state=JobState.QUEUED, device__agent=agent, queued_at__lt=limit).exclude(
-            last_sent_at__gte=limit)
+            last_sent_at__gte=limit
+        )
         if stale.exists() and broker_queue_length(agent.queue_name) == 0:
             resent += sum(send_message(job_id) for job_id in stale.values_list("id", flat=True))
     return resent

@@ -41,10 +41,13 @@ class JobFilter(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(choices=JobState.choices, label=_("状态"), empty_label=_("全部"))
     kind = django_filters.ChoiceFilter(choices=JobKind.choices, label=_("任务类型"), empty_label=_("全部"))
     client = ClientSearchFilter(field_name="device__client")
-    agent = django_filters.ModelChoiceFilter(field_name="device__agent", queryset=Agent.objects.all(),
-                                             label=_("前置机"), empty_label=_("全部"))
+    agent = django_filters.ModelChoiceFilter(
+        field_name="device__agent", queryset=Agent.objects.all(), label=_("前置机"), empty_label=_("全部")
+    )
     error_code = django_filters.ChoiceFilter(
-        choices=[(code, format_lazy("{} {}", code, info.message)) for code, info in ERRORS.items()], label=_("错误代码"), empty_label=_("全部"),
+        choices=[(code, format_lazy("{} {}", code, info.message)) for code, info in ERRORS.items()],
+        label=_("错误代码"),
+        empty_label=_("全部"),
     )
     month = MonthFilter(field_name="period__month", label=_("所属月份"))
     date_from, date_to = date_range("created_at")
@@ -57,13 +60,29 @@ class JobFilter(django_filters.FilterSet):
 
 def visible_jobs(user):
     return Job.objects.visible_to(user).select_related(
-        "device__client", "device__agent", "period", "requested_by",
+        "device__client",
+        "device__agent",
+        "period",
+        "requested_by",
     )
 
 
 EXPORT_HEADERS = [
-    _("任务编号"), _("任务类型"), _("客户"), _("纳税人识别号"), _("设备编号"), _("模拟设备"), _("所属月份"), _("状态"),
-    _("已尝试次数"), _("错误代码"), _("错误信息"), _("处理建议"), _("设备返回信息"), _("发起人"), _("创建时间"),
+    _("任务编号"),
+    _("任务类型"),
+    _("客户"),
+    _("纳税人识别号"),
+    _("设备编号"),
+    _("模拟设备"),
+    _("所属月份"),
+    _("状态"),
+    _("已尝试次数"),
+    _("错误代码"),
+    _("错误信息"),
+    _("处理建议"),
+    _("设备返回信息"),
+    _("发起人"),
+    _("创建时间"),
     _("结束时间"),
 ]
 
@@ -71,10 +90,22 @@ EXPORT_HEADERS = [
 def export_row(job: Job) -> list:
     info = error_info(job.error_code) if job.error_code else None
     return [
-        job.pk, job.get_kind_display(), job.device.client.name, job.device.client.taxpayer_id, job.device.number,
-        job.device.simulated, format_month(job.period.month) if job.period else "", job.get_state_display(),
-        job.attempts, job.error_code, info.message if info else "", info.remedy if info else "", job.error_message,
-        job.requested_by or "", job.created_at, job.finished_at,
+        job.pk,
+        job.get_kind_display(),
+        job.device.client.name,
+        job.device.client.taxpayer_id,
+        job.device.number,
+        job.device.simulated,
+        format_month(job.period.month) if job.period else "",
+        job.get_state_display(),
+        job.attempts,
+        job.error_code,
+        info.message if info else "",
+        info.remedy if info else "",
+        job.error_message,
+        job.requested_by or "",
+        job.created_at,
+        job.finished_at,
     ]
 
 
@@ -97,7 +128,9 @@ def job_list(request):
 def job_detail(request, pk):
     job = get_object_or_404(visible_jobs(request.user), pk=pk)
     job.error = error_info(job.error_code) if job.error_code else None
-    events = list(AuditEvent.objects.filter(object_type=Job._meta.label_lower, object_id=str(job.pk)).order_by("created_at", "id"))
+    events = list(
+        AuditEvent.objects.filter(object_type=Job._meta.label_lower, object_id=str(job.pk)).order_by("created_at", "id")
+    )
     for event in events:
         event.label = action_label(event.action)
     return render(request, "jobs/detail.html", {"job": job, "events": events})

@@ -6,7 +6,16 @@ from .models import Period
 
 @admin.register(Period)
 class PeriodAdmin(admin.ModelAdmin):
-    list_display = ("client", "month", "deadline", "status_label", "summary_uploaded_at", "return_filed_on", "cleared_at", "locked")
+    list_display = (
+        "client",
+        "month",
+        "deadline",
+        "status_label",
+        "summary_uploaded_at",
+        "return_filed_on",
+        "cleared_at",
+        "locked",
+    )
     list_filter = ("month", "locked", "client__taxpayer_kind", "client__staff")
     search_fields = ("client__name", "client__taxpayer_id")
     date_hierarchy = "month"

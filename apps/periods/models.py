@@ -28,8 +28,10 @@ def status_expression(today: dt.date, period: str = "", client: str = "client__"
     return models.Case(
         *whens,
         models.When(**{f("cleared_at__isnull"): False}, then=models.Value(PeriodStatus.DONE)),
-        models.When(models.Q(**{f("locked"): True}) | models.Q(**{f("deadline__lt"): today}),
-                    then=models.Value(PeriodStatus.LOCKED)),
+        models.When(
+            models.Q(**{f("locked"): True}) | models.Q(**{f("deadline__lt"): today}),
+            then=models.Value(PeriodStatus.LOCKED),
+        ),
         models.When(**{f("summary_uploaded_at__isnull"): True}, then=models.Value(PeriodStatus.SUMMARY_DUE)),
         models.When(~return_required, then=models.Value(PeriodStatus.NO_RETURN_THIS_MONTH)),
         models.When(**{f("return_filed_on__isnull"): True}, then=models.Value(PeriodStatus.RETURN_DUE)),
@@ -47,7 +49,9 @@ class PeriodQuerySet(models.QuerySet):
 class Period(models.Model):
     """申报期: one client's month. Its status is derived, never stored."""
 
-    client = models.ForeignKey("clients.Client", verbose_name=_("客户"), on_delete=models.PROTECT, related_name="periods")
+    client = models.ForeignKey(
+        "clients.Client", verbose_name=_("客户"), on_delete=models.PROTECT, related_name="periods"
+    )
     month = models.DateField(_("所属月份"), help_text=_("该月第一天"))
     deadline = models.DateField(_("申报截止日"), help_text=_("来自征期日历：所属月份的下一个月"))
     summary_uploaded_at = models.DateTimeField(_("抄报时间"), null=True, blank=True)
@@ -101,6 +105,8 @@ class Period(models.Model):
     def for_client(cls, client, month: dt.date) -> "Period":
         """The client's period for `month`, created with its deadline from the calendar if new."""
         period, _created = cls.objects.get_or_create(
-            client=client, month=month, defaults={"deadline": deadline_for(add_months(month, 1)).date},
+            client=client,
+            month=month,
+            defaults={"deadline": deadline_for(add_months(month, 1)).date},
         )
         return period

@@ -33,8 +33,16 @@ def return_due(frequency: str, period_month: dt.date) -> bool:
     return frequency == "monthly" or period_month.month in QUARTER_END_MONTHS
 
 
-def period_status(*, return_required: bool, summary_uploaded: bool, return_filed: bool, cleared: bool,
-                  locked: bool, today: dt.date, deadline: dt.date) -> PeriodStatus:
+def period_status(
+    *,
+    return_required: bool,
+    summary_uploaded: bool,
+    return_filed: bool,
+    cleared: bool,
+    locked: bool,
+    today: dt.date,
+    deadline: dt.date,
+) -> PeriodStatus:
     """One period's status.
 
     A cleared period is done, even if it was locked before being cleared late. Otherwise a period

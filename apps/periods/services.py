@@ -15,27 +15,45 @@ from apps.core.months import add_months
 from .models import Period
 
 
-def return_filed_errors(period: Period, filed_on: dt.date | None, declared_sales: Decimal | None = None,
-                        declared_tax: Decimal | None = None, today: dt.date | None = None) -> dict[str, list[str]]:
+def return_filed_errors(
+    period: Period,
+    filed_on: dt.date | None,
+    declared_sales: Decimal | None = None,
+    declared_tax: Decimal | None = None,
+    today: dt.date | None = None,
+) -> dict[str, list[str]]:
     """What is wrong with recording this return, field by field; empty when it may be recorded."""
     today = today or timezone.localdate()
     errors: dict[str, list[str]] = {}
     if not period.return_required:
-        errors["__all__"] = [_("%(month)s 为按季申报客户的非申报月份，本月无需申报增值税") % {"month": f"{period.month:%Y-%m}"}]
+        errors["__all__"] = [
+            _("%(month)s 为按季申报客户的非申报月份，本月无需申报增值税") % {"month": f"{period.month:%Y-%m}"}
+        ]
     if filed_on is None:
         errors["filed_on"] = [_("请填写申报日期")]
     elif filed_on > today:
         errors["filed_on"] = [_("申报日期不能晚于今天")]
     elif filed_on < add_months(period.month, 1):
-        errors["filed_on"] = [_("申报日期不能早于所属月份结束之后（%(day)s）") % {"day": f"{add_months(period.month, 1):%Y-%m-%d}"}]
-    for field, value, label in (("declared_sales", declared_sales, _("申报销售额")), ("declared_tax", declared_tax, _("申报税额"))):
+        errors["filed_on"] = [
+            _("申报日期不能早于所属月份结束之后（%(day)s）") % {"day": f"{add_months(period.month, 1):%Y-%m-%d}"}
+        ]
+    for field, value, label in (
+        ("declared_sales", declared_sales, _("申报销售额")),
+        ("declared_tax", declared_tax, _("申报税额")),
+    ):
         if value is not None and value < 0:
             errors[field] = [_("%(label)s不能为负数") % {"label": label}]
     return errors
 
 
-def record_return_filed(period: Period, filed_on: dt.date, declared_sales: Decimal | None = None,
-                        declared_tax: Decimal | None = None, user=None, request=None) -> Period:
+def record_return_filed(
+    period: Period,
+    filed_on: dt.date,
+    declared_sales: Decimal | None = None,
+    declared_tax: Decimal | None = None,
+    user=None,
+    request=None,
+) -> Period:
     """Records the VAT return of `period` as filed. Raises ValidationError (a dict by field, in
     Chinese) and writes nothing when the input is wrong; otherwise saves and audits the change."""
     errors = return_filed_errors(period, filed_on, declared_sales, declared_tax)
@@ -47,6 +65,5 @@ def record_return_filed(period: Period, filed_on: dt.date, declared_sales: Decim
         for name, value in changes.items():
             setattr(period, name, value)
         period.save(update_fields=[*changes, "updated_at"])
-        log.record("period.return_filed", period, user=user, request=request, before=before,
-                   after=changes)
+        log.record("period.return_filed", period, user=user, request=request, before=before, after=changes)
     return period

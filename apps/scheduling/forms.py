@@ -22,24 +22,48 @@ class BatchForm(forms.Form):
 
     month = MonthField(label=_("所属月份"), error_messages={"required": _("请选择所属月份")})
     kind = forms.ChoiceField(label=_("任务类型"), choices=BATCH_KINDS, initial=JobKind.CLEAR)
-    staff = forms.ModelChoiceField(queryset=User.objects.filter(role=User.Role.ACCOUNTANT).order_by("username"),
-                                   label=_("负责会计"), required=False, empty_label=_("全部"))
-    agent = forms.ModelChoiceField(queryset=Agent.objects.all(), label=_("前置机"), required=False, empty_label=_("全部"))
-    taxpayer_kind = forms.ChoiceField(label=_("纳税人类型"), required=False,
-                                      choices=[("", _("全部")), *TaxpayerKind.choices])
+    staff = forms.ModelChoiceField(
+        queryset=User.objects.filter(role=User.Role.ACCOUNTANT).order_by("username"),
+        label=_("负责会计"),
+        required=False,
+        empty_label=_("全部"),
+    )
+    agent = forms.ModelChoiceField(
+        queryset=Agent.objects.all(), label=_("前置机"), required=False, empty_label=_("全部")
+    )
+    taxpayer_kind = forms.ChoiceField(
+        label=_("纳税人类型"), required=False, choices=[("", _("全部")), *TaxpayerKind.choices]
+    )
     device_kind = forms.ChoiceField(label=_("设备类型"), required=False, choices=[("", _("全部")), *DeviceKind.choices])
     status = forms.ChoiceField(label=_("申报状态"), required=False, choices=[("", _("全部")), *PeriodStatus.choices])
-    when = forms.ChoiceField(label=_("执行时间"), choices=[(NOW, _("立即开始")), (AT, _("指定时间开始"))], initial=NOW,
-                             widget=forms.RadioSelect)
-    start_at = forms.DateTimeField(label=_("开始时间"), required=False,
-                                   widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-                                   error_messages={"invalid": _("请输入有效的日期和时间")})
-    avoid_busy_hours = forms.BooleanField(label=_("避开税局高峰时段（9:00–11:00、14:00–16:00）"), required=False,
-                                          help_text=_("落在高峰时段内的任务顺延到该时段结束"))
+    when = forms.ChoiceField(
+        label=_("执行时间"),
+        choices=[(NOW, _("立即开始")), (AT, _("指定时间开始"))],
+        initial=NOW,
+        widget=forms.RadioSelect,
+    )
+    start_at = forms.DateTimeField(
+        label=_("开始时间"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        error_messages={"invalid": _("请输入有效的日期和时间")},
+    )
+    avoid_busy_hours = forms.BooleanField(
+        label=_("避开税局高峰时段（9:00–11:00、14:00–16:00）"),
+        required=False,
+        help_text=_("落在高峰时段内的任务顺延到该时段结束"),
+    )
     per_agent_per_minute = forms.IntegerField(
-        label=_("每台前置机每分钟最多任务数"), min_value=1, max_value=60, initial=DEFAULT_PER_AGENT_PER_MINUTE,
-        error_messages={"required": _("请填写每分钟最多任务数"), "invalid": _("请输入整数"),
-                        "min_value": _("至少为1"), "max_value": _("不能超过60")},
+        label=_("每台前置机每分钟最多任务数"),
+        min_value=1,
+        max_value=60,
+        initial=DEFAULT_PER_AGENT_PER_MINUTE,
+        error_messages={
+            "required": _("请填写每分钟最多任务数"),
+            "invalid": _("请输入整数"),
+            "min_value": _("至少为1"),
+            "max_value": _("不能超过60"),
+        },
     )
 
     def clean_month(self):
@@ -80,5 +104,7 @@ class ConfirmBatchForm(BatchForm):
 
 
 class ReturnsUploadForm(forms.Form):
-    file = forms.FileField(label=_("申报记录文件（.xlsx 或 .csv）"),
-                           error_messages={"required": _("请选择要上传的文件"), "empty": _("上传的文件是空的")})
+    file = forms.FileField(
+        label=_("申报记录文件（.xlsx 或 .csv）"),
+        error_messages={"required": _("请选择要上传的文件"), "empty": _("上传的文件是空的")},
+    )

@@ -23,11 +23,18 @@ class Batch(models.Model):
     per_agent_per_minute = models.PositiveSmallIntegerField(_("每台前置机每分钟最多任务数"))
     planned_count = models.PositiveIntegerField(_("计划任务数"), default=0)
     created_count = models.PositiveIntegerField(_("已创建任务数"), default=0)
-    left_out = models.JSONField(_("未纳入的客户与设备"), default=list, blank=True,
-                                help_text=_("每项：客户、设备编号、原因"))
+    left_out = models.JSONField(
+        _("未纳入的客户与设备"), default=list, blank=True, help_text=_("每项：客户、设备编号、原因")
+    )
     token = models.UUIDField(_("提交标识"), unique=True, help_text=_("同一次确认重复提交时不再创建任务"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("发起人"), null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("发起人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:

@@ -48,12 +48,21 @@ def password_reason(device: Device, last_error_code: str | None) -> str | None:
     if tries_left is not None and int(tries_left) <= 0:
         return _("证书口令已锁定（剩余尝试次数为0），须到税务机关解锁")
     if last_error_code in PASSWORD_ERRORS:
-        return _("上次任务失败：%(error)s。更正口令并确认无误后再执行，不自动重试") % {"error": error_info(last_error_code).message}
+        return _("上次任务失败：%(error)s。更正口令并确认无误后再执行，不自动重试") % {
+            "error": error_info(last_error_code).message
+        }
     return None
 
 
-def exclusion_reason(kind: str, period: Period, device: Device | None, *, today: dt.date,
-                     last_error_code: str | None = None, has_active_job: bool = False) -> str | None:
+def exclusion_reason(
+    kind: str,
+    period: Period,
+    device: Device | None,
+    *,
+    today: dt.date,
+    last_error_code: str | None = None,
+    has_active_job: bool = False,
+) -> str | None:
     """Why this client's device is left out of a `kind` batch for `period`, or None when it
     takes a job. `device` None: the client has no device at all. `last_error_code`: the error
     of the device's last finished job when it failed. `has_active_job`: the device already has
@@ -63,11 +72,15 @@ def exclusion_reason(kind: str, period: Period, device: Device | None, *, today:
         return reason
     if device is None:
         return _("客户没有登记税控设备")
-    return (password_reason(device, last_error_code) or unschedulable_reason(device)
-            or (_("该设备已有同类任务在进行中") if has_active_job else None))
+    return (
+        password_reason(device, last_error_code)
+        or unschedulable_reason(device)
+        or (_("该设备已有同类任务在进行中") if has_active_job else None)
+    )
 
 
 # --- when each job runs ------------------------------------------------------------------------
+
 
 def outside_busy_hours(moment: dt.datetime) -> dt.datetime:
     """`moment`, or the end of the busy window it falls in (local time, end excluded)."""
@@ -78,8 +91,13 @@ def outside_busy_hours(moment: dt.datetime) -> dt.datetime:
     return moment
 
 
-def plan(devices, start: dt.datetime, *, per_agent_per_minute: int = DEFAULT_PER_AGENT_PER_MINUTE,
-         avoid_busy_hours: bool = False) -> list[tuple[Device, dt.datetime]]:
+def plan(
+    devices,
+    start: dt.datetime,
+    *,
+    per_agent_per_minute: int = DEFAULT_PER_AGENT_PER_MINUTE,
+    avoid_busy_hours: bool = False,
+) -> list[tuple[Device, dt.datetime]]:
     """(device, run_after) for each device, in the order given.
 
     Each agent works through its own devices from `start`, one job every 60/N seconds, so no

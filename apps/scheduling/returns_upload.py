@@ -41,8 +41,8 @@ class UploadError(Exception):
 
 @dataclass
 class Row:
-    line: int                       # row number in the file, the header being line 1
-    values: dict[str, str]          # what the file says, as text, by KEYS of the column
+    line: int  # row number in the file, the header being line 1
+    values: dict[str, str]  # what the file says, as text, by KEYS of the column
     client: Client | None = None
     month: dt.date | None = None
     filed_on: dt.date | None = None
@@ -57,6 +57,7 @@ class Row:
 
 
 # --- reading the file --------------------------------------------------------------------------
+
 
 def read_table(name: str, data: bytes) -> list[tuple[int, dict[str, object]]]:
     """(line, {column: value}) for each non-empty data row of an .xlsx or .csv file."""
@@ -76,8 +77,10 @@ def read_table(name: str, data: bytes) -> list[tuple[int, dict[str, object]]]:
     header = [_header_name(value) for value in lines[0]]
     missing = [name for name in REQUIRED if name not in header]
     if missing:
-        raise UploadError(_("缺少必填列：%(columns)s。第一行应为表头：%(header)s") % {
-            "columns": "、".join(missing), "header": "、".join(COLUMNS)})
+        raise UploadError(
+            _("缺少必填列：%(columns)s。第一行应为表头：%(header)s")
+            % {"columns": "、".join(missing), "header": "、".join(COLUMNS)}
+        )
     repeated = sorted({name for name in header if name in COLUMNS and header.count(name) > 1})
     if repeated:
         raise UploadError(_("表头中的列重复：%(columns)s") % {"columns": "、".join(repeated)})
@@ -145,6 +148,7 @@ def _text(value) -> str:
 
 # --- reading the values ------------------------------------------------------------------------
 
+
 def parse_day(value) -> dt.date:
     """A date cell, or text like 2026-11-05, 2026/11/5, 2026年11月5日, 20261105; ValueError otherwise."""
     if isinstance(value, dt.datetime):
@@ -196,15 +200,18 @@ def parse_amount(value) -> Decimal | None:
 
 # --- checking the rows -------------------------------------------------------------------------
 
+
 def check_rows(table, user, today: dt.date) -> list[Row]:
     """Every row with its client, values and errors, for `user` on `today`."""
     rows = [Row(line, {KEYS[name]: _text(value) for name, value in values.items()}) for line, values in table]
     wanted = {}
-    for row, (_line, values) in zip(rows, table):
+    for row, (_line, values) in zip(rows, table, strict=True):
         _read_values(row, values, wanted)
     clients = Client.objects.select_related("staff").in_bulk(set(wanted.values()), field_name="taxpayer_id")
-    periods = {(p.client_id, p.month): p for p in Period.objects.filter(
-        client__in=clients.values(), month__in={row.month for row in rows if row.month})}
+    periods = {
+        (p.client_id, p.month): p
+        for p in Period.objects.filter(client__in=clients.values(), month__in={row.month for row in rows if row.month})
+    }
     seen: dict[tuple[int, dt.date], int] = {}
     for row in rows:
         identifier = wanted.get(row.line)
@@ -249,18 +256,24 @@ def _read_values(row: Row, values: dict, wanted: dict) -> None:
         try:
             row.month = parse_upload_month(values[MONTH])
         except ValueError:
-            row.errors.append(_("所属月份“%(value)s”无法识别，应为 YYYY-MM，如 2026-10") % {"value": row.values["month"]})
+            row.errors.append(
+                _("所属月份“%(value)s”无法识别，应为 YYYY-MM，如 2026-10") % {"value": row.values["month"]}
+            )
     if not _blank(values.get(FILED_ON)):
         try:
             row.filed_on = parse_day(values[FILED_ON])
         except ValueError:
-            row.errors.append(_("申报日期“%(value)s”无法识别，应为 YYYY-MM-DD，如 2026-11-05") % {"value": row.values["filed_on"]})
+            row.errors.append(
+                _("申报日期“%(value)s”无法识别，应为 YYYY-MM-DD，如 2026-11-05") % {"value": row.values["filed_on"]}
+            )
     for column in (SALES, TAX):
         try:
             setattr(row, KEYS[column], parse_amount(values.get(column)))
         except ValueError:
-            row.errors.append(_("%(column)s“%(value)s”不是有效金额（数字，最多两位小数）") % {
-                "column": column, "value": row.values.get(KEYS[column], "")})
+            row.errors.append(
+                _("%(column)s“%(value)s”不是有效金额（数字，最多两位小数）")
+                % {"column": column, "value": row.values.get(KEYS[column], "")}
+            )
 
 
 def parse_upload(name: str, data: bytes, user, today: dt.date) -> list[Row]:
@@ -269,13 +282,20 @@ def parse_upload(name: str, data: bytes, user, today: dt.date) -> list[Row]:
 
 # --- keeping and recording ---------------------------------------------------------------------
 
+
 def to_session(rows: list[Row]) -> list[dict]:
     """The checked rows as plain JSON for the session, between the preview and the confirmation."""
-    return [{
-        "line": row.line, "client": row.client.pk, "month": format_month(row.month), "filed_on": row.filed_on.isoformat(),
-        "declared_sales": None if row.declared_sales is None else str(row.declared_sales),
-        "declared_tax": None if row.declared_tax is None else str(row.declared_tax),
-    } for row in rows]
+    return [
+        {
+            "line": row.line,
+            "client": row.client.pk,
+            "month": format_month(row.month),
+            "filed_on": row.filed_on.isoformat(),
+            "declared_sales": None if row.declared_sales is None else str(row.declared_sales),
+            "declared_tax": None if row.declared_tax is None else str(row.declared_tax),
+        }
+        for row in rows
+    ]
 
 
 def record_all(entries: list[dict], user, request=None) -> int:
@@ -291,10 +311,17 @@ def record_all(entries: list[dict], user, request=None) -> int:
             period = Period.for_client(client, parse_month(entry["month"]))
             try:
                 record_return_filed(
-                    period, dt.date.fromisoformat(entry["filed_on"]),
-                    *(None if entry[name] is None else Decimal(entry[name]) for name in ("declared_sales", "declared_tax")),
-                    user=user, request=request,
+                    period,
+                    dt.date.fromisoformat(entry["filed_on"]),
+                    *(
+                        None if entry[name] is None else Decimal(entry[name])
+                        for name in ("declared_sales", "declared_tax")
+                    ),
+                    user=user,
+                    request=request,
                 )
             except ValidationError as error:
-                raise ValidationError(_("第 %(line)d 行：%(errors)s") % {"line": entry["line"], "errors": "；".join(error.messages)}) from None
+                raise ValidationError(
+                    _("第 %(line)d 行：%(errors)s") % {"line": entry["line"], "errors": "；".join(error.messages)}
+                ) from None
     return len(entries)

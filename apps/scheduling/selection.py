@@ -21,9 +21,9 @@ from .planning import exclusion_reason, plan
 class Candidate:
     client: Client
     device: Device | None
-    period: Period          # not saved yet when the client has no row for the month
+    period: Period  # not saved yet when the client has no row for the month
     status: PeriodStatus
-    reason: str | None      # None: takes a job
+    reason: str | None  # None: takes a job
     run_after: dt.datetime | None = None
 
 
@@ -45,11 +45,19 @@ def candidates(kind: str, month: dt.date, filters: dict, today: dt.date) -> list
         clients = clients.filter(staff=filters["staff"])
     if filters.get("taxpayer_kind"):
         clients = clients.filter(taxpayer_kind=filters["taxpayer_kind"])
-    devices = Device.objects.select_related("agent").order_by("sub_number").annotate(
-        last_error_code=Subquery(Job.objects.filter(device=OuterRef("pk"), state__in=(JobState.SUCCEEDED, JobState.FAILED))
-                                 .order_by("-finished_at", "-pk").values("error_code")[:1]),
-        has_active_job=Exists(Job.objects.filter(device=OuterRef("pk"), kind=kind, period__month=month,
-                                                 state__in=ACTIVE_STATES)),
+    devices = (
+        Device.objects.select_related("agent")
+        .order_by("sub_number")
+        .annotate(
+            last_error_code=Subquery(
+                Job.objects.filter(device=OuterRef("pk"), state__in=(JobState.SUCCEEDED, JobState.FAILED))
+                .order_by("-finished_at", "-pk")
+                .values("error_code")[:1]
+            ),
+            has_active_job=Exists(
+                Job.objects.filter(device=OuterRef("pk"), kind=kind, period__month=month, state__in=ACTIVE_STATES)
+            ),
+        )
     )
     device_filtered = bool(filters.get("agent") or filters.get("device_kind"))
     if filters.get("agent"):
@@ -69,19 +77,33 @@ def candidates(kind: str, month: dt.date, filters: dict, today: dt.date) -> list
         if filters.get("status") and status != filters["status"]:
             continue
         for device in client.batch_devices or [None]:
-            reason = exclusion_reason(kind, period, device, today=today,
-                                      last_error_code=device.last_error_code if device else None,
-                                      has_active_job=device.has_active_job if device else False)
+            reason = exclusion_reason(
+                kind,
+                period,
+                device,
+                today=today,
+                last_error_code=device.last_error_code if device else None,
+                has_active_job=device.has_active_job if device else False,
+            )
             found.append(Candidate(client, device, period, status, reason))
     return found
 
 
-def preview(kind: str, month: dt.date, filters: dict, today: dt.date, start: dt.datetime, *,
-            per_agent_per_minute: int, avoid_busy_hours: bool) -> Preview:
+def preview(
+    kind: str,
+    month: dt.date,
+    filters: dict,
+    today: dt.date,
+    start: dt.datetime,
+    *,
+    per_agent_per_minute: int,
+    avoid_busy_hours: bool,
+) -> Preview:
     found = candidates(kind, month, filters, today)
     chosen = [c for c in found if c.reason is None]
-    times = plan([c.device for c in chosen], start, per_agent_per_minute=per_agent_per_minute,
-                 avoid_busy_hours=avoid_busy_hours)
-    for candidate, (_device, run_after) in zip(chosen, times):
+    times = plan(
+        [c.device for c in chosen], start, per_agent_per_minute=per_agent_per_minute, avoid_busy_hours=avoid_busy_hours
+    )
+    for candidate, (_device, run_after) in zip(chosen, times, strict=True):
         candidate.run_after = run_after
     return Preview(chosen=chosen, left_out=[c for c in found if c.reason])

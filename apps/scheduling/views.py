@@ -43,8 +43,13 @@ def _admin(request):
 def _preview_for(form, start):
     data = form.cleaned_data
     return selection.preview(
-        data["kind"], data["month"], {name: data.get(name) for name in FILTERS}, timezone.localdate(), start,
-        per_agent_per_minute=data["per_agent_per_minute"], avoid_busy_hours=data["avoid_busy_hours"],
+        data["kind"],
+        data["month"],
+        {name: data.get(name) for name in FILTERS},
+        timezone.localdate(),
+        start,
+        per_agent_per_minute=data["per_agent_per_minute"],
+        avoid_busy_hours=data["avoid_busy_hours"],
     )
 
 
@@ -89,8 +94,11 @@ def confirm(request):
         return redirect("scheduling:detail", Batch.objects.get(token=data["token"]).pk)
     messages.success(request, _("已创建批量任务，共 %(n)d 个设备任务") % {"n": batch.created_count})
     for device, reason in skipped:
-        messages.warning(request, _("%(client)s %(device)s 未创建：%(reason)s") % {
-            "client": device.client, "device": device, "reason": reason})
+        messages.warning(
+            request,
+            _("%(client)s %(device)s 未创建：%(reason)s")
+            % {"client": device.client, "device": device, "reason": reason},
+        )
     return redirect("scheduling:detail", batch.pk)
 
 
@@ -98,30 +106,59 @@ def _create_batch(request, form):
     data = form.cleaned_data
     start = form.start()
     batch = Batch.objects.create(
-        kind=data["kind"], month=data["month"], filters=form.chosen_filters(), start_at=start,
-        avoid_busy_hours=data["avoid_busy_hours"], per_agent_per_minute=data["per_agent_per_minute"],
-        token=data["token"], created_by=request.user,
+        kind=data["kind"],
+        month=data["month"],
+        filters=form.chosen_filters(),
+        start_at=start,
+        avoid_busy_hours=data["avoid_busy_hours"],
+        per_agent_per_minute=data["per_agent_per_minute"],
+        token=data["token"],
+        created_by=request.user,
     )
     plan = _preview_for(form, start)
     created, skipped = [], []
     for candidate in plan.chosen:
         period = candidate.period if candidate.period.pk else Period.for_client(candidate.client, batch.month)
-        jobs, refused = pipeline.request_jobs(batch.kind, [candidate.device], period=period, user=request.user,
-                                              run_after=candidate.run_after, request=request, batch=batch)
+        jobs, refused = pipeline.request_jobs(
+            batch.kind,
+            [candidate.device],
+            period=period,
+            user=request.user,
+            run_after=candidate.run_after,
+            request=request,
+            batch=batch,
+        )
         created += jobs
         skipped += refused
     batch.planned_count = len(plan.chosen)
     batch.created_count = len(created)
     batch.left_out = [
-        {"client": str(c.client), "client_id": c.client.pk, "device": c.device.number if c.device else "", "reason": str(c.reason)}
+        {
+            "client": str(c.client),
+            "client_id": c.client.pk,
+            "device": c.device.number if c.device else "",
+            "reason": str(c.reason),
+        }
         for c in plan.left_out
     ] + [{"client": str(d.client), "client_id": d.client_id, "device": d.number, "reason": str(r)} for d, r in skipped]
     batch.save(update_fields=["planned_count", "created_count", "left_out"])
-    log.record("batch.created", batch, user=request.user, request=request, after={
-        "kind": batch.kind, "month": format_month(batch.month), "filters": batch.filters, "start_at": start,
-        "avoid_busy_hours": batch.avoid_busy_hours, "per_agent_per_minute": batch.per_agent_per_minute,
-        "planned": batch.planned_count, "created": batch.created_count, "left_out": len(batch.left_out),
-    })
+    log.record(
+        "batch.created",
+        batch,
+        user=request.user,
+        request=request,
+        after={
+            "kind": batch.kind,
+            "month": format_month(batch.month),
+            "filters": batch.filters,
+            "start_at": start,
+            "avoid_busy_hours": batch.avoid_busy_hours,
+            "per_agent_per_minute": batch.per_agent_per_minute,
+            "planned": batch.planned_count,
+            "created": batch.created_count,
+            "left_out": len(batch.left_out),
+        },
+    )
     return batch, skipped
 
 
@@ -129,10 +166,15 @@ def _create_batch(request, form):
 @login_required
 def batch_list(request):
     _admin(request)
-    batches = Batch.objects.select_related("created_by").annotate(
-        total=Count("jobs"), finished=Count("jobs", filter=_in_states(FINISHED)),
-        failed=Count("jobs", filter=_in_states((JobState.FAILED,))),
-    ).order_by("-created_at", "-pk")
+    batches = (
+        Batch.objects.select_related("created_by")
+        .annotate(
+            total=Count("jobs"),
+            finished=Count("jobs", filter=_in_states(FINISHED)),
+            failed=Count("jobs", filter=_in_states((JobState.FAILED,))),
+        )
+        .order_by("-created_at", "-pk")
+    )
     page = page_of(request, batches)
     for batch in page:
         batch.percent = round(100 * batch.finished / batch.total) if batch.total else 100
@@ -146,8 +188,11 @@ def _in_states(states):
 def progress_context(batch: Batch) -> dict:
     today = timezone.localdate()
     jobs = list(batch.jobs.select_related("device__client", "device__agent", "period").order_by("run_after", "pk"))
-    statuses = dict(Period.objects.with_status(today).filter(pk__in={j.period_id for j in jobs if j.period_id})
-                    .values_list("pk", "status_code"))
+    statuses = dict(
+        Period.objects.with_status(today)
+        .filter(pk__in={j.period_id for j in jobs if j.period_id})
+        .values_list("pk", "status_code")
+    )
     counts = {state: 0 for state in JobState.values}
     for job in jobs:
         counts[job.state] += 1
@@ -159,11 +204,17 @@ def progress_context(batch: Batch) -> dict:
     finished = sum(counts[state] for state in FINISHED)
     failed = [job for job in jobs if job.state == JobState.FAILED]
     return {
-        "batch": batch, "jobs": jobs, "total": len(jobs), "finished": finished,
+        "batch": batch,
+        "jobs": jobs,
+        "total": len(jobs),
+        "finished": finished,
         "percent": round(100 * finished / len(jobs)) if jobs else 100,
         "counts": [(JobState(state), counts[state]) for state in JobState.values],
-        "period_counts": [(status, period_counts[status.value]) for status in PeriodStatus if period_counts.get(status.value)],
-        "failed": failed, "not_started": counts[JobState.SCHEDULED] + counts[JobState.QUEUED],
+        "period_counts": [
+            (status, period_counts[status.value]) for status in PeriodStatus if period_counts.get(status.value)
+        ],
+        "failed": failed,
+        "not_started": counts[JobState.SCHEDULED] + counts[JobState.QUEUED],
         "retryable": sum(1 for job in failed if job.error_code not in PASSWORD_ERRORS),
         "running": finished < len(jobs),
     }
@@ -178,7 +229,9 @@ def _batch(request, pk) -> Batch:
 @login_required
 def detail(request, pk):
     batch = _batch(request, pk)
-    return render(request, "scheduling/detail.html", {**progress_context(batch), "filter_labels": _filter_labels(batch)})
+    return render(
+        request, "scheduling/detail.html", {**progress_context(batch), "filter_labels": _filter_labels(batch)}
+    )
 
 
 @require_safe
@@ -202,8 +255,9 @@ def cancel(request, pk):
     with transaction.atomic():
         for job in batch.jobs.filter(state__in=NOT_STARTED).select_related("device"):
             if job.move(JobState.CANCELLED):
-                log.record("job.cancelled", job, request=request, simulated=job.device.simulated,
-                           after={"batch": batch.pk})
+                log.record(
+                    "job.cancelled", job, request=request, simulated=job.device.simulated, after={"batch": batch.pk}
+                )
                 cancelled += 1
     messages.success(request, _("已取消 %(n)d 个尚未开始的任务") % {"n": cancelled})
     return redirect("scheduling:detail", batch.pk)
@@ -220,7 +274,9 @@ def retry(request, pk):
             if job.error_code in PASSWORD_ERRORS:
                 held += 1
             elif pipeline.retry_failed(job):
-                log.record("job.retried", job, request=request, simulated=job.device.simulated, after={"batch": batch.pk})
+                log.record(
+                    "job.retried", job, request=request, simulated=job.device.simulated, after={"batch": batch.pk}
+                )
                 retried += 1
     messages.success(request, _("已重试 %(n)d 个失败的任务") % {"n": retried})
     if held:
@@ -229,6 +285,7 @@ def retry(request, pk):
 
 
 # --- filed returns from a file ------------------------------------------------------------------
+
 
 def _may_record_returns(user) -> None:
     if not (user.is_firm_admin or user.role == User.Role.ACCOUNTANT):
@@ -248,8 +305,9 @@ def returns_page(request):
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                rows = returns_upload.parse_upload(upload.name, upload.read(returns_upload.MAX_BYTES + 1), request.user,
-                                                   timezone.localdate())
+                rows = returns_upload.parse_upload(
+                    upload.name, upload.read(returns_upload.MAX_BYTES + 1), request.user, timezone.localdate()
+                )
             except returns_upload.UploadError as error:
                 form.add_error("file", str(error))
             else:
@@ -257,8 +315,11 @@ def returns_page(request):
                 context.update(rows=rows, bad=bad, file_name=upload.name)
                 if not bad:
                     token = uuid.uuid4().hex
-                    request.session[UPLOAD_SESSION_KEY] = {"token": token, "name": upload.name,
-                                                           "rows": returns_upload.to_session(rows)}
+                    request.session[UPLOAD_SESSION_KEY] = {
+                        "token": token,
+                        "name": upload.name,
+                        "rows": returns_upload.to_session(rows),
+                    }
                     context["token"] = token
     return render(request, "scheduling/returns.html", context)
 

@@ -14,14 +14,23 @@ DAYS_CHOICES = [(7, _("7 天")), (30, _("30 天")), (90, _("90 天")), (180, _("
 
 
 class ShareLink(models.Model):
-    client = models.ForeignKey("clients.Client", verbose_name=_("客户"), on_delete=models.PROTECT, related_name="share_links")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("创建人"), null=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    client = models.ForeignKey(
+        "clients.Client", verbose_name=_("客户"), on_delete=models.PROTECT, related_name="share_links"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("创建人"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     expires_at = models.DateTimeField(_("失效时间"))
     revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
-    revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("撤销人"), null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("撤销人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("状态分享链接")

@@ -24,8 +24,14 @@ from .models import DAYS_CHOICES, DEFAULT_DAYS, ShareLink
 
 
 class ShareLinkForm(forms.Form):
-    days = forms.TypedChoiceField(label=gettext_lazy("有效期"), choices=DAYS_CHOICES, coerce=int, initial=DEFAULT_DAYS,
-                                  required=False, empty_value=DEFAULT_DAYS)
+    days = forms.TypedChoiceField(
+        label=gettext_lazy("有效期"),
+        choices=DAYS_CHOICES,
+        coerce=int,
+        initial=DEFAULT_DAYS,
+        required=False,
+        empty_value=DEFAULT_DAYS,
+    )
 
 
 @login_required
@@ -36,10 +42,14 @@ def create(request, client_pk):
     if not form.is_valid():
         messages.error(request, _("有效期：%(error)s") % {"error": "；".join(form.errors["days"])})
         return redirect("clients:detail", client.pk)
-    link = ShareLink.objects.create(client=client, created_by=request.user,
-                                    expires_at=timezone.now() + dt.timedelta(days=form.cleaned_data["days"]))
+    link = ShareLink.objects.create(
+        client=client, created_by=request.user, expires_at=timezone.now() + dt.timedelta(days=form.cleaned_data["days"])
+    )
     log.record("share_link.created", link, request=request, after={"expires_at": link.expires_at})
-    messages.success(request, _("已生成状态分享链接，有效期至 %(day)s") % {"day": f"{timezone.localtime(link.expires_at):%Y-%m-%d %H:%M}"})
+    messages.success(
+        request,
+        _("已生成状态分享链接，有效期至 %(day)s") % {"day": f"{timezone.localtime(link.expires_at):%Y-%m-%d %H:%M}"},
+    )
     return redirect("clients:detail", client.pk)
 
 
@@ -51,8 +61,13 @@ def revoke(request, pk):
     if link.revoked_at is None:
         link.revoked_at, link.revoked_by = timezone.now(), request.user
         link.save(update_fields=["revoked_at", "revoked_by"])
-        log.record("share_link.revoked", link, request=request, before={"revoked_at": None},
-                   after={"revoked_at": link.revoked_at})
+        log.record(
+            "share_link.revoked",
+            link,
+            request=request,
+            before={"revoked_at": None},
+            after={"revoked_at": link.revoked_at},
+        )
         messages.success(request, _("已撤销该分享链接"))
     return redirect("clients:detail", link.client_id)
 
@@ -63,10 +78,20 @@ def public(request, token):
     if link is None:
         raise Http404
     client, today = link.client, timezone.localdate()
-    devices = [decorate_device(device, today) for device in client.devices.exclude(health=Health.RETIRED).order_by("sub_number")]
-    response = render(request, "sharing/public.html", {
-        "client": client, "link": link, "devices": devices, "timeline": timeline(client, working_month(today), today),
-    })
+    devices = [
+        decorate_device(device, today)
+        for device in client.devices.exclude(health=Health.RETIRED).order_by("sub_number")
+    ]
+    response = render(
+        request,
+        "sharing/public.html",
+        {
+            "client": client,
+            "link": link,
+            "devices": devices,
+            "timeline": timeline(client, working_month(today), today),
+        },
+    )
     response["X-Robots-Tag"] = "noindex, nofollow"
     response["Referrer-Policy"] = "no-referrer"
     return response

@@ -59,11 +59,15 @@ def test_logout_is_a_post(client, users):
 def test_password_change(client, users):
     client.force_login(users["owner"])
     assert client.get(reverse("password_change")).status_code == 200
-    wrong = client.post(reverse("password_change"), {"old_password": "nope", "new_password1": "Qk-new-pass-77",
-                                                      "new_password2": "Qk-new-pass-77"})
+    wrong = client.post(
+        reverse("password_change"),
+        {"old_password": "nope", "new_password1": "Qk-new-pass-77", "new_password2": "Qk-new-pass-77"},
+    )
     assert wrong.status_code == 200 and "old_password" in wrong.context["form"].errors
-    response = client.post(reverse("password_change"), {"old_password": "pw-owner-1", "new_password1": "Qk-new-pass-77",
-                                                         "new_password2": "Qk-new-pass-77"})
+    response = client.post(
+        reverse("password_change"),
+        {"old_password": "pw-owner-1", "new_password1": "Qk-new-pass-77", "new_password2": "Qk-new-pass-77"},
+    )
     assert response["Location"] == reverse("password_change_done")
     assert "你的密码已修改" in client.get(response["Location"]).text
     user = User.objects.get(pk=users["owner"].pk)

@@ -16,8 +16,8 @@ DEVICE_PASSWORD = "device-secret-0815"
 
 # Period 2026-10, worked in November 2026.
 SUMMARY_DUE = {"zxbsrq": "2026-10-03", "kpjzsj": "2026-11-16"}  # 待抄报
-CLEAR_DUE = {"zxbsrq": "2026-11-02", "kpjzsj": "2026-11-16"}    # 待清卡
-DONE = {"zxbsrq": "2026-11-02", "kpjzsj": "2026-12-15"}         # 已完成
+CLEAR_DUE = {"zxbsrq": "2026-11-02", "kpjzsj": "2026-11-16"}  # 待清卡
+DONE = {"zxbsrq": "2026-11-02", "kpjzsj": "2026-12-15"}  # 已完成
 
 
 class FakeDriver:
@@ -26,20 +26,30 @@ class FakeDriver:
     name = "simulated"
 
     def __init__(self, devices: dict[str, dict], slow: float = 0):
-        self.devices = {number: {"device_number": number, "summary_count": 0, "clear_count": 0, **state}
-                        for number, state in devices.items()}
+        self.devices = {
+            number: {"device_number": number, "summary_count": 0, "clear_count": 0, **state}
+            for number, state in devices.items()
+        }
         self.calls: list[tuple] = []
         self.fail: dict[str, Exception] = {}  # operation name -> exception to raise
-        self.extra: dict[str, dict] = {}      # operation name -> fields added to what it returns
+        self.extra: dict[str, dict] = {}  # operation name -> fields added to what it returns
         self.slow = slow
         self.running = 0
         self.max_running = 0
         self._lock = threading.Lock()
 
     def discover(self) -> list[FoundDevice]:
-        return [FoundDevice(slot=f"sim-{i}", kind="tax_disk", driver="simulated", device_number=number,
-                            simulated=True, monitoring=dict(state))
-                for i, (number, state) in enumerate(self.devices.items(), start=1)]
+        return [
+            FoundDevice(
+                slot=f"sim-{i}",
+                kind="tax_disk",
+                driver="simulated",
+                device_number=number,
+                simulated=True,
+                monitoring=dict(state),
+            )
+            for i, (number, state) in enumerate(self.devices.items(), start=1)
+        ]
 
     def _op(self, op: str, number: str, period, secrets) -> dict:
         with self._lock:
@@ -109,8 +119,13 @@ class FakeSite:
                 if path == "me/":
                     return self._answer(200, {"id": 1, "name": "测试前置机", "queue": "agent.1", "lease_seconds": 600})
                 if path == "heartbeat/":
-                    return self._answer(200, {"agent": {"id": 1, "name": "测试前置机", "queue": "agent.1"},
-                                              "server_time": "2026-11-05T09:00:00+08:00"})
+                    return self._answer(
+                        200,
+                        {
+                            "agent": {"id": 1, "name": "测试前置机", "queue": "agent.1"},
+                            "server_time": "2026-11-05T09:00:00+08:00",
+                        },
+                    )
                 match = re.fullmatch(r"jobs/(\d+)/(claim|result)/", path)
                 if not match:
                     return self._answer(404)
@@ -140,18 +155,28 @@ class FakeSite:
 
     def claimed(self, job_id: int, attempt: int) -> dict:
         job = self.jobs[job_id]
-        return {"id": job_id, "kind": job["kind"], "attempt": attempt, "period": job["period"],
-                "lease_expires_at": "2026-11-05T09:10:00+08:00",
-                "device": {"number": job["number"], "kind": "tax_disk", "slot": "sim-1", "sub_number": 0,
-                           "simulated": True, "certificate_password": CERT_PASSWORD,
-                           "device_password": DEVICE_PASSWORD}}
+        return {
+            "id": job_id,
+            "kind": job["kind"],
+            "attempt": attempt,
+            "period": job["period"],
+            "lease_expires_at": "2026-11-05T09:10:00+08:00",
+            "device": {
+                "number": job["number"],
+                "kind": "tax_disk",
+                "slot": "sim-1",
+                "sub_number": 0,
+                "simulated": True,
+                "certificate_password": CERT_PASSWORD,
+                "device_password": DEVICE_PASSWORD,
+            },
+        }
 
     def paths(self, method: str = "POST") -> list[str]:
         return [path for m, path, _ in self.calls if m == method]
 
     def results(self) -> dict[int, dict]:
-        return {int(path.split("/")[1]): body for m, path, body in self.calls
-                if path.endswith("/result/")}
+        return {int(path.split("/")[1]): body for m, path, body in self.calls if path.endswith("/result/")}
 
     def wait_for(self, predicate, timeout: float = 10) -> bool:
         with self.received:

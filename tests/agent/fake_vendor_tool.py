@@ -34,8 +34,7 @@ if mode == "slow":  # operations take ARG seconds
     time.sleep(float(arg))
     answer(ok=True, monitoring={"device_number": request["device_number"], "clear_count": 5})
 if mode == "error":
-    answer(ok=False, error_code=arg, raw_code="0x0963c3", message="vendor message",
-           monitoring={"cert_tries_left": 3})
+    answer(ok=False, error_code=arg, raw_code="0x0963c3", message="vendor message", monitoring={"cert_tries_left": 3})
 if mode == "raw":
     answer(ok=False, raw_code=arg, message="vendor message")
 if mode == "repeat":

@@ -4,7 +4,6 @@ import json
 
 import pytest
 from agent_fakes import CLEAR_DUE, TOKEN, FakeDriver, FakeSite
-
 from qingka_agent import cli, inventory
 from qingka_agent.drivers.base import FoundDevice
 
@@ -26,10 +25,16 @@ def fake_drivers(monkeypatch):
 def test_devices_json(fake_drivers, capsys):
     assert cli.main(["devices", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert rows[0] == {"slot": "sim-1", "kind": "tax_disk", "driver": "simulated", "device_number": "539912237528",
-                       "simulated": True, "busy": False, "usb": None,
-                       "monitoring": {"device_number": "539912237528", "summary_count": 0, "clear_count": 0,
-                                      **CLEAR_DUE}}
+    assert rows[0] == {
+        "slot": "sim-1",
+        "kind": "tax_disk",
+        "driver": "simulated",
+        "device_number": "539912237528",
+        "simulated": True,
+        "busy": False,
+        "usb": None,
+        "monitoring": {"device_number": "539912237528", "summary_count": 0, "clear_count": 0, **CLEAR_DUE},
+    }
     assert rows[1]["driver"] == "none" and rows[1]["device_number"] is None
 
 

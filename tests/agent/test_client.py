@@ -4,7 +4,6 @@ import json
 
 import httpx
 import pytest
-
 from qingka_agent.client import NotClaimable, NotFound, SiteClient, SiteError, SiteUnreachable, Unauthorised
 
 
@@ -13,6 +12,7 @@ def client_answering(status, body=None, seen=None):
         if seen is not None:
             seen.append(request)
         return httpx.Response(status, json=body or {})
+
     return SiteClient("https://qingka.example/", "tok-1", transport=httpx.MockTransport(handler))
 
 
@@ -26,10 +26,18 @@ def test_calls_carry_the_agent_token():
     assert json.loads(request.content) == {"attempt": 2}
 
 
-@pytest.mark.parametrize("status, error", [
-    (401, Unauthorised), (403, Unauthorised), (409, NotClaimable), (404, NotFound),
-    (500, SiteUnreachable), (503, SiteUnreachable), (400, SiteError),
-])
+@pytest.mark.parametrize(
+    "status, error",
+    [
+        (401, Unauthorised),
+        (403, Unauthorised),
+        (409, NotClaimable),
+        (404, NotFound),
+        (500, SiteUnreachable),
+        (503, SiteUnreachable),
+        (400, SiteError),
+    ],
+)
 def test_statuses_map_to_exceptions(status, error):
     with pytest.raises(error) as raised:
         client_answering(status).result(7, {"attempt": 1})
@@ -39,6 +47,7 @@ def test_statuses_map_to_exceptions(status, error):
 def test_connection_error_is_site_unreachable():
     def handler(request):
         raise httpx.ConnectError("refused")
+
     client = SiteClient("https://qingka.example", "tok-1", transport=httpx.MockTransport(handler))
     with pytest.raises(SiteUnreachable):
         client.me()

@@ -8,13 +8,27 @@ import time
 from pathlib import Path
 
 import pytest
-
 from qingka_agent import usb
 from qingka_agent.drivers.base import (
-    CERT_LOCKED, CERT_PASSWORD_WRONG, CERT_REPORTED_LOST, CERT_REVOKED, CERT_STATUS_UNKNOWN,
-    CLOCK_ERROR, DEVICE_BUSY, DEVICE_LOCKED, DEVICE_MISSING, DEVICE_NOT_STARTED, DRIVER_ERROR,
-    KEY_UPDATE_REQUIRED, MULTI_MONTH_UNREPORTED, RETURN_NOT_FILED, TIMEOUT, UPLOAD_OVERDUE,
-    DeviceError, FoundDevice, Secrets,
+    CERT_LOCKED,
+    CERT_PASSWORD_WRONG,
+    CERT_REPORTED_LOST,
+    CERT_REVOKED,
+    CERT_STATUS_UNKNOWN,
+    CLOCK_ERROR,
+    DEVICE_BUSY,
+    DEVICE_LOCKED,
+    DEVICE_MISSING,
+    DEVICE_NOT_STARTED,
+    DRIVER_ERROR,
+    KEY_UPDATE_REQUIRED,
+    MULTI_MONTH_UNREPORTED,
+    RETURN_NOT_FILED,
+    TIMEOUT,
+    UPLOAD_OVERDUE,
+    DeviceError,
+    FoundDevice,
+    Secrets,
 )
 from qingka_agent.drivers.command import CommandDriver
 
@@ -26,11 +40,15 @@ SECRETS = Secrets("cert-Pw-4471", "dev-Pw-9902")
 @pytest.fixture(autouse=True)
 def plugged(monkeypatch):
     """USB shows two devices the fake tool knows and one it cannot identify."""
-    monkeypatch.setattr(usb, "scan", lambda: [
-        FoundDevice(slot="1-1.4.2", kind="ukey", driver="none", usb={"vid": "101d", "pid": "0005"}),
-        FoundDevice(slot="1-2", kind="tax_disk", driver="none", usb={"vid": "1432", "pid": "07dc"}),
-        FoundDevice(slot="1-3", kind="ukey", driver="none", usb={"vid": "3254", "pid": "ff10"}),
-    ])
+    monkeypatch.setattr(
+        usb,
+        "scan",
+        lambda: [
+            FoundDevice(slot="1-1.4.2", kind="ukey", driver="none", usb={"vid": "101d", "pid": "0005"}),
+            FoundDevice(slot="1-2", kind="tax_disk", driver="none", usb={"vid": "1432", "pid": "07dc"}),
+            FoundDevice(slot="1-3", kind="ukey", driver="none", usb={"vid": "3254", "pid": "ff10"}),
+        ],
+    )
 
 
 @pytest.fixture
@@ -60,12 +78,17 @@ def fails(code, func, *args) -> DeviceError:
 def test_discovery_identifies_each_usb_device_through_the_tool(log):
     rows = tool("ok").discover()
     assert [(d.slot, d.kind, d.driver, d.device_number) for d in rows] == [
-        ("1-1.4.2", "ukey", "command", UKEY), ("1-2", "tax_disk", "command", DISK),
-        ("1-3", "ukey", "command", None)]                 # not identified, still listed
+        ("1-1.4.2", "ukey", "command", UKEY),
+        ("1-2", "tax_disk", "command", DISK),
+        ("1-3", "ukey", "command", None),
+    ]  # not identified, still listed
     assert rows[0].monitoring == {"device_number": UKEY, "kpjzsj": "2026-12-15"}
     assert rows[0].usb == {"vid": "101d", "pid": "0005"}
-    assert [(r["request"]["op"], r["request"]["slot"], r["request"]["certificate_password"])
-            for r in log()] == [("identify", "1-1.4.2", ""), ("identify", "1-2", ""), ("identify", "1-3", "")]
+    assert [(r["request"]["op"], r["request"]["slot"], r["request"]["certificate_password"]) for r in log()] == [
+        ("identify", "1-1.4.2", ""),
+        ("identify", "1-2", ""),
+        ("identify", "1-3", ""),
+    ]
 
 
 def test_each_operation_sends_one_request_on_stdin_and_returns_monitoring(log):
@@ -76,12 +99,33 @@ def test_each_operation_sends_one_request_on_stdin_and_returns_monitoring(log):
     driver.clear(UKEY, "2026-10", SECRETS)
     requests = [r["request"] for r in log()][3:]
     assert requests == [
-        {"op": "read_status", "slot": "1-2", "kind": "tax_disk", "device_number": DISK, "period": None,
-         "certificate_password": "cert-Pw-4471", "device_password": "dev-Pw-9902"},
-        {"op": "upload_summary", "slot": "1-2", "kind": "tax_disk", "device_number": DISK, "period": "2026-10",
-         "certificate_password": "cert-Pw-4471", "device_password": "dev-Pw-9902"},
-        {"op": "clear", "slot": "1-1.4.2", "kind": "ukey", "device_number": UKEY, "period": "2026-10",
-         "certificate_password": "cert-Pw-4471", "device_password": "dev-Pw-9902"},
+        {
+            "op": "read_status",
+            "slot": "1-2",
+            "kind": "tax_disk",
+            "device_number": DISK,
+            "period": None,
+            "certificate_password": "cert-Pw-4471",
+            "device_password": "dev-Pw-9902",
+        },
+        {
+            "op": "upload_summary",
+            "slot": "1-2",
+            "kind": "tax_disk",
+            "device_number": DISK,
+            "period": "2026-10",
+            "certificate_password": "cert-Pw-4471",
+            "device_password": "dev-Pw-9902",
+        },
+        {
+            "op": "clear",
+            "slot": "1-1.4.2",
+            "kind": "ukey",
+            "device_number": UKEY,
+            "period": "2026-10",
+            "certificate_password": "cert-Pw-4471",
+            "device_password": "dev-Pw-9902",
+        },
     ]
     assert not any("Pw" in arg for r in log() for arg in r["argv"])
 
@@ -91,14 +135,25 @@ def test_an_unknown_device_number_is_missing_after_a_fresh_discovery(log):
     assert [r["request"]["op"] for r in log()] == ["identify"] * 3
 
 
-@pytest.mark.parametrize("raw, code", [
-    ("246", UPLOAD_OVERDUE), ("248", DEVICE_LOCKED), ("202", MULTI_MONTH_UNREPORTED),
-    ("0x09d109", DEVICE_LOCKED), ("0x09c000", DEVICE_NOT_STARTED), ("0x09240d", KEY_UPDATE_REQUIRED),
-    ("0x09e105", CLOCK_ERROR), ("ERROR@98", CERT_REPORTED_LOST), ("ERROR@97", CERT_REVOKED),
-    ("ERROR@103", CERT_STATUS_UNKNOWN), ("0x0963c0", CERT_LOCKED),
-    *[(f"0x0963c{n}", CERT_PASSWORD_WRONG) for n in range(1, 8)],
-    ("0x09D109", DEVICE_LOCKED), (" 248 ", DEVICE_LOCKED),
-])
+@pytest.mark.parametrize(
+    "raw, code",
+    [
+        ("246", UPLOAD_OVERDUE),
+        ("248", DEVICE_LOCKED),
+        ("202", MULTI_MONTH_UNREPORTED),
+        ("0x09d109", DEVICE_LOCKED),
+        ("0x09c000", DEVICE_NOT_STARTED),
+        ("0x09240d", KEY_UPDATE_REQUIRED),
+        ("0x09e105", CLOCK_ERROR),
+        ("ERROR@98", CERT_REPORTED_LOST),
+        ("ERROR@97", CERT_REVOKED),
+        ("ERROR@103", CERT_STATUS_UNKNOWN),
+        ("0x0963c0", CERT_LOCKED),
+        *[(f"0x0963c{n}", CERT_PASSWORD_WRONG) for n in range(1, 8)],
+        ("0x09D109", DEVICE_LOCKED),
+        (" 248 ", DEVICE_LOCKED),
+    ],
+)
 def test_vendor_codes_map_to_stable_codes(raw, code):
     driver = knowing_disk(tool("raw", raw))
     error = fails(code, driver.clear, DISK, "2026-10", SECRETS)
@@ -113,8 +168,11 @@ def test_vendor_repeat_codes_are_success(raw):
 
 def test_a_repeat_reported_as_ok_keeps_its_monitoring_and_code():
     driver = knowing_disk(tool("repeat", "195"))
-    assert driver.upload_summary(DISK, "2026-10", SECRETS) == {"clear_count": 4, "already_done": True,
-                                                                "raw_code": "195"}
+    assert driver.upload_summary(DISK, "2026-10", SECRETS) == {
+        "clear_count": 4,
+        "already_done": True,
+        "raw_code": "195",
+    }
 
 
 def test_a_stable_code_wins_over_the_raw_one_and_carries_monitoring():
@@ -182,11 +240,13 @@ def test_a_device_is_identified_once_while_it_stays_plugged_in(log, monkeypatch)
     driver = tool("ok")
     driver.discover()
     assert [d.device_number for d in driver.discover()] == [UKEY, DISK, None]
-    assert [r["request"]["slot"] for r in log()] == ["1-1.4.2", "1-2", "1-3", "1-3"]   # only the unknown again
-    replugged = FoundDevice(slot="1-2", kind="tax_disk", driver="none", usb={"vid": "1432", "pid": "07dc", "address": 9})
+    assert [r["request"]["slot"] for r in log()] == ["1-1.4.2", "1-2", "1-3", "1-3"]  # only the unknown again
+    replugged = FoundDevice(
+        slot="1-2", kind="tax_disk", driver="none", usb={"vid": "1432", "pid": "07dc", "address": 9}
+    )
     monkeypatch.setattr(usb, "scan", lambda: [replugged])
     assert [d.device_number for d in driver.discover()] == [DISK]
-    assert [r["request"]["slot"] for r in log()][-1] == "1-2"                          # a new address: again
+    assert [r["request"]["slot"] for r in log()][-1] == "1-2"  # a new address: again
 
 
 def test_a_device_is_busy_while_an_operation_runs_on_it():
@@ -203,4 +263,4 @@ def test_a_device_is_busy_while_an_operation_runs_on_it():
     worker.join()
     rows = driver.discover()
     assert not any(d.busy for d in rows)
-    assert rows[1].monitoring == {"device_number": DISK, "clear_count": 5}   # the latest the driver holds
+    assert rows[1].monitoring == {"device_number": DISK, "clear_count": 5}  # the latest the driver holds

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from qingka_agent import cli
 from qingka_agent.config import ConfigError, load
 from qingka_agent.inventory import build_drivers
@@ -19,9 +18,16 @@ def test_defaults():
 
 
 def test_environment_values():
-    config = load(env={"QINGKA_SITE_URL": "https://qingka.example/", "QINGKA_AGENT_TOKEN": "t",
-                       "QINGKA_DRIVERS": "simulated, command", "QINGKA_COMMAND": "/opt/vendor/drv --json 'a b'",
-                       "QINGKA_CONCURRENCY": "8", "QINGKA_SIM_DEVICES": "/tmp/devices.yaml"})
+    config = load(
+        env={
+            "QINGKA_SITE_URL": "https://qingka.example/",
+            "QINGKA_AGENT_TOKEN": "t",
+            "QINGKA_DRIVERS": "simulated, command",
+            "QINGKA_COMMAND": "/opt/vendor/drv --json 'a b'",
+            "QINGKA_CONCURRENCY": "8",
+            "QINGKA_SIM_DEVICES": "/tmp/devices.yaml",
+        }
+    )
     assert config.site_url == "https://qingka.example"
     assert config.drivers == ("simulated", "command")
     assert config.command == ("/opt/vendor/drv", "--json", "a b")
@@ -33,26 +39,32 @@ def test_token_is_not_in_repr():
     assert "secret-token" not in repr(load(env={"QINGKA_AGENT_TOKEN": "secret-token"}))
 
 
-@pytest.mark.parametrize("env, name", [
-    ({"QINGKA_AGENT_TOKEN": "t"}, "QINGKA_SITE_URL"),
-    ({"QINGKA_SITE_URL": "http://x"}, "QINGKA_AGENT_TOKEN"),
-])
+@pytest.mark.parametrize(
+    "env, name",
+    [
+        ({"QINGKA_AGENT_TOKEN": "t"}, "QINGKA_SITE_URL"),
+        ({"QINGKA_SITE_URL": "http://x"}, "QINGKA_AGENT_TOKEN"),
+    ],
+)
 def test_missing_site_settings_are_named(env, name):
     with pytest.raises(ConfigError, match=name):
         load(env=env).require_site()
 
 
-@pytest.mark.parametrize("name", ["QINGKA_CONCURRENCY", "QINGKA_HEARTBEAT_SECONDS", "QINGKA_SCAN_SECONDS",
-                                  "QINGKA_COMMAND_TIMEOUT"])
+@pytest.mark.parametrize(
+    "name", ["QINGKA_CONCURRENCY", "QINGKA_HEARTBEAT_SECONDS", "QINGKA_SCAN_SECONDS", "QINGKA_COMMAND_TIMEOUT"]
+)
 @pytest.mark.parametrize("value", ["many", "0", "-1"])
 def test_bad_numbers_are_named(name, value):
     with pytest.raises(ConfigError, match=name):
         load(env={name: value})
 
 
-@pytest.mark.parametrize("drivers, name", [("simulated", "QINGKA_SIM_DEVICES"), ("command", "QINGKA_COMMAND"),
-                                           ("usb,floppy", "QINGKA_DRIVERS")],
-                         ids=["sim-devices-missing", "program-missing", "unknown-driver"])
+@pytest.mark.parametrize(
+    "drivers, name",
+    [("simulated", "QINGKA_SIM_DEVICES"), ("command", "QINGKA_COMMAND"), ("usb,floppy", "QINGKA_DRIVERS")],
+    ids=["sim-devices-missing", "program-missing", "unknown-driver"],
+)
 def test_driver_settings_are_named(drivers, name):
     with pytest.raises(ConfigError, match=name):
         build_drivers(load(env={"QINGKA_DRIVERS": drivers}))
@@ -60,8 +72,11 @@ def test_driver_settings_are_named(drivers, name):
 
 def test_toml_file_and_environment_wins(tmp_path):
     path = tmp_path / "agent.toml"
-    path.write_text('site_url = "http://file"\nQINGKA_AGENT_TOKEN = "file-token"\nconcurrency = 2\n'
-                    'drivers = ["simulated", "usb"]\n', encoding="utf-8")
+    path.write_text(
+        'site_url = "http://file"\nQINGKA_AGENT_TOKEN = "file-token"\nconcurrency = 2\n'
+        'drivers = ["simulated", "usb"]\n',
+        encoding="utf-8",
+    )
     config = load(path, env={"QINGKA_SITE_URL": "http://env"})
     assert config.site_url == "http://env"
     assert config.token == "file-token" and config.concurrency == 2

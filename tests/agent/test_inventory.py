@@ -16,8 +16,9 @@ class Source:
 
 
 def command_device(slot, number):
-    return FoundDevice(slot=slot, kind="tax_disk", driver="command", device_number=number,
-                       usb={"vid": "1432", "pid": "07dc"})
+    return FoundDevice(
+        slot=slot, kind="tax_disk", driver="command", device_number=number, usb={"vid": "1432", "pid": "07dc"}
+    )
 
 
 def bare_usb(slot):
@@ -30,7 +31,9 @@ def test_device_identified_by_a_driver_is_not_listed_again_as_none():
     inventory = Inventory([usb, command])
     inventory.scan()
     assert [(row["slot"], row["driver"], row["device_number"]) for row in inventory.rows] == [
-        ("1-1.4", "command", "539912237528"), ("1-1.5", "none", None)]
+        ("1-1.4", "command", "539912237528"),
+        ("1-1.5", "none", None),
+    ]
     assert inventory.driver_for("539912237528") is command
     assert inventory.driver_for("661814461322") is None
 

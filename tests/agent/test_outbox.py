@@ -21,9 +21,17 @@ class RecordingClient:
 
 
 def result(attempt=1, outcome="succeeded"):
-    return {"attempt": attempt, "outcome": outcome, "already_done": False, "error_code": None,
-            "raw_code": None, "message": "", "monitoring": {"kpjzsj": "2026-12-15"},
-            "started_at": "2026-11-05T01:00:00+00:00", "finished_at": "2026-11-05T01:00:05+00:00"}
+    return {
+        "attempt": attempt,
+        "outcome": outcome,
+        "already_done": False,
+        "error_code": None,
+        "raw_code": None,
+        "message": "",
+        "monitoring": {"kpjzsj": "2026-12-15"},
+        "started_at": "2026-11-05T01:00:00+00:00",
+        "finished_at": "2026-11-05T01:00:05+00:00",
+    }
 
 
 def test_insert_is_idempotent_per_job_and_attempt(tmp_path):
@@ -32,7 +40,9 @@ def test_insert_is_idempotent_per_job_and_attempt(tmp_path):
     outbox.put(7, 1, result(1, outcome="failed"))
     outbox.put(7, 2, result(2))
     assert [(job, attempt, body["outcome"]) for job, attempt, body in outbox.pending()] == [
-        (7, 1, "succeeded"), (7, 2, "succeeded")]
+        (7, 1, "succeeded"),
+        (7, 2, "succeeded"),
+    ]
 
 
 def test_flush_sends_in_order_and_deletes_on_200(tmp_path):
@@ -74,9 +84,11 @@ def test_kept_on_connection_refused(tmp_path):
 
 def test_survives_a_killed_process(tmp_path):
     path = tmp_path / "outbox.sqlite3"
-    code = ("import os, signal, sys; from pathlib import Path; from qingka_agent.outbox import Outbox; "
-            "Outbox(Path(sys.argv[1])).put(7, 1, {'attempt': 1, 'outcome': 'succeeded'}); "
-            "os.kill(os.getpid(), signal.SIGKILL)")
+    code = (
+        "import os, signal, sys; from pathlib import Path; from qingka_agent.outbox import Outbox; "
+        "Outbox(Path(sys.argv[1])).put(7, 1, {'attempt': 1, 'outcome': 'succeeded'}); "
+        "os.kill(os.getpid(), signal.SIGKILL)"
+    )
     proc = subprocess.run([sys.executable, "-c", code, str(path)])
     assert proc.returncode == -9
     assert Outbox(path).pending() == [(7, 1, {"attempt": 1, "outcome": "succeeded"})]

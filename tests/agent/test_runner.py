@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 import redis
 from agent_fakes import CLEAR_DUE, TOKEN, FakeDriver, FakeSite
-
 from qingka_agent import runner, worker
 from qingka_agent.client import SiteClient, SiteUnreachable
 from qingka_agent.config import load
@@ -91,10 +90,22 @@ sys.exit(cli.main(["run"]))
 
 def test_agent_runs_a_job_and_stops_on_sigterm(site, tmp_path):
     redis.Redis.from_url(BROKER).flushdb()
-    env = dict(os.environ, QINGKA_SITE_URL=site.url, QINGKA_AGENT_TOKEN=TOKEN, QINGKA_BROKER_URL=BROKER,
-               QINGKA_DRIVERS="fake", QINGKA_STATE_DIR=str(tmp_path), QINGKA_CONCURRENCY="2")
-    proc = subprocess.Popen([sys.executable, "-c", AGENT, str(Path(__file__).parent)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = dict(
+        os.environ,
+        QINGKA_SITE_URL=site.url,
+        QINGKA_AGENT_TOKEN=TOKEN,
+        QINGKA_BROKER_URL=BROKER,
+        QINGKA_DRIVERS="fake",
+        QINGKA_STATE_DIR=str(tmp_path),
+        QINGKA_CONCURRENCY="2",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", AGENT, str(Path(__file__).parent)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         assert site.wait_for(lambda s: "heartbeat/" in s.paths(), timeout=20)
         site.add_job(7, "clear", NUMBER)

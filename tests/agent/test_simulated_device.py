@@ -13,11 +13,22 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from qingka_agent.drivers.base import (
-    CERT_LOCKED, CERT_PASSWORD_WRONG, DEVICE_BUSY, DEVICE_MISSING, DEVICE_PASSWORD_WRONG,
-    DRIVER_ERROR, MULTI_MONTH_UNREPORTED, NOT_REGISTERED, OUTSIDE_WINDOW, RECONCILIATION_FAILED,
-    RETURN_NOT_FILED, SUMMARY_NOT_DONE, TRANSFER_FAILED, DeviceError, Secrets,
+    CERT_LOCKED,
+    CERT_PASSWORD_WRONG,
+    DEVICE_BUSY,
+    DEVICE_MISSING,
+    DEVICE_PASSWORD_WRONG,
+    DRIVER_ERROR,
+    MULTI_MONTH_UNREPORTED,
+    NOT_REGISTERED,
+    OUTSIDE_WINDOW,
+    RECONCILIATION_FAILED,
+    RETURN_NOT_FILED,
+    SUMMARY_NOT_DONE,
+    TRANSFER_FAILED,
+    DeviceError,
+    Secrets,
 )
 from qingka_agent.drivers.simulated import SHANGHAI, SimulatedDriver
 from qingka_agent.simctl import add_sim_commands
@@ -28,9 +39,27 @@ GOLD_PW = Secrets("12345678", "23456789")
 DISK_PW = Secrets("12345678", "88888888")
 REPO = Path(__file__).resolve().parents[2]
 MONITORING_FIELDS = {
-    "device_number", "kind", "simulated", "sub_number", "clock", "taxpayer_nature", "kpjzsj",
-    "zxbsrq", "bsqsrq", "bszzrq", "scjzrq", "dzkpxe", "lxzssyje", "lxkpsc", "lxkpzs", "syrl",
-    "cert_tries_left", "registered", "summary_count", "clear_count", "invoice_types",
+    "device_number",
+    "kind",
+    "simulated",
+    "sub_number",
+    "clock",
+    "taxpayer_nature",
+    "kpjzsj",
+    "zxbsrq",
+    "bsqsrq",
+    "bszzrq",
+    "scjzrq",
+    "dzkpxe",
+    "lxzssyje",
+    "lxkpsc",
+    "lxkpzs",
+    "syrl",
+    "cert_tries_left",
+    "registered",
+    "summary_count",
+    "clear_count",
+    "invoice_types",
 }
 
 
@@ -56,6 +85,7 @@ def sim(tmp_path):
         (run / "cabinet.yaml").write_text(json.dumps({"devices": devices, **sections}))
         tick = Clock(clock)
         return SimulatedDriver(run / "cabinet.yaml", run / "state", clock=tick), tick
+
     return make
 
 
@@ -74,8 +104,7 @@ def gold(**extra):
 
 
 def disk(**extra):
-    return {"device_number": DISK, "kind": "tax_disk", "taxpayer_id": SMALL, "taxpayer_nature": "08",
-            **extra}
+    return {"device_number": DISK, "kind": "tax_disk", "taxpayer_id": SMALL, "taxpayer_nature": "08", **extra}
 
 
 def fails(code, func, *args) -> DeviceError:
@@ -98,19 +127,23 @@ def test_a_new_device_is_due_for_summary_and_reports_every_monitoring_field(sim)
     assert (m["bsqsrq"], m["bszzrq"], m["scjzrq"]) == ("2026-11-01", "2026-11-15", "2026-11-15")
     assert m["clock"] == "2026-11-03T09:00:00+08:00" and m["taxpayer_nature"] == "01"
     assert (m["dzkpxe"], m["lxkpsc"], m["cert_tries_left"], m["registered"]) == ("99999.99", 72, 8, True)
-    assert m["invoice_types"] == {code: {"state": 1, "kpjzsj": "2026-11-15", "zxbsrq": "2026-10-02"}
-                                  for code in ("004", "007", "026")}
+    assert m["invoice_types"] == {
+        code: {"state": 1, "kpjzsj": "2026-11-15", "zxbsrq": "2026-10-02"} for code in ("004", "007", "026")
+    }
     assert (m["summary_count"], m["clear_count"]) == (0, 0)
 
 
-@pytest.mark.parametrize("now, zxbsrq, kpjzsj, state", [
-    ("2026-11-03", "2026-10-02", "2026-11-15", 1),   # 待抄报
-    ("2026-11-03", "2026-11-01", "2026-11-15", 2),   # 待清卡
-    ("2026-11-03", "2026-11-01", "2026-12-15", 3),   # 已完成
-    ("2026-11-03", "2026-10-20", "2026-12-15", 3),   # cleared for the month ahead: nothing due
-    ("2026-11-16", "2026-11-01", "2026-11-15", 4),   # 已锁死 after kpjzsj, whatever else
-    ("2026-11-16", "2026-10-02", "2026-11-15", 4),
-])
+@pytest.mark.parametrize(
+    "now, zxbsrq, kpjzsj, state",
+    [
+        ("2026-11-03", "2026-10-02", "2026-11-15", 1),  # 待抄报
+        ("2026-11-03", "2026-11-01", "2026-11-15", 2),  # 待清卡
+        ("2026-11-03", "2026-11-01", "2026-12-15", 3),  # 已完成
+        ("2026-11-03", "2026-10-20", "2026-12-15", 3),  # cleared for the month ahead: nothing due
+        ("2026-11-16", "2026-11-01", "2026-11-15", 4),  # 已锁死 after kpjzsj, whatever else
+        ("2026-11-16", "2026-10-02", "2026-11-15", 4),
+    ],
+)
 def test_state_is_derived_from_the_clock_zxbsrq_and_kpjzsj(sim, now, zxbsrq, kpjzsj, state):
     driver, _ = sim([gold(zxbsrq=zxbsrq, kpjzsj=kpjzsj)], clock=f"{now}T09:00:00")
     assert types_state(driver.read_status(GOLD, GOLD_PW)) == {state}
@@ -118,18 +151,24 @@ def test_state_is_derived_from_the_clock_zxbsrq_and_kpjzsj(sim, now, zxbsrq, kpj
 
 def test_general_taxpayer_runs_the_cycle_every_month_across_a_year_end(sim):
     driver, clock = sim([gold()])
-    for count, (period, work_month, next_deadline) in enumerate([
-            ("2026-10", "2026-11", "2026-12-15"), ("2026-11", "2026-12", "2027-01-15"),
-            ("2026-12", "2027-01", "2027-02-15"), ("2027-01", "2027-02", "2027-03-15")], 1):
+    for count, (period, work_month, next_deadline) in enumerate(
+        [
+            ("2026-10", "2026-11", "2026-12-15"),
+            ("2026-11", "2026-12", "2027-01-15"),
+            ("2026-12", "2027-01", "2027-02-15"),
+            ("2027-01", "2027-02", "2027-03-15"),
+        ],
+        1,
+    ):
         clock.set(f"{work_month}-01T00:04:59")
         assert fails(OUTSIDE_WINDOW, driver.upload_summary, GOLD, period, GOLD_PW).monitoring is not None
         clock.set(f"{work_month}-01T00:05:00")
-        assert types_state(driver.read_status(GOLD, GOLD_PW)) == {1}              # 待抄报
+        assert types_state(driver.read_status(GOLD, GOLD_PW)) == {1}  # 待抄报
         m = driver.upload_summary(GOLD, period, GOLD_PW)
         assert "already_done" not in m
         assert (m["zxbsrq"], m["summary_count"], types_state(m)) == (f"{work_month}-01", count, {2})
         clock.set(f"{work_month}-03T10:00:00")
-        repeat = driver.upload_summary(GOLD, period, GOLD_PW)                  # same month again
+        repeat = driver.upload_summary(GOLD, period, GOLD_PW)  # same month again
         assert (repeat["already_done"], repeat["raw_code"], repeat["summary_count"]) == (True, "195", count)
         m = driver.clear(GOLD, period, GOLD_PW)
         assert "already_done" not in m
@@ -138,7 +177,7 @@ def test_general_taxpayer_runs_the_cycle_every_month_across_a_year_end(sim):
         assert (repeat["already_done"], repeat["raw_code"]) == (True, "195")
         assert (repeat["clear_count"], repeat["summary_count"], repeat["kpjzsj"]) == (count, count, next_deadline)
         clock.set(f"{work_month}-28T23:00:00")
-        assert types_state(driver.read_status(GOLD, GOLD_PW)) == {3}              # 已完成 until next month
+        assert types_state(driver.read_status(GOLD, GOLD_PW)) == {3}  # 已完成 until next month
 
 
 def test_a_month_not_yet_over_is_outside_the_window_and_a_bad_period_is_refused(sim):
@@ -161,27 +200,37 @@ def test_general_taxpayer_needs_its_return_every_month(sim):
 
 def test_small_scale_taxpayer_needs_a_return_only_after_a_quarter(sim):
     driver, clock = sim([disk()], bureau={"returns_filed_by_default": False})
-    for period, work_month, return_due in (("2026-10", "2026-11", False), ("2026-11", "2026-12", False),
-                                           ("2026-12", "2027-01", True), ("2027-01", "2027-02", False),
-                                           ("2027-02", "2027-03", False), ("2027-03", "2027-04", True)):
+    for period, work_month, return_due in (
+        ("2026-10", "2026-11", False),
+        ("2026-11", "2026-12", False),
+        ("2026-12", "2027-01", True),
+        ("2027-01", "2027-02", False),
+        ("2027-02", "2027-03", False),
+        ("2027-03", "2027-04", True),
+    ):
         clock.set(f"{work_month}-02T09:00:00")
         driver.upload_summary(DISK, period, DISK_PW)
         if return_due:
             fails(RETURN_NOT_FILED, driver.clear, DISK, period, DISK_PW)
-            driver.file_return(DISK, period)                    # named by its device number
+            driver.file_return(DISK, period)  # named by its device number
         m = driver.clear(DISK, period, DISK_PW)
         assert types_state(m) == {3}
-        repeat = driver.clear(DISK, period, DISK_PW)            # small-scale may clear again: a repeat
-        assert (repeat["already_done"], repeat["raw_code"], repeat["clear_count"]) == (True, "0x09d118", m["clear_count"])
+        repeat = driver.clear(DISK, period, DISK_PW)  # small-scale may clear again: a repeat
+        assert (repeat["already_done"], repeat["raw_code"], repeat["clear_count"]) == (
+            True,
+            "0x09d118",
+            m["clear_count"],
+        )
 
 
 def test_bureau_sections_name_taxpayers_or_device_numbers(sim):
-    driver, clock = sim([gold(), disk(taxpayer_nature="01")], bureau={
-        "returns_filed_by_default": True, "unfiled": {GOLD: ["2026-10"]}})
+    driver, clock = sim(
+        [gold(), disk(taxpayer_nature="01")], bureau={"returns_filed_by_default": True, "unfiled": {GOLD: ["2026-10"]}}
+    )
     for number, secrets in ((GOLD, GOLD_PW), (DISK, DISK_PW)):
         driver.upload_summary(number, "2026-10", secrets)
     fails(RETURN_NOT_FILED, driver.clear, GOLD, "2026-10", GOLD_PW)
-    driver.clear(DISK, "2026-10", DISK_PW)                      # another taxpayer, filed by default
+    driver.clear(DISK, "2026-10", DISK_PW)  # another taxpayer, filed by default
 
     driver, clock = sim([gold()], bureau={"returns_filed_by_default": False, "filed": {GENERAL: ["2026-10"]}})
     driver.upload_summary(GOLD, "2026-10", GOLD_PW)
@@ -203,7 +252,7 @@ def test_clear_needs_every_device_of_the_taxpayer_summarised(sim):
     error = fails(SUMMARY_NOT_DONE, driver.clear, GOLD, "2026-10", GOLD_PW)
     assert GOLD_SUB in error.message and "开票机号 1" in error.message
     driver.upload_summary(GOLD_SUB, "2026-10", GOLD_PW)
-    driver.clear(GOLD, "2026-10", GOLD_PW)                      # the other taxpayer's UKey does not matter
+    driver.clear(GOLD, "2026-10", GOLD_PW)  # the other taxpayer's UKey does not matter
     driver.clear(GOLD_SUB, "2026-10", GOLD_PW)
 
 
@@ -212,19 +261,19 @@ def test_reconciliation_failure_changes_nothing_and_only_hits_its_period(sim):
     driver.upload_summary(GOLD, "2026-10", GOLD_PW)
     m = fails(RECONCILIATION_FAILED, driver.clear, GOLD, "2026-10", GOLD_PW).monitoring
     assert (m["kpjzsj"], m["clear_count"]) == ("2026-11-15", 0)
-    clock.set("2026-12-02T09:00:00")                             # locked since Nov 16, still works
+    clock.set("2026-12-02T09:00:00")  # locked since Nov 16, still works
     driver.upload_summary(GOLD, "2026-11", GOLD_PW)
     assert driver.clear(GOLD, "2026-11", GOLD_PW)["kpjzsj"] == "2027-01-15"
 
 
 def test_a_device_not_cleared_by_its_deadline_locks_and_late_work_unlocks_it(sim):
     driver, clock = sim([gold()], deadlines={"2026-11": "2026-11-16", "2026-12": "2026-12-21"})
-    assert driver.read_status(GOLD, GOLD_PW)["kpjzsj"] == "2026-11-16"   # seeded from the table
+    assert driver.read_status(GOLD, GOLD_PW)["kpjzsj"] == "2026-11-16"  # seeded from the table
     driver.upload_summary(GOLD, "2026-10", GOLD_PW)
     clock.set("2026-11-16T23:59:59")
     assert types_state(driver.read_status(GOLD, GOLD_PW)) == {2}
     clock.set("2026-11-17T00:00:00")
-    assert types_state(driver.read_status(GOLD, GOLD_PW)) == {4}         # 已锁死
+    assert types_state(driver.read_status(GOLD, GOLD_PW)) == {4}  # 已锁死
     m = driver.clear(GOLD, "2026-10", GOLD_PW)
     assert (m["kpjzsj"], types_state(m)) == ("2026-12-21", {3})
 
@@ -247,11 +296,11 @@ def test_late_summary_after_the_lock_works(sim):
 def test_no_summary_for_more_than_90_days_is_a_zombie(sim, kind, raw):
     secrets = GOLD_PW if kind == "golden_tax_disk" else DISK_PW
     driver, clock = sim([gold(kind=kind, zxbsrq="2026-08-05", kpjzsj="2026-12-15")])
-    clock.set("2026-11-04T09:00:00")                             # 91 days
+    clock.set("2026-11-04T09:00:00")  # 91 days
     assert types_state(driver.read_status(GOLD, secrets)) == {4}
     error = fails(MULTI_MONTH_UNREPORTED, driver.upload_summary, GOLD, "2026-10", secrets)
     assert error.raw_code == raw and error.monitoring["summary_count"] == 0
-    clock.set("2026-11-03T09:00:00")                             # 90 days: still allowed
+    clock.set("2026-11-03T09:00:00")  # 90 days: still allowed
     assert driver.upload_summary(GOLD, "2026-10", secrets)["summary_count"] == 1
 
 
@@ -264,17 +313,20 @@ def test_wrong_certificate_passwords_cost_tries_until_the_certificate_locks(sim)
         assert error.raw_code == f"0x0963c{left}" and str(left) in error.message
         assert "12345678" not in str(error) and "20261101" not in str(error)
         assert driver.discover()[0].monitoring["cert_tries_left"] == left
-    assert driver.read_status(GOLD, right)["cert_tries_left"] == 1   # a right one gives none back
+    assert driver.read_status(GOLD, right)["cert_tries_left"] == 1  # a right one gives none back
     assert fails(CERT_LOCKED, driver.upload_summary, GOLD, "2026-10", wrong).raw_code == "0x0963c0"
-    for operation in (lambda: driver.read_status(GOLD, right), lambda: driver.upload_summary(GOLD, "2026-10", right),
-                      lambda: driver.clear(GOLD, "2026-10", right)):
+    for operation in (
+        lambda: driver.read_status(GOLD, right),
+        lambda: driver.upload_summary(GOLD, "2026-10", right),
+        lambda: driver.clear(GOLD, "2026-10", right),
+    ):
         fails(CERT_LOCKED, operation)
     assert driver.discover()[0].monitoring["summary_count"] == 0
 
 
 def test_default_passwords_per_kind_and_a_wrong_device_password_costs_no_try(sim):
     driver, _ = sim([gold(), disk()])
-    fails(DEVICE_PASSWORD_WRONG, driver.read_status, GOLD, DISK_PW)     # 金税盘's is 23456789
+    fails(DEVICE_PASSWORD_WRONG, driver.read_status, GOLD, DISK_PW)  # 金税盘's is 23456789
     driver.read_status(DISK, DISK_PW)
     assert driver.read_status(GOLD, GOLD_PW)["cert_tries_left"] == 8
 
@@ -296,7 +348,8 @@ def test_discovery_rows(sim):
     rows = driver.discover()
     assert [(d.slot, d.kind, d.driver, d.device_number, d.simulated, d.busy) for d in rows] == [
         ("sim-1", "golden_tax_disk", "simulated", GOLD, True, False),
-        ("cab-7", "tax_disk", "simulated", DISK, True, False)]
+        ("cab-7", "tax_disk", "simulated", DISK, True, False),
+    ]
     assert all(d.monitoring["simulated"] is True for d in rows)
 
 
@@ -309,7 +362,7 @@ def test_transfer_failures_change_nothing_but_their_own_counter(sim):
     m = fails(TRANSFER_FAILED, driver.upload_summary, GOLD, "2026-10", GOLD_PW).monitoring  # the 3rd
     assert m["summary_count"] == 0
     driver.upload_summary(GOLD, "2026-10", GOLD_PW)
-    driver.clear(GOLD, "2026-10", GOLD_PW)                      # used up: the clear goes through
+    driver.clear(GOLD, "2026-10", GOLD_PW)  # used up: the clear goes through
 
 
 def test_transfer_failure_on_clear(sim):
@@ -341,7 +394,7 @@ def test_state_survives_a_new_driver_and_the_devices_file_only_seeds(sim):
 
 
 def test_clock_file_moves_a_running_agent_from_november_to_december(sim):
-    driver = again(sim([gold()])[0])                             # on the clock file
+    driver = again(sim([gold()])[0])  # on the clock file
     real = datetime.now(SHANGHAI)
     assert abs(driver.now() - real) < timedelta(seconds=5)
     driver.set_clock("2026-11-03T09:00:00")
@@ -361,8 +414,12 @@ def test_clock_file_moves_a_running_agent_from_november_to_december(sim):
 
 
 def test_devices_file_mistakes_are_named(sim):
-    for bad, words in (({"device_number": 661814461322.5}, "12 digits"), ({"kind": "floppy"}, "kind"),
-                       ({"taxpayer_nature": "02"}, "taxpayer_nature"), ({"cert_tries_left": 11}, "0-10")):
+    for bad, words in (
+        ({"device_number": 661814461322.5}, "12 digits"),
+        ({"kind": "floppy"}, "kind"),
+        ({"taxpayer_nature": "02"}, "taxpayer_nature"),
+        ({"cert_tries_left": 11}, "0-10"),
+    ):
         driver, _ = sim([gold(**bad)])
         with pytest.raises(ValueError, match=words):
             driver.discover()
@@ -374,8 +431,7 @@ def test_devices_file_mistakes_are_named(sim):
 
 
 def test_the_example_cabinet_works(tmp_path):
-    driver = SimulatedDriver(REPO / "agent" / "examples" / "cabinet.yaml", tmp_path,
-                             clock=Clock("2026-11-03T09:00:00"))
+    driver = SimulatedDriver(REPO / "agent" / "examples" / "cabinet.yaml", tmp_path, clock=Clock("2026-11-03T09:00:00"))
     rows = driver.discover()
     assert len(rows) == 5 and {d.kind for d in rows} == {"golden_tax_disk", "tax_disk", "ukey"}
     assert rows[0].monitoring["kpjzsj"] == "2026-11-16"
@@ -399,8 +455,9 @@ for _ in range(int(sys.argv[4])):
 
 
 def start_child(driver, repeat=1) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(driver.devices_file), str(driver.dir.parent),
-                             "upload_summary", str(repeat)])
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(driver.devices_file), str(driver.dir.parent), "upload_summary", str(repeat)]
+    )
 
 
 def wait_busy(driver, child) -> None:
@@ -433,7 +490,7 @@ def test_kills_at_random_moments_never_leave_a_torn_state(sim):
     rng = random.Random(7)
     last = 100000
     for _ in range(8):
-        child = start_child(driver, repeat=100000)   # each try fails on transfer and saves its counter
+        child = start_child(driver, repeat=100000)  # each try fails on transfer and saves its counter
         time.sleep(0.6 + rng.random() * 0.5)
         child.send_signal(signal.SIGKILL)
         child.wait()
@@ -450,7 +507,7 @@ def test_a_second_process_on_the_same_device_gets_busy_not_a_wait(sim):
     started = time.monotonic()
     fails(DEVICE_BUSY, driver.read_status, GOLD, GOLD_PW)
     assert time.monotonic() - started < 1
-    assert driver.read_status(DISK, DISK_PW)["device_number"] == DISK   # other devices are free
+    assert driver.read_status(DISK, DISK_PW)["device_number"] == DISK  # other devices are free
     assert child.wait(timeout=20) == 0
     assert driver.read_status(GOLD, GOLD_PW)["summary_count"] == 1
 
@@ -475,6 +532,7 @@ def test_two_threads_on_the_same_device(sim):
 
 # -- the `sim` commands ------------------------------------------------------------------------------
 
+
 def run_sim(argv, capsys) -> tuple[int, str]:
     parser = argparse.ArgumentParser()
     add_sim_commands(parser.add_subparsers(dest="command", required=True))
@@ -491,7 +549,10 @@ def test_sim_commands(sim, capsys, monkeypatch):
     assert run_sim(["sim", "unplug", DISK, *where], capsys)[0] == 0
     status, out = run_sim(["sim", "show", *where], capsys)
     assert status == 0 and "2026-11-03 09:00" in out and "待抄报" in out and "未插" in out
-    assert run_sim(["sim", "file-return", GOLD, "2026-10", *where], capsys) == (0, f"return 2026-10 filed for {GENERAL}\n")
+    assert run_sim(["sim", "file-return", GOLD, "2026-10", *where], capsys) == (
+        0,
+        f"return 2026-10 filed for {GENERAL}\n",
+    )
     assert run_sim(["sim", "plug", "123", *where], capsys)[0] == 2
     assert run_sim(["sim", "file-return", DISK, "2026-1", *where], capsys)[0] == 2
     assert run_sim(["sim", "clock", "soon", *where], capsys)[0] == 2
@@ -503,9 +564,11 @@ def test_sim_commands(sim, capsys, monkeypatch):
     shown = json.loads(out)
     assert shown["clock"].startswith("2026-11-03T09:00:00")
     assert [(d["present"], d["state"], d["monitoring"]["device_number"]) for d in shown["devices"]] == [
-        (True, "待抄报", GOLD), (True, "待抄报", DISK)]
+        (True, "待抄报", GOLD),
+        (True, "待抄报", DISK),
+    ]
     driver.upload_summary(GOLD, "2026-10", GOLD_PW)
-    assert driver.clear(GOLD, "2026-10", GOLD_PW)["clear_count"] == 1    # the return filed above
+    assert driver.clear(GOLD, "2026-10", GOLD_PW)["clear_count"] == 1  # the return filed above
 
 
 def test_sim_commands_need_their_files(capsys, monkeypatch):

@@ -4,11 +4,9 @@ import threading
 
 import pytest
 import redis
-from agent_fakes import (CERT_PASSWORD, CLEAR_DUE, DEVICE_PASSWORD, DONE, SUMMARY_DUE, TOKEN,
-                         FakeDriver, FakeSite)
+from agent_fakes import CERT_PASSWORD, CLEAR_DUE, DEVICE_PASSWORD, DONE, SUMMARY_DUE, TOKEN, FakeDriver, FakeSite
 from celery.contrib.testing.worker import start_worker
 from celery.exceptions import Retry
-
 from qingka_agent import worker
 from qingka_agent.client import SiteClient
 from qingka_agent.config import load
@@ -44,8 +42,10 @@ def test_clear_due_is_cleared_and_reported(site, tmp_path, caplog):
     agent = make_agent(site, tmp_path, driver)
     site.add_job(7, "clear", NUMBER)
     run(agent, 7)
-    assert driver.calls == [("read_status", NUMBER, None, CERT_PASSWORD, DEVICE_PASSWORD),
-                            ("clear", NUMBER, "2026-10", CERT_PASSWORD, DEVICE_PASSWORD)]
+    assert driver.calls == [
+        ("read_status", NUMBER, None, CERT_PASSWORD, DEVICE_PASSWORD),
+        ("clear", NUMBER, "2026-10", CERT_PASSWORD, DEVICE_PASSWORD),
+    ]
     assert site.paths() == ["jobs/7/claim/", "jobs/7/result/"]
     result = site.results()[7]
     assert result["attempt"] == 1 and result["outcome"] == "succeeded" and result["already_done"] is False
@@ -56,12 +56,15 @@ def test_clear_due_is_cleared_and_reported(site, tmp_path, caplog):
     assert CERT_PASSWORD not in (tmp_path / "outbox.sqlite3").read_bytes().decode("utf-8", "replace")
 
 
-@pytest.mark.parametrize("signature", [
-    "0" * 64,
-    sign(signing_key("another-agent-token"), 7, 1),  # signed for another agent
-    sign(KEY, 7, 2),                                   # signed for another attempt
-    "签名",
-])
+@pytest.mark.parametrize(
+    "signature",
+    [
+        "0" * 64,
+        sign(signing_key("another-agent-token"), 7, 1),  # signed for another agent
+        sign(KEY, 7, 2),  # signed for another attempt
+        "签名",
+    ],
+)
 def test_bad_signature_is_dropped_without_claim(site, tmp_path, signature):
     driver = FakeDriver({NUMBER: CLEAR_DUE})
     site.add_job(7, "clear", NUMBER)
@@ -128,8 +131,9 @@ def test_read_status_only_reads(site, tmp_path):
 
 def test_device_error_is_reported_with_its_code(site, tmp_path):
     driver = FakeDriver({NUMBER: CLEAR_DUE})
-    driver.fail["clear"] = DeviceError("CERT_PASSWORD_WRONG", "证书口令错误，剩余3次", raw_code="0x0963c3",
-                                       monitoring={"cert_tries_left": 3})
+    driver.fail["clear"] = DeviceError(
+        "CERT_PASSWORD_WRONG", "证书口令错误，剩余3次", raw_code="0x0963c3", monitoring={"cert_tries_left": 3}
+    )
     site.add_job(7, "clear", NUMBER)
     run(make_agent(site, tmp_path, driver), 7)
     result = site.results()[7]
@@ -213,8 +217,9 @@ def test_worker_consumes_only_its_own_queue(site, tmp_path):
     site.add_job(8, "clear", NUMBER)
     try:
         worker.app.send_task("qingka.run_job", args=[8, 1, sign(KEY, 8, 1)], queue="agent.2")
-        with start_worker(worker.app, pool="threads", concurrency=2, perform_ping_check=False,
-                          queues=["agent.1"], loglevel="WARNING"):
+        with start_worker(
+            worker.app, pool="threads", concurrency=2, perform_ping_check=False, queues=["agent.1"], loglevel="WARNING"
+        ):
             worker.app.send_task("qingka.run_job", args=[7, 1, sign(KEY, 7, 1)], queue="agent.1")
             assert site.wait_for(lambda s: 7 in s.results())
         assert site.results()[7]["outcome"] == "succeeded"

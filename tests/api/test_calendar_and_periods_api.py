@@ -5,8 +5,20 @@ from django.utils import timezone
 
 from tests.factories import make_client, make_period
 
-OFFICIAL_2026 = ["2026-01-20", "2026-02-24", "2026-03-16", "2026-04-20", "2026-05-22", "2026-06-15",
-                 "2026-07-15", "2026-08-17", "2026-09-15", "2026-10-26", "2026-11-16", "2026-12-15"]
+OFFICIAL_2026 = [
+    "2026-01-20",
+    "2026-02-24",
+    "2026-03-16",
+    "2026-04-20",
+    "2026-05-22",
+    "2026-06-15",
+    "2026-07-15",
+    "2026-08-17",
+    "2026-09-15",
+    "2026-10-26",
+    "2026-11-16",
+    "2026-12-15",
+]
 
 
 @pytest.mark.django_db
@@ -46,7 +58,10 @@ def test_periods_filter_by_month_status_client_and_staff(api, users):
 
     assert names(month="2026-10") == [("乙", "2026-10", "no_return"), ("甲", "2026-10", "return_due")]
     assert names(status="return_due") == [("甲", "2026-10", "return_due")]
-    assert names(status=["summary_due", "no_return"]) == [("乙", "2026-10", "no_return"), ("甲", "2026-09", "summary_due")]
+    assert names(status=["summary_due", "no_return"]) == [
+        ("乙", "2026-10", "no_return"),
+        ("甲", "2026-09", "summary_due"),
+    ]
     assert names(staff=users["colleague"].pk) == [("乙", "2026-10", "no_return")]
     assert names(client=mine.pk, month="2026-09") == [("甲", "2026-09", "summary_due")]
     bad = api.get("/api/v1/periods/", {"month": "2026-13"})

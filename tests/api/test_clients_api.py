@@ -17,21 +17,28 @@ def test_a_client_with_a_valid_credit_code_is_created_and_audited(api):
     response = create(api, taxpayer_id=" 91320118ma1x7gfl8q ")
     assert response.status_code == 201, response.json()
     body = response.json()
-    assert (body["name"], body["taxpayer_id"], body["taxpayer_id_legacy"]) == ("南京测试科技有限公司", "91320118MA1X7GFL8Q", False)
+    assert (body["name"], body["taxpayer_id"], body["taxpayer_id_legacy"]) == (
+        "南京测试科技有限公司",
+        "91320118MA1X7GFL8Q",
+        False,
+    )
     assert body["filing_frequency"] == "monthly"
     event = AuditEvent.objects.get(action="client.created")
     assert event.after["taxpayer_id"] == "91320118MA1X7GFL8Q" and event.actor_label == "管理员甲"
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("taxpayer_id, reason", [
-    ("91320118MA1X7GFL8R", "校验码应为Q，实际为R"),
-    ("91320118MA1X7GFL8I", "第18位含非法字符“I”"),
-    ("9132011OMA1X7GFL8Q", "第8位含非法字符“O”"),
-    ("91320118MA1X7GF", "第7–15位的组织机构代码校验位"),  # 15 characters: read as a legacy code, and wrong
-    ("91320118MA1X7GFL", "实际为16位"),
-    ("91320118MA1X7GFL8QQ", "实际为19位"),
-])
+@pytest.mark.parametrize(
+    "taxpayer_id, reason",
+    [
+        ("91320118MA1X7GFL8R", "校验码应为Q，实际为R"),
+        ("91320118MA1X7GFL8I", "第18位含非法字符“I”"),
+        ("9132011OMA1X7GFL8Q", "第8位含非法字符“O”"),
+        ("91320118MA1X7GF", "第7–15位的组织机构代码校验位"),  # 15 characters: read as a legacy code, and wrong
+        ("91320118MA1X7GFL", "实际为16位"),
+        ("91320118MA1X7GFL8QQ", "实际为19位"),
+    ],
+)
 def test_a_bad_identifier_is_refused_naming_the_field_and_the_reason(api, taxpayer_id, reason):
     response = create(api, taxpayer_id=taxpayer_id)
     assert response.status_code == 400

@@ -62,6 +62,10 @@ def test_device_numbers_are_unique(api, client_company):
 
 @pytest.mark.django_db
 def test_cycle_state_comes_from_the_monitoring_snapshot(api, client_company):
-    device = Device.objects.create(client=client_company, kind="ukey", number="537100494968",
-                                   monitoring={"zxbsrq": "2000-01-05", "kpjzsj": "2000-02-15"})
+    device = Device.objects.create(
+        client=client_company,
+        kind="ukey",
+        number="537100494968",
+        monitoring={"zxbsrq": "2000-01-05", "kpjzsj": "2000-02-15"},
+    )
     assert api.get(f"{URL}{device.pk}/").json()["cycle_state"] == "locked"

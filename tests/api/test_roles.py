@@ -29,14 +29,28 @@ def world(users):
     mine = make_client(name=SECRET_NAME, staff=users["owner"])
     device = make_device(mine, agent=agent, present=True, number="539900000001")
     last_month = add_months(month_start(timezone.localdate()), -1)
-    period = make_period(mine, month=last_month, deadline=timezone.localdate() + dt.timedelta(days=10),
-                         summary_uploaded_at=timezone.now())
-    failed = Job.objects.create(kind=JobKind.CLEAR, device=device, period=period, state=JobState.FAILED, attempts=1,
-                                error_code="TIMEOUT")
-    queued = Job.objects.create(kind=JobKind.UPLOAD_SUMMARY, device=device, period=period, state=JobState.QUEUED, attempts=1)
+    period = make_period(
+        mine,
+        month=last_month,
+        deadline=timezone.localdate() + dt.timedelta(days=10),
+        summary_uploaded_at=timezone.now(),
+    )
+    failed = Job.objects.create(
+        kind=JobKind.CLEAR, device=device, period=period, state=JobState.FAILED, attempts=1, error_code="TIMEOUT"
+    )
+    queued = Job.objects.create(
+        kind=JobKind.UPLOAD_SUMMARY, device=device, period=period, state=JobState.QUEUED, attempts=1
+    )
     theirs = make_client(name="苏州同事客户有限公司", staff=users["colleague"])
-    return {"client": mine, "device": device, "period": period, "failed": failed, "queued": queued, "theirs": theirs,
-            "agent": agent}
+    return {
+        "client": mine,
+        "device": device,
+        "period": period,
+        "failed": failed,
+        "queued": queued,
+        "theirs": theirs,
+        "agent": agent,
+    }
 
 
 def api_as(users, role) -> APIClient:
@@ -67,24 +81,50 @@ OPERATOR_ACTS = {"admin": 200, "owner": 200, "colleague": 404, "readonly": 403, 
 ENDPOINTS = [
     ("get", "/api/v1/clients/", None, LIST),
     ("get", "/api/v1/clients/{client}/", None, READ),
-    ("post", "/api/v1/clients/", {"name": "新客户", "taxpayer_id": credit_code(990001), "taxpayer_kind": "general"}, ADMIN_WRITES),
+    (
+        "post",
+        "/api/v1/clients/",
+        {"name": "新客户", "taxpayer_id": credit_code(990001), "taxpayer_kind": "general"},
+        ADMIN_WRITES,
+    ),
     ("patch", "/api/v1/clients/{client}/", {"notes": "改了"}, ADMIN_CHANGES),
-    ("put", "/api/v1/clients/{client}/", {"name": "改名", "taxpayer_id": "{taxpayer_id}", "taxpayer_kind": "general"},
-     ADMIN_CHANGES),
+    (
+        "put",
+        "/api/v1/clients/{client}/",
+        {"name": "改名", "taxpayer_id": "{taxpayer_id}", "taxpayer_kind": "general"},
+        ADMIN_CHANGES,
+    ),
     ("get", "/api/v1/devices/", None, LIST),
     ("get", "/api/v1/devices/{device}/", None, READ),
-    ("post", "/api/v1/devices/", {"kind": "ukey", "number": "537100494968", "client": "{client}", "sub_number": 1}, ADMIN_WRITES),
+    (
+        "post",
+        "/api/v1/devices/",
+        {"kind": "ukey", "number": "537100494968", "client": "{client}", "sub_number": 1},
+        ADMIN_WRITES,
+    ),
     ("patch", "/api/v1/devices/{device}/", {"slot": "1-1.4"}, ADMIN_CHANGES),
     ("get", "/api/v1/periods/", None, LIST),
     ("get", "/api/v1/periods/{period}/", None, READ),
-    ("post", "/api/v1/periods/{period}/file-return/", {"filed_on": "{today}", "declared_sales": "1000.00", "declared_tax": "130.00"},
-     OPERATOR_ACTS),
+    (
+        "post",
+        "/api/v1/periods/{period}/file-return/",
+        {"filed_on": "{today}", "declared_sales": "1000.00", "declared_tax": "130.00"},
+        OPERATOR_ACTS,
+    ),
     ("get", "/api/v1/jobs/", None, LIST),
     ("get", "/api/v1/jobs/{failed}/", None, READ),
-    ("post", "/api/v1/jobs/", {"kind": "clear", "period": "{period}"},
-     {"admin": 201, "owner": 201, "colleague": 400, "readonly": 403, "anonymous": 401}),
-    ("post", "/api/v1/jobs/", {"kind": "read_status", "device": "{device}"},
-     {"admin": 201, "owner": 201, "colleague": 400, "readonly": 403, "anonymous": 401}),
+    (
+        "post",
+        "/api/v1/jobs/",
+        {"kind": "clear", "period": "{period}"},
+        {"admin": 201, "owner": 201, "colleague": 400, "readonly": 403, "anonymous": 401},
+    ),
+    (
+        "post",
+        "/api/v1/jobs/",
+        {"kind": "read_status", "device": "{device}"},
+        {"admin": 201, "owner": 201, "colleague": 400, "readonly": 403, "anonymous": 401},
+    ),
     ("post", "/api/v1/jobs/{queued}/cancel/", None, OPERATOR_ACTS),
     ("post", "/api/v1/jobs/{failed}/retry/", None, OPERATOR_ACTS),
     ("get", "/api/v1/calendar/2026/", None, LIST),
@@ -92,9 +132,15 @@ ENDPOINTS = [
 
 
 def fill(value, world):
-    names = {"client": world["client"].pk, "device": world["device"].pk, "period": world["period"].pk,
-             "failed": world["failed"].pk, "queued": world["queued"].pk, "taxpayer_id": world["client"].taxpayer_id,
-             "today": timezone.localdate().isoformat()}
+    names = {
+        "client": world["client"].pk,
+        "device": world["device"].pk,
+        "period": world["period"].pk,
+        "failed": world["failed"].pk,
+        "queued": world["queued"].pk,
+        "taxpayer_id": world["client"].taxpayer_id,
+        "today": timezone.localdate().isoformat(),
+    }
     if isinstance(value, dict):
         return {key: fill(item, world) for key, item in value.items()}
     if isinstance(value, str):
@@ -128,8 +174,12 @@ def test_a_colleague_lists_nothing_of_anothers_client(users, world, path):
 @pytest.mark.django_db
 def test_the_lists_are_scoped_per_role(users, world):
     theirs = world["theirs"].pk
-    for role, expected in [("admin", {world["client"].pk, theirs}), ("readonly", {world["client"].pk, theirs}),
-                           ("owner", {world["client"].pk}), ("colleague", {theirs})]:
+    for role, expected in [
+        ("admin", {world["client"].pk, theirs}),
+        ("readonly", {world["client"].pk, theirs}),
+        ("owner", {world["client"].pk}),
+        ("colleague", {theirs}),
+    ]:
         rows = api_as(users, role).get("/api/v1/clients/").json()["results"]
         assert {row["id"] for row in rows} == expected, role
     jobs = api_as(users, "owner").get("/api/v1/jobs/").json()["results"]
@@ -142,7 +192,9 @@ def test_only_an_admin_changes_clients_and_devices(users, world, role):
     api = api_as(users, role)
     api.patch(f"/api/v1/clients/{world['client'].pk}/", {"name": "被改"}, format="json")
     api.patch(f"/api/v1/devices/{world['device'].pk}/", {"slot": "9-9"}, format="json")
-    api.post("/api/v1/devices/", {"kind": "ukey", "number": "537100494968", "client": world["theirs"].pk}, format="json")
+    api.post(
+        "/api/v1/devices/", {"kind": "ukey", "number": "537100494968", "client": world["theirs"].pk}, format="json"
+    )
     assert Client.objects.get(pk=world["client"].pk).name == SECRET_NAME
     assert Device.objects.get(pk=world["device"].pk).slot == ""
     assert not Device.objects.filter(number="537100494968").exists()
@@ -152,9 +204,11 @@ def test_only_an_admin_changes_clients_and_devices(users, world, role):
 @pytest.mark.parametrize("role", ["admin", "owner"])
 def test_file_return_records_and_audits(users, world, role):
     period, today = world["period"], timezone.localdate()
-    response = api_as(users, role).post(f"/api/v1/periods/{period.pk}/file-return/",
-                                        {"filed_on": today.isoformat(), "declared_sales": "12345.67", "declared_tax": "1604.94"},
-                                        format="json")
+    response = api_as(users, role).post(
+        f"/api/v1/periods/{period.pk}/file-return/",
+        {"filed_on": today.isoformat(), "declared_sales": "12345.67", "declared_tax": "1604.94"},
+        format="json",
+    )
     assert response.status_code == 200, response.json()
     body = response.json()
     assert body["return_filed_on"] == today.isoformat() and body["declared_sales"] == "12345.67"
@@ -167,16 +221,21 @@ def test_file_return_records_and_audits(users, world, role):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("body, fields", [
-    ({"filed_on": "2999-01-01"}, ["filed_on"]),
-    ({"filed_on": "{today}", "declared_sales": "-1", "declared_tax": "-0.01"}, ["declared_sales", "declared_tax"]),
-    ({"filed_on": "{today}", "declared_tax": "-0.01"}, ["declared_tax"]),
-    ({"filed_on": "2000-01-03"}, ["filed_on"]),  # before the period's month has ended
-    ({"filed_on": "yesterday"}, ["filed_on"]),
-    ({}, ["filed_on"]),
-])
+@pytest.mark.parametrize(
+    "body, fields",
+    [
+        ({"filed_on": "2999-01-01"}, ["filed_on"]),
+        ({"filed_on": "{today}", "declared_sales": "-1", "declared_tax": "-0.01"}, ["declared_sales", "declared_tax"]),
+        ({"filed_on": "{today}", "declared_tax": "-0.01"}, ["declared_tax"]),
+        ({"filed_on": "2000-01-03"}, ["filed_on"]),  # before the period's month has ended
+        ({"filed_on": "yesterday"}, ["filed_on"]),
+        ({}, ["filed_on"]),
+    ],
+)
 def test_a_bad_filed_return_is_refused_field_by_field_and_nothing_changes(users, world, body, fields):
-    response = api_as(users, "owner").post(f"/api/v1/periods/{world['period'].pk}/file-return/", fill(body, world), format="json")
+    response = api_as(users, "owner").post(
+        f"/api/v1/periods/{world['period'].pk}/file-return/", fill(body, world), format="json"
+    )
     assert response.status_code == 400
     errors = response.json()
     assert sorted(errors) == fields, errors
@@ -187,17 +246,24 @@ def test_a_bad_filed_return_is_refused_field_by_field_and_nothing_changes(users,
 
 @pytest.mark.django_db
 def test_a_colleague_cannot_ask_for_jobs_on_anothers_device(users, world):
-    response = api_as(users, "colleague").post("/api/v1/jobs/", {"kind": "read_status", "device": world["device"].pk}, format="json")
+    response = api_as(users, "colleague").post(
+        "/api/v1/jobs/", {"kind": "read_status", "device": world["device"].pk}, format="json"
+    )
     assert response.status_code == 400 and list(response.json()) == ["device"]
     assert Job.objects.count() == 2
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ["admin", "owner", "colleague", "readonly"])
-@pytest.mark.parametrize("method, path", [
-    ("get", "/api/v1/agent/me/"), ("post", "/api/v1/agent/heartbeat/"),
-    ("post", "/api/v1/agent/jobs/{queued}/claim/"), ("post", "/api/v1/agent/jobs/{queued}/result/"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", "/api/v1/agent/me/"),
+        ("post", "/api/v1/agent/heartbeat/"),
+        ("post", "/api/v1/agent/jobs/{queued}/claim/"),
+        ("post", "/api/v1/agent/jobs/{queued}/result/"),
+    ],
+)
 def test_staff_tokens_do_not_open_the_agent_api(users, world, role, method, path):
     response = getattr(api_as(users, role), method)(fill(path, world), {"attempt": 1}, format="json")
     assert response.status_code in (401, 403)
@@ -209,7 +275,8 @@ def test_staff_tokens_do_not_open_the_agent_api(users, world, role, method, path
 def test_a_return_in_a_month_without_one_is_refused_as_a_whole(users):
     quarterly = make_client(staff=users["owner"], taxpayer_kind="small_scale")
     period = make_period(quarterly, month=dt.date(2026, 8, 1))
-    response = api_as(users, "owner").post(f"/api/v1/periods/{period.pk}/file-return/",
-                                           {"filed_on": timezone.localdate().isoformat()}, format="json")
+    response = api_as(users, "owner").post(
+        f"/api/v1/periods/{period.pk}/file-return/", {"filed_on": timezone.localdate().isoformat()}, format="json"
+    )
     assert response.status_code == 400 and list(response.json()) == ["non_field_errors"]
     assert "本月无需申报" in response.json()["non_field_errors"][0]

@@ -1,7 +1,6 @@
 import pytest
 from django.contrib.admin.sites import site
-from django.db import connection, transaction
-from django.db import DatabaseError
+from django.db import DatabaseError, connection, transaction
 from django.test import RequestFactory
 
 from apps.audit import log
@@ -12,7 +11,9 @@ from tests.factories import make_client
 @pytest.fixture
 def event(users):
     client = make_client()
-    return log.record("client.updated", client, user=users["admin"], before={"name": "a"}, after={"name": "b"}, source="10.0.0.9")
+    return log.record(
+        "client.updated", client, user=users["admin"], before={"name": "a"}, after={"name": "b"}, source="10.0.0.9"
+    )
 
 
 @pytest.mark.django_db
@@ -24,13 +25,16 @@ def test_an_event_tells_who_what_which_when_where(event, users):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("change", [
-    lambda e: e.save(),
-    lambda e: e.delete(),
-    lambda e: AuditEvent.objects.filter(pk=e.pk).update(action="x"),
-    lambda e: AuditEvent.objects.filter(pk=e.pk).delete(),
-    lambda e: AuditEvent.objects.bulk_update([e], ["action"]),
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda e: e.save(),
+        lambda e: e.delete(),
+        lambda e: AuditEvent.objects.filter(pk=e.pk).update(action="x"),
+        lambda e: AuditEvent.objects.filter(pk=e.pk).delete(),
+        lambda e: AuditEvent.objects.bulk_update([e], ["action"]),
+    ],
+)
 def test_orm_refuses_to_change_or_delete(event, change):
     with pytest.raises(AppendOnlyError):
         change(event)

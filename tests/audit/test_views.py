@@ -28,16 +28,34 @@ def world(users):
     theirs = make_client(name="苏州乙贸易有限公司", staff=users["colleague"])
     device = make_device(mine, simulated=True)
     with at(dt.datetime(2026, 11, 3, 9, 0, tzinfo=SHANGHAI)):
-        edited = log.record("client.updated", mine, user=users["admin"], before={"notes": "", "name": "甲"},
-                            after={"notes": "新备注", "name": "甲"})
+        edited = log.record(
+            "client.updated",
+            mine,
+            user=users["admin"],
+            before={"notes": "", "name": "甲"},
+            after={"notes": "新备注", "name": "甲"},
+        )
     with at(dt.datetime(2026, 11, 5, 0, 30, tzinfo=SHANGHAI)):  # still 4 November in UTC
-        present = log.record("device.present", device, agent=agent, source="host-1", simulated=True,
-                             after={"agent": agent.name, "slot": "1-1.4"})
+        present = log.record(
+            "device.present",
+            device,
+            agent=agent,
+            source="host-1",
+            simulated=True,
+            after={"agent": agent.name, "slot": "1-1.4"},
+        )
         other = log.record("client.created", theirs, user=users["colleague"], after={"name": theirs.name})
         online = log.record("agent.online", agent, before={"online": False}, after={"online": True}, source="host-1")
         odd = log.record("share.opened", theirs)
-    return {"mine": mine, "theirs": theirs, "edited": edited, "present": present, "other": other, "online": online,
-            "odd": odd}
+    return {
+        "mine": mine,
+        "theirs": theirs,
+        "edited": edited,
+        "present": present,
+        "other": other,
+        "online": online,
+        "odd": odd,
+    }
 
 
 def ids(response) -> set[int]:
@@ -59,11 +77,15 @@ def test_anonymous_is_sent_to_login(client, world):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("role, visible", [
-    ("admin", EVERYTHING), ("readonly", EVERYTHING),
-    ("owner", ("edited", "present")),  # their own client's events, none about agents
-    ("colleague", ("other", "odd")),
-])
+@pytest.mark.parametrize(
+    "role, visible",
+    [
+        ("admin", EVERYTHING),
+        ("readonly", EVERYTHING),
+        ("owner", ("edited", "present")),  # their own client's events, none about agents
+        ("colleague", ("other", "odd")),
+    ],
+)
 def test_each_role_sees_what_it_may(client, users, world, role, visible):
     client.force_login(users[role])
     response = client.get(URL)
@@ -89,18 +111,21 @@ def test_the_log_cannot_be_changed_through_the_page(client, users, world, method
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("query, expected", [
-    ({"action": "client.updated"}, ("edited",)),
-    ({"action": "share.opened"}, ("odd",)),
-    ({"actor": "前置机"}, ("present",)),
-    ({"actor": "会计丙"}, ("other",)),
-    ({"client": "乙贸易"}, ("other", "odd")),
-    ({"simulated": "1"}, ("present",)),
-    ({"simulated": "0"}, ("edited", "other", "online", "odd")),
-    ({"date_from": "2026-11-05"}, ("present", "other", "online", "odd")),
-    ({"date_to": "2026-11-04"}, ("edited",)),
-    ({"date_from": "2026-11-04", "date_to": "2026-11-04"}, ()),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ({"action": "client.updated"}, ("edited",)),
+        ({"action": "share.opened"}, ("odd",)),
+        ({"actor": "前置机"}, ("present",)),
+        ({"actor": "会计丙"}, ("other",)),
+        ({"client": "乙贸易"}, ("other", "odd")),
+        ({"simulated": "1"}, ("present",)),
+        ({"simulated": "0"}, ("edited", "other", "online", "odd")),
+        ({"date_from": "2026-11-05"}, ("present", "other", "online", "odd")),
+        ({"date_to": "2026-11-04"}, ("edited",)),
+        ({"date_from": "2026-11-04", "date_to": "2026-11-04"}, ()),
+    ],
+)
 def test_filters(client, users, world, query, expected):
     client.force_login(users["readonly"])
     assert ids(client.get(URL, query)) == pks(world, *expected)
@@ -141,11 +166,24 @@ def test_csv_export_is_filtered_whole_and_scoped(client, users, world):
     response = client.get(URL, {"export": "csv", "page": 2})
     assert response["Content-Type"].startswith("text/csv") and response.content.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert rows[0] == ["时间", "操作者", "操作", "操作代码", "对象类型", "对象编号", "对象", "客户", "纳税人识别号", "来源",
-                       "模拟设备", "变更前", "变更后"]
+    assert rows[0] == [
+        "时间",
+        "操作者",
+        "操作",
+        "操作代码",
+        "对象类型",
+        "对象编号",
+        "对象",
+        "客户",
+        "纳税人识别号",
+        "来源",
+        "模拟设备",
+        "变更前",
+        "变更后",
+    ]
     assert len(rows) == 1 + 62  # every page, only the owner's client
     assert {row[7] for row in rows[1:]} == {"南京甲科技有限公司"}
-    edited = next(dict(zip(rows[0], row)) for row in rows[1:] if row[3] == "client.updated" and row[11])
+    edited = next(dict(zip(rows[0], row, strict=True)) for row in rows[1:] if row[3] == "client.updated" and row[11])
     assert edited["操作"] == "修改客户" and edited["变更后"] == '{"name": "甲", "notes": "新备注"}'
     assert edited["时间"] == "2026-11-03 09:00:00"  # Shanghai time
 
@@ -157,7 +195,7 @@ def test_excel_export(client, users, world):
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     rows = list(load_workbook(io.BytesIO(response.content)).active.values)
     assert len(rows) == 2
-    row = dict(zip(rows[0], rows[1]))
+    row = dict(zip(rows[0], rows[1], strict=True))
     assert row["操作"] == "设备在位" and row["模拟设备"] == "是" and row["操作者"] == "前置机 一号前置机"
     assert row["时间"] == dt.datetime(2026, 11, 5, 0, 30)
 
@@ -168,8 +206,12 @@ def test_every_action_the_code_writes_has_a_label():
 
     written = set()
     for path in (pathlib.Path(__file__).parents[2] / "apps").rglob("*.py"):
-        written |= set(re.findall(r'"((?:job|period|client|device|agent|batch|share_link)\.[a-z_]+)"', path.read_text()))
-    written |= {f"{name}.{verb}" for name in ("client", "device") for verb in ("created", "updated")}  # AuditedModelViewSet
+        written |= set(
+            re.findall(r'"((?:job|period|client|device|agent|batch|share_link)\.[a-z_]+)"', path.read_text())
+        )
+    written |= {
+        f"{name}.{verb}" for name in ("client", "device") for verb in ("created", "updated")
+    }  # AuditedModelViewSet
     written -= {"client.name", "device.number", "device.simulated", "device.client_id"}  # field paths, not actions
     assert written <= set(ACTION_LABELS), written - set(ACTION_LABELS)
     assert action_label("nobody.knows") == "nobody.knows"

@@ -94,7 +94,9 @@ def test_month_end_in_the_browser(firm, stack, new_page, shot):  # noqa: F811
 
     accountant = new_page(viewport={"width": 390, "height": 844}, is_mobile=True)  # a phone
     login(accountant, base, "li", "pw-li-1")
-    assert accountant.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "the page scrolls sideways"
+    assert accountant.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), (
+        "the page scrolls sideways"
+    )
     shot(accountant, "phone-dashboard")
     assert accountant.goto(f"{base}/clients/{firm['clients'][3].pk}/").status == 404
     shot(accountant, "colleague-client-404")

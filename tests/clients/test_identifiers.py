@@ -19,13 +19,16 @@ def test_input_is_normalised():
     assert validate("9135 0100 m000 100y 43").value == "91350100M000100Y43"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("91350100M000100Y44", "校验码应为3，实际为4"),
-    ("91350100M0001O0Y43", "第14位含非法字符“O”"),
-    ("9135010IM000100Y43", "第8位含非法字符“I”"),
-    ("913501", "实际为6位"),
-    ("91350100M000100Y4", "实际为17位"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("91350100M000100Y44", "校验码应为3，实际为4"),
+        ("91350100M0001O0Y43", "第14位含非法字符“O”"),
+        ("9135010IM000100Y43", "第8位含非法字符“I”"),
+        ("913501", "实际为6位"),
+        ("91350100M000100Y4", "实际为17位"),
+    ],
+)
 def test_refusals_say_what_is_wrong(text, message):
     with pytest.raises(InvalidIdentifier, match=message):
         validate(text)
@@ -39,21 +42,27 @@ def test_a_wrong_embedded_organisation_code_is_refused_even_with_a_matching_chec
         validate(code)
 
 
-@pytest.mark.parametrize("text, form", [
-    ("350100M000100Y4", "legacy_15"),
-    ("110101199003074477", "legacy_id_card_18"),
-    ("11010119900307447712", "legacy_20"),
-])
+@pytest.mark.parametrize(
+    "text, form",
+    [
+        ("350100M000100Y4", "legacy_15"),
+        ("110101199003074477", "legacy_id_card_18"),
+        ("11010119900307447712", "legacy_20"),
+    ],
+)
 def test_legacy_forms_are_accepted_and_flagged(text, form):
     identifier = validate(text)
     assert identifier.legacy and identifier.form == form
 
 
-@pytest.mark.parametrize("text, message", [
-    ("350100M000100Y5", "组织机构代码校验位应为4，实际为5"),
-    ("110101199003074478", "身份证号校验位应为7，实际为8"),
-    ("1101011990030744771A", "第20位含非法字符“A”"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("350100M000100Y5", "组织机构代码校验位应为4，实际为5"),
+        ("110101199003074478", "身份证号校验位应为7，实际为8"),
+        ("1101011990030744771A", "第20位含非法字符“A”"),
+    ],
+)
 def test_legacy_forms_are_validated_where_they_can_be(text, message):
     with pytest.raises(InvalidIdentifier, match=message):
         validate(text)
@@ -86,7 +95,7 @@ def test_every_valid_code_round_trips(code):
 
 @given(credit_codes(), st.integers(min_value=0, max_value=17), st.sampled_from(CREDIT_ALPHABET + "IOSVZ"))
 def test_every_single_character_change_is_refused(code, position, replacement):
-    changed = code[:position] + replacement + code[position + 1:]
+    changed = code[:position] + replacement + code[position + 1 :]
     if changed == code:
         return
     try:

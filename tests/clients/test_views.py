@@ -15,7 +15,11 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("nov10")]
 OCT = dt.date(2026, 10, 1)
 ACTIONS = ["clients:read_status", "clients:upload_summary", "clients:clear"]
 MONITORING = {
-    "zxbsrq": "2026-11-02", "kpjzsj": "2026-11-16", "lxkpsc": 72, "lxkpzs": 200, "lxzssyje": "50000.00",
+    "zxbsrq": "2026-11-02",
+    "kpjzsj": "2026-11-16",
+    "lxkpsc": 72,
+    "lxkpzs": 200,
+    "lxzssyje": "50000.00",
     "invoice_types": {"004": {"state": 2}, "007": {"state": 2}, "026": {"state": 3}},
 }
 
@@ -25,7 +29,9 @@ def firm(users):
     agent, _token = make_agent("一号机柜")
     agent.online = True
     agent.save()
-    mine = make_client(name="乙的客户有限公司", staff=users["owner"], contact_name="王财务", contact_phone="13800000000")
+    mine = make_client(
+        name="乙的客户有限公司", staff=users["owner"], contact_name="王财务", contact_phone="13800000000"
+    )
     device = make_device(client=mine, agent=agent, present=True, simulated=True, monitoring=MONITORING)
     return {"client": mine, "device": device, "agent": agent}
 
@@ -42,9 +48,15 @@ def test_anonymous_is_sent_to_login(client, firm):
     assert not Job.objects.exists()
 
 
-@pytest.mark.parametrize(("role", "status", "actions"), [
-    ("admin", 200, True), ("owner", 200, True), ("readonly", 200, False), ("colleague", 404, False),
-])
+@pytest.mark.parametrize(
+    ("role", "status", "actions"),
+    [
+        ("admin", 200, True),
+        ("owner", 200, True),
+        ("readonly", 200, False),
+        ("colleague", 404, False),
+    ],
+)
 def test_the_page_for_each_role(as_role, firm, role, status, actions):
     response = as_role(role).get(detail(firm["client"]))
     assert response.status_code == status
@@ -57,16 +69,37 @@ def test_the_page_for_each_role(as_role, firm, role, status, actions):
 
 def test_the_page_shows_devices_with_monitoring_data_and_24_months(as_role, firm, users):
     client = firm["client"]
-    make_period(client=client, month=dt.date(2026, 9, 1), deadline=dt.date(2026, 10, 26),
-                summary_uploaded_at=timezone.now(), return_filed_on=dt.date(2026, 10, 9), cleared_at=timezone.now())
+    make_period(
+        client=client,
+        month=dt.date(2026, 9, 1),
+        deadline=dt.date(2026, 10, 26),
+        summary_uploaded_at=timezone.now(),
+        return_filed_on=dt.date(2026, 10, 9),
+        cleared_at=timezone.now(),
+    )
     make_period(client=client, month=OCT, summary_uploaded_at=timezone.now())
     Job.objects.create(device=firm["device"], kind="clear", state="failed", attempts=1, error_code="RETURN_NOT_FILED")
     log.record("period.return_filed", Period.objects.get(month=OCT), user=users["owner"])
     response = as_role("owner").get(detail(client))
     html = response.content.decode()
-    for text in ["2026年11月16日", "2026年11月2日", "72 小时", "200 张", "¥50,000.00", "增值税专用发票", "抄税未清卡",
-                 "已清卡", 'class="badge simulated"', "一号机柜", "待申报", "已完成", "未完成申报/报税",
-                 "在电子税务局完成本期申报后再清卡", "1 / 5", "记录申报"]:
+    for text in [
+        "2026年11月16日",
+        "2026年11月2日",
+        "72 小时",
+        "200 张",
+        "¥50,000.00",
+        "增值税专用发票",
+        "抄税未清卡",
+        "已清卡",
+        'class="badge simulated"',
+        "一号机柜",
+        "待申报",
+        "已完成",
+        "未完成申报/报税",
+        "在电子税务局完成本期申报后再清卡",
+        "1 / 5",
+        "记录申报",
+    ]:
         assert text in html, text
     timeline = response.context["timeline"]
     assert len(timeline) == 24 and timeline[0].month == OCT and timeline[-1].month == dt.date(2024, 11, 1)
@@ -110,7 +143,8 @@ def test_clear_waits_until_the_period_is_ready(as_role, firm):
     response = as_role("owner").post(url, follow=True)
     assert "当前状态为“待抄报”，不能清卡" in response.content.decode() and not Job.objects.exists()
     Period.objects.filter(client=firm["client"], month=OCT).update(
-        summary_uploaded_at=timezone.now(), return_filed_on=dt.date(2026, 11, 9))
+        summary_uploaded_at=timezone.now(), return_filed_on=dt.date(2026, 11, 9)
+    )
     as_role("owner").post(url)
     assert Job.objects.get().kind == "clear"
 
@@ -128,22 +162,29 @@ def test_record_return_page_for_each_role(as_role, firm):
 
 def test_record_return(as_role, firm, users):
     url = reverse("clients:record_return", args=[firm["client"].pk])
-    response = as_role("owner").post(url, {"month": "2026-10", "filed_on": "2026-11-09", "declared_sales": "123456.78",
-                                           "declared_tax": "16049.38"})
+    response = as_role("owner").post(
+        url, {"month": "2026-10", "filed_on": "2026-11-09", "declared_sales": "123456.78", "declared_tax": "16049.38"}
+    )
     assert response.status_code == 302 and response.url == detail(firm["client"])
     period = Period.objects.get(client=firm["client"], month=OCT)
     assert (period.return_filed_on, period.declared_sales, period.declared_tax) == (
-        dt.date(2026, 11, 9), Decimal("123456.78"), Decimal("16049.38"))
+        dt.date(2026, 11, 9),
+        Decimal("123456.78"),
+        Decimal("16049.38"),
+    )
     assert AuditEvent.objects.get(action="period.return_filed").actor_user == users["owner"]
 
 
-@pytest.mark.parametrize(("data", "field", "message"), [
-    ({"filed_on": "2026-11-20"}, "filed_on", "申报日期不能晚于今天"),
-    ({"filed_on": ""}, "filed_on", "请填写申报日期"),
-    ({"filed_on": "2026-11-09", "declared_sales": "-5"}, "declared_sales", "申报销售额不能为负数"),
-    ({"filed_on": "2026-11-09", "declared_tax": "abc"}, "declared_tax", "输入一个数字"),
-    ({"filed_on": "2026-11-09", "month": "2030-01"}, "month", "选择一个有效的选项"),
-])
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"filed_on": "2026-11-20"}, "filed_on", "申报日期不能晚于今天"),
+        ({"filed_on": ""}, "filed_on", "请填写申报日期"),
+        ({"filed_on": "2026-11-09", "declared_sales": "-5"}, "declared_sales", "申报销售额不能为负数"),
+        ({"filed_on": "2026-11-09", "declared_tax": "abc"}, "declared_tax", "输入一个数字"),
+        ({"filed_on": "2026-11-09", "month": "2030-01"}, "month", "选择一个有效的选项"),
+    ],
+)
 def test_record_return_errors_field_by_field_nothing_written(as_role, firm, data, field, message):
     url = reverse("clients:record_return", args=[firm["client"].pk])
     response = as_role("owner").post(url, {"month": "2026-10", **data})

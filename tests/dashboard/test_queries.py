@@ -11,7 +11,7 @@ from tests.factories import make_client, make_period
 
 OCT = dt.date(2026, 10, 1)
 TODAY = dt.date(2026, 11, 10)
-NOW = dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
 
 
 def test_working_month_is_the_month_before():
@@ -49,10 +49,23 @@ def test_order_by_risk_in_sql(users):
     client_with("summary", "D待抄报")
     client_with("locked", "E已锁死", locked=True)
     make_client(name="F无记录")  # no period row: 待抄报, same deadline from the calendar
-    client_with("early", "G待清卡截止更早", summary_uploaded_at=NOW, return_filed_on=dt.date(2026, 11, 3),
-                deadline=dt.date(2026, 11, 12))
+    client_with(
+        "early",
+        "G待清卡截止更早",
+        summary_uploaded_at=NOW,
+        return_filed_on=dt.date(2026, 11, 3),
+        deadline=dt.date(2026, 11, 12),
+    )
     rows = queries.order_by_risk(queries.clients_for_month(admin, OCT, TODAY))
-    assert [c.name for c in rows] == ["G待清卡截止更早", "E已锁死", "D待抄报", "F无记录", "C待申报", "B待清卡", "A已完成"]
+    assert [c.name for c in rows] == [
+        "G待清卡截止更早",
+        "E已锁死",
+        "D待抄报",
+        "F无记录",
+        "C待申报",
+        "B待清卡",
+        "A已完成",
+    ]
     assert {c.name: c.status_code for c in rows}["F无记录"] == S.SUMMARY_DUE
     assert not Period.objects.filter(client__name="F无记录").exists()
 

@@ -32,9 +32,15 @@ def test_anonymous_is_sent_to_login(client):
     assert client.post(reverse("dashboard_record_filed")).status_code == 302
 
 
-@pytest.mark.parametrize(("role", "sees_mine", "sees_theirs"), [
-    ("admin", True, True), ("owner", True, False), ("colleague", False, True), ("readonly", True, True),
-])
+@pytest.mark.parametrize(
+    ("role", "sees_mine", "sees_theirs"),
+    [
+        ("admin", True, True),
+        ("owner", True, False),
+        ("colleague", False, True),
+        ("readonly", True, True),
+    ],
+)
 def test_each_role_sees_the_clients_it_may_see(as_role, two_clients, role, sees_mine, sees_theirs):
     html = as_role(role).get(URL).content.decode()
     assert ("乙的客户有限公司" in html) is sees_mine
@@ -97,13 +103,20 @@ def test_filters_search_and_bars(as_role, users):
 def test_rows_show_devices_last_job_with_remedy_and_last_contact(as_role, users):
     client = make_client(name="宏达餐饮有限公司", staff=users["owner"])
     seen = timezone.now() - dt.timedelta(hours=1)
-    device = make_device(client=client, simulated=True, present=True, last_seen_at=seen,
-                         monitoring={"zxbsrq": "2026-10-02", "kpjzsj": "2026-11-16"})
+    device = make_device(
+        client=client,
+        simulated=True,
+        present=True,
+        last_seen_at=seen,
+        monitoring={"zxbsrq": "2026-10-02", "kpjzsj": "2026-11-16"},
+    )
     Job.objects.create(device=device, kind="clear", state="failed", error_code="RETURN_NOT_FILED")
     html = as_role("owner").get(URL).content.decode()
     assert 'class="badge simulated"' in html and "税控盘" in html
     assert "待清卡" in html  # the device's cycle state from its monitoring data
-    assert "清卡" in html and "失败" in html and "未完成申报/报税" in html and "在电子税务局完成本期申报后再清卡" in html
+    assert (
+        "清卡" in html and "失败" in html and "未完成申报/报税" in html and "在电子税务局完成本期申报后再清卡" in html
+    )
     assert "2026年11月10日" in html  # last contact (09:00 in Shanghai)
 
 
@@ -137,8 +150,9 @@ def test_live_fragment_polls_and_keeps_the_filters(as_role, two_clients):
 
 
 def test_pagination_50_a_page(as_role, users):
-    Client.objects.bulk_create([Client(name=f"客户{n:03d}", taxpayer_id=credit_code(90000 + n), taxpayer_kind="general")
-                                for n in range(120)])
+    Client.objects.bulk_create(
+        [Client(name=f"客户{n:03d}", taxpayer_id=credit_code(90000 + n), taxpayer_kind="general") for n in range(120)]
+    )
     web = as_role("admin")
     first, last = web.get(URL).context["page"], web.get(URL, {"page": 3}).context["page"]
     assert len(first) == 50 and len(last) == 20 and first.paginator.num_pages == 3
@@ -147,15 +161,30 @@ def test_pagination_50_a_page(as_role, users):
 def _firm(n, staff):
     """n clients, each with a device, a period of October and a failed job."""
     base = 200000 + Client.objects.count()
-    clients = Client.objects.bulk_create([
-        Client(name=f"批量客户{base + i}", taxpayer_id=credit_code(base + i), taxpayer_kind="general", staff=staff)
-        for i in range(n)])
+    clients = Client.objects.bulk_create(
+        [
+            Client(name=f"批量客户{base + i}", taxpayer_id=credit_code(base + i), taxpayer_kind="general", staff=staff)
+            for i in range(n)
+        ]
+    )
     agent, _ = make_agent()
-    devices = Device.objects.bulk_create([
-        Device(client=c, kind="tax_disk", number=f"7{base + i:011d}", agent=agent, simulated=True,
-               monitoring={"zxbsrq": "2026-10-02", "kpjzsj": "2026-11-16"}) for i, c in enumerate(clients)])
+    devices = Device.objects.bulk_create(
+        [
+            Device(
+                client=c,
+                kind="tax_disk",
+                number=f"7{base + i:011d}",
+                agent=agent,
+                simulated=True,
+                monitoring={"zxbsrq": "2026-10-02", "kpjzsj": "2026-11-16"},
+            )
+            for i, c in enumerate(clients)
+        ]
+    )
     Period.objects.bulk_create([Period(client=c, month=OCT, deadline=dt.date(2026, 11, 16)) for c in clients])
-    Job.objects.bulk_create([Job(device=d, kind="upload_summary", state="failed", error_code="DEVICE_BUSY") for d in devices])
+    Job.objects.bulk_create(
+        [Job(device=d, kind="upload_summary", state="failed", error_code="DEVICE_BUSY") for d in devices]
+    )
 
 
 @pytest.mark.parametrize("role", ["admin", "owner"])
@@ -178,11 +207,21 @@ def test_owner_records_returns_in_bulk(as_role, users, two_clients):
     mine, _theirs = two_clients
     other_mine = make_client(name="乙的第二家有限公司", staff=users["owner"])
     make_period(client=other_mine, month=OCT, summary_uploaded_at=timezone.now())
-    response = as_role("owner").post(reverse("dashboard_record_filed"), {
-        "month": "2026-10", "filed_on": "2026-11-09", "clients": [mine.pk, other_mine.pk], "return_query": "status=return_due"})
+    response = as_role("owner").post(
+        reverse("dashboard_record_filed"),
+        {
+            "month": "2026-10",
+            "filed_on": "2026-11-09",
+            "clients": [mine.pk, other_mine.pk],
+            "return_query": "status=return_due",
+        },
+    )
     assert response.status_code == 302 and response.url == "/?status=return_due"
     periods = Period.objects.filter(month=OCT).order_by("client__name")
-    assert {p.client_id: p.return_filed_on for p in periods} == {mine.pk: dt.date(2026, 11, 9), other_mine.pk: dt.date(2026, 11, 9)}
+    assert {p.client_id: p.return_filed_on for p in periods} == {
+        mine.pk: dt.date(2026, 11, 9),
+        other_mine.pk: dt.date(2026, 11, 9),
+    }
     assert AuditEvent.objects.filter(action="period.return_filed", actor_user=users["owner"]).count() == 2
 
 
@@ -194,8 +233,11 @@ def test_empty_date_means_today(as_role, two_clients):
 
 def test_a_colleagues_client_in_the_selection_refuses_the_whole_batch(as_role, two_clients):
     mine, theirs = two_clients
-    response = as_role("owner").post(reverse("dashboard_record_filed"), {
-        "month": "2026-10", "filed_on": "2026-11-09", "clients": [mine.pk, theirs.pk]}, follow=True)
+    response = as_role("owner").post(
+        reverse("dashboard_record_filed"),
+        {"month": "2026-10", "filed_on": "2026-11-09", "clients": [mine.pk, theirs.pk]},
+        follow=True,
+    )
     html = response.content.decode()
     assert "所选客户中有不存在或无权查看的客户" in html and "未记录任何申报" in html and theirs.name not in html
     assert not Period.objects.exists() and not AuditEvent.objects.exists()
@@ -203,11 +245,16 @@ def test_a_colleagues_client_in_the_selection_refuses_the_whole_batch(as_role, t
 
 def test_bad_date_refuses_the_whole_batch(as_role, two_clients):
     mine, _ = two_clients
-    response = as_role("admin").post(reverse("dashboard_record_filed"), {
-        "month": "2026-10", "filed_on": "2026-11-11", "clients": [mine.pk]}, follow=True)
+    response = as_role("admin").post(
+        reverse("dashboard_record_filed"),
+        {"month": "2026-10", "filed_on": "2026-11-11", "clients": [mine.pk]},
+        follow=True,
+    )
     assert "申报日期不能晚于今天" in response.content.decode()
     assert not Period.objects.exists() and not AuditEvent.objects.exists()
-    response = as_role("admin").post(reverse("dashboard_record_filed"), {"month": "2026-10", "filed_on": "2026-11-09"}, follow=True)
+    response = as_role("admin").post(
+        reverse("dashboard_record_filed"), {"month": "2026-10", "filed_on": "2026-11-09"}, follow=True
+    )
     assert "请先在表格中勾选客户" in response.content.decode()
 
 

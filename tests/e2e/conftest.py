@@ -36,8 +36,12 @@ class Stack:
     def __init__(self, site_url, tmp_path):
         self.site_url, self.tmp_path = site_url, tmp_path
         self.processes = []
-        self.site_env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": TEST_REDIS_URL,
-                         **{k: str(v) for k, v in SITE_SETTINGS.items()}}
+        self.site_env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": TEST_REDIS_URL,
+            **{k: str(v) for k, v in SITE_SETTINGS.items()},
+        }
 
     def start(self, name, argv, env):
         process = Process(name, argv, env, self.tmp_path).start()
@@ -69,10 +73,18 @@ class Cabinet:
         self.devices_file = stack.tmp_path / f"{name}.yaml"
         self.state_dir = stack.tmp_path / f"{name}-state"
         self.devices_file.write_text(yaml.safe_dump({"devices": devices, **extra}, allow_unicode=True))
-        self.env = {**os.environ, "QINGKA_SITE_URL": stack.site_url, "QINGKA_AGENT_TOKEN": self.token,
-                    "QINGKA_BROKER_URL": TEST_REDIS_URL, "QINGKA_DRIVERS": "simulated",
-                    "QINGKA_SIM_DEVICES": str(self.devices_file), "QINGKA_STATE_DIR": str(self.state_dir),
-                    "QINGKA_CONCURRENCY": "4", "QINGKA_HEARTBEAT_SECONDS": "1", "QINGKA_SCAN_SECONDS": "1"}
+        self.env = {
+            **os.environ,
+            "QINGKA_SITE_URL": stack.site_url,
+            "QINGKA_AGENT_TOKEN": self.token,
+            "QINGKA_BROKER_URL": TEST_REDIS_URL,
+            "QINGKA_DRIVERS": "simulated",
+            "QINGKA_SIM_DEVICES": str(self.devices_file),
+            "QINGKA_STATE_DIR": str(self.state_dir),
+            "QINGKA_CONCURRENCY": "4",
+            "QINGKA_HEARTBEAT_SECONDS": "1",
+            "QINGKA_SCAN_SECONDS": "1",
+        }
         self.process = None
 
     def sim(self, *args):
@@ -85,8 +97,14 @@ class Cabinet:
 
     def start_agent(self, expect_devices: int):
         self.process = self.stack.start(f"agent-{self.name}", [str(BIN / "qingka-agent"), "run"], self.env)
-        wait_until(lambda: Device.objects.filter(agent=self.agent, present=True).count() == expect_devices
-                   and Agent.objects.get(pk=self.agent.pk).online, timeout=60, what=f"{self.name} online with its devices")
+        wait_until(
+            lambda: (
+                Device.objects.filter(agent=self.agent, present=True).count() == expect_devices
+                and Agent.objects.get(pk=self.agent.pk).online
+            ),
+            timeout=60,
+            what=f"{self.name} online with its devices",
+        )
         return self.process
 
     def kill_agent(self):
@@ -97,16 +115,29 @@ def register_clients(specs):
     """Clients and their devices on the site, as staff would enter them."""
     devices = []
     for spec in specs:
-        client = Client.objects.create(name=spec["name"], taxpayer_id=spec["taxpayer_id"],
-                                       taxpayer_kind=spec.get("taxpayer_kind", "general"))
-        devices.append(Device.objects.create(client=client, kind=spec["kind"], number=spec["device_number"],
-                                             certificate_password=spec.get("site_certificate_password", "")))
+        client = Client.objects.create(
+            name=spec["name"], taxpayer_id=spec["taxpayer_id"], taxpayer_kind=spec.get("taxpayer_kind", "general")
+        )
+        devices.append(
+            Device.objects.create(
+                client=client,
+                kind=spec["kind"],
+                number=spec["device_number"],
+                certificate_password=spec.get("site_certificate_password", ""),
+            )
+        )
     return devices
 
 
 def device_spec(n, kind="tax_disk", nature="01", **extra):
-    return {"device_number": f"53{n:010d}", "kind": kind, "taxpayer_id": credit_code(5000 + n),
-            "taxpayer_nature": nature, "slot": f"sim-{n}", **extra}
+    return {
+        "device_number": f"53{n:010d}",
+        "kind": kind,
+        "taxpayer_id": credit_code(5000 + n),
+        "taxpayer_nature": nature,
+        "slot": f"sim-{n}",
+        **extra,
+    }
 
 
 def wait_for_jobs(jobs, timeout=120):

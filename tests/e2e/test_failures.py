@@ -43,13 +43,19 @@ def ask(kind, number, filed=True):
 
 def test_unfiled_return_wrong_password_and_transfer_failures(stack):
     unfiled, wrong_password, flaky = device_spec(1), device_spec(2, kind="ukey"), device_spec(3, transfer_failures=2)
-    cabinet = start(stack, [unfiled, wrong_password, flaky],
-                    sites={"sim-2": {"site_certificate_password": "00000000"}},
-                    bureau={"returns_filed_by_default": True, "unfiled": {unfiled["taxpayer_id"]: ["2026-11"]}})
+    cabinet = start(
+        stack,
+        [unfiled, wrong_password, flaky],
+        sites={"sim-2": {"site_certificate_password": "00000000"}},
+        bureau={"returns_filed_by_default": True, "unfiled": {unfiled["taxpayer_id"]: ["2026-11"]}},
+    )
     tries_before = cabinet.simulated_devices()[wrong_password["device_number"]]["monitoring"]["cert_tries_left"]
 
-    jobs = [ask("upload_and_clear", unfiled["device_number"]), ask("upload_summary", wrong_password["device_number"]),
-            ask("upload_and_clear", flaky["device_number"])]
+    jobs = [
+        ask("upload_and_clear", unfiled["device_number"]),
+        ask("upload_summary", wrong_password["device_number"]),
+        ask("upload_and_clear", flaky["device_number"]),
+    ]
     no_return, password, transfer = wait_for_jobs(jobs)
 
     assert (no_return.state, no_return.error_code, no_return.attempts) == (JobState.FAILED, "RETURN_NOT_FILED", 1)
@@ -62,8 +68,19 @@ def test_unfiled_return_wrong_password_and_transfer_failures(stack):
     devices = cabinet.simulated_devices()
     assert devices[wrong_password["device_number"]]["monitoring"]["cert_tries_left"] == tries_before - 1
     assert devices[flaky["device_number"]]["monitoring"]["clear_count"] == 1
-    assert list(AuditEvent.objects.filter(object_type="jobs.job", object_id=str(transfer.pk)).values_list("action", flat=True).order_by("id")) == [
-        "job.requested", "job.started", "job.retry_scheduled", "job.started", "job.retry_scheduled", "job.started", "job.succeeded"]
+    assert list(
+        AuditEvent.objects.filter(object_type="jobs.job", object_id=str(transfer.pk))
+        .values_list("action", flat=True)
+        .order_by("id")
+    ) == [
+        "job.requested",
+        "job.started",
+        "job.retry_scheduled",
+        "job.started",
+        "job.retry_scheduled",
+        "job.started",
+        "job.succeeded",
+    ]
     failed = AuditEvent.objects.get(action="job.failed", object_id=str(password.pk))
     assert failed.after["remedy"].startswith("核对并更正证书口令")
 
@@ -96,12 +113,14 @@ def test_forged_messages_are_refused_and_change_nothing(stack):
     elsewhere = make_device(make_client(), agent=other_agent, present=True)
     # Rows queued by hand: no genuine message was ever sent for them.
     mine = Job.objects.create(kind="clear", device=device, state=JobState.QUEUED, attempts=1, queued_at=timezone.now())
-    theirs = Job.objects.create(kind="clear", device=elsewhere, state=JobState.QUEUED, attempts=1, queued_at=timezone.now())
+    theirs = Job.objects.create(
+        kind="clear", device=elsewhere, state=JobState.QUEUED, attempts=1, queued_at=timezone.now()
+    )
     queue = cabinet.agent.queue_name
     forged = [
-        [mine.pk, 1, "0" * 64],                                  # a bad signature
-        [mine.pk, 1, other_agent.sign(mine.pk, 1)],              # signed with another agent's key
-        [theirs.pk, 1, cabinet.agent.sign(theirs.pk, 1)],        # well signed, but another agent's job
+        [mine.pk, 1, "0" * 64],  # a bad signature
+        [mine.pk, 1, other_agent.sign(mine.pk, 1)],  # signed with another agent's key
+        [theirs.pk, 1, cabinet.agent.sign(theirs.pk, 1)],  # well signed, but another agent's job
     ]
     for args in forged:
         celery_app.send_task("qingka.run_job", args=args, queue=queue)

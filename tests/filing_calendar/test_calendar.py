@@ -24,22 +24,28 @@ def test_domain_tables_as_shipped():
     assert OFFICIAL_DAYS[2025] == (15, 20, 17, 18, 22, 16, 15, 15, 15, 27, 17, 15)
 
 
-@pytest.mark.parametrize("month, expected", [
-    # chinese-calendar knows 2026: the estimate agrees with the published table where the old rule holds
-    (d(2026, 3, 1), d(2026, 3, 16)),    # the 15th is a Sunday → Monday
-    (d(2026, 4, 1), d(2026, 4, 20)),    # 清明 (3 days) → +3, then off the weekend
-    (d(2026, 8, 1), d(2026, 8, 17)),
-    (d(2026, 12, 1), d(2026, 12, 15)),
-    (d(2026, 10, 1), d(2026, 10, 22)),  # 国庆 +8: the published 26th is why tables are data
-])
+@pytest.mark.parametrize(
+    "month, expected",
+    [
+        # chinese-calendar knows 2026: the estimate agrees with the published table where the old rule holds
+        (d(2026, 3, 1), d(2026, 3, 16)),  # the 15th is a Sunday → Monday
+        (d(2026, 4, 1), d(2026, 4, 20)),  # 清明 (3 days) → +3, then off the weekend
+        (d(2026, 8, 1), d(2026, 8, 17)),
+        (d(2026, 12, 1), d(2026, 12, 15)),
+        (d(2026, 10, 1), d(2026, 10, 22)),  # 国庆 +8: the published 26th is why tables are data
+    ],
+)
 def test_estimate_from_the_holiday_calendar(month, expected):
     assert estimate_deadline(month) == expected
 
 
-@pytest.mark.parametrize("month, expected", [
-    (d(2031, 2, 1), d(2031, 2, 17)),   # the 15th is a Saturday → Monday
-    (d(2031, 1, 1), d(2031, 1, 15)),   # a Wednesday stays
-])
+@pytest.mark.parametrize(
+    "month, expected",
+    [
+        (d(2031, 2, 1), d(2031, 2, 17)),  # the 15th is a Saturday → Monday
+        (d(2031, 1, 1), d(2031, 1, 15)),  # a Wednesday stays
+    ],
+)
 def test_beyond_the_holiday_package_the_fifteenth_moves_to_a_weekday(month, expected):
     assert estimate_deadline(month) == expected
 

@@ -23,12 +23,33 @@ def world(users):
     my_device = make_device(mine, agent=agent, simulated=True)
     their_device = make_device(theirs, agent=other_agent)
     my_period = make_period(mine, month=dt.date(2026, 10, 1))
-    failed = Job.objects.create(kind=JobKind.CLEAR, device=my_device, period=my_period, state=JobState.FAILED, attempts=1,
-                                error_code="CERT_PASSWORD_WRONG", error_message="证书口令错误，剩余3次", requested_by=users["owner"])
-    done = Job.objects.create(kind=JobKind.READ_STATUS, device=their_device, state=JobState.SUCCEEDED, attempts=1,
-                              requested_by=users["admin"], finished_at=timezone.now())
-    return {"mine": mine, "theirs": theirs, "failed": failed, "done": done, "agent": agent, "my_device": my_device,
-            "their_device": their_device}
+    failed = Job.objects.create(
+        kind=JobKind.CLEAR,
+        device=my_device,
+        period=my_period,
+        state=JobState.FAILED,
+        attempts=1,
+        error_code="CERT_PASSWORD_WRONG",
+        error_message="证书口令错误，剩余3次",
+        requested_by=users["owner"],
+    )
+    done = Job.objects.create(
+        kind=JobKind.READ_STATUS,
+        device=their_device,
+        state=JobState.SUCCEEDED,
+        attempts=1,
+        requested_by=users["admin"],
+        finished_at=timezone.now(),
+    )
+    return {
+        "mine": mine,
+        "theirs": theirs,
+        "failed": failed,
+        "done": done,
+        "agent": agent,
+        "my_device": my_device,
+        "their_device": their_device,
+    }
 
 
 def ids(response) -> set[int]:
@@ -48,9 +69,15 @@ def test_anonymous_is_sent_to_login(client, world):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("role, visible", [
-    ("admin", {"failed", "done"}), ("readonly", {"failed", "done"}), ("owner", {"failed"}), ("colleague", {"done"}),
-])
+@pytest.mark.parametrize(
+    "role, visible",
+    [
+        ("admin", {"failed", "done"}),
+        ("readonly", {"failed", "done"}),
+        ("owner", {"failed"}),
+        ("colleague", {"done"}),
+    ],
+)
 def test_each_role_sees_the_jobs_of_the_clients_it_may_see(client, users, world, role, visible):
     response = as_user(client, users, role).get(URL)
     assert response.status_code == 200
@@ -84,16 +111,19 @@ def test_the_pages_are_read_only(client, users, world):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("query, expected", [
-    ("state=failed", {"failed"}),
-    ("state=succeeded", {"done"}),
-    ("kind=read_status", {"done"}),
-    ("client=南京甲", {"failed"}),
-    ("client=乙贸易", {"done"}),
-    ("error_code=CERT_PASSWORD_WRONG", {"failed"}),
-    ("month=2026-10", {"failed"}),
-    ("state=failed&kind=read_status", set()),
-])
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("state=failed", {"failed"}),
+        ("state=succeeded", {"done"}),
+        ("kind=read_status", {"done"}),
+        ("client=南京甲", {"failed"}),
+        ("client=乙贸易", {"done"}),
+        ("error_code=CERT_PASSWORD_WRONG", {"failed"}),
+        ("month=2026-10", {"failed"}),
+        ("state=failed&kind=read_status", set()),
+    ],
+)
 def test_filters(client, users, world, query, expected):
     response = as_user(client, users, "admin").get(f"{URL}?{query}")
     assert response.status_code == 200
@@ -120,8 +150,9 @@ def test_filter_by_date_range_on_the_local_calendar(client, users, world):
 
 @pytest.mark.django_db
 def test_bad_filters_are_explained_in_chinese_field_by_field(client, users, world):
-    response = as_user(client, users, "admin").get(URL, {"month": "2026-13", "date_from": "2026-11-05", "date_to": "2026-11-01",
-                                                           "state": "exploded"})
+    response = as_user(client, users, "admin").get(
+        URL, {"month": "2026-13", "date_from": "2026-11-05", "date_to": "2026-11-01", "state": "exploded"}
+    )
     assert response.status_code == 200
     errors = response.context["filter"].form.errors
     assert errors["month"] == ["月份格式应为 YYYY-MM，如 2026-10"]
@@ -133,7 +164,9 @@ def test_bad_filters_are_explained_in_chinese_field_by_field(client, users, worl
 
 @pytest.mark.django_db
 def test_pages_of_fifty_keep_the_filters(client, users, world):
-    Job.objects.bulk_create(Job(kind=JobKind.READ_STATUS, device=world["my_device"], state=JobState.CANCELLED) for _ in range(55))
+    Job.objects.bulk_create(
+        Job(kind=JobKind.READ_STATUS, device=world["my_device"], state=JobState.CANCELLED) for _ in range(55)
+    )
     as_user(client, users, "admin")
     first = client.get(URL, {"state": "cancelled"})
     assert len(first.context["page"]) == 50 and first.context["page"].paginator.count == 55
@@ -151,7 +184,9 @@ def read_csv(response) -> list[list[str]]:
 
 @pytest.mark.django_db
 def test_csv_export_has_chinese_headers_and_every_filtered_row(client, users, world):
-    Job.objects.bulk_create(Job(kind=JobKind.READ_STATUS, device=world["my_device"], state=JobState.CANCELLED) for _ in range(60))
+    Job.objects.bulk_create(
+        Job(kind=JobKind.READ_STATUS, device=world["my_device"], state=JobState.CANCELLED) for _ in range(60)
+    )
     response = as_user(client, users, "admin").get(URL, {"state": "cancelled", "export": "csv", "page": 2})
     assert response.status_code == 200 and "attachment;" in response["Content-Disposition"]
     rows = read_csv(response)
@@ -163,7 +198,7 @@ def test_csv_export_has_chinese_headers_and_every_filtered_row(client, users, wo
 def test_exports_hold_only_what_the_user_may_see(client, users, world):
     rows = read_csv(as_user(client, users, "owner").get(URL, {"export": "csv"}))
     assert len(rows) == 2
-    row = dict(zip(rows[0], rows[1]))
+    row = dict(zip(rows[0], rows[1], strict=True))
     assert row["客户"] == "南京甲科技有限公司" and row["模拟设备"] == "是" and row["所属月份"] == "2026-10"
     assert row["错误代码"] == "CERT_PASSWORD_WRONG" and row["错误信息"] == "证书口令错误"
     assert row["处理建议"].startswith("核对并更正证书口令") and row["设备返回信息"] == "证书口令错误，剩余3次"
@@ -177,7 +212,7 @@ def test_excel_export(client, users, world):
     sheet = load_workbook(io.BytesIO(response.content)).active
     rows = list(sheet.values)
     assert rows[0][0] == "任务编号" and len(rows) == 2
-    row = dict(zip(rows[0], rows[1]))
+    row = dict(zip(rows[0], rows[1], strict=True))
     assert row["任务编号"] == world["done"].pk and row["状态"] == "成功" and row["模拟设备"] == "否"
     assert isinstance(row["结束时间"], dt.datetime)  # a real date cell, in Shanghai time
     finished = timezone.localtime(Job.objects.get(pk=world["done"].pk).finished_at)

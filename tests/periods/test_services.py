@@ -22,19 +22,25 @@ def test_records_the_return_and_audits_it(users):
     record_return_filed(period, dt.date(2026, 11, 9), Decimal("120000.50"), Decimal("15600.07"), user=users["owner"])
     period.refresh_from_db()
     assert (period.return_filed_on, period.declared_sales, period.declared_tax) == (
-        dt.date(2026, 11, 9), Decimal("120000.50"), Decimal("15600.07"))
+        dt.date(2026, 11, 9),
+        Decimal("120000.50"),
+        Decimal("15600.07"),
+    )
     event = AuditEvent.objects.get(action="period.return_filed")
     assert event.actor_user == users["owner"] and event.client == period.client
     assert event.before["return_filed_on"] is None and event.after["declared_tax"] == "15600.07"
 
 
-@pytest.mark.parametrize(("filed_on", "sales", "tax", "field"), [
-    (dt.date(2026, 11, 11), None, None, "filed_on"),             # in the future
-    (dt.date(2026, 10, 31), None, None, "filed_on"),             # before the month ended
-    (None, None, None, "filed_on"),
-    (dt.date(2026, 11, 9), Decimal("-1"), None, "declared_sales"),
-    (dt.date(2026, 11, 9), None, Decimal("-0.01"), "declared_tax"),
-])
+@pytest.mark.parametrize(
+    ("filed_on", "sales", "tax", "field"),
+    [
+        (dt.date(2026, 11, 11), None, None, "filed_on"),  # in the future
+        (dt.date(2026, 10, 31), None, None, "filed_on"),  # before the month ended
+        (None, None, None, "filed_on"),
+        (dt.date(2026, 11, 9), Decimal("-1"), None, "declared_sales"),
+        (dt.date(2026, 11, 9), None, Decimal("-0.01"), "declared_tax"),
+    ],
+)
 def test_bad_input_is_refused_field_by_field_and_nothing_is_written(filed_on, sales, tax, field):
     period = make_period()
     with pytest.raises(ValidationError) as refused:

@@ -15,14 +15,21 @@ from apps.jobs.models import Job, JobState
 from apps.jobs.sweeper import sweep
 from tests.factories import make_agent, make_client, make_device, make_period
 
-MONITORING_CLEARED = {"zxbsrq": "2026-11-03", "kpjzsj": "2026-12-15", "clock": "2026-11-05T10:00:00+08:00", "simulated": True}
+MONITORING_CLEARED = {
+    "zxbsrq": "2026-11-03",
+    "kpjzsj": "2026-12-15",
+    "clock": "2026-11-05T10:00:00+08:00",
+    "simulated": True,
+}
 
 
 @pytest.fixture
 def sent(monkeypatch):
     """The Celery messages the site sends (the broker itself is exercised by the end-to-end tests)."""
     messages = []
-    monkeypatch.setattr(pipeline.celery_app, "send_task", lambda name, args, queue: messages.append((name, args, queue)))
+    monkeypatch.setattr(
+        pipeline.celery_app, "send_task", lambda name, args, queue: messages.append((name, args, queue))
+    )
     return messages
 
 
@@ -31,14 +38,25 @@ def setup(db, django_capture_on_commit_callbacks):
     agent, token = make_agent()
     client = make_client()
     device = make_device(client, agent=agent, present=True, simulated=True)
-    period = make_period(client, month=dt.date(2026, 10, 1), deadline=timezone.localdate() + dt.timedelta(days=10),
-                         summary_uploaded_at=timezone.now(), return_filed_on=timezone.localdate())
+    period = make_period(
+        client,
+        month=dt.date(2026, 10, 1),
+        deadline=timezone.localdate() + dt.timedelta(days=10),
+        summary_uploaded_at=timezone.now(),
+        return_filed_on=timezone.localdate(),
+    )
     agent.online = True
     agent.save()
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Agent {token}")
-    return {"agent": agent, "token": token, "device": device, "period": period, "api": api,
-            "commit": django_capture_on_commit_callbacks}
+    return {
+        "agent": agent,
+        "token": token,
+        "device": device,
+        "period": period,
+        "api": api,
+        "commit": django_capture_on_commit_callbacks,
+    }
 
 
 def ask(setup, kind="clear"):
@@ -90,7 +108,12 @@ def test_another_agents_job_is_not_found_and_unchanged(setup, sent):
     other = APIClient()
     other.credentials(HTTP_AUTHORIZATION=f"Agent {other_token}")
     assert other.post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json").status_code == 404
-    assert other.post(f"/api/v1/agent/jobs/{job.pk}/result/", {"attempt": 1, "outcome": "succeeded"}, format="json").status_code == 404
+    assert (
+        other.post(
+            f"/api/v1/agent/jobs/{job.pk}/result/", {"attempt": 1, "outcome": "succeeded"}, format="json"
+        ).status_code
+        == 404
+    )
     assert Job.objects.get(pk=job.pk).state == JobState.QUEUED
 
 
@@ -136,7 +159,12 @@ def test_a_retryable_failure_is_scheduled_again_and_a_password_failure_never(set
 def test_a_stale_attempts_result_is_refused(setup, sent):
     job = ask(setup)
     setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
-    assert setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/result/", {"attempt": 2, "outcome": "succeeded"}, format="json").status_code == 409
+    assert (
+        setup["api"]
+        .post(f"/api/v1/agent/jobs/{job.pk}/result/", {"attempt": 2, "outcome": "succeeded"}, format="json")
+        .status_code
+        == 409
+    )
     assert Job.objects.get(pk=job.pk).state == JobState.RUNNING
 
 
@@ -180,8 +208,15 @@ def test_three_final_failures_make_the_device_bad(setup, sent):
 def test_heartbeat_marks_present_missing_and_keeps_unknown_devices(setup):
     agent, device = setup["agent"], setup["device"]
     rows = [
-        {"slot": "sim-1", "kind": "tax_disk", "driver": "simulated", "device_number": device.number, "simulated": True,
-         "busy": False, "monitoring": MONITORING_CLEARED},
+        {
+            "slot": "sim-1",
+            "kind": "tax_disk",
+            "driver": "simulated",
+            "device_number": device.number,
+            "simulated": True,
+            "busy": False,
+            "monitoring": MONITORING_CLEARED,
+        },
         {"slot": "1-1.2", "kind": "ukey", "driver": "none", "device_number": None, "simulated": False, "busy": False},
     ]
     body = {"version": "0.1.0", "hostname": "cabinet-1", "devices": rows}
@@ -193,7 +228,11 @@ def test_heartbeat_marks_present_missing_and_keeps_unknown_devices(setup):
     setup["api"].post("/api/v1/agent/heartbeat/", {**body, "devices": rows[1:]}, format="json")
     device.refresh_from_db()
     assert not device.present and AuditEvent.objects.filter(action="device.missing").count() == 1
-    bad = setup["api"].post("/api/v1/agent/heartbeat/", {**body, "devices": [{"slot": "x", "driver": "none", "kind": "floppy"}]}, format="json")
+    bad = setup["api"].post(
+        "/api/v1/agent/heartbeat/",
+        {**body, "devices": [{"slot": "x", "driver": "none", "kind": "floppy"}]},
+        format="json",
+    )
     assert bad.status_code == 400
 
 
@@ -212,9 +251,21 @@ def test_an_agent_cannot_take_a_device_another_online_agent_holds(setup):
     intruder, token = make_agent()
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Agent {token}")
-    row = {"slot": "9-9", "kind": "tax_disk", "driver": "simulated", "device_number": setup["device"].number,
-           "simulated": True, "busy": False, "monitoring": {"kpjzsj": "2000-01-01"}}
-    assert api.post("/api/v1/agent/heartbeat/", {"version": "x", "hostname": "h", "devices": [row]}, format="json").status_code == 200
+    row = {
+        "slot": "9-9",
+        "kind": "tax_disk",
+        "driver": "simulated",
+        "device_number": setup["device"].number,
+        "simulated": True,
+        "busy": False,
+        "monitoring": {"kpjzsj": "2000-01-01"},
+    }
+    assert (
+        api.post(
+            "/api/v1/agent/heartbeat/", {"version": "x", "hostname": "h", "devices": [row]}, format="json"
+        ).status_code
+        == 200
+    )
     setup["device"].refresh_from_db()
     assert (setup["device"].agent, setup["device"].slot) == (setup["agent"], "")
     assert setup["device"].monitoring is None

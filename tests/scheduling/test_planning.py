@@ -39,30 +39,33 @@ NOT_FILED = {"summary_uploaded_at": UPLOADED}
 NOTHING = {}
 
 
-@pytest.mark.parametrize("kind, taxpayer_kind, facts, expected", [
-    # 清卡: summary done and the return filed (or no return this month)
-    (CLEAR, "general", READY, None),
-    (CLEAR, "small_scale", NOT_FILED, None),           # October: a quarterly filer files no return
-    (CLEAR, "general", NOT_FILED, "未完成申报"),
-    (CLEAR, "general", {"return_filed_on": dt.date(2026, 11, 5)}, "尚未抄报"),
-    (CLEAR, "general", NOTHING, "未完成申报"),
-    (CLEAR, "small_scale", NOTHING, "尚未抄报"),
-    # 抄报并清卡: the summary may still be due, the return must be filed when one is due
-    (BOTH, "general", {"return_filed_on": dt.date(2026, 11, 5)}, None),
-    (BOTH, "general", READY, None),
-    (BOTH, "general", NOTHING, "未完成申报"),
-    (BOTH, "general", NOT_FILED, "未完成申报"),
-    (BOTH, "small_scale", NOTHING, None),
-    # 抄报: only while the summary is due
-    (SUMMARY, "general", NOTHING, None),
-    (SUMMARY, "general", NOT_FILED, "本期已抄报"),
-    (SUMMARY, "small_scale", NOT_FILED, "本期已抄报"),
-    # done and locked, whatever the kind
-    (CLEAR, "general", {**READY, "cleared_at": UPLOADED}, "本期已完成"),
-    (SUMMARY, "general", {"cleared_at": UPLOADED}, "本期已完成"),
-    (BOTH, "general", {"locked": True}, "已锁死"),
-    (CLEAR, "general", {**READY, "locked": True}, "已锁死"),
-])
+@pytest.mark.parametrize(
+    "kind, taxpayer_kind, facts, expected",
+    [
+        # 清卡: summary done and the return filed (or no return this month)
+        (CLEAR, "general", READY, None),
+        (CLEAR, "small_scale", NOT_FILED, None),  # October: a quarterly filer files no return
+        (CLEAR, "general", NOT_FILED, "未完成申报"),
+        (CLEAR, "general", {"return_filed_on": dt.date(2026, 11, 5)}, "尚未抄报"),
+        (CLEAR, "general", NOTHING, "未完成申报"),
+        (CLEAR, "small_scale", NOTHING, "尚未抄报"),
+        # 抄报并清卡: the summary may still be due, the return must be filed when one is due
+        (BOTH, "general", {"return_filed_on": dt.date(2026, 11, 5)}, None),
+        (BOTH, "general", READY, None),
+        (BOTH, "general", NOTHING, "未完成申报"),
+        (BOTH, "general", NOT_FILED, "未完成申报"),
+        (BOTH, "small_scale", NOTHING, None),
+        # 抄报: only while the summary is due
+        (SUMMARY, "general", NOTHING, None),
+        (SUMMARY, "general", NOT_FILED, "本期已抄报"),
+        (SUMMARY, "small_scale", NOT_FILED, "本期已抄报"),
+        # done and locked, whatever the kind
+        (CLEAR, "general", {**READY, "cleared_at": UPLOADED}, "本期已完成"),
+        (SUMMARY, "general", {"cleared_at": UPLOADED}, "本期已完成"),
+        (BOTH, "general", {"locked": True}, "已锁死"),
+        (CLEAR, "general", {**READY, "locked": True}, "已锁死"),
+    ],
+)
 def test_period_decides_first(kind, taxpayer_kind, facts, expected):
     reason = exclusion_reason(kind, period(taxpayer_kind, **facts), device(), today=TODAY)
     assert (reason is None) if expected is None else (expected in reason), reason
@@ -79,18 +82,21 @@ def test_quarter_end_month_needs_the_return_of_a_small_scale_taxpayer():
     assert "未完成申报" in exclusion_reason(CLEAR, september, device(), today=dt.date(2026, 10, 20))
 
 
-@pytest.mark.parametrize("the_device, expected", [
-    (None, "没有登记税控设备"),
-    (device(present=False), "不在位"),
-    (device(agent_=agent(online=False)), "离线"),
-    (device(agent_=agent(enabled=False)), "已停用或不可用"),
-    (device(agent_=agent(health=Health.MAINTENANCE)), "已停用或不可用"),
-    (device(health=Health.BAD), "健康状况"),
-    (device(health=Health.RETIRED), "健康状况"),
-    (device(monitoring={"cert_tries_left": 0}), "证书口令已锁定"),
-    (device(monitoring={"cert_tries_left": 1}), None),
-    (device(monitoring={"kpjzsj": "2026-11-16"}), None),
-])
+@pytest.mark.parametrize(
+    "the_device, expected",
+    [
+        (None, "没有登记税控设备"),
+        (device(present=False), "不在位"),
+        (device(agent_=agent(online=False)), "离线"),
+        (device(agent_=agent(enabled=False)), "已停用或不可用"),
+        (device(agent_=agent(health=Health.MAINTENANCE)), "已停用或不可用"),
+        (device(health=Health.BAD), "健康状况"),
+        (device(health=Health.RETIRED), "健康状况"),
+        (device(monitoring={"cert_tries_left": 0}), "证书口令已锁定"),
+        (device(monitoring={"cert_tries_left": 1}), None),
+        (device(monitoring={"kpjzsj": "2026-11-16"}), None),
+    ],
+)
 def test_device_reasons(the_device, expected):
     reason = exclusion_reason(CLEAR, period(**READY), the_device, today=TODAY)
     assert (reason is None) if expected is None else (expected in reason), reason
@@ -101,10 +107,19 @@ def test_device_without_agent():
     assert "未分配前置机" in exclusion_reason(CLEAR, period(**READY), lone, today=TODAY)
 
 
-@pytest.mark.parametrize("code, left_out", [
-    ("CERT_PASSWORD_WRONG", True), ("CERT_LOCKED", True), ("DEVICE_PASSWORD_WRONG", True),
-    ("DEVICE_PASSWORD_LOCKED", True), ("TRANSFER_FAILED", False), ("RETURN_NOT_FILED", False), ("", False), (None, False),
-])
+@pytest.mark.parametrize(
+    "code, left_out",
+    [
+        ("CERT_PASSWORD_WRONG", True),
+        ("CERT_LOCKED", True),
+        ("DEVICE_PASSWORD_WRONG", True),
+        ("DEVICE_PASSWORD_LOCKED", True),
+        ("TRANSFER_FAILED", False),
+        ("RETURN_NOT_FILED", False),
+        ("", False),
+        (None, False),
+    ],
+)
 def test_a_password_is_never_tried_again_blindly(code, left_out):
     reason = exclusion_reason(CLEAR, period(**READY), device(), today=TODAY, last_error_code=code)
     assert (reason is not None and "口令" in reason) if left_out else reason is None
@@ -127,6 +142,7 @@ def test_amounts_do_not_matter():
 
 
 # --- plan ------------------------------------------------------------------------------------
+
 
 def at(hour, minute=0, second=0, day=10):
     return dt.datetime(2026, 11, day, hour, minute, second, tzinfo=SHANGHAI)
@@ -157,11 +173,16 @@ def test_one_agent_is_spaced_evenly():
 @pytest.mark.parametrize("per_minute", [1, 3, 7, 10, 60])
 def test_no_agent_gets_more_than_n_jobs_in_any_minute(per_minute):
     agents = [agent(1), agent(2), agent(3)]
-    planned = plan(devices_on([(agents[0], 50), (agents[1], 7), (agents[2], 1)]), at(20), per_agent_per_minute=per_minute)
+    planned = plan(
+        devices_on([(agents[0], 50), (agents[1], 7), (agents[2], 1)]), at(20), per_agent_per_minute=per_minute
+    )
     assert len(planned) == 58
     for times in times_by_agent(planned).values():
         times.sort()
-        assert all(later - earlier >= dt.timedelta(minutes=1) for earlier, later in zip(times, times[per_minute:]))
+        assert all(
+            later - earlier >= dt.timedelta(minutes=1)
+            for earlier, later in zip(times, times[per_minute:], strict=False)
+        )
 
 
 def test_agents_work_in_parallel():
@@ -178,18 +199,29 @@ def test_without_avoiding_busy_hours_the_start_is_kept():
     assert plan(devices_on([(agent(1), 1)]), at(10, 30), per_agent_per_minute=10)[0][1] == at(10, 30)
 
 
-@pytest.mark.parametrize("moment, expected", [
-    (at(8, 59, 59), at(8, 59, 59)), (at(9), at(11)), (at(10, 30), at(11)), (at(10, 59, 59), at(11)), (at(11), at(11)),
-    (at(13, 59), at(13, 59)), (at(14), at(16)), (at(15, 45), at(16)), (at(16), at(16)), (at(23, 30), at(23, 30)),
-])
+@pytest.mark.parametrize(
+    "moment, expected",
+    [
+        (at(8, 59, 59), at(8, 59, 59)),
+        (at(9), at(11)),
+        (at(10, 30), at(11)),
+        (at(10, 59, 59), at(11)),
+        (at(11), at(11)),
+        (at(13, 59), at(13, 59)),
+        (at(14), at(16)),
+        (at(15, 45), at(16)),
+        (at(16), at(16)),
+        (at(23, 30), at(23, 30)),
+    ],
+)
 def test_busy_hours_move_to_their_end(moment, expected):
     assert outside_busy_hours(moment) == expected
 
 
 def test_busy_hours_are_local_time():
-    utc_ten_thirty_shanghai = dt.datetime(2026, 11, 10, 2, 30, tzinfo=dt.timezone.utc)
+    utc_ten_thirty_shanghai = dt.datetime(2026, 11, 10, 2, 30, tzinfo=dt.UTC)
     assert outside_busy_hours(utc_ten_thirty_shanghai) == at(11)
-    assert outside_busy_hours(dt.datetime(2026, 11, 10, 9, 30, tzinfo=dt.timezone.utc)) == at(17, 30)
+    assert outside_busy_hours(dt.datetime(2026, 11, 10, 9, 30, tzinfo=dt.UTC)) == at(17, 30)
 
 
 def test_jobs_reaching_busy_hours_wait_and_stay_spaced():

@@ -18,7 +18,10 @@ URL, CONFIRM = "/bulk/returns/", "/bulk/returns/confirm/"
 
 @pytest.fixture
 def clients(users, nov10):
-    return {"mine": make_client(name="甲公司", staff=users["owner"]), "theirs": make_client(name="乙公司", staff=users["colleague"])}
+    return {
+        "mine": make_client(name="甲公司", staff=users["owner"]),
+        "theirs": make_client(name="乙公司", staff=users["colleague"]),
+    }
 
 
 def upload(client, *lines, name="申报.csv", encoding="utf-8-sig"):
@@ -27,19 +30,26 @@ def upload(client, *lines, name="申报.csv", encoding="utf-8-sig"):
 
 
 def good_lines(clients):
-    return [f"{clients['mine'].taxpayer_id},2026-10,2026-11-05,1000,130", f"{clients['mine'].taxpayer_id},2026-09,2026-10-10,,"]
+    return [
+        f"{clients['mine'].taxpayer_id},2026-10,2026-11-05,1000,130",
+        f"{clients['mine'].taxpayer_id},2026-09,2026-10-10,,",
+    ]
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("method, url", [("get", URL), ("post", URL), ("post", CONFIRM), ("get", URL + "template.xlsx")])
+@pytest.mark.parametrize(
+    "method, url", [("get", URL), ("post", URL), ("post", CONFIRM), ("get", URL + "template.xlsx")]
+)
 def test_anonymous_is_sent_to_login(client, users, method, url):
     response = getattr(client, method)(url)
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("method, url", [("get", URL), ("post", URL), ("post", CONFIRM), ("get", URL + "template.xlsx"),
-                                         ("get", URL + "template.csv")])
+@pytest.mark.parametrize(
+    "method, url",
+    [("get", URL), ("post", URL), ("post", CONFIRM), ("get", URL + "template.xlsx"), ("get", URL + "template.csv")],
+)
 def test_readonly_is_forbidden(as_role, users, method, url):
     assert getattr(as_role("readonly"), method)(url).status_code == 403
 
@@ -60,6 +70,7 @@ def test_template_download(as_role, users, fmt):
         assert response.content.decode("utf-8-sig").strip() == HEADER
     else:
         import io
+
         sheet = load_workbook(io.BytesIO(response.content)).worksheets[0]
         assert [cell.value for cell in next(sheet.iter_rows())] == HEADER.split(",")
     assert as_role("owner").get(f"{URL}template.pdf").status_code == 404

@@ -55,8 +55,14 @@ def world(users, nov10):
     client_with("庚已完成", period={**READY, "cleared_at": NOW})
     client_with("辛口令锁定", monitoring={"cert_tries_left": 0})
     client_with("壬口令错误")
-    Job.objects.create(kind=JobKind.CLEAR, device=w["壬口令错误_device"], state=JobState.FAILED, attempts=1,
-                       error_code="CERT_PASSWORD_WRONG", finished_at=NOW - dt.timedelta(days=1))
+    Job.objects.create(
+        kind=JobKind.CLEAR,
+        device=w["壬口令错误_device"],
+        state=JobState.FAILED,
+        attempts=1,
+        error_code="CERT_PASSWORD_WRONG",
+        finished_at=NOW - dt.timedelta(days=1),
+    )
     client_with("癸无设备", device=False)
     client_with("子无申报期", period=None)
     other = client_with("丑他人客户", agent=b)
@@ -77,9 +83,17 @@ def test_candidates_give_every_client_its_reason(world):
         by_client.setdefault(client, []).append(reason)
     assert by_client["甲就绪"] == [None, None]  # main and sub device
     assert by_client["乙就绪"] == [None] and by_client["丑他人客户"] == [None]
-    expected = {"丙未申报": "未完成申报", "丁不在位": "不在位", "戊离线": "离线", "己锁死": "已锁死", "庚已完成": "已完成",
-                "辛口令锁定": "证书口令已锁定", "壬口令错误": "证书口令错误", "癸无设备": "没有登记税控设备",
-                "子无申报期": "未完成申报"}
+    expected = {
+        "丙未申报": "未完成申报",
+        "丁不在位": "不在位",
+        "戊离线": "离线",
+        "己锁死": "已锁死",
+        "庚已完成": "已完成",
+        "辛口令锁定": "证书口令已锁定",
+        "壬口令错误": "证书口令错误",
+        "癸无设备": "没有登记税控设备",
+        "子无申报期": "未完成申报",
+    }
     for client, words in expected.items():
         assert len(by_client[client]) == 1 and words in by_client[client][0], (client, by_client[client])
 
@@ -110,13 +124,26 @@ def test_a_running_job_of_the_same_kind_leaves_the_device_out(world):
 
 # --- roles ---------------------------------------------------------------------------------
 
+
 def batch_for(users, state=JobState.SCHEDULED, **job_fields):
-    batch = Batch.objects.create(kind=JobKind.CLEAR, month=OCTOBER, start_at=timezone.now(), per_agent_per_minute=10,
-                                 token=uuid.uuid4(), created_by=users["admin"])
+    batch = Batch.objects.create(
+        kind=JobKind.CLEAR,
+        month=OCTOBER,
+        start_at=timezone.now(),
+        per_agent_per_minute=10,
+        token=uuid.uuid4(),
+        created_by=users["admin"],
+    )
     agent, _token = make_agent()
     client = make_client(staff=users["owner"])
-    Job.objects.create(kind=JobKind.CLEAR, device=make_device(client, agent=agent), period=make_period(client), batch=batch,
-                       state=state, **job_fields)
+    Job.objects.create(
+        kind=JobKind.CLEAR,
+        device=make_device(client, agent=agent),
+        period=make_period(client),
+        batch=batch,
+        state=state,
+        **job_fields,
+    )
     return batch
 
 
@@ -144,7 +171,9 @@ def test_anonymous_is_sent_to_login(client, users, method, url):
 @pytest.mark.parametrize("method, url", PAGES)
 def test_only_the_firm_admin_may_schedule_in_bulk(as_role, users, role, method, url):
     batch = batch_for(users)
-    response = getattr(as_role(role), method)(url(batch), {**PARAMS, "token": str(uuid.uuid4())} if method == "post" else None)
+    response = getattr(as_role(role), method)(
+        url(batch), {**PARAMS, "token": str(uuid.uuid4())} if method == "post" else None
+    )
     assert response.status_code == 403
     assert Batch.objects.count() == 1
     assert batch.jobs.get().state == JobState.SCHEDULED
@@ -153,8 +182,9 @@ def test_only_the_firm_admin_may_schedule_in_bulk(as_role, users, role, method, 
 @pytest.mark.django_db
 @pytest.mark.parametrize("method, url", PAGES)
 def test_admin_may(as_role, users, method, url):
-    response = getattr(as_role("admin"), method)(url(batch_for(users)), {**PARAMS, "token": str(uuid.uuid4())}
-                                                 if method == "post" else None)
+    response = getattr(as_role("admin"), method)(
+        url(batch_for(users)), {**PARAMS, "token": str(uuid.uuid4())} if method == "post" else None
+    )
     assert response.status_code == (302 if method == "post" else 200)
 
 
@@ -178,6 +208,7 @@ def planned_times(times_by_device, world):
     assert len(times_by_device) == 4
     return {"一号": [times_by_device[world["甲就绪_device"].pk], times_by_device[world["甲就绪_sub"].pk]], "二号": on_b}
 
+
 @pytest.mark.django_db
 def test_the_form_opens_on_the_working_period(as_role, world):
     response = as_role("admin").get("/bulk/new/")
@@ -196,23 +227,41 @@ def test_preview_shows_whom_and_when_and_writes_nothing(as_role, world):
     assert planned_times({c.device.pk: c.run_after for c in preview.chosen}, world) == PLANNED_NOW
     assert len(preview.left_out) == 9
     page = response.content.decode()
-    for words in ("甲就绪", "未完成申报", "设备不在位", "离线", "已锁死", "本期已完成", "证书口令已锁定", "证书口令错误", "没有登记税控设备"):
+    for words in (
+        "甲就绪",
+        "未完成申报",
+        "设备不在位",
+        "离线",
+        "已锁死",
+        "本期已完成",
+        "证书口令已锁定",
+        "证书口令错误",
+        "没有登记税控设备",
+    ):
         assert words in page
     assert 'name="token"' in page and 'action="/bulk/confirm/"' in page
-    assert (Job.objects.count(), Batch.objects.count(), Period.objects.count(), AuditEvent.objects.count()) == (1, 0, periods, events)
+    assert (Job.objects.count(), Batch.objects.count(), Period.objects.count(), AuditEvent.objects.count()) == (
+        1,
+        0,
+        periods,
+        events,
+    )
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("change, field, words", [
-    ({"month": "2026-11"}, "month", "须早于本月"),
-    ({"month": "2026-13"}, "month", "YYYY-MM"),
-    ({"kind": "read_status"}, "kind", ""),
-    ({"per_agent_per_minute": "0"}, "per_agent_per_minute", "至少为1"),
-    ({"per_agent_per_minute": "61"}, "per_agent_per_minute", "不能超过60"),
-    ({"when": "at"}, "start_at", "请选择开始时间"),
-    ({"when": "at", "start_at": "2026-11-10T09:00"}, "start_at", "不能早于现在"),
-    ({"when": "at", "start_at": "明天"}, "start_at", "有效的日期"),
-])
+@pytest.mark.parametrize(
+    "change, field, words",
+    [
+        ({"month": "2026-11"}, "month", "须早于本月"),
+        ({"month": "2026-13"}, "month", "YYYY-MM"),
+        ({"kind": "read_status"}, "kind", ""),
+        ({"per_agent_per_minute": "0"}, "per_agent_per_minute", "至少为1"),
+        ({"per_agent_per_minute": "61"}, "per_agent_per_minute", "不能超过60"),
+        ({"when": "at"}, "start_at", "请选择开始时间"),
+        ({"when": "at", "start_at": "2026-11-10T09:00"}, "start_at", "不能早于现在"),
+        ({"when": "at", "start_at": "明天"}, "start_at", "有效的日期"),
+    ],
+)
 def test_bad_choices_are_refused_field_by_field(as_role, world, change, field, words):
     response = as_role("admin").get("/bulk/new/", {**PARAMS, **change})
     assert response.status_code == 200 and "preview" not in response.context
@@ -220,6 +269,7 @@ def test_bad_choices_are_refused_field_by_field(as_role, world, change, field, w
 
 
 # --- confirm ------------------------------------------------------------------------------
+
 
 def confirm(client, **change):
     token = change.pop("token", None) or str(uuid.uuid4())
@@ -237,10 +287,17 @@ def test_confirm_creates_the_planned_jobs_once(as_role, world, users):
     # due now: queued at once; later: scheduled for the sweeper
     assert jobs[world["甲就绪_device"].pk].state == JobState.QUEUED
     assert jobs[world["甲就绪_sub"].pk].state == JobState.SCHEDULED
-    assert all(job.kind == JobKind.CLEAR and job.period.month == OCTOBER and job.requested_by == users["admin"]
-               for job in jobs.values())
+    assert all(
+        job.kind == JobKind.CLEAR and job.period.month == OCTOBER and job.requested_by == users["admin"]
+        for job in jobs.values()
+    )
     assert (batch.created_by, batch.kind, batch.month, batch.planned_count, batch.created_count) == (
-        users["admin"], JobKind.CLEAR, OCTOBER, 4, 4)
+        users["admin"],
+        JobKind.CLEAR,
+        OCTOBER,
+        4,
+        4,
+    )
     assert len(batch.left_out) == 9 and {item["client"] for item in batch.left_out} >= {"丁不在位", "癸无设备"}
     event = AuditEvent.objects.get(action="batch.created")
     assert event.actor_user == users["admin"] and event.object_id == str(batch.pk) and event.after["created"] == 4
@@ -271,7 +328,9 @@ def test_confirm_at_a_time_outside_busy_hours(as_role, world):
     assert batch.avoid_busy_hours and batch.start_at == NOW + dt.timedelta(minutes=30)
     times = {job.device_id: job.run_after for job in batch.jobs.all()}
     eleven = NOW + dt.timedelta(hours=1)
-    assert times[world["甲就绪_device"].pk] == eleven and times[world["甲就绪_sub"].pk] == eleven + dt.timedelta(seconds=30)
+    assert times[world["甲就绪_device"].pk] == eleven and times[world["甲就绪_sub"].pk] == eleven + dt.timedelta(
+        seconds=30
+    )
     assert set(batch.jobs.values_list("state", flat=True)) == {JobState.SCHEDULED}
 
 
@@ -300,6 +359,7 @@ def test_confirm_is_post_only(as_role, world):
 
 # --- progress, cancel, retry ---------------------------------------------------------------
 
+
 @pytest.fixture
 def batch(as_role, world):
     confirm(as_role("admin"))
@@ -316,12 +376,20 @@ def test_progress_counts_and_polls_while_running(as_role, world, batch):
     running = job_of(batch, world["甲就绪_device"])
     running.move(JobState.RUNNING)
     failed = job_of(batch, world["乙就绪_device"])
-    Job.objects.filter(pk=failed.pk).update(state=JobState.FAILED, error_code="RECONCILIATION_FAILED", finished_at=timezone.now())
+    Job.objects.filter(pk=failed.pk).update(
+        state=JobState.FAILED, error_code="RECONCILIATION_FAILED", finished_at=timezone.now()
+    )
     response = admin.get(f"/bulk/{batch.pk}/live/")
     context = response.context
     assert (context["total"], context["finished"], context["percent"]) == (4, 1, 25)
-    assert dict(context["counts"]) == {JobState.SCHEDULED: 1, JobState.QUEUED: 1, JobState.RUNNING: 1,
-                                       JobState.SUCCEEDED: 0, JobState.FAILED: 1, JobState.CANCELLED: 0}
+    assert dict(context["counts"]) == {
+        JobState.SCHEDULED: 1,
+        JobState.QUEUED: 1,
+        JobState.RUNNING: 1,
+        JobState.SUCCEEDED: 0,
+        JobState.FAILED: 1,
+        JobState.CANCELLED: 0,
+    }
     page = response.content.decode()
     assert 'hx-trigger="every 2s"' in page and "<html" not in page
     assert "票表比对不通过" in page and "核对申报表与开票数据" in page  # the failure and its remedy
@@ -364,7 +432,9 @@ def test_retry_what_failed_but_never_a_password(as_role, world, batch):
     transfer = job_of(batch, world["甲就绪_device"])
     password = job_of(batch, world["乙就绪_device"])
     for job, code in ((transfer, "TRANSFER_FAILED"), (password, "CERT_PASSWORD_WRONG")):
-        Job.objects.filter(pk=job.pk).update(state=JobState.FAILED, attempts=5, error_code=code, finished_at=timezone.now())
+        Job.objects.filter(pk=job.pk).update(
+            state=JobState.FAILED, attempts=5, error_code=code, finished_at=timezone.now()
+        )
     response = as_role("admin").post(f"/bulk/{batch.pk}/retry/", follow=True)
     transfer.refresh_from_db()
     password.refresh_from_db()

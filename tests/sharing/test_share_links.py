@@ -17,11 +17,21 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("nov10")]
 def company(users):
     agent, _ = make_agent("内部机柜甲")
     client = make_client(name="乙的客户有限公司", staff=users["owner"], notes="内部备注：老板难沟通")
-    device = make_device(client=client, agent=agent, slot="1-1.4.2", simulated=True,
-                         monitoring={"zxbsrq": "2026-11-02", "kpjzsj": "2026-11-16", "invoice_types": {"004": {"state": 2}}})
+    device = make_device(
+        client=client,
+        agent=agent,
+        slot="1-1.4.2",
+        simulated=True,
+        monitoring={"zxbsrq": "2026-11-02", "kpjzsj": "2026-11-16", "invoice_types": {"004": {"state": 2}}},
+    )
     make_period(client=client, month=dt.date(2026, 10, 1), summary_uploaded_at=timezone.now())
-    Job.objects.create(device=device, kind="clear", state="failed", error_code="CERT_PASSWORD_WRONG",
-                       error_message="证书口令错误，剩余3次")
+    Job.objects.create(
+        device=device,
+        kind="clear",
+        state="failed",
+        error_code="CERT_PASSWORD_WRONG",
+        error_message="证书口令错误，剩余3次",
+    )
     make_client(name="别家公司有限公司", staff=users["colleague"])
     return client
 
@@ -70,11 +80,30 @@ def test_the_public_page_shows_the_company_and_nothing_internal(client, as_role,
     response = client.get(reverse("sharing:public", args=[link.token]))
     assert response.status_code == 200 and response["X-Robots-Tag"] == "noindex, nofollow"
     html = response.content.decode()
-    for shown in ["乙的客户有限公司", company.taxpayer_id, "待申报", "2026年10月", "2026年11月16日", "抄税未清卡",
-                  'class="badge simulated"']:
+    for shown in [
+        "乙的客户有限公司",
+        company.taxpayer_id,
+        "待申报",
+        "2026年10月",
+        "2026年11月16日",
+        "抄税未清卡",
+        'class="badge simulated"',
+    ]:
         assert shown in html, shown
-    for hidden in ["会计乙", "accountant", "别家公司有限公司", "内部机柜甲", "1-1.4.2", "证书口令", "CERT_PASSWORD_WRONG",
-                   "剩余3次", "老板难沟通", "12345678", "88888888", "退出"]:
+    for hidden in [
+        "会计乙",
+        "accountant",
+        "别家公司有限公司",
+        "内部机柜甲",
+        "1-1.4.2",
+        "证书口令",
+        "CERT_PASSWORD_WRONG",
+        "剩余3次",
+        "老板难沟通",
+        "12345678",
+        "88888888",
+        "退出",
+    ]:
         assert hidden not in html, hidden
     assert len(response.context["timeline"]) == 24
 
@@ -106,12 +135,15 @@ def test_expired_link_is_404(client, company, nov10):
     assert client.get(url).status_code == 404
 
 
-@pytest.mark.parametrize("token", [
-    "nonsense",
-    signing.dumps({"link": 1, "client": 1}, salt="another.salt"),
-    signing.dumps({"link": 1, "client": 1}, salt=SALT, key="not-the-site-secret"),
-    signing.dumps({"link": 1}, salt=SALT),
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "nonsense",
+        signing.dumps({"link": 1, "client": 1}, salt="another.salt"),
+        signing.dumps({"link": 1, "client": 1}, salt=SALT, key="not-the-site-secret"),
+        signing.dumps({"link": 1}, salt=SALT),
+    ],
+)
 def test_outsider_with_a_bad_token_gets_404(client, company, token):
     ShareLink.objects.create(pk=1, client=company, expires_at=timezone.now() + dt.timedelta(days=30))
     assert client.get(reverse("sharing:public", args=[token])).status_code == 404

@@ -16,10 +16,25 @@ from typing import Any
 
 from .. import usb as usb_discovery
 from .base import (
-    CERT_LOCKED, CERT_PASSWORD_WRONG, CERT_REPORTED_LOST, CERT_REVOKED, CERT_STATUS_UNKNOWN,
-    CLOCK_ERROR, DEVICE_BUSY, DEVICE_LOCKED, DEVICE_MISSING, DEVICE_NOT_STARTED, DRIVER_ERROR,
-    ERROR_CODES, KEY_UPDATE_REQUIRED, MULTI_MONTH_UNREPORTED, TIMEOUT, UPLOAD_OVERDUE, DeviceError,
-    FoundDevice, Secrets,
+    CERT_LOCKED,
+    CERT_PASSWORD_WRONG,
+    CERT_REPORTED_LOST,
+    CERT_REVOKED,
+    CERT_STATUS_UNKNOWN,
+    CLOCK_ERROR,
+    DEVICE_BUSY,
+    DEVICE_LOCKED,
+    DEVICE_MISSING,
+    DEVICE_NOT_STARTED,
+    DRIVER_ERROR,
+    ERROR_CODES,
+    KEY_UPDATE_REQUIRED,
+    MULTI_MONTH_UNREPORTED,
+    TIMEOUT,
+    UPLOAD_OVERDUE,
+    DeviceError,
+    FoundDevice,
+    Secrets,
 )
 
 ALREADY_DONE = "already_done"  # a raw code that means the operation had already happened: success
@@ -56,9 +71,9 @@ class CommandDriver:
         self.program = list(program)
         self.timeout = timeout
         self.env = env
-        self._numbers: dict[tuple, str] = {}        # (slot, USB identity) → device number
+        self._numbers: dict[tuple, str] = {}  # (slot, USB identity) → device number
         self._devices: dict[str, FoundDevice] = {}  # device number → the device as last seen
-        self._running: set[str] = set()             # device numbers with an operation under way
+        self._running: set[str] = set()  # device numbers with an operation under way
         self._running_lock = threading.Lock()
 
     def discover(self) -> list[FoundDevice]:
@@ -95,8 +110,7 @@ class CommandDriver:
     def clear(self, device_number: str, period: str, secrets: Secrets) -> dict[str, Any]:
         return self._operate("clear", device_number, period, secrets)
 
-    def _operate(self, op: str, device_number: str, period: str | None,
-                 secrets: Secrets) -> dict[str, Any]:
+    def _operate(self, op: str, device_number: str, period: str | None, secrets: Secrets) -> dict[str, Any]:
         if device_number not in self._devices:
             self.discover()
         device = self._devices.get(device_number)
@@ -117,11 +131,18 @@ class CommandDriver:
             latest.monitoring = monitoring
         return result
 
-    def _run(self, op: str, slot: str, kind: str | None, device_number: str | None,
-             period: str | None, secrets: Secrets) -> dict[str, Any]:
-        request = {"op": op, "slot": slot, "kind": kind, "device_number": device_number,
-                   "period": period, "certificate_password": secrets.certificate_password,
-                   "device_password": secrets.device_password}
+    def _run(
+        self, op: str, slot: str, kind: str | None, device_number: str | None, period: str | None, secrets: Secrets
+    ) -> dict[str, Any]:
+        request = {
+            "op": op,
+            "slot": slot,
+            "kind": kind,
+            "device_number": device_number,
+            "period": period,
+            "certificate_password": secrets.certificate_password,
+            "device_password": secrets.device_password,
+        }
         hide = [p for p in (secrets.certificate_password, secrets.device_password) if p]
 
         def scrub(text: str) -> str:  # a tool that echoes a password must not leak it further
@@ -130,9 +151,16 @@ class CommandDriver:
             return text
 
         try:
-            proc = subprocess.Popen(self.program, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, encoding="utf-8", errors="replace",
-                                    env=self.env, start_new_session=True)
+            proc = subprocess.Popen(
+                self.program,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                encoding="utf-8",
+                errors="replace",
+                env=self.env,
+                start_new_session=True,
+            )
         except OSError as exc:
             raise DeviceError(DRIVER_ERROR, f"cannot run {self.program[0]}: {exc.strerror}") from None
         try:
@@ -140,19 +168,19 @@ class CommandDriver:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)  # the tool and anything it started
             proc.communicate()
-            raise DeviceError(TIMEOUT, f"{self.program[0]} did not answer {op} "
-                                       f"within {self.timeout:g}s") from None
+            raise DeviceError(TIMEOUT, f"{self.program[0]} did not answer {op} within {self.timeout:g}s") from None
         last_line = scrub(stderr.strip().splitlines()[-1] if stderr.strip() else "")
         if proc.returncode != 0:
-            raise DeviceError(DRIVER_ERROR,
-                              f"{self.program[0]} exited with {proc.returncode}: {last_line}")
+            raise DeviceError(DRIVER_ERROR, f"{self.program[0]} exited with {proc.returncode}: {last_line}")
         try:
             answer = json.loads(stdout)
             if not isinstance(answer, dict) or not isinstance(answer.get("monitoring") or {}, dict):
                 raise ValueError("not a JSON object with a monitoring object")
         except ValueError:
-            raise DeviceError(DRIVER_ERROR, f"{self.program[0]} gave no JSON answer to {op}: "
-                                            f"{scrub(stdout.strip()[:200]) or last_line}") from None
+            raise DeviceError(
+                DRIVER_ERROR,
+                f"{self.program[0]} gave no JSON answer to {op}: {scrub(stdout.strip()[:200]) or last_line}",
+            ) from None
         monitoring = dict(answer.get("monitoring") or {})
         raw_code = answer.get("raw_code")
         if answer.get("ok") is True:
@@ -166,9 +194,9 @@ class CommandDriver:
             code = stable or DRIVER_ERROR
         if code == ALREADY_DONE:
             return monitoring | _repeat(True, raw_code)
-        raise DeviceError(code, message,
-                          raw_code=None if raw_code is None else str(raw_code),
-                          monitoring=monitoring or None)
+        raise DeviceError(
+            code, message, raw_code=None if raw_code is None else str(raw_code), monitoring=monitoring or None
+        )
 
 
 def _repeat(already_done: Any, raw_code: Any) -> dict[str, Any]:

@@ -14,19 +14,33 @@ import re
 import struct
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import yaml
 
 from .base import (
-    CERT_LOCKED, CERT_PASSWORD_WRONG, DEVICE_BUSY, DEVICE_MISSING, DEVICE_PASSWORD_WRONG,
-    DRIVER_ERROR, KINDS, MULTI_MONTH_UNREPORTED, NOT_REGISTERED, OUTSIDE_WINDOW,
-    RECONCILIATION_FAILED, RETURN_NOT_FILED, SUMMARY_NOT_DONE, TRANSFER_FAILED, DeviceError,
-    FoundDevice, Secrets,
+    CERT_LOCKED,
+    CERT_PASSWORD_WRONG,
+    DEVICE_BUSY,
+    DEVICE_MISSING,
+    DEVICE_PASSWORD_WRONG,
+    DRIVER_ERROR,
+    KINDS,
+    MULTI_MONTH_UNREPORTED,
+    NOT_REGISTERED,
+    OUTSIDE_WINDOW,
+    RECONCILIATION_FAILED,
+    RETURN_NOT_FILED,
+    SUMMARY_NOT_DONE,
+    TRANSFER_FAILED,
+    DeviceError,
+    FoundDevice,
+    Secrets,
 )
 
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")  # no daylight saving since 1991
@@ -39,8 +53,7 @@ NATURES = ("01", "08", "05")
 QUARTERLY_NATURES = ("08", "05")  # inferred: 05 转登记 files quarterly like a small-scale taxpayer
 ZOMBIE_DAYS = 90
 WINDOW_OPENS = timedelta(minutes=5)  # 抄报 for M is allowed from 00:05 on the 1st of M+1
-MONITORING_DEFAULTS = {"dzkpxe": "99999.99", "lxzssyje": "1000000.00", "lxkpsc": 72, "lxkpzs": 500,
-                       "syrl": 20000}
+MONITORING_DEFAULTS = {"dzkpxe": "99999.99", "lxzssyje": "1000000.00", "lxkpsc": 72, "lxkpzs": 500, "syrl": 20000}
 # Invoice-type state: 1 未抄税, 2 抄税未清卡, 3 已清卡, 4 已锁死; the device state it stands for:
 STATE_NAMES = {1: "待抄报", 2: "待清卡", 3: "已完成", 4: "已锁死"}
 REPEAT_SUMMARY_CODES = {"golden_tax_disk": "195"}
@@ -55,8 +68,7 @@ _FLOCK = struct.Struct("hhqqi4x")  # struct flock
 class SimulatedDriver:
     name = "simulated"
 
-    def __init__(self, devices_file: Path, state_dir: Path,
-                 clock: Callable[[], datetime] | None = None):
+    def __init__(self, devices_file: Path, state_dir: Path, clock: Callable[[], datetime] | None = None):
         self.devices_file = Path(devices_file)
         self.dir = Path(state_dir) / "simulated"
         (self.dir / "devices").mkdir(parents=True, exist_ok=True)
@@ -71,10 +83,17 @@ class SimulatedDriver:
         for number in cabinet["devices"]:
             state = self._state(number, cabinet)
             if state["present"]:
-                found.append(FoundDevice(
-                    slot=state["slot"], kind=state["kind"], driver=self.name, device_number=number,
-                    simulated=True, busy=self._is_busy(number),
-                    monitoring=self._monitoring(state, now, cabinet)))
+                found.append(
+                    FoundDevice(
+                        slot=state["slot"],
+                        kind=state["kind"],
+                        driver=self.name,
+                        device_number=number,
+                        simulated=True,
+                        busy=self._is_busy(number),
+                        monitoring=self._monitoring(state, now, cabinet),
+                    )
+                )
         return found
 
     def read_status(self, device_number: str, secrets: Secrets) -> dict[str, Any]:
@@ -82,13 +101,13 @@ class SimulatedDriver:
 
     def upload_summary(self, device_number: str, period: str, secrets: Secrets) -> dict[str, Any]:
         month = _period(period)
-        return self._operate(device_number, secrets,
-                             lambda state, now, cabinet: self._summarise(state, now, month))
+        return self._operate(device_number, secrets, lambda state, now, cabinet: self._summarise(state, now, month))
 
     def clear(self, device_number: str, period: str, secrets: Secrets) -> dict[str, Any]:
         month = _period(period)
-        return self._operate(device_number, secrets,
-                             lambda state, now, cabinet: self._clear(state, now, month, cabinet))
+        return self._operate(
+            device_number, secrets, lambda state, now, cabinet: self._clear(state, now, month, cabinet)
+        )
 
     # -- controls used by `sim` commands -------------------------------------------------------
 
@@ -104,7 +123,7 @@ class SimulatedDriver:
         return now.replace(tzinfo=SHANGHAI) if now.tzinfo is None else now.astimezone(SHANGHAI)
 
     def set_clock(self, setting: str) -> None:
-        """"real", a fixed ISO datetime (the clock stands still) or an offset from real time
+        """ "real", a fixed ISO datetime (the clock stands still) or an offset from real time
         ("+30d", "-2h", "+1d12h"); a running agent reads it at every operation."""
         parse_clock(setting)
         _write_atomic(self.dir / "clock", setting + "\n")
@@ -139,16 +158,23 @@ class SimulatedDriver:
         rows = []
         for number in cabinet["devices"]:
             state = self._state(number, cabinet)
-            rows.append({"slot": state["slot"], "present": state["present"],
-                         "taxpayer_id": state["taxpayer_id"], "busy": self._is_busy(number),
-                         "state": STATE_NAMES[_type_state(state, now.date())],
-                         "monitoring": self._monitoring(state, now, cabinet)})
+            rows.append(
+                {
+                    "slot": state["slot"],
+                    "present": state["present"],
+                    "taxpayer_id": state["taxpayer_id"],
+                    "busy": self._is_busy(number),
+                    "state": STATE_NAMES[_type_state(state, now.date())],
+                    "monitoring": self._monitoring(state, now, cabinet),
+                }
+            )
         return rows
 
     # -- one operation -------------------------------------------------------------------------
 
-    def _operate(self, device_number: str, secrets: Secrets,
-                 action: Callable[[dict, datetime, dict], dict]) -> dict[str, Any]:
+    def _operate(
+        self, device_number: str, secrets: Secrets, action: Callable[[dict, datetime, dict], dict]
+    ) -> dict[str, Any]:
         cabinet = self._cabinet()
         if device_number not in cabinet["devices"]:
             raise DeviceError(DEVICE_MISSING, f"未插税控设备: {device_number} is not in the cabinet")
@@ -182,8 +208,11 @@ class SimulatedDriver:
             state["cert_tries_left"] -= 1
             self._save(state)
             left = state["cert_tries_left"]
-            raise DeviceError(CERT_LOCKED if left == 0 else CERT_PASSWORD_WRONG,
-                              f"证书口令错误，剩余 {left} 次", raw_code=f"0x0963c{left:x}")
+            raise DeviceError(
+                CERT_LOCKED if left == 0 else CERT_PASSWORD_WRONG,
+                f"证书口令错误，剩余 {left} 次",
+                raw_code=f"0x0963c{left:x}",
+            )
 
     def _summarise(self, state: dict, now: datetime, period: int) -> dict:
         _check_window(now, period)
@@ -191,8 +220,11 @@ class SimulatedDriver:
         if zxbsrq >= _first(period + 1):
             return _repeat(state, REPEAT_SUMMARY_CODES)
         if (now.date() - zxbsrq).days > ZOMBIE_DAYS:
-            raise DeviceError(MULTI_MONTH_UNREPORTED, "抄税失败，可能存在多月未正常抄报情况",
-                              raw_code="202" if state["kind"] == "golden_tax_disk" else None)
+            raise DeviceError(
+                MULTI_MONTH_UNREPORTED,
+                "抄税失败，可能存在多月未正常抄报情况",
+                raw_code="202" if state["kind"] == "golden_tax_disk" else None,
+            )
         self._reach_bureau(state)
         state["zxbsrq"] = now.date().isoformat()
         state["summary_count"] += 1
@@ -205,15 +237,21 @@ class SimulatedDriver:
             return _repeat(state, REPEAT_CLEAR_CODES)
         for number in cabinet["devices"]:
             other = state if number == state["device_number"] else self._state(number, cabinet)
-            if other["taxpayer_id"] == state["taxpayer_id"] and \
-                    _month(date.fromisoformat(other["zxbsrq"])) < this:
-                raise DeviceError(SUMMARY_NOT_DONE, "未完成抄报" + (
-                    "" if other is state else f": 同一纳税人的设备 {number} "
-                                              f"(开票机号 {other['sub_number']}) 尚未抄报"))
+            if other["taxpayer_id"] == state["taxpayer_id"] and _month(date.fromisoformat(other["zxbsrq"])) < this:
+                raise DeviceError(
+                    SUMMARY_NOT_DONE,
+                    "未完成抄报"
+                    + (
+                        ""
+                        if other is state
+                        else f": 同一纳税人的设备 {number} (开票机号 {other['sub_number']}) 尚未抄报"
+                    ),
+                )
         self._reach_bureau(state)
         reported = this - 1  # the month the 抄报 of this month covered
-        if _return_due(state["taxpayer_nature"], reported) and \
-                not self._return_filed(state["taxpayer_id"], reported, cabinet):
+        if _return_due(state["taxpayer_nature"], reported) and not self._return_filed(
+            state["taxpayer_id"], reported, cabinet
+        ):
             raise DeviceError(RETURN_NOT_FILED, f"未完成申报/报税 ({_label(reported)})")
         if _label(reported) in state["reconciliation_fails_for"]:
             raise DeviceError(RECONCILIATION_FAILED, f"票表比对不通过 ({_label(reported)})")
@@ -249,16 +287,26 @@ class SimulatedDriver:
         type_state = _type_state(state, now.date())
         deadline = _deadline(this, cabinet).isoformat()
         return {
-            "device_number": state["device_number"], "kind": state["kind"], "simulated": True,
-            "sub_number": state["sub_number"], "clock": now.isoformat(timespec="seconds"),
+            "device_number": state["device_number"],
+            "kind": state["kind"],
+            "simulated": True,
+            "sub_number": state["sub_number"],
+            "clock": now.isoformat(timespec="seconds"),
             "taxpayer_nature": state["taxpayer_nature"],
-            "kpjzsj": state["kpjzsj"], "zxbsrq": state["zxbsrq"],
-            "bsqsrq": _first(this).isoformat(), "bszzrq": deadline, "scjzrq": deadline,
+            "kpjzsj": state["kpjzsj"],
+            "zxbsrq": state["zxbsrq"],
+            "bsqsrq": _first(this).isoformat(),
+            "bszzrq": deadline,
+            "scjzrq": deadline,
             **{key: state[key] for key in MONITORING_DEFAULTS},
-            "cert_tries_left": state["cert_tries_left"], "registered": state["registered"],
-            "summary_count": state["summary_count"], "clear_count": state["clear_count"],
-            "invoice_types": {code: {"state": type_state, "kpjzsj": state["kpjzsj"],
-                                     "zxbsrq": state["zxbsrq"]} for code in state["invoice_types"]},
+            "cert_tries_left": state["cert_tries_left"],
+            "registered": state["registered"],
+            "summary_count": state["summary_count"],
+            "clear_count": state["clear_count"],
+            "invoice_types": {
+                code: {"state": type_state, "kpjzsj": state["kpjzsj"], "zxbsrq": state["zxbsrq"]}
+                for code in state["invoice_types"]
+            },
         }
 
     # -- storage -------------------------------------------------------------------------------
@@ -275,15 +323,17 @@ class SimulatedDriver:
             if problem:
                 raise ValueError(f"{self.devices_file}: device #{n}: {problem}")
             devices[number] = {**spec, "device_number": number, "slot": str(spec.get("slot", f"sim-{n}"))}
-        return {"devices": devices, "bureau": data.get("bureau") or {},
-                "deadlines": {str(k): str(v) for k, v in (data.get("deadlines") or {}).items()}}
+        return {
+            "devices": devices,
+            "bureau": data.get("bureau") or {},
+            "deadlines": {str(k): str(v) for k, v in (data.get("deadlines") or {}).items()},
+        }
 
     def _state(self, number: str, cabinet: dict) -> dict:
         path = self.dir / "devices" / f"{number}.json"
         if not path.exists():
             # create-only, so a process seeding at the same time cannot overwrite a mutation
-            _write_atomic(path, json.dumps(self._seed(cabinet["devices"][number], cabinet), indent=1),
-                          replace=False)
+            _write_atomic(path, json.dumps(self._seed(cabinet["devices"][number], cabinet), indent=1), replace=False)
         return json.loads(path.read_text())
 
     def _seed(self, spec: dict, cabinet: dict) -> dict:
@@ -294,7 +344,9 @@ class SimulatedDriver:
         kpjzsj = deadline if today <= deadline else _first(this + 1) - timedelta(days=1)
         certificate_password, device_password = DEFAULT_PASSWORDS[spec["kind"]]
         return {
-            "device_number": spec["device_number"], "kind": spec["kind"], "slot": spec["slot"],
+            "device_number": spec["device_number"],
+            "kind": spec["kind"],
+            "slot": spec["slot"],
             "taxpayer_id": str(spec.get("taxpayer_id", spec["device_number"])),
             "taxpayer_nature": _nature(spec.get("taxpayer_nature", "01")),
             "sub_number": int(spec.get("sub_number", 0)),
@@ -310,9 +362,14 @@ class SimulatedDriver:
             "busy_failures": int(spec.get("busy_failures", 0)),
             "latency_seconds": float(spec.get("latency_seconds", 0)),
             "reconciliation_fails_for": [str(p) for p in spec.get("reconciliation_fails_for", [])],
-            "summary_count": 0, "clear_count": 0,
-            **{key: f"{Decimal(str(spec.get(key, default))):.2f}" if isinstance(default, str)
-               else int(spec.get(key, default)) for key, default in MONITORING_DEFAULTS.items()},
+            "summary_count": 0,
+            "clear_count": 0,
+            **{
+                key: f"{Decimal(str(spec.get(key, default))):.2f}"
+                if isinstance(default, str)
+                else int(spec.get(key, default))
+                for key, default in MONITORING_DEFAULTS.items()
+            },
         }
 
     def _save(self, state: dict) -> None:
@@ -411,8 +468,9 @@ def _repeat(state: dict, codes: dict[str, str]) -> dict:
 def _check_window(now: datetime, period: int) -> None:
     opens = datetime.combine(_first(period + 1), datetime.min.time(), SHANGHAI) + WINDOW_OPENS
     if now < opens:
-        raise DeviceError(OUTSIDE_WINDOW, f"当前时间不在允许范围内: {_label(period)} 自 "
-                                          f"{opens:%Y-%m-%d %H:%M} 起可抄报")
+        raise DeviceError(
+            OUTSIDE_WINDOW, f"当前时间不在允许范围内: {_label(period)} 自 {opens:%Y-%m-%d %H:%M} 起可抄报"
+        )
 
 
 def _return_due(nature: str, period: int) -> bool:

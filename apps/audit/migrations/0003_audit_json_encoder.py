@@ -5,20 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0002_append_only_trigger'),
+        ("audit", "0002_append_only_trigger"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='after',
-            field=models.JSONField(blank=True, encoder=django.core.serializers.json.DjangoJSONEncoder, null=True, verbose_name='变更后'),
+            model_name="auditevent",
+            name="after",
+            field=models.JSONField(
+                blank=True, encoder=django.core.serializers.json.DjangoJSONEncoder, null=True, verbose_name="变更后"
+            ),
         ),
         migrations.AlterField(
-            model_name='auditevent',
-            name='before',
-            field=models.JSONField(blank=True, encoder=django.core.serializers.json.DjangoJSONEncoder, null=True, verbose_name='变更前'),
+            model_name="auditevent",
+            name="before",
+            field=models.JSONField(
+                blank=True, encoder=django.core.serializers.json.DjangoJSONEncoder, null=True, verbose_name="变更前"
+            ),
         ),
     ]

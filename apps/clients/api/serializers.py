@@ -12,9 +12,21 @@ class ClientSerializer(serializers.ModelSerializer):
     class Meta:
         model = Client
         fields = [
-            "id", "name", "taxpayer_id", "taxpayer_id_legacy", "taxpayer_kind", "filing_frequency",
-            "filing_frequency_override", "staff", "staff_name", "active", "contact_name", "contact_phone",
-            "notes", "created_at", "updated_at",
+            "id",
+            "name",
+            "taxpayer_id",
+            "taxpayer_id_legacy",
+            "taxpayer_kind",
+            "filing_frequency",
+            "filing_frequency_override",
+            "staff",
+            "staff_name",
+            "active",
+            "contact_name",
+            "contact_phone",
+            "notes",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = ["taxpayer_id_legacy", "created_at", "updated_at"]
 

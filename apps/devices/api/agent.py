@@ -16,13 +16,22 @@ from ..models import Agent, Device
 
 def agent_view(methods):
     """An agent API view: agent token only, never a user's session or token."""
+
     def wrap(view):
-        return api_view(methods)(authentication_classes([AgentTokenAuthentication])(permission_classes([IsAgent])(view)))
+        return api_view(methods)(
+            authentication_classes([AgentTokenAuthentication])(permission_classes([IsAgent])(view))
+        )
+
     return wrap
 
 
 def describe(agent: Agent) -> dict:
-    return {"id": agent.pk, "name": agent.name, "queue": agent.queue_name, "lease_seconds": settings.QINGKA_JOB_LEASE_SECONDS}
+    return {
+        "id": agent.pk,
+        "name": agent.name,
+        "queue": agent.queue_name,
+        "lease_seconds": settings.QINGKA_JOB_LEASE_SECONDS,
+    }
 
 
 @extend_schema(tags=["agent"], responses={200: dict})
@@ -65,7 +74,11 @@ def apply_heartbeat(agent: Agent, data: dict) -> None:
     now = timezone.now()
     was_online = agent.online
     Agent.objects.filter(pk=agent.pk).update(
-        online=True, last_heartbeat_at=now, version=data["version"], hostname=data["hostname"], inventory=data["devices"],
+        online=True,
+        last_heartbeat_at=now,
+        version=data["version"],
+        hostname=data["hostname"],
+        inventory=data["devices"],
     )
     if not was_online:
         log.record("agent.online", agent, before={"online": False}, after={"online": True}, source=data["hostname"])
@@ -73,12 +86,19 @@ def apply_heartbeat(agent: Agent, data: dict) -> None:
     # A device moves to this agent only from no agent or an offline one: an agent never takes a
     # device another online agent holds (it stays in this agent's inventory for staff to see).
     claimable = Device.objects.filter(number__in=rows).filter(
-        models.Q(agent__isnull=True) | models.Q(agent=agent) | models.Q(agent__online=False))
+        models.Q(agent__isnull=True) | models.Q(agent=agent) | models.Q(agent__online=False)
+    )
     for device in claimable.select_related("agent"):
         row = rows[device.number]
         moved = device.agent_id != agent.pk
-        changes = {"agent": agent, "slot": row["slot"], "present": True, "busy": row["busy"],
-                   "simulated": row["simulated"], "last_seen_at": now}
+        changes = {
+            "agent": agent,
+            "slot": row["slot"],
+            "present": True,
+            "busy": row["busy"],
+            "simulated": row["simulated"],
+            "last_seen_at": now,
+        }
         if row.get("monitoring"):
             changes.update(monitoring=row["monitoring"], monitored_at=now)
         appeared = not device.present or moved
@@ -86,9 +106,22 @@ def apply_heartbeat(agent: Agent, data: dict) -> None:
             setattr(device, name, value)
         device.save(update_fields=list(changes))
         if appeared:
-            log.record("device.present", device, agent=agent, source=data["hostname"], simulated=device.simulated,
-                       after={"agent": agent.name, "slot": row["slot"]})
+            log.record(
+                "device.present",
+                device,
+                agent=agent,
+                source=data["hostname"],
+                simulated=device.simulated,
+                after={"agent": agent.name, "slot": row["slot"]},
+            )
     for device in Device.objects.filter(agent=agent, present=True).exclude(number__in=rows):
         Device.objects.filter(pk=device.pk, present=True).update(present=False, busy=False)
-        log.record("device.missing", device, agent=agent, source=data["hostname"], simulated=device.simulated,
-                   before={"slot": device.slot}, after={"present": False})
+        log.record(
+            "device.missing",
+            device,
+            agent=agent,
+            source=data["hostname"],
+            simulated=device.simulated,
+            before={"slot": device.slot},
+            after={"present": False},
+        )

@@ -6,19 +6,36 @@ from ..models import Device
 
 
 class DeviceSerializer(serializers.ModelSerializer):
-    certificate_password = serializers.CharField(write_only=True, required=False, allow_blank=True,
-                                                 style={"input_type": "password"})
-    device_password = serializers.CharField(write_only=True, required=False, allow_blank=True,
-                                            style={"input_type": "password"})
+    certificate_password = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, style={"input_type": "password"}
+    )
+    device_password = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, style={"input_type": "password"}
+    )
     cycle_state = serializers.SerializerMethodField()
     client = serializers.PrimaryKeyRelatedField(queryset=Client.objects.all())
 
     class Meta:
         model = Device
         fields = [
-            "id", "kind", "number", "client", "sub_number", "agent", "slot", "simulated", "health",
-            "certificate_password", "device_password", "present", "busy", "last_seen_at",
-            "monitoring", "monitored_at", "cycle_state", "created_at",
+            "id",
+            "kind",
+            "number",
+            "client",
+            "sub_number",
+            "agent",
+            "slot",
+            "simulated",
+            "health",
+            "certificate_password",
+            "device_password",
+            "present",
+            "busy",
+            "last_seen_at",
+            "monitoring",
+            "monitored_at",
+            "cycle_state",
+            "created_at",
         ]
         read_only_fields = ["present", "busy", "last_seen_at", "monitoring", "monitored_at", "created_at"]
 

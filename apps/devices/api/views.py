@@ -23,4 +23,6 @@ class DeviceViewSet(AuditedModelViewSet):
     audit_name = "device"
 
     def get_queryset(self):
-        return Device.objects.filter(client__in=Client.objects.visible_to(self.request.user)).select_related("client", "agent")
+        return Device.objects.filter(client__in=Client.objects.visible_to(self.request.user)).select_related(
+            "client", "agent"
+        )

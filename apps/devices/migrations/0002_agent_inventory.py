@@ -4,15 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('devices', '0001_initial'),
+        ("devices", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='agent',
-            name='inventory',
-            field=models.JSONField(blank=True, default=list, editable=False, help_text='前置机最近一次心跳报告的全部设备，含尚未对应客户的设备', verbose_name='最近清点'),
+            model_name="agent",
+            name="inventory",
+            field=models.JSONField(
+                blank=True,
+                default=list,
+                editable=False,
+                help_text="前置机最近一次心跳报告的全部设备，含尚未对应客户的设备",
+                verbose_name="最近清点",
+            ),
         ),
     ]

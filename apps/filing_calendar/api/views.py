@@ -7,23 +7,37 @@ from rest_framework.response import Response
 
 from ..models import Source, deadlines_for_year
 
-@extend_schema(responses=inline_serializer("YearCalendar", {
-    "year": serializers.IntegerField(),
-    "months": inline_serializer("MonthDeadline", many=True, fields={
-        "month": serializers.CharField(help_text="YYYY-MM"),
-        "deadline": serializers.DateField(),
-        "source": serializers.ChoiceField(choices=["official", "estimated", "admin"]),
-        "source_label": serializers.CharField(),
-    }),
-}))
+
+@extend_schema(
+    responses=inline_serializer(
+        "YearCalendar",
+        {
+            "year": serializers.IntegerField(),
+            "months": inline_serializer(
+                "MonthDeadline",
+                many=True,
+                fields={
+                    "month": serializers.CharField(help_text="YYYY-MM"),
+                    "deadline": serializers.DateField(),
+                    "source": serializers.ChoiceField(choices=["official", "estimated", "admin"]),
+                    "source_label": serializers.CharField(),
+                },
+            ),
+        },
+    )
+)
 @api_view(["GET"])
 def year_calendar(request, year: int):
     """征期日历: the twelve filing deadlines of a year, each official, estimated or entered by an admin."""
     if not 2000 <= year <= 2100:
         raise ValidationError({"year": [_("年份应在2000到2100之间")]})
     months = [
-        {"month": f"{d.month:%Y-%m}", "deadline": d.date.isoformat(), "source": d.source,
-         "source_label": str(Source(d.source).label)}
+        {
+            "month": f"{d.month:%Y-%m}",
+            "deadline": d.date.isoformat(),
+            "source": d.source,
+            "source_label": str(Source(d.source).label),
+        }
         for d in deadlines_for_year(year)
     ]
     return Response({"year": year, "months": months})

@@ -4,27 +4,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='FilingDeadline',
+            name="FilingDeadline",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('month', models.DateField(help_text='该月第一天', unique=True, verbose_name='月份')),
-                ('deadline', models.DateField(verbose_name='申报截止日')),
-                ('source', models.CharField(choices=[('official', '官方公布'), ('estimated', '估算'), ('admin', '管理员录入')], default='admin', max_length=16, verbose_name='来源')),
-                ('reference', models.CharField(blank=True, help_text='如：税总办征科函〔2025〕64号', max_length=200, verbose_name='依据')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("month", models.DateField(help_text="该月第一天", unique=True, verbose_name="月份")),
+                ("deadline", models.DateField(verbose_name="申报截止日")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[("official", "官方公布"), ("estimated", "估算"), ("admin", "管理员录入")],
+                        default="admin",
+                        max_length=16,
+                        verbose_name="来源",
+                    ),
+                ),
+                (
+                    "reference",
+                    models.CharField(
+                        blank=True, help_text="如：税总办征科函〔2025〕64号", max_length=200, verbose_name="依据"
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
             ],
             options={
-                'verbose_name': '征期',
-                'verbose_name_plural': '征期日历',
-                'ordering': ['month'],
+                "verbose_name": "征期",
+                "verbose_name_plural": "征期日历",
+                "ordering": ["month"],
             },
         ),
     ]

@@ -41,14 +41,26 @@ def claim(request, job_id: int):
     except (pipeline.NotFound, pipeline.NotClaimable) as error:
         return refused(error)
     device = job.device
-    return Response({"job": {
-        "id": job.pk, "kind": job.kind, "attempt": job.attempts,
-        "period": format_month(job.period.month) if job.period else None,
-        "lease_expires_at": job.lease_expires_at.isoformat(),
-        "device": {"number": device.number, "kind": device.kind, "slot": device.slot, "sub_number": device.sub_number,
-                   "simulated": device.simulated, "certificate_password": device.certificate_password,
-                   "device_password": device.device_password},
-    }})
+    return Response(
+        {
+            "job": {
+                "id": job.pk,
+                "kind": job.kind,
+                "attempt": job.attempts,
+                "period": format_month(job.period.month) if job.period else None,
+                "lease_expires_at": job.lease_expires_at.isoformat(),
+                "device": {
+                    "number": device.number,
+                    "kind": device.kind,
+                    "slot": device.slot,
+                    "sub_number": device.sub_number,
+                    "simulated": device.simulated,
+                    "certificate_password": device.certificate_password,
+                    "device_password": device.device_password,
+                },
+            }
+        }
+    )
 
 
 @extend_schema(tags=["agent"], request=Result, responses={200: dict, 404: dict, 409: dict})

@@ -19,9 +19,28 @@ class JobSerializer(serializers.ModelSerializer):
     class Meta:
         model = Job
         fields = [
-            "id", "kind", "device", "device_number", "client", "simulated", "period", "state", "run_after",
-            "attempts", "max_attempts", "error_code", "raw_code", "error_message", "error_label", "remedy",
-            "already_done", "requested_by", "created_at", "queued_at", "started_at", "finished_at",
+            "id",
+            "kind",
+            "device",
+            "device_number",
+            "client",
+            "simulated",
+            "period",
+            "state",
+            "run_after",
+            "attempts",
+            "max_attempts",
+            "error_code",
+            "raw_code",
+            "error_message",
+            "error_label",
+            "remedy",
+            "already_done",
+            "requested_by",
+            "created_at",
+            "queued_at",
+            "started_at",
+            "finished_at",
         ]
         read_only_fields = fields
 

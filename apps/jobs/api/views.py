@@ -36,13 +36,23 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         body.is_valid(raise_exception=True)
         with transaction.atomic():
             jobs, skipped = pipeline.request_jobs(
-                body.validated_data["kind"], body.devices(), period=body.validated_data.get("period"),
-                user=request.user, run_after=body.validated_data.get("run_after"), request=request,
+                body.validated_data["kind"],
+                body.devices(),
+                period=body.validated_data.get("period"),
+                user=request.user,
+                run_after=body.validated_data.get("run_after"),
+                request=request,
             )
-        return Response({
-            "jobs": JobSerializer(jobs, many=True).data,
-            "skipped": [{"device": device.pk, "device_number": device.number, "reason": reason} for device, reason in skipped],
-        }, status=status.HTTP_201_CREATED if jobs else status.HTTP_200_OK)
+        return Response(
+            {
+                "jobs": JobSerializer(jobs, many=True).data,
+                "skipped": [
+                    {"device": device.pk, "device_number": device.number, "reason": reason}
+                    for device, reason in skipped
+                ],
+            },
+            status=status.HTTP_201_CREATED if jobs else status.HTTP_200_OK,
+        )
 
     @extend_schema(request=None, responses={200: JobSerializer, 409: dict})
     @action(detail=True, methods=["post"])

@@ -7,44 +7,105 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('devices', '0001_initial'),
-        ('periods', '0001_initial'),
+        ("devices", "0001_initial"),
+        ("periods", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('read_status', '读取状态'), ('upload_summary', '抄报'), ('clear', '清卡'), ('upload_and_clear', '抄报并清卡')], max_length=20, verbose_name='任务类型')),
-                ('state', models.CharField(choices=[('scheduled', '已计划'), ('queued', '排队中'), ('running', '执行中'), ('succeeded', '成功'), ('failed', '失败'), ('cancelled', '已取消')], db_index=True, default='scheduled', max_length=16, verbose_name='状态')),
-                ('run_after', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='最早执行时间')),
-                ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='已尝试次数')),
-                ('max_attempts', models.PositiveSmallIntegerField(default=5, verbose_name='最多尝试次数')),
-                ('error_code', models.CharField(blank=True, max_length=32, verbose_name='错误代码')),
-                ('raw_code', models.CharField(blank=True, max_length=32, verbose_name='设备原始代码')),
-                ('error_message', models.TextField(blank=True, verbose_name='错误信息')),
-                ('already_done', models.BooleanField(default=False, verbose_name='此前已完成')),
-                ('result', models.JSONField(blank=True, null=True, verbose_name='结果数据')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='创建时间')),
-                ('queued_at', models.DateTimeField(blank=True, null=True, verbose_name='入队时间')),
-                ('started_at', models.DateTimeField(blank=True, null=True, verbose_name='开始时间')),
-                ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='结束时间')),
-                ('lease_expires_at', models.DateTimeField(blank=True, null=True, verbose_name='租约到期')),
-                ('device', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='jobs', to='devices.device', verbose_name='税控设备')),
-                ('period', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='jobs', to='periods.period', verbose_name='申报期')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='发起人')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("read_status", "读取状态"),
+                            ("upload_summary", "抄报"),
+                            ("clear", "清卡"),
+                            ("upload_and_clear", "抄报并清卡"),
+                        ],
+                        max_length=20,
+                        verbose_name="任务类型",
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("scheduled", "已计划"),
+                            ("queued", "排队中"),
+                            ("running", "执行中"),
+                            ("succeeded", "成功"),
+                            ("failed", "失败"),
+                            ("cancelled", "已取消"),
+                        ],
+                        db_index=True,
+                        default="scheduled",
+                        max_length=16,
+                        verbose_name="状态",
+                    ),
+                ),
+                (
+                    "run_after",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name="最早执行时间"),
+                ),
+                ("attempts", models.PositiveSmallIntegerField(default=0, verbose_name="已尝试次数")),
+                ("max_attempts", models.PositiveSmallIntegerField(default=5, verbose_name="最多尝试次数")),
+                ("error_code", models.CharField(blank=True, max_length=32, verbose_name="错误代码")),
+                ("raw_code", models.CharField(blank=True, max_length=32, verbose_name="设备原始代码")),
+                ("error_message", models.TextField(blank=True, verbose_name="错误信息")),
+                ("already_done", models.BooleanField(default=False, verbose_name="此前已完成")),
+                ("result", models.JSONField(blank=True, null=True, verbose_name="结果数据")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="创建时间")),
+                ("queued_at", models.DateTimeField(blank=True, null=True, verbose_name="入队时间")),
+                ("started_at", models.DateTimeField(blank=True, null=True, verbose_name="开始时间")),
+                ("finished_at", models.DateTimeField(blank=True, null=True, verbose_name="结束时间")),
+                ("lease_expires_at", models.DateTimeField(blank=True, null=True, verbose_name="租约到期")),
+                (
+                    "device",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="jobs",
+                        to="devices.device",
+                        verbose_name="税控设备",
+                    ),
+                ),
+                (
+                    "period",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="jobs",
+                        to="periods.period",
+                        verbose_name="申报期",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="发起人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '设备任务',
-                'verbose_name_plural': '设备任务',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['state', 'run_after'], name='jobs_job_state_8034c1_idx'), models.Index(fields=['device', '-created_at'], name='jobs_job_device__fe0f06_idx')],
+                "verbose_name": "设备任务",
+                "verbose_name_plural": "设备任务",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["state", "run_after"], name="jobs_job_state_8034c1_idx"),
+                    models.Index(fields=["device", "-created_at"], name="jobs_job_device__fe0f06_idx"),
+                ],
             },
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('jobs', '0001_initial'),
+        ("jobs", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='job',
-            name='last_sent_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='最近发送消息'),
+            model_name="job",
+            name="last_sent_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="最近发送消息"),
         ),
     ]

@@ -16,8 +16,20 @@ class PeriodSerializer(serializers.ModelSerializer):
     class Meta:
         model = Period
         fields = [
-            "id", "client", "client_name", "month", "deadline", "status", "status_label", "return_required",
-            "summary_uploaded_at", "return_filed_on", "declared_sales", "declared_tax", "cleared_at", "locked",
+            "id",
+            "client",
+            "client_name",
+            "month",
+            "deadline",
+            "status",
+            "status_label",
+            "return_required",
+            "summary_uploaded_at",
+            "return_filed_on",
+            "declared_sales",
+            "declared_tax",
+            "cleared_at",
+            "locked",
         ]
 
     def get_month(self, period) -> str:

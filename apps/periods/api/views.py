@@ -19,7 +19,9 @@ from .serializers import FileReturnSerializer, PeriodSerializer
 
 class PeriodFilter(django_filters.FilterSet):
     month = django_filters.CharFilter(method="filter_month", label=_("所属月份（YYYY-MM）"))
-    status = django_filters.MultipleChoiceFilter(field_name="status_code", choices=PeriodStatus.choices, label=_("状态"))
+    status = django_filters.MultipleChoiceFilter(
+        field_name="status_code", choices=PeriodStatus.choices, label=_("状态")
+    )
     staff = django_filters.NumberFilter(field_name="client__staff", label=_("负责会计"))
 
     class Meta:
@@ -45,7 +47,8 @@ class PeriodViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return (
             Period.objects.filter(client__in=Client.objects.visible_to(self.request.user))
-            .select_related("client").with_status()
+            .select_related("client")
+            .with_status()
         )
 
     @extend_schema(request=FileReturnSerializer, responses={200: PeriodSerializer, 400: dict})
@@ -59,6 +62,7 @@ class PeriodViewSet(viewsets.ReadOnlyModelViewSet):
             record_return_filed(period, **body.validated_data, user=request.user, request=request)
         except DjangoValidationError as error:
             errors = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
-            raise ValidationError({"non_field_errors" if field == "__all__" else field: messages
-                                   for field, messages in errors.items()}) from None
+            raise ValidationError(
+                {"non_field_errors" if field == "__all__" else field: messages for field, messages in errors.items()}
+            ) from None
         return Response(PeriodSerializer(self.get_queryset().get(pk=period.pk)).data)

@@ -5,36 +5,53 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('clients', '0001_initial'),
+        ("clients", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Period',
+            name="Period",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('month', models.DateField(help_text='该月第一天', verbose_name='所属月份')),
-                ('deadline', models.DateField(help_text='来自征期日历：所属月份的下一个月', verbose_name='申报截止日')),
-                ('summary_uploaded_at', models.DateTimeField(blank=True, null=True, verbose_name='抄报时间')),
-                ('return_filed_on', models.DateField(blank=True, null=True, verbose_name='申报日期')),
-                ('declared_sales', models.DecimalField(blank=True, decimal_places=2, max_digits=16, null=True, verbose_name='申报销售额')),
-                ('declared_tax', models.DecimalField(blank=True, decimal_places=2, max_digits=16, null=True, verbose_name='申报税额')),
-                ('cleared_at', models.DateTimeField(blank=True, null=True, verbose_name='清卡时间')),
-                ('locked', models.BooleanField(default=False, verbose_name='已锁死')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='创建时间')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='更新时间')),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='periods', to='clients.client', verbose_name='客户')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("month", models.DateField(help_text="该月第一天", verbose_name="所属月份")),
+                ("deadline", models.DateField(help_text="来自征期日历：所属月份的下一个月", verbose_name="申报截止日")),
+                ("summary_uploaded_at", models.DateTimeField(blank=True, null=True, verbose_name="抄报时间")),
+                ("return_filed_on", models.DateField(blank=True, null=True, verbose_name="申报日期")),
+                (
+                    "declared_sales",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=16, null=True, verbose_name="申报销售额"
+                    ),
+                ),
+                (
+                    "declared_tax",
+                    models.DecimalField(
+                        blank=True, decimal_places=2, max_digits=16, null=True, verbose_name="申报税额"
+                    ),
+                ),
+                ("cleared_at", models.DateTimeField(blank=True, null=True, verbose_name="清卡时间")),
+                ("locked", models.BooleanField(default=False, verbose_name="已锁死")),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="创建时间")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="更新时间")),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="periods",
+                        to="clients.client",
+                        verbose_name="客户",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '申报期',
-                'verbose_name_plural': '申报期',
-                'ordering': ['-month', 'client__name'],
-                'indexes': [models.Index(fields=['month', 'client'], name='periods_per_month_32d26a_idx')],
-                'constraints': [models.UniqueConstraint(fields=('client', 'month'), name='period_unique_client_month')],
+                "verbose_name": "申报期",
+                "verbose_name_plural": "申报期",
+                "ordering": ["-month", "client__name"],
+                "indexes": [models.Index(fields=["month", "client"], name="periods_per_month_32d26a_idx")],
+                "constraints": [models.UniqueConstraint(fields=("client", "month"), name="period_unique_client_month")],
             },
         ),
     ]

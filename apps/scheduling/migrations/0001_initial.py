@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,26 +14,56 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Batch',
+            name="Batch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('clear', '清卡'), ('upload_summary', '抄报'), ('upload_and_clear', '抄报并清卡')], max_length=20, verbose_name='任务类型')),
-                ('month', models.DateField(verbose_name='所属月份')),
-                ('filters', models.JSONField(blank=True, default=dict, verbose_name='筛选条件')),
-                ('start_at', models.DateTimeField(verbose_name='计划开始时间')),
-                ('avoid_busy_hours', models.BooleanField(default=False, verbose_name='避开税局高峰时段')),
-                ('per_agent_per_minute', models.PositiveSmallIntegerField(verbose_name='每台前置机每分钟最多任务数')),
-                ('planned_count', models.PositiveIntegerField(default=0, verbose_name='计划任务数')),
-                ('created_count', models.PositiveIntegerField(default=0, verbose_name='已创建任务数')),
-                ('left_out', models.JSONField(blank=True, default=list, help_text='每项：客户、设备编号、原因', verbose_name='未纳入的客户与设备')),
-                ('token', models.UUIDField(help_text='同一次确认重复提交时不再创建任务', unique=True, verbose_name='提交标识')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='创建时间')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='发起人')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("clear", "清卡"), ("upload_summary", "抄报"), ("upload_and_clear", "抄报并清卡")],
+                        max_length=20,
+                        verbose_name="任务类型",
+                    ),
+                ),
+                ("month", models.DateField(verbose_name="所属月份")),
+                ("filters", models.JSONField(blank=True, default=dict, verbose_name="筛选条件")),
+                ("start_at", models.DateTimeField(verbose_name="计划开始时间")),
+                ("avoid_busy_hours", models.BooleanField(default=False, verbose_name="避开税局高峰时段")),
+                ("per_agent_per_minute", models.PositiveSmallIntegerField(verbose_name="每台前置机每分钟最多任务数")),
+                ("planned_count", models.PositiveIntegerField(default=0, verbose_name="计划任务数")),
+                ("created_count", models.PositiveIntegerField(default=0, verbose_name="已创建任务数")),
+                (
+                    "left_out",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="每项：客户、设备编号、原因",
+                        verbose_name="未纳入的客户与设备",
+                    ),
+                ),
+                (
+                    "token",
+                    models.UUIDField(
+                        help_text="同一次确认重复提交时不再创建任务", unique=True, verbose_name="提交标识"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="创建时间")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="发起人",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '批量任务',
-                'verbose_name_plural': '批量任务',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "批量任务",
+                "verbose_name_plural": "批量任务",
+                "ordering": ["-created_at", "-id"],
             },
         ),
     ]

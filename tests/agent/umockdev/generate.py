@@ -12,23 +12,46 @@ PCI = "/devices/pci0000:00/0000:00:14.0"
 # (sysfs name, devnum, vid, pid, interface class, manufacturer, product); "" = no sysfs attribute
 DEVICES = [
     ("usb1", 1, 0x1D6B, 0x0002, 0x09, "Linux xhci-hcd", "xHCI Host Controller"),
-    ("1-1", 2, 0x05E3, 0x0608, 0x09, "GenesysLogic", "USB2.0 Hub"),       # the cabinet's hubs
+    ("1-1", 2, 0x05E3, 0x0608, 0x09, "GenesysLogic", "USB2.0 Hub"),  # the cabinet's hubs
     ("1-1.4", 3, 0x05E3, 0x0608, 0x09, "GenesysLogic", "USB2.0 Hub"),
-    ("1-1.4.2", 4, 0x101D, 0x0005, 0xFF, "", "ChinaTax SWUKey"),        # 税务UKey
-    ("1-1.4.3", 5, 0x3254, 0xFF10, 0xFF, "", ""),                       # 税务UKey, strings unreadable
-    ("1-2", 6, 0x1432, 0x07DC, 0xFF, "NISEC", "TaxDisk"),               # 税控盘
-    ("1-3", 7, 0x0781, 0x5567, 0x08, "SanDisk", "Cruzer Blade"),       # a USB stick: not returned
+    ("1-1.4.2", 4, 0x101D, 0x0005, 0xFF, "", "ChinaTax SWUKey"),  # 税务UKey
+    ("1-1.4.3", 5, 0x3254, 0xFF10, 0xFF, "", ""),  # 税务UKey, strings unreadable
+    ("1-2", 6, 0x1432, 0x07DC, 0xFF, "NISEC", "TaxDisk"),  # 税控盘
+    ("1-3", 7, 0x0781, 0x5567, 0x08, "SanDisk", "Cruzer Blade"),  # a USB stick: not returned
     ("usb2", 1, 0x1D6B, 0x0002, 0x09, "Linux xhci-hcd", "xHCI Host Controller"),
-    ("2-1", 2, 0x101D, 0x0003, 0x08, "", "USB Flash Disk"),             # 金税盘, as mass storage
+    ("2-1", 2, 0x101D, 0x0003, 0x08, "", "USB Flash Disk"),  # 金税盘, as mass storage
 ]
 
 
 def descriptors(vid: int, pid: int, interface_class: int) -> bytes:
     hub = interface_class == 0x09
-    device = bytes([18, 1, 0x00, 0x02, 0x09 if hub else 0, 0, 0, 64,
-                    vid & 0xFF, vid >> 8, pid & 0xFF, pid >> 8, 0x00, 0x01, 1, 2, 0, 1])
-    endpoints = [bytes([7, 5, 0x81, 3, 4, 0, 12])] if hub else [
-        bytes([7, 5, 0x81, 2, 0, 2, 0]), bytes([7, 5, 0x02, 2, 0, 2, 0])]
+    device = bytes(
+        [
+            18,
+            1,
+            0x00,
+            0x02,
+            0x09 if hub else 0,
+            0,
+            0,
+            64,
+            vid & 0xFF,
+            vid >> 8,
+            pid & 0xFF,
+            pid >> 8,
+            0x00,
+            0x01,
+            1,
+            2,
+            0,
+            1,
+        ]
+    )
+    endpoints = (
+        [bytes([7, 5, 0x81, 3, 4, 0, 12])]
+        if hub
+        else [bytes([7, 5, 0x81, 2, 0, 2, 0]), bytes([7, 5, 0x02, 2, 0, 2, 0])]
+    )
     subclass, protocol = (6, 0x50) if interface_class == 0x08 else (0, 0)
     interface = bytes([9, 4, 0, 0, len(endpoints), interface_class, subclass, protocol, 0])
     total = 9 + len(interface) + sum(map(len, endpoints))
@@ -36,8 +59,7 @@ def descriptors(vid: int, pid: int, interface_class: int) -> bytes:
     return device + config + interface + b"".join(endpoints)
 
 
-def record(name: str, devnum: int, vid: int, pid: int, interface_class: int,
-           manufacturer: str, product: str) -> str:
+def record(name: str, devnum: int, vid: int, pid: int, interface_class: int, manufacturer: str, product: str) -> str:
     bus, _, ports = name.removeprefix("usb").partition("-")
     parts = ports.split(".") if ports else []
     path = f"{PCI}/usb{bus}" + "".join(f"/{bus}-{'.'.join(parts[:i])}" for i in range(1, len(parts) + 1))
@@ -69,8 +91,7 @@ def record(name: str, devnum: int, vid: int, pid: int, interface_class: int,
         f"A: dev=189:{minor}",
         f"H: descriptors={desc}",
     ]
-    lines += [f"A: {key}={value}" for key, value in
-              (("manufacturer", manufacturer), ("product", product)) if value]
+    lines += [f"A: {key}={value}" for key, value in (("manufacturer", manufacturer), ("product", product)) if value]
     return "\n".join(lines) + "\n"
 
 

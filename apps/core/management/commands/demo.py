@@ -17,9 +17,11 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         seed()
         call_command("collectstatic", interactive=False, verbosity=0)
-        self.stdout.write(self.style.SUCCESS(
-            f"清卡演示已就绪：http://{addr}/  用户 admin / kuaiji1 / kuaiji2 / viewer，密码 {DEMO_PASSWORD}"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"清卡演示已就绪：http://{addr}/  用户 admin / kuaiji1 / kuaiji2 / viewer，密码 {DEMO_PASSWORD}"
+            )
+        )
         self.stdout.write(f"数据库：{settings.DATABASES['default']['NAME']}")
         if no_serve:
             return
@@ -28,7 +30,9 @@ class Command(BaseCommand):
             children = start_processes(f"http://{addr}")
             self.stdout.write("前置机（模拟机柜）、任务队列与巡检已启动。")
         else:
-            self.stdout.write(self.style.WARNING(f"Redis 不可用（{settings.REDIS_URL}）：只启动网站，设备任务不会执行。"))
+            self.stdout.write(
+                self.style.WARNING(f"Redis 不可用（{settings.REDIS_URL}）：只启动网站，设备任务不会执行。")
+            )
         try:
             call_command("runserver", addr, use_reloader=False)
         finally:

@@ -15,8 +15,12 @@ class Command(BaseCommand):
         if SWEEP_JOB_ID in scheduler:
             scheduler.cancel(SWEEP_JOB_ID)
         scheduler.schedule(
-            scheduled_time=timezone.now(), func=sweep, interval=settings.QINGKA_SWEEP_SECONDS, repeat=None,
-            id=SWEEP_JOB_ID, result_ttl=settings.QINGKA_SWEEP_SECONDS * 4,
+            scheduled_time=timezone.now(),
+            func=sweep,
+            interval=settings.QINGKA_SWEEP_SECONDS,
+            repeat=None,
+            id=SWEEP_JOB_ID,
+            result_ttl=settings.QINGKA_SWEEP_SECONDS * 4,
         )
         self.stdout.write(f"sweep every {settings.QINGKA_SWEEP_SECONDS}s on rq queue 'default'")
         scheduler.run()
