@@ -197,6 +197,8 @@ QINGKA_AGENT_OFFLINE_SECONDS = int(os.environ.get("QINGKA_AGENT_OFFLINE_SECONDS"
 QINGKA_RETRY_BASE_SECONDS = float(os.environ.get("QINGKA_RETRY_BASE_SECONDS", 30))
 QINGKA_RESEND_AFTER_SECONDS = int(os.environ.get("QINGKA_RESEND_AFTER_SECONDS", 60))
 QINGKA_SWEEP_SECONDS = int(os.environ.get("QINGKA_SWEEP_SECONDS", 5))
+# A set clock for demos and tests (apps/core/clock.py); empty in production.
+QINGKA_CLOCK = os.environ.get("QINGKA_CLOCK", "")
 
 LOGGING = {
     "version": 1,

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import UTC, datetime
 from typing import Any
 
 from celery import Celery
 
+from . import clock
 from .client import NotClaimable, NotFound, SiteClient, SiteError, SiteUnreachable
 from .config import Config
 from .drivers.base import DEVICE_MISSING, DRIVER_ERROR, ERROR_CODES, DeviceError, Driver, Secrets
@@ -46,7 +46,7 @@ def configure(config: Config) -> None:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat()
+    return clock.now().isoformat()
 
 
 def _month(iso: str) -> tuple[int, int]:

@@ -6,6 +6,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.core import clock
+
 
 class AppendOnlyError(Exception):
     pass
@@ -34,7 +36,7 @@ class AuditEventQuerySet(models.QuerySet):
 
 
 class AuditEvent(models.Model):
-    created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("时间"), default=clock.now, editable=False, db_index=True)
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("操作用户"),

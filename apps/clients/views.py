@@ -7,7 +7,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -15,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.permissions import can_operate_client, client_for_operation
 from apps.audit.display import action_label
+from apps.core import clock
 from apps.core.filters import DateInput
 from apps.core.months import add_months, format_month, parse_month
 from apps.dashboard.queries import missing_period_status
@@ -36,7 +36,7 @@ HISTORY = 50
 @login_required
 def detail(request, pk):
     client = get_object_or_404(Client.objects.visible_to(request.user).select_related("staff"), pk=pk)
-    today = timezone.localdate()
+    today = clock.today()
     month = working_month(today)
     devices = [decorate_device(d, today) for d in client.devices.select_related("agent").order_by("sub_number")]
     jobs = list(Job.objects.filter(device__client=client).select_related("device", "period", "requested_by")[:HISTORY])
@@ -61,7 +61,7 @@ def detail(request, pk):
             "can_operate": can_operate,
             "share_form": ShareLinkForm(),
             "share_links": list(client.share_links.select_related("created_by")[:20]) if can_operate else [],
-            "now": timezone.now(),
+            "now": clock.now(),
         },
     )
 
@@ -95,7 +95,7 @@ def read_status(request, pk):
 def upload_summary(request, pk):
     """抄报 now, for the working period."""
     client = _operable(request, pk)
-    period = Period.for_client(client, working_month(timezone.localdate()))
+    period = Period.for_client(client, working_month(clock.today()))
     if period.status() == PeriodStatus.DONE:
         messages.warning(request, _("%(month)s 已完成，无需抄报") % {"month": format_month(period.month)})
     else:
@@ -108,7 +108,7 @@ def upload_summary(request, pk):
 def clear(request, pk):
     """清卡 now, for the working period: only once it is ready (抄报 done, return filed if due)."""
     client = _operable(request, pk)
-    period = Period.for_client(client, working_month(timezone.localdate()))
+    period = Period.for_client(client, working_month(clock.today()))
     status = period.status()
     if status not in READY_TO_CLEAR:
         messages.error(
@@ -144,7 +144,7 @@ class ReturnFiledForm(forms.Form):
 def record_return(request, pk):
     """Records this client's VAT return as filed; on any error nothing is written."""
     client = _operable(request, pk)
-    today = timezone.localdate()
+    today = clock.today()
     latest = working_month(today)
     choices = [add_months(latest, -n) for n in range(12)]
     initial = {"month": format_month(latest), "filed_on": today}

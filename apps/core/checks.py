@@ -19,3 +19,10 @@ def database_is_not_sqlite(app_configs, **kwargs):
     if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         return [Error("SQLite is for the demo only.", hint="Set DATABASE_URL to PostgreSQL.", id="qingka.E003")]
     return []
+
+
+@register(Tags.security, deploy=True)
+def clock_is_real(app_configs, **kwargs):
+    if settings.QINGKA_CLOCK:
+        return [Error("QINGKA_CLOCK is set.", hint="A set clock is for demos and tests: unset it.", id="qingka.E004")]
+    return []

@@ -4,11 +4,11 @@ import datetime as dt
 import random
 
 from django.db import transaction
-from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.clients.identifiers import credit_check_character, org_code_check_character
 from apps.clients.models import Client
+from apps.core import clock
 from apps.core.months import add_months
 from apps.devices.models import Device
 from apps.periods.models import Period
@@ -50,7 +50,7 @@ def seed(clients: int = 40) -> dict[str, User]:
             user.save()
         staff[username] = user
     accountants = [staff["kuaiji1"], staff["kuaiji2"]]
-    working = working_month(timezone.localdate())
+    working = working_month(clock.today())
     for n in range(1, clients + 1):
         kind = "general" if n % 3 else "small_scale"
         client, created = Client.objects.get_or_create(
@@ -69,7 +69,7 @@ def seed(clients: int = 40) -> dict[str, User]:
         for month in (add_months(working, -1), working):
             period = Period.for_client(client, month)
             if month < working and period.cleared_at is None:
-                period.summary_uploaded_at = period.cleared_at = timezone.now() - dt.timedelta(days=30)
+                period.summary_uploaded_at = period.cleared_at = clock.now() - dt.timedelta(days=30)
                 period.return_filed_on = period.deadline - dt.timedelta(days=3)
                 period.save()
     return staff

@@ -13,6 +13,8 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.core import clock
+
 FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -66,6 +68,6 @@ def export_response(fmt: str, name: str, headers: Sequence, rows: Iterable[Seque
         raise ValueError(f"unknown export format {fmt!r}")
     body = _csv(headers, rows) if fmt == "csv" else _xlsx(headers, rows, title or name)
     response = HttpResponse(body, content_type=CONTENT_TYPES[fmt])
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    stamp = timezone.localtime(clock.now()).strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.{fmt}"'
     return response

@@ -13,7 +13,6 @@ from django.db.models import Prefetch, Q
 from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -21,6 +20,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts.models import User
 from apps.accounts.permissions import can_operate_client, can_view_client
 from apps.clients.models import Client, TaxpayerKind
+from apps.core import clock
 from apps.core.filters import DateInput, page_of
 from apps.core.months import add_months, format_month, month_start, parse_month
 from apps.devices.models import Agent, Device, DeviceKind
@@ -107,7 +107,7 @@ def _without(query: QueryDict, *keys) -> QueryDict:
 
 
 def dashboard_context(request, full_page: bool = True) -> dict:
-    today = timezone.localdate()
+    today = clock.today()
     month = _month_from(request, today, warn=full_page)
     clients = queries.clients_for_month(request.user, month, today)
     filters = DashboardFilter(request.GET, queryset=clients)
@@ -232,7 +232,7 @@ def record_filed(request):
         return redirect(f"{back}?{request.POST.get('return_query', '')}")
     data = form.cleaned_data
     back = f"{back}?{data['return_query']}"
-    month, filed_on = data["month"], data["filed_on"] or timezone.localdate()
+    month, filed_on = data["month"], data["filed_on"] or clock.today()
     selected = data["clients"]
     periods = {p.client_id: p for p in Period.objects.filter(client__in=selected, month=month)}
     deadline = deadline_for(add_months(month, 1)).date

@@ -5,9 +5,9 @@ import secrets
 
 from django.core.validators import RegexValidator
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.core import clock
 from apps.core.fields import EncryptedTextField
 
 from .rules import DeviceCycleState, device_cycle_state
@@ -49,7 +49,7 @@ class Agent(models.Model):
         editable=False,
         help_text=_("前置机最近一次心跳报告的全部设备，含尚未对应客户的设备"),
     )
-    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    created_at = models.DateTimeField(_("创建时间"), default=clock.now, editable=False)
 
     class Meta:
         verbose_name = _("前置机")
@@ -118,7 +118,7 @@ class Device(models.Model):
     last_seen_at = models.DateTimeField(_("最近发现"), null=True, blank=True, editable=False)
     monitoring = models.JSONField(_("监控管理信息"), null=True, blank=True, editable=False)
     monitored_at = models.DateTimeField(_("监控信息读取时间"), null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    created_at = models.DateTimeField(_("创建时间"), default=clock.now, editable=False)
 
     class Meta:
         verbose_name = _("税控设备")
@@ -155,4 +155,4 @@ class Device(models.Model):
         zxbsrq, kpjzsj = self.monitoring_date("zxbsrq"), self.monitoring_date("kpjzsj")
         if not (zxbsrq and kpjzsj):
             return None
-        return device_cycle_state(today or timezone.localdate(), zxbsrq, kpjzsj)
+        return device_cycle_state(today or clock.today(), zxbsrq, kpjzsj)

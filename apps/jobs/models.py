@@ -1,9 +1,9 @@
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.clients.models import Client
+from apps.core import clock
 
 
 class IllegalTransition(Exception):
@@ -63,7 +63,7 @@ class Job(models.Model):
     state = models.CharField(
         _("状态"), max_length=16, choices=JobState.choices, default=JobState.SCHEDULED, db_index=True
     )
-    run_after = models.DateTimeField(_("最早执行时间"), default=timezone.now, db_index=True)
+    run_after = models.DateTimeField(_("最早执行时间"), default=clock.now, db_index=True)
     attempts = models.PositiveSmallIntegerField(_("已尝试次数"), default=0)
     max_attempts = models.PositiveSmallIntegerField(_("最多尝试次数"), default=5)
     error_code = models.CharField(_("错误代码"), max_length=32, blank=True)
@@ -87,7 +87,7 @@ class Job(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    created_at = models.DateTimeField(_("创建时间"), default=clock.now, editable=False)
     queued_at = models.DateTimeField(_("入队时间"), null=True, blank=True)
     last_sent_at = models.DateTimeField(_("最近发送消息"), null=True, blank=True)
     started_at = models.DateTimeField(_("开始时间"), null=True, blank=True)

@@ -12,10 +12,10 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.audit import log
+from apps.core import clock
 from apps.devices.models import Device, Health
 from apps.devices.rules import shows_cleared, shows_summarised
 from config.celery import app as celery_app
@@ -59,7 +59,7 @@ def unschedulable_reason(device: Device) -> str | None:
 
 def request_jobs(kind: str, devices, *, period=None, user=None, run_after=None, request=None, batch=None):
     """Creates one job per device that can take one; returns (jobs, [(device, reason), …])."""
-    now = timezone.now()
+    now = clock.now()
     jobs, skipped = [], []
     for device in devices:
         reason = unschedulable_reason(device)
@@ -115,7 +115,7 @@ def send_message(job_id: int) -> bool:
     except Exception:  # the broker's many connection errors; the row stays the truth
         logger.exception("job %s: message to %s not sent, the sweeper will retry", job.pk, agent.queue_name)
         return False
-    Job.objects.filter(pk=job.pk, state=JobState.QUEUED, attempts=job.attempts).update(last_sent_at=timezone.now())
+    Job.objects.filter(pk=job.pk, state=JobState.QUEUED, attempts=job.attempts).update(last_sent_at=clock.now())
     return True
 
 
@@ -136,7 +136,7 @@ def claim(agent, job_id: int, attempt: int) -> Job:
         raise NotFound(job_id)
     if job.state != JobState.QUEUED or job.attempts != attempt:
         raise NotClaimable(f"job {job_id} is {job.state} at attempt {job.attempts}, not queued at {attempt}")
-    now = timezone.now()
+    now = clock.now()
     if not job.move(
         JobState.RUNNING, started_at=now, lease_expires_at=now + dt.timedelta(seconds=settings.QINGKA_JOB_LEASE_SECONDS)
     ):
@@ -170,7 +170,7 @@ def accept_result(agent, job_id: int, result: dict) -> Job:
         )
     if job.state != JobState.RUNNING:
         return job  # this attempt's result was applied before
-    now = timezone.now()
+    now = clock.now()
     device = job.device
     if result.get("monitoring"):
         device.monitoring, device.monitored_at = result["monitoring"], now
@@ -251,9 +251,9 @@ def _update_period(job: Job, audit) -> None:
     if period.summary_uploaded_at is None and all(
         done(d, SUMMARY_KINDS + CLEAR_KINDS, shows_summarised, "zxbsrq") for d in devices
     ):
-        changes["summary_uploaded_at"] = timezone.now()
+        changes["summary_uploaded_at"] = clock.now()
     if period.cleared_at is None and all(done(d, CLEAR_KINDS, shows_cleared, "kpjzsj") for d in devices):
-        changes["cleared_at"] = timezone.now()
+        changes["cleared_at"] = clock.now()
     if (
         not period.locked
         and period.cleared_at is None
@@ -284,7 +284,7 @@ def _device_today(device: Device) -> dt.date | None:
 
 def retry_failed(job: Job) -> bool:
     """A person retries a failed job: a fresh round of attempts, queued now."""
-    now = timezone.now()
+    now = clock.now()
     if not job.move(
         JobState.SCHEDULED,
         run_after=now,

@@ -14,9 +14,9 @@ import logging
 import redis
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from apps.audit import log
+from apps.core import clock
 from apps.devices.models import Agent
 
 from .models import Job, JobState
@@ -90,7 +90,7 @@ def resend_lost(now: dt.datetime) -> int:
 
 
 def sweep(now: dt.datetime | None = None) -> dict[str, int]:
-    now = now or timezone.now()
+    now = now or clock.now()
     counts = {
         "agents_offline": mark_offline_agents(now),
         "leases_expired": expire_leases(now),

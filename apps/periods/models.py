@@ -2,9 +2,9 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.core import clock
 from apps.core.months import add_months, format_month
 from apps.filing_calendar.models import deadline_for
 
@@ -43,7 +43,7 @@ def status_expression(today: dt.date, period: str = "", client: str = "client__"
 class PeriodQuerySet(models.QuerySet):
     def with_status(self, today: dt.date | None = None):
         """Annotates `status_code` (see status_expression)."""
-        return self.annotate(status_code=status_expression(today or timezone.localdate()))
+        return self.annotate(status_code=status_expression(today or clock.today()))
 
 
 class Period(models.Model):
@@ -60,7 +60,7 @@ class Period(models.Model):
     declared_tax = models.DecimalField(_("申报税额"), max_digits=16, decimal_places=2, null=True, blank=True)
     cleared_at = models.DateTimeField(_("清卡时间"), null=True, blank=True)
     locked = models.BooleanField(_("已锁死"), default=False)
-    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    created_at = models.DateTimeField(_("创建时间"), default=clock.now, editable=False)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     objects = PeriodQuerySet.as_manager()
@@ -94,7 +94,7 @@ class Period(models.Model):
             return_filed=self.return_filed_on is not None,
             cleared=self.cleared_at is not None,
             locked=self.locked,
-            today=today or timezone.localdate(),
+            today=today or clock.today(),
             deadline=self.deadline,
         )
 

@@ -6,10 +6,10 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.audit import log
+from apps.core import clock
 from apps.core.months import add_months
 
 from .models import Period
@@ -23,7 +23,7 @@ def return_filed_errors(
     today: dt.date | None = None,
 ) -> dict[str, list[str]]:
     """What is wrong with recording this return, field by field; empty when it may be recorded."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     errors: dict[str, list[str]] = {}
     if not period.return_required:
         errors["__all__"] = [

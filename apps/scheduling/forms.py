@@ -1,9 +1,9 @@
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import User
 from apps.clients.models import TaxpayerKind
+from apps.core import clock
 from apps.core.months import month_start
 from apps.devices.models import Agent, DeviceKind
 from apps.jobs.models import JobKind
@@ -68,7 +68,7 @@ class BatchForm(forms.Form):
 
     def clean_month(self):
         month = self.cleaned_data["month"]
-        if month and month >= month_start(timezone.localdate()):
+        if month and month >= month_start(clock.today()):
             raise forms.ValidationError(_("所属月份须早于本月：某月的抄报清卡在下个月进行"))
         return month
 
@@ -78,14 +78,14 @@ class BatchForm(forms.Form):
             start = data.get("start_at")
             if start is None and "start_at" not in self.errors:
                 self.add_error("start_at", _("请选择开始时间"))
-            elif start is not None and start < timezone.now():
+            elif start is not None and start < clock.now():
                 self.add_error("start_at", _("开始时间不能早于现在"))
         return data
 
     def start(self):
         """When the first job of each agent runs: the time chosen, or now."""
         data = self.cleaned_data
-        return data["start_at"] if data["when"] == AT else timezone.now()
+        return data["start_at"] if data["when"] == AT else clock.now()
 
     def chosen_filters(self) -> dict:
         """The filters set, as {name: {"value": …, "label": …}} for the batch record."""

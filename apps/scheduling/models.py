@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.core import clock
 from apps.core.months import format_month
 from apps.jobs.models import JobKind
 
@@ -35,7 +36,7 @@ class Batch(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    created_at = models.DateTimeField(_("创建时间"), default=clock.now, editable=False)
 
     class Meta:
         verbose_name = _("批量任务")

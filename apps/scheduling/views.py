@@ -10,14 +10,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.accounts.models import User
 from apps.accounts.permissions import require_firm_admin
 from apps.audit import log
-from apps.core import export
+from apps.core import clock, export
 from apps.core.filters import page_of
 from apps.core.months import format_month
 from apps.jobs import pipeline
@@ -46,7 +45,7 @@ def _preview_for(form, start):
         data["kind"],
         data["month"],
         {name: data.get(name) for name in FILTERS},
-        timezone.localdate(),
+        clock.today(),
         start,
         per_agent_per_minute=data["per_agent_per_minute"],
         avoid_busy_hours=data["avoid_busy_hours"],
@@ -61,7 +60,7 @@ def new(request):
     if "month" in request.GET:
         form = BatchForm(request.GET)
     else:
-        form = BatchForm(initial={"month": format_month(working_month(timezone.localdate()))})
+        form = BatchForm(initial={"month": format_month(working_month(clock.today()))})
     context = {"form": form}
     if form.is_bound and form.is_valid():
         context.update(preview=_preview_for(form, form.start()), token=uuid.uuid4())
@@ -186,7 +185,7 @@ def _in_states(states):
 
 
 def progress_context(batch: Batch) -> dict:
-    today = timezone.localdate()
+    today = clock.today()
     jobs = list(batch.jobs.select_related("device__client", "device__agent", "period").order_by("run_after", "pk"))
     statuses = dict(
         Period.objects.with_status(today)
@@ -306,7 +305,7 @@ def returns_page(request):
             upload = form.cleaned_data["file"]
             try:
                 rows = returns_upload.parse_upload(
-                    upload.name, upload.read(returns_upload.MAX_BYTES + 1), request.user, timezone.localdate()
+                    upload.name, upload.read(returns_upload.MAX_BYTES + 1), request.user, clock.today()
                 )
             except returns_upload.UploadError as error:
                 form.add_error("file", str(error))

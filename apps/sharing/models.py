@@ -5,8 +5,9 @@ import datetime as dt
 from django.conf import settings
 from django.core import signing
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from apps.core import clock
 
 SALT = "qingka.sharing.link"
 DEFAULT_DAYS = 30
@@ -20,7 +21,7 @@ class ShareLink(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("创建人"), null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    created_at = models.DateTimeField(_("创建时间"), default=clock.now, editable=False)
     expires_at = models.DateTimeField(_("失效时间"))
     revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
     revoked_by = models.ForeignKey(
@@ -50,7 +51,7 @@ class ShareLink(models.Model):
         return signing.dumps({"link": self.pk, "client": self.client_id}, salt=SALT, compress=True)
 
     def is_active(self, now: dt.datetime | None = None) -> bool:
-        return self.revoked_at is None and (now or timezone.now()) < self.expires_at
+        return self.revoked_at is None and (now or clock.now()) < self.expires_at
 
     @classmethod
     def active_for_token(cls, token: str) -> "ShareLink | None":

@@ -17,6 +17,7 @@ from apps.accounts.permissions import client_for_operation
 from apps.audit import log
 from apps.clients.display import decorate_device, timeline
 from apps.clients.models import Client
+from apps.core import clock
 from apps.devices.models import Health
 from apps.periods.rules import working_month
 
@@ -43,7 +44,7 @@ def create(request, client_pk):
         messages.error(request, _("有效期：%(error)s") % {"error": "；".join(form.errors["days"])})
         return redirect("clients:detail", client.pk)
     link = ShareLink.objects.create(
-        client=client, created_by=request.user, expires_at=timezone.now() + dt.timedelta(days=form.cleaned_data["days"])
+        client=client, created_by=request.user, expires_at=clock.now() + dt.timedelta(days=form.cleaned_data["days"])
     )
     log.record("share_link.created", link, request=request, after={"expires_at": link.expires_at})
     messages.success(
@@ -59,7 +60,7 @@ def revoke(request, pk):
     link = get_object_or_404(ShareLink.objects.select_related("client"), pk=pk)
     client_for_operation(request.user, link.client)
     if link.revoked_at is None:
-        link.revoked_at, link.revoked_by = timezone.now(), request.user
+        link.revoked_at, link.revoked_by = clock.now(), request.user
         link.save(update_fields=["revoked_at", "revoked_by"])
         log.record(
             "share_link.revoked",
@@ -77,7 +78,7 @@ def public(request, token):
     link = ShareLink.active_for_token(token)
     if link is None:
         raise Http404
-    client, today = link.client, timezone.localdate()
+    client, today = link.client, clock.today()
     devices = [
         decorate_device(device, today)
         for device in client.devices.exclude(health=Health.RETIRED).order_by("sub_number")

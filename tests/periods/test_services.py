@@ -14,7 +14,7 @@ TODAY = dt.date(2026, 11, 10)
 
 @pytest.fixture(autouse=True)
 def _today(monkeypatch):
-    monkeypatch.setattr("apps.periods.services.timezone.localdate", lambda: TODAY)
+    monkeypatch.setattr("apps.periods.services.clock.today", lambda: TODAY)
 
 
 def test_records_the_return_and_audits_it(users):

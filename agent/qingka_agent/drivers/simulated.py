@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from .. import clock
 from .base import (
     CERT_LOCKED,
     CERT_PASSWORD_WRONG,
@@ -397,7 +398,7 @@ class SimulatedDriver:
 
 
 def parse_clock(setting: str, real: datetime | None = None) -> datetime:
-    real = real or datetime.now(SHANGHAI)
+    real = real or clock.now().astimezone(SHANGHAI)
     if setting == "real":
         return real
     if match := re.fullmatch(r"([+-])((?:\d+[dhms])+)", setting):

@@ -1,7 +1,8 @@
 from decimal import Decimal, InvalidOperation
 
 from django import template
-from django.utils import timezone
+
+from apps.core import clock
 
 register = template.Library()
 
@@ -23,4 +24,4 @@ def days_until(day):
     """Whole days from today (Asia/Shanghai) to `day`; negative once it has passed."""
     if not day:
         return ""
-    return (day - timezone.localdate()).days
+    return (day - clock.today()).days

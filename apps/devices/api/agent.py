@@ -2,13 +2,13 @@
 
 from django.conf import settings
 from django.db import models, transaction
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.response import Response
 
 from apps.audit import log
+from apps.core import clock
 
 from ..auth import AgentTokenAuthentication, IsAgent
 from ..models import Agent, Device
@@ -63,7 +63,7 @@ def heartbeat(request):
     body = Heartbeat(data=request.data)
     body.is_valid(raise_exception=True)
     apply_heartbeat(request.auth, body.validated_data)
-    return Response({"agent": describe(request.auth), "server_time": timezone.now().isoformat()})
+    return Response({"agent": describe(request.auth), "server_time": clock.now().isoformat()})
 
 
 @transaction.atomic
@@ -71,7 +71,7 @@ def apply_heartbeat(agent: Agent, data: dict) -> None:
     """The agent is online; the devices it reports are present in their slots, the ones it held
     before and no longer reports are missing. Devices it reports that no client owns yet stay in
     its inventory, so staff can map a slot to a client."""
-    now = timezone.now()
+    now = clock.now()
     was_online = agent.online
     Agent.objects.filter(pk=agent.pk).update(
         online=True,
