@@ -142,9 +142,8 @@ def test_clear_waits_until_the_period_is_ready(as_role, firm):
     url = reverse("clients:clear", args=[firm["client"].pk])
     response = as_role("owner").post(url, follow=True)
     assert "2026-10：未完成申报（待申报），申报后才能清卡" in response.content.decode() and not Job.objects.exists()
-    Period.objects.filter(client=firm["client"], month=OCT).update(
-        summary_uploaded_at=timezone.now(), return_filed_on=dt.date(2026, 11, 9)
-    )
+    assert not Period.objects.exists()  # a refused request leaves no trace
+    make_period(firm["client"], month=OCT, summary_uploaded_at=timezone.now(), return_filed_on=dt.date(2026, 11, 9))
     as_role("owner").post(url)
     assert Job.objects.get().kind == "clear"
 
