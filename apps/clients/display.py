@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.core.months import add_months
 from apps.devices.models import Device
 from apps.periods.models import Period
-from apps.periods.rules import PeriodStatus
+from apps.periods.rules import PeriodStatus, window_opens
 
 INVOICE_TYPES = {
     "004": _("增值税专用发票"),
@@ -119,7 +119,6 @@ def action_period(client, working: dt.date, now: dt.datetime) -> Period:
         period.client = client
         return period
 
-    period = period_of(working)
-    if period.status(now) == PeriodStatus.NOT_OPEN and period_of(last).status(now) != PeriodStatus.DONE:
+    if now < window_opens(working) and period_of(last).status(now) != PeriodStatus.DONE:
         return period_of(last)
-    return period
+    return period_of(working)

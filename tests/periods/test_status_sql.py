@@ -85,8 +85,8 @@ def test_the_joined_form_used_by_the_dashboard_says_the_same(now, users):
     without_period = [make_client(), make_client()]
     make_device(without_period[1], lock_date=dt.date(2026, 12, 15))
     rows = {c.pk: c for c in clients_for_month(users["admin"], dt.date(2026, 10, 1), now)}
-    periods = Period.objects.filter(month=dt.date(2026, 10, 1)).select_related("client").prefetch_related(
-        "client__devices"
+    periods = (
+        Period.objects.filter(month=dt.date(2026, 10, 1)).select_related("client").prefetch_related("client__devices")
     )
     for period in periods:
         row = rows[period.client_id]
