@@ -7,36 +7,10 @@ import sys
 from pathlib import Path
 
 import redis
-import yaml
 from django.conf import settings
 
-from apps.devices.models import Agent, Device
-
-DEMO_AGENT = "演示前置机"
-
-
-def write_cabinet(path: Path) -> None:
-    """Every demo device in one simulated cabinet; a few carry the faults of real month-ends."""
-    devices = []
-    for n, device in enumerate(Device.objects.select_related("client").order_by("pk"), start=1):
-        spec = {
-            "device_number": device.number,
-            "kind": device.kind,
-            "slot": f"sim-{n}",
-            "taxpayer_id": device.client.taxpayer_id,
-            "sub_number": device.sub_number,
-            "taxpayer_nature": "01" if device.client.taxpayer_kind == "general" else "08",
-        }
-        if n % 7 == 0:
-            spec["transfer_failures"] = 1
-        devices.append(spec)
-    unfiled = {devices[4]["taxpayer_id"]: []} if len(devices) > 4 else {}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        yaml.safe_dump(
-            {"devices": devices, "bureau": {"returns_filed_by_default": True, "unfiled": unfiled}}, allow_unicode=True
-        )
-    )
+from apps.core.demo import DEMO_AGENT, cabinet_path
+from apps.devices.models import Agent
 
 
 def demo_agent() -> tuple[Agent, str]:
@@ -55,9 +29,7 @@ def redis_answers() -> bool:
 
 
 def start_processes(site_url: str) -> list[subprocess.Popen]:
-    demo_dir = settings.VAR_DIR / "demo"
-    cabinet = demo_dir / "cabinet.yaml"
-    write_cabinet(cabinet)
+    cabinet = cabinet_path()  # written by the seed, to match the demo data
     agent, token = demo_agent()
     python = sys.executable
     agent_env = {
@@ -67,7 +39,7 @@ def start_processes(site_url: str) -> list[subprocess.Popen]:
         "QINGKA_BROKER_URL": settings.CELERY_BROKER_URL,
         "QINGKA_DRIVERS": "simulated",
         "QINGKA_SIM_DEVICES": str(cabinet),
-        "QINGKA_STATE_DIR": str(demo_dir / "agent-state"),
+        "QINGKA_STATE_DIR": str(cabinet.parent / "agent-state"),
     }
     commands = [
         ([python, "manage.py", "rqworker", "default"], os.environ),
