@@ -10,6 +10,7 @@ from apps.devices.api.views import DeviceViewSet
 from apps.filing_calendar.api.views import year_calendar
 from apps.jobs.api import agent as agent_jobs_api
 from apps.jobs.api.views import JobViewSet
+from apps.notifications.api.views import ChannelViewSet
 from apps.periods.api.views import PeriodViewSet, month_summary
 
 router = DefaultRouter()
@@ -17,6 +18,7 @@ router.register("clients", ClientViewSet, basename="client")
 router.register("devices", DeviceViewSet, basename="device")
 router.register("periods", PeriodViewSet, basename="period")
 router.register("jobs", JobViewSet, basename="job")
+router.register("notification-channels", ChannelViewSet, basename="notification-channel")
 
 urlpatterns = [
     path("", include(router.urls)),

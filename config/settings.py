@@ -76,6 +76,10 @@ INSTALLED_APPS = [
     "apps.dashboard",
     "apps.sharing",
     "apps.scheduling",
+    "apps.holds",
+    "apps.autopilot",
+    "apps.notifications",
+    "apps.attention",
 ]
 
 MIDDLEWARE = [
@@ -197,6 +201,10 @@ QINGKA_AGENT_OFFLINE_SECONDS = int(os.environ.get("QINGKA_AGENT_OFFLINE_SECONDS"
 QINGKA_RETRY_BASE_SECONDS = float(os.environ.get("QINGKA_RETRY_BASE_SECONDS", 30))
 QINGKA_RESEND_AFTER_SECONDS = int(os.environ.get("QINGKA_RESEND_AFTER_SECONDS", 60))
 QINGKA_SWEEP_SECONDS = int(os.environ.get("QINGKA_SWEEP_SECONDS", 5))
+# 自动清卡 makes one pass at most this often.
+QINGKA_AUTOPILOT_SECONDS = int(os.environ.get("QINGKA_AUTOPILOT_SECONDS", 60))
+# The site's address as people reach it, for the links in notifications.
+QINGKA_SITE_URL = os.environ.get("QINGKA_SITE_URL", "http://127.0.0.1:8000")
 # A set clock for demos and tests (apps/core/clock.py); empty in production.
 QINGKA_CLOCK = os.environ.get("QINGKA_CLOCK", "")
 

@@ -14,16 +14,19 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.permissions import can_operate_client, client_for_operation
 from apps.audit.display import action_label
+from apps.autopilot.forms import ExclusionForm
+from apps.autopilot.models import Exclusion
 from apps.core import clock
 from apps.core.filters import DateInput
 from apps.core.months import add_months, format_month, month_start, parse_month
+from apps.holds.models import Hold
 from apps.jobs import pipeline
 from apps.jobs.errors import error_info
 from apps.jobs.models import Job, JobKind
+from apps.jobs.rules import period_reason
 from apps.periods.models import Period, working_month
 from apps.periods.rules import REMEDIES
 from apps.periods.services import record_return_filed
-from apps.scheduling.planning import period_reason
 from apps.sharing.views import ShareLinkForm
 
 from .display import action_period, decorate_device, timeline
@@ -38,6 +41,9 @@ def detail(request, pk):
     now, today = clock.now(), clock.today()
     month = working_month(today)
     devices = [decorate_device(d, today) for d in client.devices.select_related("agent").order_by("sub_number")]
+    holds = {hold.device_id: hold for hold in Hold.objects.active().filter(device__client=client)}
+    for device in devices:
+        device.active_hold = holds.get(device.pk)
     jobs = list(Job.objects.filter(device__client=client).select_related("device", "period", "requested_by")[:HISTORY])
     for job in jobs:
         job.error = error_info(job.error_code) if job.error_code else None
@@ -64,6 +70,8 @@ def detail(request, pk):
             "is_straggler": acting.month != month,
             "can_operate": can_operate,
             "share_form": ShareLinkForm(),
+            "autopilot_exclusion": Exclusion.objects.filter(client=client).first(),
+            "exclusion_form": ExclusionForm(),
             "share_links": list(client.share_links.select_related("created_by")[:20]) if can_operate else [],
             "now": now,
         },

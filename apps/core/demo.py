@@ -25,8 +25,8 @@ from apps.core import clock
 from apps.core.months import add_months, format_month
 from apps.devices.models import Agent, Device, DeviceKind
 from apps.filing_calendar.models import deadline_for, period_deadline
-from apps.periods.models import Period, working_month
-from apps.periods.rules import SHANGHAI, return_due, window_opens
+from apps.periods.models import Period, acting_month, working_month
+from apps.periods.rules import SHANGHAI, acting_month_for, return_due, window_opens
 
 DEMO_PASSWORD = "qingka-demo"
 DEMO_AGENT = "演示前置机"
@@ -123,7 +123,7 @@ def _firm(count: int, staff: dict[str, User], now: dt.datetime) -> list[DemoClie
     accountants = [user for user in staff.values() if user.role == User.Role.ACCOUNTANT]
     agent = _agent(now)
     working = working_month(timezone.localdate(now))
-    acting = _acting_month(working, now)
+    acting = acting_month_for(working, now)
     stragglers = _straggler_kinds(count, rng) if acting != working else {}
     firm = []
     for n in range(1, count + 1):
@@ -169,11 +169,6 @@ def _firm(count: int, staff: dict[str, User], now: dt.datetime) -> list[DemoClie
     Period.objects.bulk_create(periods)
     Device.objects.bulk_create(devices)
     return firm
-
-
-def _acting_month(working: dt.date, now: dt.datetime) -> dt.date:
-    """The period the firm acts on: the working one once its window opened, else last period."""
-    return working if now >= window_opens(working) else add_months(working, -1)
 
 
 def _notes(n: int) -> str:
@@ -304,7 +299,7 @@ def _lock_date(demo: DemoClient, last_cleared: dt.date) -> dt.date:
 
 def _write_cabinet(firm: list[DemoClient], now: dt.datetime) -> None:
     """The simulated cabinet of every demo device, in the state the seeded data says, with the faults."""
-    acting = _acting_month(working_month(timezone.localdate(now)), now)
+    acting = acting_month(now)
     specs, unfiled = [], {}
     for demo in firm:
         for device in demo.devices:

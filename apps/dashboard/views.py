@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.models import User
 from apps.accounts.permissions import can_operate_client, can_record_returns, can_view_client
+from apps.attention.rows import rows_for
 from apps.clients.models import Client, TaxpayerKind
 from apps.core import clock
 from apps.core.filters import DateInput, page_of
@@ -40,6 +41,7 @@ PROBLEMS = [
 ]
 MONTHS_IN_SELECTOR = 24  # the next period, for look-ahead, and 23 before it
 STRAGGLERS_SHOWN = 20
+ATTENTION_SHOWN = 8  # the top of 需要处理; the page has them all
 
 
 class DashboardFilter(django_filters.FilterSet):
@@ -203,7 +205,13 @@ def _decorate(client: Client, today: dt.date) -> None:
 
 @login_required
 def dashboard(request):
-    return render(request, "dashboard/index.html", dashboard_context(request))
+    attention = rows_for(request.user, clock.now())
+    context = {
+        **dashboard_context(request),
+        "attention": attention[:ATTENTION_SHOWN],
+        "attention_count": len(attention),
+    }
+    return render(request, "dashboard/index.html", context)
 
 
 @login_required

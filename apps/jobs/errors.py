@@ -18,6 +18,7 @@ class DeviceErrorInfo:
     remedy: str
     retry: str
     vendor_codes: tuple[str, ...] = ()
+    password: bool = False  # a wrong or locked password: the device is held until a person acts
 
 
 _CATALOGUE = [
@@ -34,10 +35,13 @@ _CATALOGUE = [
         _("核对并更正证书口令；切勿反复尝试，次数用完将锁定"),
         NEVER,
         ("0x0963c0", "0x0963c1", "0x0963c2", "0x0963c3", "0x0963c4", "0x0963c5", "0x0963c6", "0x0963c7"),
+        password=True,
     ),
-    DeviceErrorInfo("CERT_LOCKED", _("证书口令已锁定"), _("携带设备到主管税务机关解锁"), NEVER),
-    DeviceErrorInfo("DEVICE_PASSWORD_WRONG", _("设备口令错误"), _("核对并更正设备口令"), NEVER),
-    DeviceErrorInfo("DEVICE_PASSWORD_LOCKED", _("设备口令锁定"), _("联系设备服务商或主管税务机关解锁"), NEVER),
+    DeviceErrorInfo("CERT_LOCKED", _("证书口令已锁定"), _("携带设备到主管税务机关解锁"), NEVER, password=True),
+    DeviceErrorInfo("DEVICE_PASSWORD_WRONG", _("设备口令错误"), _("核对并更正设备口令"), NEVER, password=True),
+    DeviceErrorInfo(
+        "DEVICE_PASSWORD_LOCKED", _("设备口令锁定"), _("联系设备服务商或主管税务机关解锁"), NEVER, password=True
+    ),
     DeviceErrorInfo("DEVICE_BUSY", _("税盘正在被使用"), _("关闭占用设备的开票软件，系统将自动重试"), RETRY),
     DeviceErrorInfo("PORT_UNAUTHORIZED", _("USB端口未授权"), _("在机柜管理中为该端口授权"), NEVER),
     DeviceErrorInfo(
@@ -72,6 +76,7 @@ _CATALOGUE = [
     DeviceErrorInfo("LEASE_EXPIRED", _("前置机未在租约内回报"), _("检查前置机是否在线，系统将自动重试"), RETRY),
 ]
 ERRORS = {info.code: info for info in _CATALOGUE}
+PASSWORD_CODES = tuple(info.code for info in _CATALOGUE if info.password)
 # "Already done" vendor answers (195 当月已汇总清卡, 0x09d118 重复清卡) arrive as success with
 # already_done set, so they have no entry here: they are not errors.
 ALREADY_DONE_VENDOR_CODES = ("195", "0x09d118")

@@ -17,6 +17,14 @@ class JobKind(models.TextChoices):
     UPLOAD_AND_CLEAR = "upload_and_clear", _("抄报并清卡")
 
 
+class Origin(models.TextChoices):
+    """Who made the job: a person (client page, API), a batch, or the standing cycle."""
+
+    PERSON = "person", _("人工")
+    BATCH = "batch", _("批量任务")
+    AUTOPILOT = "autopilot", _("自动清卡")
+
+
 class JobState(models.TextChoices):
     SCHEDULED = "scheduled", _("已计划")
     QUEUED = "queued", _("排队中")
@@ -37,6 +45,8 @@ TRANSITIONS = {
     S.CANCELLED: set(),
 }
 ACTIVE_STATES = (S.SCHEDULED, S.QUEUED, S.RUNNING)
+FINISHED_STATES = (S.SUCCEEDED, S.FAILED, S.CANCELLED)
+NOT_STARTED_STATES = (S.SCHEDULED, S.QUEUED)
 
 
 class JobQuerySet(models.QuerySet):
@@ -63,6 +73,7 @@ class Job(models.Model):
     state = models.CharField(
         _("状态"), max_length=16, choices=JobState.choices, default=JobState.SCHEDULED, db_index=True
     )
+    origin = models.CharField(_("来源"), max_length=16, choices=Origin.choices, default=Origin.PERSON, db_index=True)
     run_after = models.DateTimeField(_("最早执行时间"), default=clock.now, db_index=True)
     attempts = models.PositiveSmallIntegerField(_("已尝试次数"), default=0)
     max_attempts = models.PositiveSmallIntegerField(_("最多尝试次数"), default=5)

@@ -8,6 +8,7 @@ device and reports a result that this module applies in one transaction. The ser
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from functools import partial
 
 from django.conf import settings
@@ -18,10 +19,14 @@ from apps.audit import log
 from apps.core import clock
 from apps.devices.models import Device, Health
 from apps.devices.rules import shows_cleared, shows_summarised
+from apps.holds.models import Hold, HoldReason, hold_reason_of
+from apps.holds.services import hold
+from apps.notifications import events
 from config.celery import app as celery_app
 
 from .errors import DEVICE_LOCKED, RETRY, error_info
-from .models import ACTIVE_STATES, Job, JobKind, JobState
+from .models import ACTIVE_STATES, NOT_STARTED_STATES, Job, JobKind, JobState, Origin
+from .rules import refusal_reason
 
 logger = logging.getLogger(__name__)
 TASK_NAME = "qingka.run_job"
@@ -41,51 +46,144 @@ class NotClaimable(Exception):
 # --- asking for jobs ---------------------------------------------------------------------------
 
 
-def unschedulable_reason(device: Device) -> str | None:
-    """Why a new job cannot go to this device now, or None."""
-    if device.health != Health.GOOD:
-        return _("设备健康状况为“%(health)s”") % {"health": device.get_health_display()}
-    agent = device.agent
-    if agent is None:
-        return _("设备未分配前置机")
-    if not agent.enabled or agent.health != Health.GOOD:
-        return _("前置机“%(agent)s”已停用或不可用") % {"agent": agent}
-    if not agent.online:
-        return _("前置机“%(agent)s”离线") % {"agent": agent}
-    if not device.present:
-        return _("设备不在位（未插入前置机）")
-    return None
+class Refused(Exception):
+    """The job may not be made or moved: the reason is in Chinese, for the person who asked."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
-def request_jobs(kind: str, devices, *, period=None, user=None, run_after=None, request=None, batch=None):
-    """Creates one job per device that can take one; returns (jobs, [(device, reason), …])."""
+@dataclass
+class Wanted:
+    """A job someone (a person, a batch, the cycle) decided to make."""
+
+    kind: str
+    device: Device
+    period: object = None  # a saved Period, or None for 读取状态
+    run_after: dt.datetime | None = None
+
+
+def create_jobs(wanted: list[Wanted], *, origin: str, user=None, request=None, batch=None) -> list[Job]:
+    """Makes the jobs, each audited, and queues those due now. The caller has applied
+    refusal_reason; a few statements whatever the count."""
     now = clock.now()
-    jobs, skipped = [], []
-    for device in devices:
-        reason = unschedulable_reason(device)
-        if (
-            reason is None
-            and Job.objects.filter(device=device, kind=kind, period=period, state__in=ACTIVE_STATES).exists()
-        ):
-            reason = _("该设备已有同类任务在进行中")
-        if reason:
-            skipped.append((device, reason))
-            continue
-        job = Job.objects.create(
-            kind=kind, device=device, period=period, requested_by=user, run_after=run_after or now, batch=batch
+    jobs = [
+        Job(
+            kind=w.kind,
+            device=w.device,
+            period=w.period,
+            origin=origin,
+            requested_by=user,
+            run_after=w.run_after or now,
+            batch=batch,
         )
-        log.record(
-            "job.requested",
-            job,
-            user=user,
-            request=request,
-            simulated=device.simulated,
-            after={"kind": kind, "period": str(period) if period else None, "run_after": job.run_after},
-        )
+        for w in wanted
+    ]
+    Job.objects.bulk_create(jobs, batch_size=1000)
+    log.record_many(
+        [
+            log.event(
+                "job.requested",
+                job,
+                user=user,
+                request=request,
+                simulated=job.device.simulated,
+                after={
+                    "kind": job.kind,
+                    "origin": origin,
+                    "period": str(job.period or "") or None,
+                    "run_after": job.run_after,
+                },
+            )
+            for job in jobs
+        ]
+    )
+    for job in jobs:
         if job.run_after <= now:
             queue(job, now)
-        jobs.append(job)
-    return jobs, skipped
+    return jobs
+
+
+def request_jobs(
+    kind: str,
+    devices,
+    *,
+    period=None,
+    origin: str = Origin.PERSON,
+    user=None,
+    run_after=None,
+    request=None,
+    batch=None,
+) -> tuple[list[Job], list[tuple[Device, str]]]:
+    """One job per device that may take one now (jobs/rules.refusal_reason, the same rule for
+    every way in); returns (jobs, [(device, reason), …])."""
+    now = clock.now()
+    devices = list(devices)
+    holds = dict(Hold.objects.active().filter(device__in=devices).values_list("device_id", "reason"))
+    busy = set(
+        Job.objects.filter(device__in=devices, kind=kind, period=period, state__in=ACTIVE_STATES).values_list(
+            "device_id", flat=True
+        )
+    )
+    wanted, skipped = [], []
+    for device in devices:
+        reason = refusal_reason(
+            kind, device, period, now, hold_reason=holds.get(device.pk), has_active_job=device.pk in busy
+        )
+        if reason:
+            skipped.append((device, reason))
+        else:
+            wanted.append(Wanted(kind, device, period, run_after))
+    return create_jobs(wanted, origin=origin, user=user, request=request, batch=batch), skipped
+
+
+def request_job(kind: str, device: Device, **options) -> Job:
+    """One job on one device, or Refused with the reason."""
+    jobs, skipped = request_jobs(kind, [device], **options)
+    if skipped:
+        raise Refused(skipped[0][1])
+    return jobs[0]
+
+
+def cancel(job: Job, *, user=None, request=None) -> None:
+    """Cancels a job that has not started; Refused otherwise."""
+    if job.state not in NOT_STARTED_STATES or not job.move(JobState.CANCELLED):
+        raise Refused(_("只能取消尚未开始的任务"))
+    log.record(
+        "job.cancelled", job, user=user, request=request, simulated=job.device.simulated, after={"batch": job.batch_id}
+    )
+
+
+def retry_refusal(job: Job, now: dt.datetime) -> str | None:
+    """Why a person may not retry this failed job now, or None: never a password failure, never a
+    held device, and the same rule as a new job of its kind."""
+    if job.state != JobState.FAILED:
+        return _("只能重试失败的任务")
+    if error_info(job.error_code).password:
+        return _("口令错误的任务不能重试：更正口令并解除设备暂停后，重新发起任务")
+    busy = (
+        Job.objects.filter(device=job.device, kind=job.kind, period=job.period, state__in=ACTIVE_STATES)
+        .exclude(pk=job.pk)
+        .exists()
+    )
+    return refusal_reason(
+        job.kind, job.device, job.period, now, hold_reason=hold_reason_of(job.device), has_active_job=busy
+    )
+
+
+@transaction.atomic
+def retry(job: Job, *, user=None, request=None) -> None:
+    """A person retries a failed job: a fresh round of attempts, queued now; Refused with the reason."""
+    now = clock.now()
+    reason = retry_refusal(job, now)
+    if reason:
+        raise Refused(reason)
+    default_attempts = Job._meta.get_field("max_attempts").default
+    if not job.move(JobState.SCHEDULED, run_after=now, finished_at=None, max_attempts=job.attempts + default_attempts):
+        raise Refused(_("任务状态已变化，请刷新后重试"))
+    queue(job, now)
+    log.record("job.retried", job, user=user, request=request, simulated=job.device.simulated)
 
 
 # --- queue and messages ------------------------------------------------------------------------
@@ -212,25 +310,54 @@ def accept_result(agent, job_id: int, result: dict) -> Job:
         )
         audit("job.succeeded", job, after=stored)
     else:
-        code = result.get("error_code") or "DRIVER_ERROR"
-        info = error_info(code)
-        failure = {
-            "lease_expires_at": None,
-            "error_code": code,
-            "raw_code": result.get("raw_code") or "",
-            "error_message": result.get("message") or str(info.message),
-            "result": stored,
-        }
-        if info.retry == RETRY and job.attempts < job.max_attempts:
-            job.move(JobState.SCHEDULED, run_after=now + retry_delay(job.attempts), **failure)
-            audit("job.retry_scheduled", job, after={**stored, "run_after": job.run_after})
-        else:
-            job.move(JobState.FAILED, finished_at=now, **failure)
-            audit("job.failed", job, after={**stored, "remedy": str(info.remedy)})
-            _judge_device_health(device, audit)
+        fail(
+            job,
+            result.get("error_code") or "DRIVER_ERROR",
+            now=now,
+            message=result.get("message") or "",
+            raw_code=result.get("raw_code") or "",
+            stored=stored,
+            audit=audit,
+        )
     if job.period_id:
         _update_period(job, audit)
+    if job.batch_id:
+        transaction.on_commit(partial(events.batch_progressed, job.batch_id))
     return job
+
+
+def fail(job: Job, code: str, *, now: dt.datetime, message="", raw_code="", stored=None, audit=None) -> None:
+    """A failed attempt, from an agent's result or an expired lease: retried later when its error
+    is transient and attempts are left, else failed for good, with the device's health judged and
+    the device held when the failure was a password. The caller holds the transaction."""
+    audit = audit or partial(log.record, simulated=job.device.simulated)
+    info = error_info(code)
+    stored = stored if stored is not None else {"attempt": job.attempts, "outcome": "failed", "error_code": code}
+    failure = {
+        "lease_expires_at": None,
+        "error_code": code,
+        "raw_code": raw_code,
+        "error_message": message or str(info.message),
+        "result": stored,
+    }
+    if info.retry == RETRY and job.attempts < job.max_attempts:
+        job.move(JobState.SCHEDULED, run_after=now + retry_delay(job.attempts), **failure)
+        audit("job.retry_scheduled", job, after={**stored, "run_after": job.run_after})
+        return
+    job.move(JobState.FAILED, finished_at=now, **failure)
+    audit("job.failed", job, after={**stored, "remedy": str(info.remedy)})
+    _judge_device_health(job.device, audit)
+    if info.password:
+        hold(job.device, HoldReason.PASSWORD, error_code=code, message=failure["error_message"], job=job)
+    elif code == DEVICE_LOCKED:
+        hold(
+            job.device,
+            HoldReason.LOCKED,
+            error_code=code,
+            message=failure["error_message"],
+            job=job,
+            lock_date=job.device.lock_date,
+        )
 
 
 def _judge_device_health(device: Device, audit) -> None:
@@ -273,16 +400,3 @@ def _update_period(job: Job, audit) -> None:
     actions = {"summary_uploaded_at": "period.summary_uploaded", "cleared_at": "period.cleared"}
     for name in changes:
         audit(actions[name], period, before={name: before[name]}, after={name: changes[name]})
-
-
-def retry_failed(job: Job) -> bool:
-    """A person retries a failed job: a fresh round of attempts, queued now."""
-    now = clock.now()
-    if not job.move(
-        JobState.SCHEDULED,
-        run_after=now,
-        finished_at=None,
-        max_attempts=job.attempts + Job._meta.get_field("max_attempts").default,
-    ):
-        return False
-    return queue(job, now)

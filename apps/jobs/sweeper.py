@@ -10,17 +10,22 @@ racing an agent's call, never both win.
 
 import datetime as dt
 import logging
+from functools import partial
 
 import redis
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from apps.audit import log
+from apps.autopilot import cycle
 from apps.core import clock
 from apps.devices.models import Agent
+from apps.holds.services import hold_locked_devices
+from apps.notifications import events
 
 from .models import Job, JobState
-from .pipeline import queue, send_message
+from .pipeline import fail, queue, send_message
 
 logger = logging.getLogger(__name__)
 SWEEP_JOB_ID = "qingka-sweep"
@@ -43,20 +48,23 @@ def expire_leases(now: dt.datetime) -> int:
     """A running job whose agent did not report within its lease goes back to the queue with one
     more attempt (the agent reads the device before acting, so nothing is done twice)."""
     expired = 0
-    for job in Job.objects.select_related("device").filter(state=JobState.RUNNING, lease_expires_at__lt=now):
+    running = Job.objects.select_related("device__client").filter(state=JobState.RUNNING, lease_expires_at__lt=now)
+    for job in running:
         with transaction.atomic():
             if job.attempts < job.max_attempts:
-                moved = queue(job, now)
-            else:
-                moved = job.move(JobState.FAILED, finished_at=now, lease_expires_at=None, error_code="LEASE_EXPIRED")
-            if moved:
+                if not queue(job, now):
+                    continue
                 log.record(
                     "job.lease_expired",
                     job,
                     simulated=job.device.simulated,
                     after={"state": job.state, "attempt": job.attempts},
                 )
-                expired += 1
+            else:  # the last attempt: failed for good, like any failure (health, holds, batch)
+                fail(job, "LEASE_EXPIRED", now=now)
+                if job.batch_id:
+                    transaction.on_commit(partial(events.batch_progressed, job.batch_id))
+            expired += 1
     return expired
 
 
@@ -89,13 +97,22 @@ def resend_lost(now: dt.datetime) -> int:
     return resent
 
 
+def autopilot_pass(now: dt.datetime) -> int:
+    """The standing cycle, when it is on and a pass is due (apps/autopilot/cycle.py)."""
+    autopilot = cycle.claim_pass(now)
+    return sum(cycle.run_pass(now, autopilot).values()) if autopilot else 0
+
+
 def sweep(now: dt.datetime | None = None) -> dict[str, int]:
     now = now or clock.now()
     counts = {
         "agents_offline": mark_offline_agents(now),
         "leases_expired": expire_leases(now),
+        "held": hold_locked_devices(timezone.localdate(now)),
+        "autopilot": autopilot_pass(now),
         "dispatched": dispatch_due(now),
         "resent": resend_lost(now),
+        "notified": events.scheduled(now),
     }
     if any(counts.values()):
         logger.info("sweep: %s", counts)

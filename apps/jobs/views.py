@@ -2,13 +2,15 @@
 
 import django_filters
 from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
+from apps.accounts.permissions import client_for_operation
 from apps.audit.display import action_label
 from apps.audit.models import AuditEvent
 from apps.core import export
@@ -16,8 +18,9 @@ from apps.core.filters import ClientSearchFilter, DateRangeForm, date_range, pag
 from apps.core.months import format_month, parse_month
 from apps.devices.models import Agent
 
+from . import pipeline
 from .errors import ERRORS, error_info
-from .models import Job, JobKind, JobState
+from .models import Job, JobKind, JobState, Origin
 
 
 class MonthField(forms.CharField):
@@ -40,6 +43,7 @@ class MonthFilter(django_filters.Filter):
 class JobFilter(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(choices=JobState.choices, label=_("状态"), empty_label=_("全部"))
     kind = django_filters.ChoiceFilter(choices=JobKind.choices, label=_("任务类型"), empty_label=_("全部"))
+    origin = django_filters.ChoiceFilter(choices=Origin.choices, label=_("来源"), empty_label=_("全部"))
     client = ClientSearchFilter(field_name="device__client")
     agent = django_filters.ModelChoiceFilter(
         field_name="device__agent", queryset=Agent.objects.all(), label=_("前置机"), empty_label=_("全部")
@@ -134,3 +138,18 @@ def job_detail(request, pk):
     for event in events:
         event.label = action_label(event.action)
     return render(request, "jobs/detail.html", {"job": job, "events": events})
+
+
+@require_POST
+@login_required
+def retry(request, pk):
+    """A person retries a failed job from a page: the same rule as the API and the batch page."""
+    job = get_object_or_404(visible_jobs(request.user), pk=pk)
+    client_for_operation(request.user, job.device.client)
+    try:
+        pipeline.retry(job, user=request.user, request=request)
+    except pipeline.Refused as refusal:
+        messages.error(request, _("未重试：%(reason)s") % {"reason": refusal.reason})
+    else:
+        messages.success(request, _("已重试任务 #%(id)d") % {"id": job.pk})
+    return redirect("attention:list") if request.POST.get("back") == "attention" else redirect("jobs:detail", job.pk)

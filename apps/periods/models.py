@@ -17,6 +17,7 @@ from .rules import (
     QUARTER_END_MONTHS,
     Lateness,
     PeriodStatus,
+    acting_month_for,
     devices_locked,
     last_open_month,
     lateness,
@@ -180,9 +181,10 @@ class Period(models.Model):
         return window_opens(self.month)
 
     @classmethod
-    def blank(cls, client, month: dt.date) -> "Period":
-        """The client's period of `month` as it stands before anything is recorded (not saved)."""
-        return cls(client=client, month=month, deadline=period_deadline(month).date)
+    def blank(cls, client, month: dt.date, deadline: dt.date | None = None) -> "Period":
+        """The client's period of `month` as it stands before anything is recorded (not saved).
+        `deadline`: the calendar's, when the caller looked it up already."""
+        return cls(client=client, month=month, deadline=deadline or period_deadline(month).date)
 
     @classmethod
     def for_client(cls, client, month: dt.date) -> "Period":
@@ -199,3 +201,9 @@ def working_month(today: dt.date | None = None) -> dt.date:
     """The period the firm works on today (rules.working_month_for), from the filing calendar."""
     today = today or clock.today()
     return working_month_for(today, period_deadline(add_months(month_start(today), -1)).date)
+
+
+def acting_month(now: dt.datetime | None = None) -> dt.date:
+    """rules.acting_month_for the working period of today."""
+    now = now or clock.now()
+    return acting_month_for(working_month(timezone.localdate(now)), now)

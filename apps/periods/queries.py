@@ -31,14 +31,15 @@ def late_expression(today: dt.date, period: str, client: str, deadline):
 
 
 def clients_for_month(user, month: dt.date, now: dt.datetime):
-    """The active clients `user` may see, each joined to its period of `month` and annotated with
-    status_code, lock_estimated, is_late, period_deadline and period_id. A client without a row
+    """The active clients `user` may see (every one for None: the system), each joined to its
+    period of `month` and annotated with status_code, lock_estimated, is_late, period_deadline
+    and period_id. A client without a row
     for the month counts as a period with nothing done yet. The period is a join, not a subquery,
     so counting and sorting thousands of clients stays one cheap pass."""
     deadline = period_deadline(month).date
     deadline_field = Coalesce(F("this_period__deadline"), Value(deadline), output_field=DateField())
     return (
-        Client.objects.visible_to(user)
+        (Client.objects.visible_to(user) if user is not None else Client.objects.all())
         .filter(active=True)
         .select_related("staff")
         .annotate(this_period=FilteredRelation("periods", condition=Q(periods__month=month)))

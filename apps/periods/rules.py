@@ -65,6 +65,12 @@ def working_month_for(today: dt.date, last_period_deadline: dt.date) -> dt.date:
     return last_period if today <= last_period_deadline else month_start(today)
 
 
+def acting_month_for(working: dt.date, now: dt.datetime) -> dt.date:
+    """The period with work to do now: the working period once its window has opened, before
+    that last period (its stragglers)."""
+    return working if now >= window_opens(working) else add_months(working, -1)
+
+
 def return_due(frequency: str, period_month: dt.date) -> bool:
     """Monthly filers file every period; quarterly filers only for a quarter's last month."""
     return frequency == "monthly" or period_month.month in QUARTER_END_MONTHS

@@ -1,18 +1,21 @@
-"""The clients and devices a batch looks at, each with its reason to be left out (planning.py),
-and the plan for those that take a job."""
+"""The clients and devices a batch looks at, each with its reason to be left out (the rule of
+jobs/rules.py), and the plan for those that take a job (planning.py)."""
 
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Prefetch, Subquery
+from django.db.models import Exists, OuterRef, Prefetch
 
 from apps.clients.models import Client
 from apps.devices.models import Device
-from apps.jobs.models import ACTIVE_STATES, Job, JobState
+from apps.filing_calendar.models import period_deadline
+from apps.holds.models import active_hold_reason
+from apps.jobs.models import ACTIVE_STATES, Job
+from apps.jobs.rules import refusal_reason
 from apps.periods.models import Period
 from apps.periods.rules import PeriodStatus
 
-from .planning import exclusion_reason, plan
+from .planning import plan
 
 
 @dataclass
@@ -47,11 +50,7 @@ def candidates(kind: str, month: dt.date, filters: dict, now: dt.datetime) -> li
         Device.objects.select_related("agent")
         .order_by("sub_number")
         .annotate(
-            last_error_code=Subquery(
-                Job.objects.filter(device=OuterRef("pk"), state__in=(JobState.SUCCEEDED, JobState.FAILED))
-                .order_by("-finished_at", "-pk")
-                .values("error_code")[:1]
-            ),
+            hold_reason=active_hold_reason(),
             has_active_job=Exists(
                 Job.objects.filter(device=OuterRef("pk"), kind=kind, period__month=month, state__in=ACTIVE_STATES)
             ),
@@ -67,20 +66,21 @@ def candidates(kind: str, month: dt.date, filters: dict, now: dt.datetime) -> li
     # every device of the client speaks for its lock; batch_devices are the ones the filters chose
     clients = list(clients.prefetch_related("devices", Prefetch("devices", queryset=devices, to_attr="batch_devices")))
     periods = {p.client_id: p for p in Period.objects.filter(client__in=clients, month=month)}
+    deadline = period_deadline(month).date
     found = []
     for client in clients:
-        period = periods.get(client.pk) or Period.blank(client, month)
+        period = periods.get(client.pk) or Period.blank(client, month, deadline=deadline)
         period.client = client
         status = period.status(now)
         if filters.get("status") and status != filters["status"]:
             continue
         for device in client.batch_devices or [None]:
-            reason = exclusion_reason(
+            reason = refusal_reason(
                 kind,
-                period,
                 device,
-                now=now,
-                last_error_code=device.last_error_code if device else None,
+                period,
+                now,
+                hold_reason=device.hold_reason if device else None,
                 has_active_job=device.has_active_job if device else False,
             )
             found.append(Candidate(client, device, period, status, reason))

@@ -6,7 +6,7 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,23 +15,16 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from apps.accounts.models import User
 from apps.accounts.permissions import require_firm_admin
-from apps.audit import log
 from apps.core import clock, export
 from apps.core.filters import page_of
 from apps.core.months import format_month
-from apps.jobs import pipeline
-from apps.jobs.errors import error_info
-from apps.jobs.models import JobState
-from apps.periods.models import Period, working_month
-from apps.periods.rules import PeriodStatus
+from apps.jobs.models import FINISHED_STATES, JobState
+from apps.periods.models import working_month
 
-from . import returns_upload, selection
+from . import returns_upload, services
 from .forms import FILTERS, BatchForm, ConfirmBatchForm, ReturnsUploadForm
 from .models import Batch
-from .planning import PASSWORD_ERRORS
 
-FINISHED = (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
-NOT_STARTED = (JobState.SCHEDULED, JobState.QUEUED)
 UPLOAD_SESSION_KEY = "scheduling.returns_upload"
 
 
@@ -41,15 +34,7 @@ def _admin(request):
 
 def _preview_for(form, start):
     data = form.cleaned_data
-    return selection.preview(
-        data["kind"],
-        data["month"],
-        {name: data.get(name) for name in FILTERS},
-        clock.now(),
-        start,
-        per_agent_per_minute=data["per_agent_per_minute"],
-        avoid_busy_hours=data["avoid_busy_hours"],
-    )
+    return services.preview(data, {name: data.get(name) for name in FILTERS}, start)
 
 
 @require_safe
@@ -86,79 +71,19 @@ def confirm(request):
         messages.warning(request, _("该批量任务已提交过，未重复创建"))
         return redirect("scheduling:detail", existing.pk)
     try:
-        with transaction.atomic():
-            batch, skipped = _create_batch(request, form)
+        batch = services.create_batch(
+            data,
+            {name: data.get(name) for name in FILTERS},
+            form.chosen_filters(),
+            form.start(),
+            user=request.user,
+            request=request,
+        )
     except IntegrityError:  # the same confirmation, submitted twice at once
         messages.warning(request, _("该批量任务已提交过，未重复创建"))
         return redirect("scheduling:detail", Batch.objects.get(token=data["token"]).pk)
     messages.success(request, _("已创建批量任务，共 %(n)d 个设备任务") % {"n": batch.created_count})
-    for device, reason in skipped:
-        messages.warning(
-            request,
-            _("%(client)s %(device)s 未创建：%(reason)s")
-            % {"client": device.client, "device": device, "reason": reason},
-        )
     return redirect("scheduling:detail", batch.pk)
-
-
-def _create_batch(request, form):
-    data = form.cleaned_data
-    start = form.start()
-    batch = Batch.objects.create(
-        kind=data["kind"],
-        month=data["month"],
-        filters=form.chosen_filters(),
-        start_at=start,
-        avoid_busy_hours=data["avoid_busy_hours"],
-        per_agent_per_minute=data["per_agent_per_minute"],
-        token=data["token"],
-        created_by=request.user,
-    )
-    plan = _preview_for(form, start)
-    created, skipped = [], []
-    for candidate in plan.chosen:
-        period = candidate.period if candidate.period.pk else Period.for_client(candidate.client, batch.month)
-        jobs, refused = pipeline.request_jobs(
-            batch.kind,
-            [candidate.device],
-            period=period,
-            user=request.user,
-            run_after=candidate.run_after,
-            request=request,
-            batch=batch,
-        )
-        created += jobs
-        skipped += refused
-    batch.planned_count = len(plan.chosen)
-    batch.created_count = len(created)
-    batch.left_out = [
-        {
-            "client": str(c.client),
-            "client_id": c.client.pk,
-            "device": c.device.number if c.device else "",
-            "reason": str(c.reason),
-        }
-        for c in plan.left_out
-    ] + [{"client": str(d.client), "client_id": d.client_id, "device": d.number, "reason": str(r)} for d, r in skipped]
-    batch.save(update_fields=["planned_count", "created_count", "left_out"])
-    log.record(
-        "batch.created",
-        batch,
-        user=request.user,
-        request=request,
-        after={
-            "kind": batch.kind,
-            "month": format_month(batch.month),
-            "filters": batch.filters,
-            "start_at": start,
-            "avoid_busy_hours": batch.avoid_busy_hours,
-            "per_agent_per_minute": batch.per_agent_per_minute,
-            "planned": batch.planned_count,
-            "created": batch.created_count,
-            "left_out": len(batch.left_out),
-        },
-    )
-    return batch, skipped
 
 
 @require_safe
@@ -169,7 +94,7 @@ def batch_list(request):
         Batch.objects.select_related("created_by")
         .annotate(
             total=Count("jobs"),
-            finished=Count("jobs", filter=_in_states(FINISHED)),
+            finished=Count("jobs", filter=_in_states(FINISHED_STATES)),
             failed=Count("jobs", filter=_in_states((JobState.FAILED,))),
         )
         .order_by("-created_at", "-pk")
@@ -184,40 +109,6 @@ def _in_states(states):
     return Q(jobs__state__in=states)
 
 
-def progress_context(batch: Batch) -> dict:
-    jobs = list(batch.jobs.select_related("device__client", "device__agent", "period").order_by("run_after", "pk"))
-    statuses = dict(
-        Period.objects.with_status()
-        .filter(pk__in={j.period_id for j in jobs if j.period_id})
-        .values_list("pk", "status_code")
-    )
-    counts = {state: 0 for state in JobState.values}
-    for job in jobs:
-        counts[job.state] += 1
-        job.error = error_info(job.error_code) if job.error_code else None
-        job.period_status = PeriodStatus(statuses[job.period_id]) if job.period_id in statuses else None
-    period_counts = {}
-    for code in {job.period_id: statuses.get(job.period_id) for job in jobs if job.period_id}.values():
-        period_counts[code] = period_counts.get(code, 0) + 1
-    finished = sum(counts[state] for state in FINISHED)
-    failed = [job for job in jobs if job.state == JobState.FAILED]
-    return {
-        "batch": batch,
-        "jobs": jobs,
-        "total": len(jobs),
-        "finished": finished,
-        "percent": round(100 * finished / len(jobs)) if jobs else 100,
-        "counts": [(JobState(state), counts[state]) for state in JobState.values],
-        "period_counts": [
-            (status, period_counts[status.value]) for status in PeriodStatus if period_counts.get(status.value)
-        ],
-        "failed": failed,
-        "not_started": counts[JobState.SCHEDULED] + counts[JobState.QUEUED],
-        "retryable": sum(1 for job in failed if job.error_code not in PASSWORD_ERRORS),
-        "running": finished < len(jobs),
-    }
-
-
 def _batch(request, pk) -> Batch:
     _admin(request)
     return get_object_or_404(Batch.objects.select_related("created_by"), pk=pk)
@@ -228,7 +119,7 @@ def _batch(request, pk) -> Batch:
 def detail(request, pk):
     batch = _batch(request, pk)
     return render(
-        request, "scheduling/detail.html", {**progress_context(batch), "filter_labels": _filter_labels(batch)}
+        request, "scheduling/detail.html", {**services.progress(batch), "filter_labels": _filter_labels(batch)}
     )
 
 
@@ -236,7 +127,7 @@ def detail(request, pk):
 @login_required
 def live(request, pk):
     """The progress part of the page, for htmx to poll."""
-    return render(request, "scheduling/_progress.html", progress_context(_batch(request, pk)))
+    return render(request, "scheduling/_progress.html", services.progress(_batch(request, pk)))
 
 
 def _filter_labels(batch: Batch) -> list[tuple[str, str]]:
@@ -249,14 +140,7 @@ def _filter_labels(batch: Batch) -> list[tuple[str, str]]:
 def cancel(request, pk):
     """Cancels the jobs of the batch that have not started."""
     batch = _batch(request, pk)
-    cancelled = 0
-    with transaction.atomic():
-        for job in batch.jobs.filter(state__in=NOT_STARTED).select_related("device"):
-            if job.move(JobState.CANCELLED):
-                log.record(
-                    "job.cancelled", job, request=request, simulated=job.device.simulated, after={"batch": batch.pk}
-                )
-                cancelled += 1
+    cancelled = services.cancel_not_started(batch, user=request.user, request=request)
     messages.success(request, _("已取消 %(n)d 个尚未开始的任务") % {"n": cancelled})
     return redirect("scheduling:detail", batch.pk)
 
@@ -264,21 +148,16 @@ def cancel(request, pk):
 @require_POST
 @login_required
 def retry(request, pk):
-    """Retries the failed jobs of the batch, except those that failed on a password."""
+    """Retries the failed jobs of the batch that the rule allows (never a password failure)."""
     batch = _batch(request, pk)
-    retried, held = 0, 0
-    with transaction.atomic():
-        for job in batch.jobs.filter(state=JobState.FAILED).select_related("device"):
-            if job.error_code in PASSWORD_ERRORS:
-                held += 1
-            elif pipeline.retry_failed(job):
-                log.record(
-                    "job.retried", job, request=request, simulated=job.device.simulated, after={"batch": batch.pk}
-                )
-                retried += 1
+    retried, refused = services.retry_failed(batch, user=request.user, request=request)
     messages.success(request, _("已重试 %(n)d 个失败的任务") % {"n": retried})
-    if held:
-        messages.warning(request, _("%(n)d 个任务因口令错误或锁定而失败，不自动重试：请先更正口令") % {"n": held})
+    for job, reason in refused:
+        messages.warning(
+            request,
+            _("%(client)s %(device)s 未重试：%(reason)s")
+            % {"client": job.device.client, "device": job.device.number, "reason": reason},
+        )
     return redirect("scheduling:detail", batch.pk)
 
 

@@ -35,8 +35,15 @@ def world(users):
         deadline=timezone.localdate() + dt.timedelta(days=10),
         summary_uploaded_at=timezone.now(),
     )
+    ready = make_period(  # summarised and filed: ready to clear
+        mine,
+        month=add_months(last_month, -1),
+        deadline=timezone.localdate() + dt.timedelta(days=10),
+        summary_uploaded_at=timezone.now(),
+        return_filed_on=timezone.localdate(),
+    )
     failed = Job.objects.create(
-        kind=JobKind.CLEAR, device=device, period=period, state=JobState.FAILED, attempts=1, error_code="TIMEOUT"
+        kind=JobKind.CLEAR, device=device, period=ready, state=JobState.FAILED, attempts=1, error_code="TIMEOUT"
     )
     queued = Job.objects.create(
         kind=JobKind.UPLOAD_SUMMARY, device=device, period=period, state=JobState.QUEUED, attempts=1
@@ -46,6 +53,7 @@ def world(users):
         "client": mine,
         "device": device,
         "period": period,
+        "ready": ready,
         "failed": failed,
         "queued": queued,
         "theirs": theirs,
@@ -116,7 +124,7 @@ ENDPOINTS = [
     (
         "post",
         "/api/v1/jobs/",
-        {"kind": "clear", "period": "{period}"},
+        {"kind": "clear", "period": "{ready}"},
         {"admin": 201, "owner": 201, "colleague": 400, "readonly": 403, "anonymous": 401},
     ),
     (
@@ -136,6 +144,7 @@ def fill(value, world):
         "client": world["client"].pk,
         "device": world["device"].pk,
         "period": world["period"].pk,
+        "ready": world["ready"].pk,
         "failed": world["failed"].pk,
         "queued": world["queued"].pk,
         "taxpayer_id": world["client"].taxpayer_id,

@@ -35,9 +35,9 @@ def database_url() -> str:
 class Stack:
     """The live site, its rq worker and sweeper, and agents in their own processes."""
 
-    def __init__(self, site_url, tmp_path):
-        self.site_url, self.tmp_path = site_url, tmp_path
-        self.processes = []
+    def __init__(self, site_url, tmp_path, settings):
+        self.site_url, self.tmp_path, self.settings = site_url, tmp_path, settings
+        self.processes, self.cabinets = [], []
         self.site_env = {
             **os.environ,
             "DATABASE_URL": database_url(),
@@ -56,7 +56,22 @@ class Stack:
         self.start("sweeper", [python, "manage.py", "run_sweeper"], self.site_env)
 
     def cabinet(self, name, devices, **extra) -> "Cabinet":
-        return Cabinet(self, name, devices, extra)
+        self.cabinets.append(Cabinet(self, name, devices, extra))
+        return self.cabinets[-1]
+
+    def set_clock(self, moment: str) -> None:
+        """Runs the whole stack on one clock set to `moment`: the live site at once, its workers
+        and the agents (with their simulated cabinets) restarted on it."""
+        setting = clock.setting_for(dt.datetime.fromisoformat(moment))
+        self.settings.QINGKA_CLOCK = setting
+        for process in self.processes:
+            process.stop()
+            process.env = {**process.env, "QINGKA_CLOCK": setting}
+        self.site_env["QINGKA_CLOCK"] = setting
+        for cabinet in self.cabinets:
+            cabinet.env["QINGKA_CLOCK"] = setting
+        for process in self.processes:
+            process.start()
 
     def stop(self):
         for process in reversed(self.processes):
@@ -76,7 +91,7 @@ class Cabinet:
         self.state_dir = stack.tmp_path / f"{name}-state"
         self.devices_file.write_text(yaml.safe_dump({"devices": devices, **extra}, allow_unicode=True))
         self.env = {
-            **os.environ,
+            **stack.site_env,
             "QINGKA_SITE_URL": stack.site_url,
             "QINGKA_AGENT_TOKEN": self.token,
             "QINGKA_BROKER_URL": TEST_REDIS_URL,
@@ -99,6 +114,11 @@ class Cabinet:
 
     def start_agent(self, expect_devices: int):
         self.process = self.stack.start(f"agent-{self.name}", [str(BIN / "qingka-agent"), "run"], self.env)
+        return self.wait_online(expect_devices)
+
+    def wait_online(self, expect_devices: int):
+        """The agent online with its devices present, as seen since the last (re)start."""
+        Agent.objects.filter(pk=self.agent.pk).update(online=False)
         wait_until(
             lambda: (
                 Device.objects.filter(agent=self.agent, present=True).count() == expect_devices
@@ -154,16 +174,15 @@ def wait_for_jobs(jobs, timeout=120):
 
 
 @pytest.fixture
-def stack(live_server, settings, tmp_path, transactional_db, request, monkeypatch):
+def stack(live_server, settings, tmp_path, transactional_db, request):
     """The live stack; `@pytest.mark.clock("2026-11-23T10:00+08:00")` runs all of it, the site,
     its workers, the agents and their simulated cabinets, on one clock set to that moment."""
     redis.Redis.from_url(TEST_REDIS_URL).flushdb()
     for name, value in SITE_SETTINGS.items():
         setattr(settings, name, value)
+    stack = Stack(live_server.url, tmp_path, settings)
     if marker := request.node.get_closest_marker("clock"):
-        settings.QINGKA_CLOCK = clock.setting_for(dt.datetime.fromisoformat(marker.args[0]))
-        monkeypatch.setenv("QINGKA_CLOCK", settings.QINGKA_CLOCK)
-    stack = Stack(live_server.url, tmp_path)
+        stack.set_clock(marker.args[0])
     stack.start_site_workers()
     yield stack
     stack.stop()

@@ -5,9 +5,9 @@ import datetime as dt
 import time
 
 import pytest
-from django.utils import timezone
 
 from apps.audit.models import AuditEvent
+from apps.core import clock
 from apps.devices.models import Device
 from apps.jobs.models import Job, JobState
 from apps.jobs.pipeline import request_jobs
@@ -18,14 +18,13 @@ from tests.factories import make_agent, make_client, make_device
 from .conftest import device_spec, register_clients, wait_for_jobs
 from .processes import wait_until
 
-pytestmark = [pytest.mark.integration]
 MONTH, CLOCK = dt.date(2026, 11, 1), "2026-12-03T09:00:00+08:00"
+pytestmark = [pytest.mark.integration, pytest.mark.clock(CLOCK)]
 
 
 def start(stack, specs, sites=None, **cabinet_extra):
     register_clients([{**spec, "name": f"客户{spec['slot']}", **(sites or {}).get(spec["slot"], {})} for spec in specs])
     cabinet = stack.cabinet("cabinet-f", specs, **cabinet_extra)
-    cabinet.sim("clock", CLOCK)
     cabinet.start_agent(expect_devices=len(specs))
     return cabinet
 
@@ -34,7 +33,7 @@ def ask(kind, number, filed=True):
     device = Device.objects.select_related("agent", "client").get(number=number)
     period = Period.for_client(device.client, MONTH)
     if filed and period.return_filed_on is None:
-        period.return_filed_on = timezone.localdate()
+        period.return_filed_on = clock.today()
         period.save()
     jobs, skipped = request_jobs(kind, [device], period=period)
     assert not skipped, skipped
@@ -112,9 +111,9 @@ def test_forged_messages_are_refused_and_change_nothing(stack):
     other_agent, _ = make_agent("cabinet-elsewhere")
     elsewhere = make_device(make_client(), agent=other_agent, present=True)
     # Rows queued by hand: no genuine message was ever sent for them.
-    mine = Job.objects.create(kind="clear", device=device, state=JobState.QUEUED, attempts=1, queued_at=timezone.now())
+    mine = Job.objects.create(kind="clear", device=device, state=JobState.QUEUED, attempts=1, queued_at=clock.now())
     theirs = Job.objects.create(
-        kind="clear", device=elsewhere, state=JobState.QUEUED, attempts=1, queued_at=timezone.now()
+        kind="clear", device=elsewhere, state=JobState.QUEUED, attempts=1, queued_at=clock.now()
     )
     queue = cabinet.agent.queue_name
     forged = [

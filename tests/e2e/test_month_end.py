@@ -4,9 +4,9 @@ site, rq sweeper, Redis, Celery and agent process."""
 import datetime as dt
 
 import pytest
-from django.utils import timezone
 
 from apps.audit.models import AuditEvent
+from apps.core import clock
 from apps.devices.models import Device
 from apps.jobs.pipeline import request_jobs
 from apps.periods.models import Period
@@ -15,7 +15,7 @@ from .conftest import device_spec, register_clients, wait_for_jobs
 
 pytestmark = [pytest.mark.integration]
 
-# Device clocks are set in the future so the site's own date (today) is before every deadline.
+# The whole stack runs on one clock, moved from one month-end to the next.
 MONTHS = [(dt.date(2026, 11, 1), "2026-12-03T09:00:00+08:00"), (dt.date(2026, 12, 1), "2027-01-05T09:00:00+08:00")]
 
 
@@ -34,25 +34,29 @@ def test_twenty_devices_two_months(stack):
             for n, spec in enumerate(specs, start=1)
         ]
     )
+    stack.set_clock(MONTHS[0][1])
     cabinet = stack.cabinet("cabinet-a", specs)
-    cabinet.sim("clock", MONTHS[0][1])
     cabinet.start_agent(expect_devices=20)
     devices = list(
         Device.objects.filter(pk__in=[d.pk for d in devices]).select_related("agent", "client").order_by("pk")
     )
     assert all(d.simulated and d.agent == cabinet.agent for d in devices)
 
-    for month, clock in MONTHS:
-        cabinet.sim("clock", clock)
+    for month, moment in MONTHS:
+        if moment != MONTHS[0][1]:
+            stack.set_clock(moment)
+            cabinet.wait_online(expect_devices=20)
         periods = []
         for device in devices:
             period = Period.for_client(device.client, month)
             if period.return_required:
-                period.return_filed_on = timezone.localdate()
+                period.return_filed_on = clock.today()
                 period.save()
             periods.append(period)
         for kind in ("upload_summary", "clear"):
             jobs = []
+            for period in periods:
+                period.refresh_from_db()  # the summaries done just now
             for device, period in zip(devices, periods, strict=True):
                 created, skipped = request_jobs(kind, [device], period=period)
                 assert not skipped, skipped

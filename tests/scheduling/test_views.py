@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from apps.audit.models import AuditEvent
+from apps.holds.models import Hold, HoldReason
 from apps.jobs.models import Job, JobKind, JobState
 from apps.periods.models import Period
 from apps.scheduling.models import Batch
@@ -55,7 +56,7 @@ def world(users, nov10):
     client_with("庚已完成", period={**READY, "cleared_at": NOW})
     client_with("辛口令锁定", monitoring={"cert_tries_left": 0})
     client_with("壬口令错误")
-    Job.objects.create(
+    failed = Job.objects.create(
         kind=JobKind.CLEAR,
         device=w["壬口令错误_device"],
         state=JobState.FAILED,
@@ -63,6 +64,7 @@ def world(users, nov10):
         error_code="CERT_PASSWORD_WRONG",
         finished_at=NOW - dt.timedelta(days=1),
     )
+    Hold.objects.create(device=failed.device, reason=HoldReason.PASSWORD, error_code=failed.error_code, job=failed)
     client_with("癸无设备", device=False)
     client_with("子无申报期", period=None)
     other = client_with("丑他人客户", agent=b)
@@ -90,7 +92,7 @@ def test_candidates_give_every_client_its_reason(world):
         "己锁死": "已锁死",
         "庚已完成": "已完成",
         "辛口令锁定": "证书口令已锁定",
-        "壬口令错误": "证书口令错误",
+        "壬口令错误": "口令错误",
         "癸无设备": "没有登记税控设备",
         "子无申报期": "未完成申报",
     }
@@ -234,7 +236,7 @@ def test_preview_shows_whom_and_when_and_writes_nothing(as_role, world):
         "已锁死",
         "本期已完成",
         "证书口令已锁定",
-        "证书口令错误",
+        "上次任务口令错误",
         "没有登记税控设备",
     ):
         assert words in page
@@ -440,7 +442,7 @@ def test_retry_what_failed_but_never_a_password(as_role, world, batch):
     assert (transfer.state, transfer.attempts) == (JobState.QUEUED, 6)
     assert password.state == JobState.FAILED
     assert AuditEvent.objects.filter(action="job.retried").count() == 1
-    assert "口令错误或锁定" in response.content.decode()
+    assert "口令错误的任务不能重试" in response.content.decode()
 
 
 @pytest.mark.django_db

@@ -21,6 +21,7 @@ class JobSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "kind",
+            "origin",
             "device",
             "device_number",
             "client",

@@ -5,18 +5,17 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from apps.accounts.permissions import OperatorWrites
-from apps.audit import log
+from apps.accounts.permissions import OperatorWrites, client_for_operation
 
 from .. import pipeline
-from ..models import Job, JobState
+from ..models import Job
 from .serializers import JobRequestSerializer, JobSerializer
 
 
 class JobFilter(django_filters.FilterSet):
     class Meta:
         model = Job
-        fields = ["state", "kind", "device", "period", "device__client", "device__agent", "error_code"]
+        fields = ["state", "kind", "origin", "device", "period", "device__client", "device__agent", "error_code"]
 
 
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -57,18 +56,21 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     @extend_schema(request=None, responses={200: JobSerializer, 409: dict})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        job = self.get_object()
-        if job.state not in (JobState.SCHEDULED, JobState.QUEUED) or not job.move(JobState.CANCELLED):
-            return Response({"detail": "只能取消尚未开始的任务"}, status=status.HTTP_409_CONFLICT)
-        log.record("job.cancelled", job, request=request, simulated=job.device.simulated)
-        return Response(JobSerializer(job).data)
+        """Cancels a job that has not started."""
+        return self._act(pipeline.cancel, request)
 
     @extend_schema(request=None, responses={200: JobSerializer, 409: dict})
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
+        """Retries a failed job, under the same rule as a new one: never a password failure, never
+        a held device, never a period that is not ready."""
+        return self._act(pipeline.retry, request)
+
+    def _act(self, verb, request):
         job = self.get_object()
-        with transaction.atomic():
-            if job.state != JobState.FAILED or not pipeline.retry_failed(job):
-                return Response({"detail": "只能重试失败的任务"}, status=status.HTTP_409_CONFLICT)
-            log.record("job.retried", job, request=request, simulated=job.device.simulated)
+        client_for_operation(request.user, job.device.client)
+        try:
+            verb(job, user=request.user, request=request)
+        except pipeline.Refused as refusal:
+            return Response({"detail": refusal.reason}, status=status.HTTP_409_CONFLICT)
         return Response(JobSerializer(job).data)

@@ -1,0 +1,229 @@
+"""需要处理: what a person must do now, one row per thing, derived from the facts each time and
+never stored, so a row goes away when its cause does (nothing is "acknowledged away"). A 会计
+sees the rows of their own clients, an admin all of them."""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import OuterRef, Q, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from apps.accounts.permissions import is_firm_admin
+from apps.autopilot.cycle import in_filing_season
+from apps.autopilot.models import Autopilot
+from apps.clients.models import Client
+from apps.devices.models import Agent, Device, Health
+from apps.holds.models import Hold, HoldReason
+from apps.jobs.errors import DEVICE_LOCKED, PASSWORD_CODES, error_info
+from apps.jobs.models import Job, JobState
+from apps.notifications.models import BROKEN_AFTER_FAILURES, Channel
+from apps.periods.models import acting_month, working_month
+from apps.periods.queries import clients_for_month
+from apps.periods.rules import PeriodStatus
+
+NEAR_LOCK_DAYS = 2  # a device this close to its lock date and not cleared
+
+
+class Kind:
+    HELD = "held"
+    FAILED = "failed"
+    NEAR_LOCK = "near_lock"
+    MISSING = "missing"
+    AGENT_OFFLINE = "agent_offline"
+    RETURN_DUE = "return_due"
+    CHANNEL_BROKEN = "channel_broken"
+
+
+KIND_LABELS = {
+    Kind.HELD: gettext_lazy("设备已暂停"),
+    Kind.FAILED: gettext_lazy("任务失败，不会自动重试"),
+    Kind.NEAR_LOCK: gettext_lazy("临近锁死"),
+    Kind.MISSING: gettext_lazy("征期内设备不在位"),
+    Kind.AGENT_OFFLINE: gettext_lazy("前置机离线"),
+    Kind.RETURN_DUE: gettext_lazy("临近截止仍未记录申报"),
+    Kind.CHANNEL_BROKEN: gettext_lazy("通知渠道发送失败"),
+}
+ORDER = list(KIND_LABELS)
+
+
+@dataclass
+class Row:
+    kind: str
+    since: dt.datetime | dt.date | None
+    reason: str
+    remedy: str
+    client: Client | None = None
+    device: Device | None = None
+    actions: dict = field(default_factory=dict)  # "release": hold, "retry": job, "record_return"/"open": client
+
+    @property
+    def label(self):
+        return KIND_LABELS[self.kind]
+
+    @property
+    def staff(self):
+        return self.client.staff if self.client else None
+
+
+def rows_for(user, now: dt.datetime) -> list[Row]:
+    """Every row `user` may see, most urgent first, then oldest first."""
+    today = timezone.localdate(now)
+    clients = Client.objects.visible_to(user).filter(active=True)
+    rows = (
+        _held(clients)
+        + _failed(clients)
+        + _near_lock(user, now)
+        + _missing(clients, today)
+        + _agents_offline(user, clients)
+        + _returns_due(user, now)
+        + _channels_broken(user)
+    )
+    rows.sort(key=lambda row: (ORDER.index(row.kind), _sortable(row.since)))
+    return rows
+
+
+def _sortable(since) -> dt.datetime:
+    if since is None:
+        return dt.datetime.max.replace(tzinfo=dt.UTC)
+    if isinstance(since, dt.datetime):
+        return since
+    return dt.datetime.combine(since, dt.time(), dt.UTC)
+
+
+def _held(clients) -> list[Row]:
+    rows = []
+    for hold in Hold.objects.active().filter(device__client__in=clients).select_related("device__client__staff"):
+        device = hold.device
+        tries = (device.monitoring or {}).get("cert_tries_left")
+        reason = f"{hold.get_reason_display()}：{hold.message or error_info(hold.error_code).message}"
+        if hold.reason == HoldReason.PASSWORD and isinstance(tries, int):
+            reason += _("（证书口令剩余尝试次数 %(n)d）") % {"n": tries}
+        remedy = (
+            _("核对口令后选择“口令已更正”并填写新口令；切勿反复尝试")
+            if hold.reason == HoldReason.PASSWORD
+            else _("到主管税务机关处理锁死后选择“已处理”")
+        )
+        rows.append(Row(Kind.HELD, hold.created_at, reason, remedy, device.client, device, {"release": hold}))
+    return rows
+
+
+def _failed(clients) -> list[Row]:
+    """The last job of a device failed for good on an error a person must fix (a password or a
+    lock is a hold instead)."""
+    latest = Job.objects.filter(device=OuterRef("device")).order_by("-created_at", "-pk").values("pk")[:1]
+    failed = (
+        Job.objects.filter(state=JobState.FAILED, device__client__in=clients, pk=Subquery(latest))
+        .exclude(error_code__in=(*PASSWORD_CODES, DEVICE_LOCKED))
+        .select_related("device__client__staff", "period")
+    )
+    rows = []
+    for job in failed:
+        info = error_info(job.error_code)
+        reason = f"{job.get_kind_display()}：{info.code} {info.message}"
+        rows.append(
+            Row(Kind.FAILED, job.finished_at, reason, str(info.remedy), job.device.client, job.device, {"retry": job})
+        )
+    return rows
+
+
+def _near_lock(user, now: dt.datetime) -> list[Row]:
+    today = timezone.localdate(now)
+    unfinished = clients_for_month(user, acting_month(now), now).exclude(
+        status_code__in=(PeriodStatus.DONE, PeriodStatus.LOCKED)
+    )
+    devices = (
+        Device.objects.filter(
+            client__in=unfinished.values("pk"),
+            lock_date__gte=today,
+            lock_date__lte=today + dt.timedelta(days=NEAR_LOCK_DAYS),
+        )
+        .exclude(health=Health.RETIRED)
+        .select_related("client__staff")
+    )
+    return [
+        Row(
+            Kind.NEAR_LOCK,
+            device.lock_date,
+            _("设备将于 %(day)s 之后锁死，本期尚未清卡") % {"day": device.lock_date},
+            _("尽快完成申报、抄报与清卡"),
+            device.client,
+            device,
+            {"open": device.client},
+        )
+        for device in devices
+    ]
+
+
+def _missing(clients, today: dt.date) -> list[Row]:
+    if not in_filing_season(today, working_month(today)):
+        return []
+    devices = (
+        Device.objects.filter(client__in=clients, present=False)
+        .exclude(health=Health.RETIRED)
+        .select_related("client__staff")
+    )
+    return [
+        Row(
+            Kind.MISSING,
+            device.last_seen_at,
+            _("%(device)s 未插入前置机") % {"device": device},
+            _("插好设备并确认系统识别"),
+            device.client,
+            device,
+            {"open": device.client},
+        )
+        for device in devices
+    ]
+
+
+def _agents_offline(user, clients) -> list[Row]:
+    """Offline agents; a 会计 sees those holding a device of theirs."""
+    agents = Agent.objects.filter(enabled=True, online=False)
+    if not is_firm_admin(user):
+        agents = agents.filter(devices__client__in=clients).distinct()
+    return [
+        Row(
+            Kind.AGENT_OFFLINE,
+            agent.last_heartbeat_at,
+            _("前置机“%(agent)s”离线") % {"agent": agent},
+            _("检查前置机的电源、网络与 qingka-agent 程序"),
+        )
+        for agent in agents
+    ]
+
+
+def _returns_due(user, now: dt.datetime) -> list[Row]:
+    """Returns not recorded N days before the deadline (N set by the firm)."""
+    today = timezone.localdate(now)
+    days = Autopilot.current().reminder_days
+    due = clients_for_month(user, acting_month(now), now).filter(
+        status_code=PeriodStatus.RETURN_DUE, period_deadline__lte=today + dt.timedelta(days=days)
+    )
+    return [
+        Row(
+            Kind.RETURN_DUE,
+            client.period_deadline - dt.timedelta(days=days),
+            _("申报截止日 %(day)s，尚未记录申报") % {"day": client.period_deadline},
+            _("在电子税务局完成申报后，在系统中记录申报"),
+            client,
+            actions={"record_return": client},
+        )
+        for client in due.select_related("staff")
+    ]
+
+
+def _channels_broken(user) -> list[Row]:
+    channels = Channel.objects.filter(failures_in_a_row__gte=BROKEN_AFTER_FAILURES)
+    if not is_firm_admin(user):
+        channels = channels.filter(Q(user=user))
+    return [
+        Row(
+            Kind.CHANNEL_BROKEN,
+            None,
+            _("通知渠道“%(name)s”连续 %(n)d 次发送失败") % {"name": channel.name, "n": channel.failures_in_a_row},
+            _("检查渠道地址与网络，发送测试消息确认"),
+        )
+        for channel in channels
+    ]

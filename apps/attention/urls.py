@@ -1,0 +1,6 @@
+from django.urls import path
+
+from . import views
+
+app_name = "attention"
+urlpatterns = [path("", views.attention_list, name="list")]

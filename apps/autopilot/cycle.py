@@ -1,0 +1,208 @@
+"""The standing cycle (自动清卡): what a USB cabinet's firmware does for its ports every 15
+minutes, done for the whole firm from what the site knows besides, the returns recorded, the
+deadlines and the holds.
+
+Each pass decides, for every device of every client in the cycle: 抄报 once the period's window
+has opened (抄报并清卡 when no return stands in the way), 清卡 as soon as the period is ready,
+and 读取状态 once a day during the 征期. It asks the same rule as a person's request
+(jobs/rules.refusal_reason), never gives a device a second job while one is under way, does not
+try again what failed and needs a person, keeps to the firm's rate and busy hours, and stays away
+from a device in the last hour before it locks. A pass is claimed with a conditional update, so
+two sweeps at once, or twice in a minute, make one pass and no duplicate job.
+"""
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, F, Max, OuterRef, Prefetch, Q
+from django.utils import timezone
+
+from apps.clients.models import Client
+from apps.core.months import add_months
+from apps.devices.models import Device
+from apps.filing_calendar.models import period_deadline
+from apps.holds.models import Hold, active_hold_reason
+from apps.jobs.models import ACTIVE_STATES, Job, JobKind, JobState, Origin
+from apps.jobs.pipeline import Wanted, create_jobs
+from apps.jobs.rules import refusal_reason
+from apps.periods.models import Period, working_month
+from apps.periods.rules import READY_TO_CLEAR, SHANGHAI, PeriodStatus, window_opens
+from apps.scheduling.planning import plan
+
+from .models import Autopilot, Exclusion
+
+LAST_HOUR = dt.timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the cycle knows of one device besides the device row itself."""
+
+    hold_reason: str | None
+    busy: bool  # a job of any kind is under way on it
+    failed_needs_person: bool  # the cycle's last try of this kind for this period failed for good
+
+
+def claim_pass(now: dt.datetime) -> Autopilot | None:
+    """The settings when a pass is due now and this caller won it, else None."""
+    autopilot = Autopilot.current()
+    interval = dt.timedelta(seconds=settings.QINGKA_AUTOPILOT_SECONDS)
+    claimed = (
+        Autopilot.objects.filter(pk=autopilot.pk, enabled=True)
+        .filter(Q(last_pass_at__isnull=True) | Q(last_pass_at__lte=now - interval))
+        .update(last_pass_at=now)
+    )
+    return Autopilot.current() if claimed else None
+
+
+def summary_kind(period: Period) -> str:
+    """抄报 alone while a return is still to come; 抄报并清卡 when nothing stands between them."""
+    if not period.return_required or period.return_filed_on is not None:
+        return JobKind.UPLOAD_AND_CLEAR
+    return JobKind.UPLOAD_SUMMARY
+
+
+def period_kind(status: PeriodStatus, period: Period) -> str | None:
+    if status == PeriodStatus.SUMMARY_DUE:
+        return summary_kind(period)
+    if status in READY_TO_CLEAR:
+        return JobKind.CLEAR
+    return None
+
+
+def near_lock(device: Device, now: dt.datetime) -> bool:
+    """In the last hour before the device's 开票截止日期 runs out (the end of that day)."""
+    if device.lock_date is None:
+        return False
+    locks_at = dt.datetime.combine(device.lock_date + dt.timedelta(days=1), dt.time(), SHANGHAI)
+    return locks_at - LAST_HOUR <= now < locks_at
+
+
+def in_filing_season(today: dt.date, working: dt.date) -> bool:
+    """征期: from the working period's window to its deadline."""
+    return window_opens(working).date() <= today <= period_deadline(working).date
+
+
+def decide(
+    device: Device, period: Period | None, facts: Facts, now: dt.datetime, autopilot: Autopilot, season: bool
+) -> Wanted | None:
+    """The one job this device should get now, or None."""
+    if facts.busy or (not autopilot.work_in_last_hour and near_lock(device, now)):
+        return None
+    kind = period_kind(period.status(now), period) if period is not None else None
+    if kind and not facts.failed_needs_person:
+        if refusal_reason(kind, device, period, now, hold_reason=facts.hold_reason, has_active_job=False) is None:
+            return Wanted(kind, device, period)
+        return None
+    stale = device.monitored_at is None or timezone.localdate(device.monitored_at) < timezone.localdate(now)
+    if season and stale:
+        if refusal_reason(JobKind.READ_STATUS, device, None, now, hold_reason=facts.hold_reason, has_active_job=False):
+            return None
+        return Wanted(JobKind.READ_STATUS, device)
+    return None
+
+
+def run_pass(now: dt.datetime, autopilot: Autopilot) -> dict[str, int]:
+    """One pass over the firm: decides and makes what is due. Queries do not grow with clients."""
+    today = timezone.localdate(now)
+    working = working_month(today)
+    months = [m for m in (add_months(working, -1), working) if now >= window_opens(m)]
+    clients = list(
+        Client.objects.filter(active=True)
+        .exclude(Exists(Exclusion.objects.filter(client=OuterRef("pk"))))
+        .prefetch_related(
+            Prefetch(
+                "devices",
+                Device.objects.select_related("agent")
+                .annotate(hold_reason=active_hold_reason())
+                .order_by("sub_number"),
+            )
+        )
+    )
+    periods = _periods(clients, months)
+    busy = set(Job.objects.filter(state__in=ACTIVE_STATES).values_list("device_id", flat=True))
+    failed = _failed_needing_a_person(months)
+    season = in_filing_season(today, working)
+    wanted = []
+    for client in clients:
+        period = _period_to_work(client, months, periods, now)
+        for device in client.devices.all():
+            facts = Facts(
+                hold_reason=device.hold_reason,
+                busy=device.pk in busy,
+                failed_needs_person=period is not None and (device.pk, period.pk) in failed,
+            )
+            choice = decide(device, period, facts, now, autopilot, season)
+            if choice:
+                wanted.append(choice)
+    return _make(wanted, now, autopilot)
+
+
+def _periods(clients: list[Client], months: list[dt.date]) -> dict[tuple[int, dt.date], Period]:
+    """Each client's period rows of `months`, made for the clients that have none yet."""
+    by_client = {client.pk: client for client in clients}
+    deadlines = {month: period_deadline(month).date for month in months}
+    existing = set(Period.objects.filter(month__in=months).values_list("client_id", "month"))
+    missing = [
+        Period.blank(client, month, deadline=deadlines[month])
+        for month in months
+        for client in clients
+        if (client.pk, month) not in existing
+    ]
+    Period.objects.bulk_create(missing, ignore_conflicts=True, batch_size=1000)
+    found = {}
+    for period in Period.objects.filter(month__in=months, client__in=list(by_client)):
+        period.client = by_client[period.client_id]
+        found[(period.client_id, period.month)] = period
+    return found
+
+
+def _period_to_work(client, months, periods, now) -> Period | None:
+    """The oldest open period with work the cycle can do (a straggler first), else the newest."""
+    found = [periods[(client.pk, month)] for month in months if (client.pk, month) in periods]
+    for period in found:
+        if period_kind(period.status(now), period):
+            return period
+    return found[-1] if found else None
+
+
+def _failed_needing_a_person(months: list[dt.date]) -> set[tuple[int, int]]:
+    """(device, period) whose last job failed for good with nothing changed since: the period
+    not touched (a return recorded) and no hold released after it."""
+    released_since = Hold.objects.filter(device=OuterRef("device"), released_at__gt=OuterRef("finished_at"))
+    latest = Job.objects.filter(device=OuterRef("device"), period=OuterRef("period")).order_by("-created_at", "-pk")
+    return set(
+        Job.objects.filter(period__month__in=months, state=JobState.FAILED, finished_at__gte=F("period__updated_at"))
+        .filter(pk=latest.values("pk")[:1])
+        .exclude(Exists(released_since))
+        .values_list("device_id", "period_id")
+    )
+
+
+def _make(wanted: list[Wanted], now: dt.datetime, autopilot: Autopilot) -> dict[str, int]:
+    """Spreads the new jobs per agent after the jobs each already has, and makes them."""
+    agent_starts = dict(
+        Job.objects.filter(state=JobState.SCHEDULED, device__agent__isnull=False)
+        .values_list("device__agent")
+        .annotate(last=Max("run_after"))
+        .values_list("device__agent", "last")
+    )
+    step = dt.timedelta(seconds=60 / autopilot.per_agent_per_minute)
+    times = plan(
+        [w.device for w in wanted],
+        now,
+        per_agent_per_minute=autopilot.per_agent_per_minute,
+        avoid_busy_hours=autopilot.avoid_busy_hours,
+        agent_starts={agent: last + step for agent, last in agent_starts.items()},
+    )
+    for w, (_device, moment) in zip(wanted, times, strict=True):
+        w.run_after = moment
+    with transaction.atomic():
+        create_jobs(wanted, origin=Origin.AUTOPILOT)
+    counts = Counter(w.kind for w in wanted)
+    made = {kind: counts.get(kind, 0) for kind in JobKind.values}
+    Autopilot.objects.filter(pk=autopilot.pk).update(last_pass=made)
+    return made

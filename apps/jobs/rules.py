@@ -1,0 +1,94 @@
+"""Whether a job may go to a device now: one rule for the client page, the API, batches, retries
+and the autopilot, so that none of them creates a job another would refuse."""
+
+import datetime as dt
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from apps.devices.models import Device, Health
+from apps.holds.models import HoldReason
+from apps.periods.models import Period
+from apps.periods.rules import READY_TO_CLEAR, PeriodStatus
+
+from .models import JobKind
+
+HOLD_REASONS = {
+    HoldReason.PASSWORD: gettext_lazy(
+        "设备已暂停：上次任务口令错误，更正口令并解除暂停后才能执行（不自动重试，以免锁定证书）"
+    ),
+    HoldReason.LOCKED: gettext_lazy("设备已暂停：设备已锁死，到税务机关处理并解除暂停后才能执行"),
+}
+
+
+def period_reason(kind: str, period: Period, now: dt.datetime) -> str | None:
+    """Why no device of this client takes a `kind` job for `period` now, or None."""
+    status = period.status(now)
+    if status == PeriodStatus.DONE:
+        return _("本期已完成")
+    if status == PeriodStatus.LOCKED:
+        if period.lock_is_estimate(now):
+            return _("已过申报截止日且尚无设备数据，按日历估计已锁死：请先读取设备状态")
+        return _("设备已锁死，须先到税务机关处理")
+    if status == PeriodStatus.NOT_OPEN:
+        opens = timezone.localtime(period.window_opens)
+        return _("抄报期尚未开始（%(opens)s 起）") % {"opens": f"{opens:%Y-%m-%d %H:%M}"}
+    if kind == JobKind.UPLOAD_SUMMARY:
+        if status != PeriodStatus.SUMMARY_DUE:
+            return _("本期已抄报")
+        return None
+    # 清卡 and 抄报并清卡: the return must be filed before the bureau gives the clear cipher.
+    if period.return_required and period.return_filed_on is None:
+        if status == PeriodStatus.RETURN_OVERDUE:
+            return _("逾期未申报：请先补办申报并记录，申报后才能清卡")
+        return _("未完成申报（待申报），申报后才能清卡")
+    if kind == JobKind.CLEAR and status not in READY_TO_CLEAR:
+        return _("尚未抄报，请选择“抄报并清卡”")
+    return None
+
+
+def unschedulable_reason(device: Device) -> str | None:
+    """Why no job can reach this device's hardware now, or None."""
+    if device.health != Health.GOOD:
+        return _("设备健康状况为“%(health)s”") % {"health": device.get_health_display()}
+    agent = device.agent
+    if agent is None:
+        return _("设备未分配前置机")
+    if not agent.enabled or agent.health != Health.GOOD:
+        return _("前置机“%(agent)s”已停用或不可用") % {"agent": agent}
+    if not agent.online:
+        return _("前置机“%(agent)s”离线") % {"agent": agent}
+    if not device.present:
+        return _("设备不在位（未插入前置机）")
+    return None
+
+
+def device_reason(device: Device, hold_reason: str | None) -> str | None:
+    """Why this device takes no new job: a hold, a certificate with no tries left, or its hardware."""
+    if hold_reason:
+        return str(HOLD_REASONS[hold_reason])
+    tries_left = (device.monitoring or {}).get("cert_tries_left")
+    if isinstance(tries_left, int) and tries_left <= 0:
+        return _("证书口令已锁定（剩余尝试次数为0），须到税务机关解锁")
+    return unschedulable_reason(device)
+
+
+def refusal_reason(
+    kind: str,
+    device: Device | None,
+    period: Period | None,
+    now: dt.datetime,
+    *,
+    hold_reason: str | None,
+    has_active_job: bool,
+) -> str | None:
+    """Why a `kind` job for `period` on `device` is refused now, or None: the period first, then
+    the device, then a job of the same kind already under way."""
+    if period is not None and kind != JobKind.READ_STATUS:
+        reason = period_reason(kind, period, now)
+        if reason:
+            return reason
+    if device is None:
+        return _("客户没有登记税控设备")
+    return device_reason(device, hold_reason) or (_("该设备已有同类任务在进行中") if has_active_job else None)

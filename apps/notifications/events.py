@@ -1,0 +1,203 @@
+"""What the site tells people, and when: each domain event becomes one notification with a key,
+so that the same event is never notified twice however often it is seen. Short Chinese messages
+that link to the page where the person acts."""
+
+import datetime as dt
+
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.core.months import format_month
+from apps.periods.rules import PeriodStatus
+
+from .delivery import notify, resend_stuck
+from .models import Event, Notification
+
+DIGEST_HOUR = 9  # the daily digest and the weekly summary go out at 09:00, Shanghai time
+
+
+def device_held(hold) -> None:
+    """A password failure or a lock: to the client's 会计 and the firm."""
+    device, client = hold.device, hold.device.client
+    subject = f"【清卡】{client.name}：{hold.get_reason_display()}，设备已暂停"
+    body = f"{client.name} 的{device.get_kind_display()} {device.number}：{hold.message or hold.error_code}。"
+    body += "已暂停该设备的所有任务，请处理后在需要处理页面解除暂停。"
+    notify(
+        f"held:{hold.pk}",
+        Event.DEVICE_HELD,
+        subject,
+        body,
+        reverse("attention:list"),
+        client=client,
+        users=[client.staff],
+    )
+
+
+def agent_offline(agent, since: dt.datetime) -> None:
+    subject = f"【清卡】前置机“{agent.name}”离线"
+    where = agent.location or agent.hostname
+    body = f"前置机“{agent.name}”（{where}）自 {timezone.localtime(since):%m-%d %H:%M} 起未发送心跳，"
+    body += "其设备上的任务将等待。请检查前置机电源、网络与程序。"
+    notify(f"agent_offline:{agent.pk}:{since.isoformat()}", Event.AGENT_OFFLINE, subject, body, reverse("dashboard"))
+
+
+def device_missing(device, since: dt.datetime) -> None:
+    client = device.client
+    subject = f"【清卡】{client.name} 的设备不在位"
+    body = f"征期内 {client.name} 的{device.get_kind_display()} {device.number} "
+    body += f"自 {timezone.localtime(since):%m-%d %H:%M} 起未被前置机发现。请插好设备并确认系统识别。"
+    notify(
+        missing_key(device),
+        Event.DEVICE_MISSING,
+        subject,
+        body,
+        reverse("clients:detail", args=[client.pk]),
+        client=client,
+        users=[client.staff],
+    )
+
+
+def batch_progressed(batch_id: int) -> None:
+    """Once every job of a batch has finished, with failures among them: to the firm and whoever made it."""
+    from apps.jobs.models import ACTIVE_STATES, JobState
+    from apps.scheduling.models import Batch
+
+    batch = Batch.objects.annotate(
+        active=Count("jobs", filter=Q(jobs__state__in=ACTIVE_STATES)),
+        failed=Count("jobs", filter=Q(jobs__state=JobState.FAILED)),
+        total=Count("jobs"),
+    ).get(pk=batch_id)
+    if batch.active or not batch.failed:
+        return
+    subject = f"【清卡】批量任务 #{batch.pk} 已完成，{batch.failed} 个失败"
+    body = f"{format_month(batch.month)} {batch.get_kind_display()}：共 {batch.total} 个任务，"
+    body += f"{batch.failed} 个失败，请查看失败原因。"
+    notify(
+        f"batch_failed:{batch.pk}",
+        Event.BATCH_FAILED,
+        subject,
+        body,
+        reverse("scheduling:detail", args=[batch.pk]),
+        users=[batch.created_by],
+    )
+
+
+def scheduled(now: dt.datetime) -> int:
+    """The sweep's part: what is due by the clock, and deliveries a lost queue item left behind."""
+    return daily_digests(now) + int(weekly_summary(now)) + missing_devices(now) + resend_stuck(now)
+
+
+def missing_devices(now: dt.datetime) -> int:
+    """During the 征期, each device that went missing is notified once (per disappearance)."""
+    from apps.autopilot.cycle import in_filing_season
+    from apps.devices.models import Device, Health
+    from apps.periods.models import working_month
+
+    today = timezone.localdate(now)
+    if not in_filing_season(today, working_month(today)):
+        return 0
+    missing = (
+        Device.objects.filter(present=False, last_seen_at__isnull=False, client__active=True)
+        .exclude(health=Health.RETIRED)
+        .select_related("client__staff")
+    )
+    known = set(
+        Notification.objects.filter(
+            event=Event.DEVICE_MISSING, created_at__gte=now - dt.timedelta(days=40)
+        ).values_list("key", flat=True)
+    )
+    sent = 0
+    for device in missing:
+        if missing_key(device) not in known:
+            device_missing(device, since=device.last_seen_at)
+            sent += 1
+    return sent
+
+
+def missing_key(device) -> str:
+    return f"missing:{device.pk}:{device.last_seen_at.isoformat()}"
+
+
+def daily_digests(now: dt.datetime) -> int:
+    """At 09:00: each 会计 their clients not done in the working period, with the days left."""
+    from apps.periods.models import acting_month
+    from apps.periods.queries import clients_for_month
+
+    local = timezone.localtime(now)
+    if local.hour < DIGEST_HOUR:
+        return 0
+    keys = {
+        f"digest:{pk}:{local.date().isoformat()}": pk
+        for pk in User.objects.filter(role=User.Role.ACCOUNTANT, is_active=True).values_list("pk", flat=True)
+    }
+    keys = {key: pk for key, pk in keys.items() if not Notification.objects.filter(key=key).exists()}
+    if not keys:
+        return 0
+    month = acting_month(now)
+    sent = 0
+    for key, pk in keys.items():
+        accountant = User.objects.get(pk=pk)
+        rows = digest_rows(clients_for_month(accountant, month, now), local.date())
+        body = digest_body(month, rows)
+        if notify(
+            key,
+            Event.DAILY_DIGEST,
+            f"【清卡】{local:%m月%d日} 待办：{len(rows)} 户未完成",
+            body,
+            reverse("dashboard"),
+            users=[accountant],
+            firm=False,
+        ):
+            sent += 1
+    return sent
+
+
+def digest_rows(clients, today: dt.date) -> list[tuple[str, str, int]]:
+    """(client name, status label, days left) of the clients not done, nearest deadline first."""
+    unfinished = clients.exclude(status_code__in=(PeriodStatus.DONE, PeriodStatus.NOT_OPEN)).order_by(
+        "period_deadline", "name"
+    )
+    return [
+        (client.name, str(PeriodStatus(client.status_code).label), (client.period_deadline - today).days)
+        for client in unfinished
+    ]
+
+
+def digest_body(month: dt.date, rows) -> str:
+    if not rows:
+        return f"{format_month(month)} 的客户均已完成。"
+    lines = [f"{format_month(month)} 未完成的客户："]
+    lines += [
+        f"· {name}：{status}，{'剩' + str(days) + '天' if days >= 0 else '已逾期' + str(-days) + '天'}"
+        for name, status, days in rows
+    ]
+    return "\n".join(lines)
+
+
+def weekly_summary(now: dt.datetime) -> bool:
+    """Mondays at 09:00: the month-end so far, to the firm."""
+    from apps.periods.models import working_month
+    from apps.periods.queries import clients_for_month, status_counts
+
+    local = timezone.localtime(now)
+    if local.weekday() != 0 or local.hour < DIGEST_HOUR:
+        return False
+    month = working_month(local.date())
+    counts = status_counts(clients_for_month(None, month, now))
+    parts = [f"{PeriodStatus(code).label} {n}" for code, n in counts.items() if code != "late" and n]
+    body = f"{format_month(month)}：" + "，".join(parts) + f"；逾期 {counts['late']}。"
+    year, week, _day = local.isocalendar()
+    key = f"weekly:{year}-{week}"
+    if Notification.objects.filter(key=key).exists():
+        return False
+    return bool(
+        notify(
+            key,
+            Event.WEEKLY_SUMMARY,
+            f"【清卡】本周月末汇总（{format_month(month)}）",
+            body,
+            reverse("dashboard"),
+        )
+    )

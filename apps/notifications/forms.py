@@ -1,0 +1,47 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from apps.accounts.models import User
+
+from .delivery import channel_url_error
+from .models import Event
+
+
+class ChannelForm(forms.Form):
+    name = forms.CharField(label=_("名称"), max_length=64, error_messages={"required": _("请填写名称")})
+    url = forms.CharField(
+        label=_("地址"),
+        max_length=2000,
+        widget=forms.PasswordInput(render_value=False),
+        error_messages={"required": _("请填写通知地址")},
+        help_text=_(
+            "企业微信群机器人 wecombot://密钥；钉钉 dingtalk://令牌；飞书 feishu://令牌；"
+            "邮件 mailto://用户:密码@服务器?to=收件人 或 django-mail://收件人（使用网站的邮件设置）；"
+            "通用 JSON webhook json://主机:端口/路径"
+        ),
+    )
+    events = forms.MultipleChoiceField(
+        label=_("接收的事件"),
+        choices=[(code, label) for code, label in Event.choices if code != Event.TEST],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("不选则接收全部事件"),
+    )
+    user = forms.ModelChoiceField(
+        label=_("所属人员"),
+        queryset=User.objects.filter(is_active=True).order_by("username"),
+        required=False,
+        empty_label=_("事务所（公共渠道）"),
+    )
+
+    def __init__(self, *args, for_user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not for_user.is_firm_admin:  # staff add channels for themselves only
+            del self.fields["user"]
+
+    def clean_url(self):
+        url = self.cleaned_data["url"].strip()
+        error = channel_url_error(url)
+        if error:
+            raise forms.ValidationError(error)
+        return url
