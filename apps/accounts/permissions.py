@@ -58,3 +58,10 @@ class OperatorWrites(permissions.BasePermission):
             or request.user.is_firm_admin
             or (request.user.role == request.user.Role.ACCOUNTANT)
         )
+
+
+class FirmAdminOnly(permissions.BasePermission):
+    """管理员 only, reading too (imports and their template)."""
+
+    def has_permission(self, request, view):
+        return is_firm_admin(request.user)
