@@ -8,6 +8,7 @@ admin.site.index_title = "管理"
 urlpatterns = [
     path("", include("apps.dashboard.urls")),
     path("clients/", include("apps.clients.urls")),
+    path("devices/", include("apps.devices.urls")),
     path("jobs/", include("apps.jobs.urls")),
     path("audit/", include("apps.audit.urls")),
     path("bulk/", include("apps.scheduling.urls")),

@@ -18,6 +18,7 @@ from apps.audit import log
 from apps.core import clock
 from apps.devices.models import Device, Health
 from apps.devices.rules import shows_cleared, shows_summarised
+from apps.devices.services import record_reading
 from config.celery import app as celery_app
 
 from .errors import RETRY, error_info
@@ -175,6 +176,7 @@ def accept_result(agent, job_id: int, result: dict) -> Job:
     if result.get("monitoring"):
         device.monitoring, device.monitored_at = result["monitoring"], now
         device.save(update_fields=["monitoring", "monitored_at"])
+        record_reading(device, result["monitoring"], now)
     stored = {
         k: result.get(k)
         for k in (

@@ -12,6 +12,7 @@ from apps.core import clock
 
 from ..auth import AgentTokenAuthentication, IsAgent
 from ..models import Agent, Device
+from ..services import record_reading
 
 
 def agent_view(methods):
@@ -101,6 +102,7 @@ def apply_heartbeat(agent: Agent, data: dict) -> None:
         }
         if row.get("monitoring"):
             changes.update(monitoring=row["monitoring"], monitored_at=now)
+            record_reading(device, row["monitoring"], now)
         appeared = not device.present or moved
         for name, value in changes.items():
             setattr(device, name, value)
