@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("apps.dashboard.urls")),
     path("clients/", include("apps.clients.urls")),
     path("devices/", include("apps.devices.urls")),
+    path("", include("apps.filing_calendar.urls")),
     path("jobs/", include("apps.jobs.urls")),
     path("audit/", include("apps.audit.urls")),
     path("bulk/", include("apps.scheduling.urls")),
