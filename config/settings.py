@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "apps.dashboard",
     "apps.sharing",
     "apps.scheduling",
+    "apps.charts",
 ]
 
 MIDDLEWARE = [

@@ -10,6 +10,7 @@ urlpatterns = [
     path("clients/", include("apps.clients.urls")),
     path("devices/", include("apps.devices.urls")),
     path("", include("apps.filing_calendar.urls")),
+    path("charts/", include("apps.charts.urls")),
     path("jobs/", include("apps.jobs.urls")),
     path("audit/", include("apps.audit.urls")),
     path("bulk/", include("apps.scheduling.urls")),
