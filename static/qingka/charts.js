@@ -22,7 +22,9 @@
         ctx.lineTo(x, area.bottom);
         ctx.stroke();
         ctx.font = "12px sans-serif";
-        ctx.fillText(marker.label, x + 4, area.top + 14 + i * 16);
+        var width = ctx.measureText(marker.label).width;
+        var left = x + 4 + width > area.right ? x - 4 - width : x + 4; // keep the label inside the chart
+        ctx.fillText(marker.label, left, area.top + 14 + i * 16);
         ctx.restore();
       });
     }
