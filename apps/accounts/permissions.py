@@ -38,6 +38,13 @@ def require_firm_admin(user) -> None:
         raise PermissionDenied
 
 
+class FirmAdminOnly(permissions.BasePermission):
+    """管理员 only, reading too (imports and their template)."""
+
+    def has_permission(self, request, view):
+        return is_firm_admin(request.user)
+
+
 class FirmAdminWrites(permissions.BasePermission):
     """Everyone signed in reads (within what they may see); only 管理员 create and change."""
 
@@ -58,10 +65,3 @@ class OperatorWrites(permissions.BasePermission):
             or request.user.is_firm_admin
             or (request.user.role == request.user.Role.ACCOUNTANT)
         )
-
-
-class FirmAdminOnly(permissions.BasePermission):
-    """管理员 only, reading too (imports and their template)."""
-
-    def has_permission(self, request, view):
-        return is_firm_admin(request.user)
