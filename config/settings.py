@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "apps.autopilot",
     "apps.notifications",
     "apps.attention",
+    "apps.charts",
 ]
 
 MIDDLEWARE = [

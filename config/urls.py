@@ -8,6 +8,9 @@ admin.site.index_title = "管理"
 urlpatterns = [
     path("", include("apps.dashboard.urls")),
     path("clients/", include("apps.clients.urls")),
+    path("devices/", include("apps.devices.urls")),
+    path("", include("apps.filing_calendar.urls")),
+    path("charts/", include("apps.charts.urls")),
     path("jobs/", include("apps.jobs.urls")),
     path("audit/", include("apps.audit.urls")),
     path("bulk/", include("apps.scheduling.urls")),

@@ -41,6 +41,10 @@ ACTION_LABELS = {
     "batch.created": _("创建批量任务"),
     "share_link.created": _("创建状态分享链接"),
     "share_link.revoked": _("撤销状态分享链接"),
+    "filing_deadline.changed": _("修改申报截止日"),
+    "calendar_feed.created": _("生成日历订阅地址"),
+    "calendar_feed.renewed": _("重新生成日历订阅地址"),
+    "calendar_feed.revoked": _("停用日历订阅地址"),
 }
 SHORT = 60
 

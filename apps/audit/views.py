@@ -42,7 +42,7 @@ class AuditFilter(django_filters.FilterSet):
         return queryset.filter(simulated=value == "1")
 
 
-EXPORT_HEADERS = [
+HEADERS = [
     _("时间"),
     _("操作者"),
     _("操作"),
@@ -78,14 +78,15 @@ def export_row(event: AuditEvent) -> list:
     ]
 
 
+EXPORT = export.Table("qingka-audit", _("操作日志"), HEADERS, export_row)
+
+
 @require_safe
 @login_required
 def event_list(request):
     filters = AuditFilter(request.GET, queryset=AuditEvent.objects.visible_to(request.user).select_related("client"))
-    fmt = request.GET.get("export")
-    if fmt in export.FORMATS:
-        rows = (export_row(event) for event in filters.qs.iterator(chunk_size=500))
-        return export.export_response(fmt, "qingka-audit", EXPORT_HEADERS, rows, title=_("操作日志"))
+    if response := EXPORT.respond(request, filters.qs):
+        return response
     page = page_of(request, filters.qs)
     for event in page:
         event.label = action_label(event.action)

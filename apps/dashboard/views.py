@@ -21,7 +21,7 @@ from apps.accounts.models import User
 from apps.accounts.permissions import can_operate_client, can_record_returns, can_view_client
 from apps.attention.rows import rows_for
 from apps.clients.models import Client, TaxpayerKind
-from apps.core import clock
+from apps.core import clock, export
 from apps.core.filters import DateInput, page_of
 from apps.core.months import add_months, format_month, parse_month
 from apps.devices.models import Agent, Device, DeviceKind
@@ -116,6 +116,13 @@ def _without(query: QueryDict, *keys) -> QueryDict:
     return query
 
 
+def _listed(filters):
+    """The table's clients in risk order, with their devices."""
+    return queries.order_by_risk(filters.qs).prefetch_related(
+        Prefetch("devices", queryset=Device.objects.select_related("agent").order_by("sub_number"))
+    )
+
+
 def dashboard_context(request, full_page: bool = True) -> dict:
     now, today = clock.now(), clock.today()
     working = working_month(today)
@@ -123,10 +130,7 @@ def dashboard_context(request, full_page: bool = True) -> dict:
     clients = queries.clients_for_month(request.user, month, now)
     filters = DashboardFilter(request.GET, queryset=clients)
     unfiltered_by_status = DashboardFilter(_without(request.GET, "status", "problem"), queryset=clients).qs
-    listed = queries.order_by_risk(filters.qs).prefetch_related(
-        Prefetch("devices", queryset=Device.objects.select_related("agent").order_by("sub_number"))
-    )
-    page = page_of(request, listed)
+    page = page_of(request, _listed(filters))
     queries.attach_last_jobs(page)
     for client in page:
         _decorate(client, today)
@@ -203,14 +207,76 @@ def _decorate(client: Client, today: dt.date) -> None:
     client.last_job_error = error_info(job.error_code) if job and job.error_code else None
 
 
+def _decorated(clients, today: dt.date):
+    """Every client of the table, decorated as on the page, a chunk at a time."""
+    chunk = []
+    for client in clients.iterator(chunk_size=export.CHUNK):
+        chunk.append(client)
+        if len(chunk) == export.CHUNK:
+            yield from _decorate_all(chunk, today)
+            chunk = []
+    yield from _decorate_all(chunk, today)
+
+
+def _decorate_all(clients, today):
+    queries.attach_last_jobs(clients)
+    for client in clients:
+        _decorate(client, today)
+    return clients
+
+
+def export_row(client: Client) -> list:
+    job, error = client.last_job, client.last_job_error
+    return [
+        client.name,
+        client.taxpayer_id,
+        client.get_taxpayer_kind_display(),
+        client.staff or "",
+        "；".join(
+            f"{d.get_kind_display()} {d.number}"
+            + (f"（{_('分机')}{d.sub_number}）" if d.sub_number else "")
+            + f" {d.state.label if d.state else _('未读取')}"
+            + ("" if d.present else f" {_('不在位')}")
+            for d in client.device_list
+        ),
+        client.status.label,
+        client.period_deadline,
+        f"{job.get_kind_display()} {job.get_state_display()}" if job else "",
+        error.message if error else "",
+        error.remedy if error else "",
+        client.last_contact,
+    ]
+
+
+EXPORT = export.Table(
+    "qingka-dashboard",
+    gettext_lazy("工作台"),
+    [
+        gettext_lazy("客户名称"),
+        gettext_lazy("纳税人识别号"),
+        gettext_lazy("纳税人类型"),
+        gettext_lazy("负责会计"),
+        gettext_lazy("设备"),
+        gettext_lazy("申报状态"),
+        gettext_lazy("申报截止日"),
+        gettext_lazy("最近任务"),
+        gettext_lazy("错误信息"),
+        gettext_lazy("处理建议"),
+        gettext_lazy("最近联络设备"),
+    ],
+    export_row,
+)
+
+
 @login_required
 def dashboard(request):
+    if request.GET.get("export") in export.FORMATS:
+        now, today = clock.now(), clock.today()
+        clients = queries.clients_for_month(request.user, _month_from(request, working_month(today), warn=False), now)
+        return EXPORT.respond(request, _decorated(_listed(DashboardFilter(request.GET, queryset=clients)), today))
     attention = rows_for(request.user, clock.now())
-    context = {
-        **dashboard_context(request),
-        "attention": attention[:ATTENTION_SHOWN],
-        "attention_count": len(attention),
-    }
+    context = dashboard_context(request)
+    context.update(attention=attention[:ATTENTION_SHOWN], attention_count=len(attention))
     return render(request, "dashboard/index.html", context)
 
 

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.audit import log
 
-from .models import Agent, Device
+from .models import Agent, Device, Reading
 
 
 @admin.register(Agent)
@@ -81,3 +81,19 @@ class DeviceAdmin(admin.ModelAdmin):
     autocomplete_fields = ("client",)
     list_select_related = ("client", "agent")
     readonly_fields = ("present", "busy", "last_seen_at", "monitoring", "monitored_at", "created_at")
+
+
+@admin.register(Reading)
+class ReadingAdmin(admin.ModelAdmin):
+    """The devices' monitoring history, as reported: read only."""
+
+    list_display = ("device", "at")
+    search_fields = ("device__number", "device__client__name")
+    date_hierarchy = "at"
+    list_select_related = ("device",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

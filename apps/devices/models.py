@@ -176,3 +176,28 @@ class Device(models.Model):
         if not (zxbsrq and kpjzsj):
             return None
         return device_cycle_state(today or clock.today(), zxbsrq, kpjzsj)
+
+
+class Reading(models.Model):
+    """监控记录: a device's monitoring data as read at one moment. A new row is kept only when the
+    data differ from the device's last reading (apps/devices/services.record_reading)."""
+
+    device = models.ForeignKey(Device, verbose_name=_("税控设备"), on_delete=models.CASCADE, related_name="readings")
+    at = models.DateTimeField(_("读取时间"))
+    monitoring = models.JSONField(_("监控管理信息"))
+
+    class Meta:
+        verbose_name = _("监控记录")
+        verbose_name_plural = _("监控记录")
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["device", "-at"])]
+
+    def __str__(self):
+        return f"{self.device} {self.at:%Y-%m-%d %H:%M}"
+
+    def date(self, field: str) -> dt.date | None:
+        value = self.monitoring.get(field)
+        try:
+            return dt.date.fromisoformat(value) if value else None
+        except (TypeError, ValueError):
+            return None

@@ -1,9 +1,12 @@
 import datetime as dt
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from apps.core import clock
 
 from .rules import estimate_deadline, period_deadline_month
 
@@ -77,3 +80,21 @@ def deadline_for(month: dt.date) -> Deadline:
         if row
         else Deadline(month, estimate_deadline(month), Source.ESTIMATED)
     )
+
+
+class CalendarFeed(models.Model):
+    """A user's secret ICS feed (/calendar.ics?key=…). The key is signed and carries this nonce:
+    a new nonce, or no row, makes every earlier key fail."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    nonce = models.CharField(_("随机串"), max_length=32, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), default=clock.now, editable=False)
+
+    class Meta:
+        verbose_name = _("日历订阅")
+        verbose_name_plural = _("日历订阅")
+
+    def __str__(self):
+        return str(self.user)

@@ -19,6 +19,7 @@ from apps.audit import log
 from apps.core import clock
 from apps.devices.models import Device, Health
 from apps.devices.rules import shows_cleared, shows_summarised
+from apps.devices.services import record_reading
 from apps.holds.models import Hold, HoldReason, hold_reason_of
 from apps.holds.services import hold
 from apps.notifications import events
@@ -272,6 +273,7 @@ def accept_result(agent, job_id: int, result: dict) -> Job:
     device = job.device
     if result.get("monitoring"):
         device.save(update_fields=device.take_reading(result["monitoring"], now))
+        record_reading(device, result["monitoring"], now)
     if result.get("error_code") == DEVICE_LOCKED and not device.locked_reported:
         device.locked_reported = True
         device.save(update_fields=["locked_reported"])

@@ -71,7 +71,7 @@ def visible_jobs(user):
     )
 
 
-EXPORT_HEADERS = [
+HEADERS = [
     _("任务编号"),
     _("任务类型"),
     _("客户"),
@@ -113,14 +113,15 @@ def export_row(job: Job) -> list:
     ]
 
 
+EXPORT = export.Table("qingka-jobs", _("任务"), HEADERS, export_row)
+
+
 @require_safe
 @login_required
 def job_list(request):
     filters = JobFilter(request.GET, queryset=visible_jobs(request.user))
-    fmt = request.GET.get("export")
-    if fmt in export.FORMATS:
-        rows = (export_row(job) for job in filters.qs.iterator(chunk_size=500))
-        return export.export_response(fmt, "qingka-jobs", EXPORT_HEADERS, rows, title=_("任务"))
+    if response := EXPORT.respond(request, filters.qs):
+        return response
     page = page_of(request, filters.qs)
     for job in page:
         job.error = error_info(job.error_code) if job.error_code else None

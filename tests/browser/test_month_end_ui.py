@@ -1,5 +1,6 @@
 """The firm's month-end in a real browser: headless Debian Chromium driven by Playwright against
-the live site, its rq sweeper and a simulated agent in its own process."""
+the live site, its rq sweeper and a simulated agent in its own process; then the device page,
+the 征期 calendar and the burn-down chart of the same month."""
 
 import datetime as dt
 import re
@@ -133,6 +134,22 @@ def test_month_end_in_the_browser(firm, stack, new_page, shot):  # noqa: F811
     page.click("text=生成分享链接")
     share_url = page.locator("input.share-url").first.input_value()
     shot(page, "client")
+
+    page.click(f"text={client.devices.get().number}")  # the device page: readings before and after the clear
+    page.wait_for_url(re.compile(r"/devices/\d+/$"))
+    assert page.locator("table.readings tbody tr").count() >= 2
+    assert page.locator("table.jobs tbody tr").count() >= 1
+    shot(page, "device")
+
+    page.click("header nav >> text=征期日历")
+    assert page.locator("table.month-grid td.is-deadline").count() == 1
+    assert page.locator("td.is-deadline .badge").inner_text() == "官方公布"  # 2026-11-16, from the published table
+    shot(page, "calendar")
+
+    page.click("header nav >> text=图表")
+    page.wait_for_selector('#burn-down canvas[data-drawn="true"]')
+    assert page.locator("#burn-down table.chart-numbers tbody tr").count() >= 28
+    shot(page, "charts")
 
     public = new_page()  # logged out
     assert public.goto(share_url).status == 200

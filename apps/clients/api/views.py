@@ -1,8 +1,18 @@
 import django_filters
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
 
-from apps.accounts.permissions import FirmAdminWrites
+from apps.accounts.permissions import FirmAdminOnly, FirmAdminWrites
+from apps.core import export
 from apps.core.api import AuditedModelViewSet
 
+from .. import importing
 from ..models import Client
 from .serializers import ClientSerializer
 
@@ -11,6 +21,55 @@ class ClientFilter(django_filters.FilterSet):
     class Meta:
         model = Client
         fields = ["taxpayer_kind", "staff", "active", "taxpayer_id_legacy"]
+
+
+class FormatIsAParameter(DefaultContentNegotiation):
+    """`?format=xlsx|csv` names the template's file format here, not a renderer; answers and
+    errors are JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class ImportUpload(serializers.Serializer):
+    file = serializers.FileField(error_messages={"required": _("请上传文件（字段名 file）")})
+
+
+def _items(changes) -> list[dict]:
+    return [change.shown() for change in changes]
+
+
+IMPORT_ITEM = inline_serializer(
+    "ImportItem",
+    {
+        "row": serializers.IntegerField(),
+        "object": serializers.ChoiceField(choices=["client", "device"]),
+        "key": serializers.CharField(help_text="纳税人识别号或设备编号"),
+        "name": serializers.CharField(),
+        "changes": serializers.DictField(help_text="列名 → {before, after}；口令只显示“（已更新）”"),
+    },
+    many=True,
+)
+IMPORT_RESULT = inline_serializer(
+    "ImportResult",
+    {
+        "dry_run": serializers.BooleanField(),
+        "written": serializers.BooleanField(),
+        "created": IMPORT_ITEM,
+        "updated": IMPORT_ITEM,
+        "unchanged": IMPORT_ITEM,
+        "errors": inline_serializer(
+            "ImportError",
+            {
+                "row": serializers.IntegerField(allow_null=True),
+                "column": serializers.CharField(allow_null=True),
+                "message": serializers.CharField(),
+            },
+            many=True,
+        ),
+        "ignored_columns": serializers.ListField(child=serializers.CharField()),
+    },
+)
 
 
 class ClientViewSet(AuditedModelViewSet):
@@ -23,3 +82,65 @@ class ClientViewSet(AuditedModelViewSet):
 
     def get_queryset(self):
         return Client.objects.visible_to(self.request.user).select_related("staff")
+
+    @extend_schema(
+        request={
+            "multipart/form-data": inline_serializer(
+                "ImportRequest",
+                {"file": serializers.FileField(), "dry_run": serializers.BooleanField(default=True)},
+            )
+        },
+        responses={200: IMPORT_RESULT, 400: IMPORT_RESULT},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[MultiPartParser],
+        permission_classes=[FirmAdminOnly],
+    )
+    def import_file(self, request):
+        """导入客户与设备 (.xlsx, or .csv in UTF-8 or GBK; the template's columns). With `dry_run`
+        (the default) nothing is written; otherwise every change is written, or none when any row
+        has an error. 400 whenever there are errors."""
+        upload = ImportUpload(data=request.data)
+        upload.is_valid(raise_exception=True)
+        raw = request.data.get("dry_run")
+        try:
+            dry_run = True if raw in (None, "") else serializers.BooleanField().to_internal_value(raw)
+        except serializers.ValidationError:
+            raise serializers.ValidationError({"dry_run": [_("dry_run 应为 true 或 false")]}) from None
+        file = upload.validated_data["file"]
+        data = file.read(importing.LIMITS.max_bytes + 1)
+        if dry_run:
+            result = importing.plan(file.name, data)
+        else:
+            result = importing.write(file.name, data, user=request.user, request=request)
+        body = {
+            "dry_run": dry_run,
+            "written": not dry_run and not result.problems and bool(result.to_write),
+            "created": _items(result.of("created")),
+            "updated": _items(result.of("updated")),
+            "unchanged": _items(result.of("unchanged")),
+            "errors": [{"row": p.row, "column": p.column, "message": p.message} for p in result.problems],
+            "ignored_columns": result.ignored_columns,
+        }
+        return Response(body, status=status.HTTP_400_BAD_REQUEST if result.problems else status.HTTP_200_OK)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", OpenApiTypes.STR, enum=["xlsx", "csv"], default="xlsx")],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="import/template",
+        permission_classes=[FirmAdminOnly],
+        content_negotiation_class=FormatIsAParameter,
+    )
+    def import_template(self, request):
+        """The import template with its Chinese headers (xlsx: and a sheet of notes)."""
+        fmt = request.query_params.get("format", "xlsx")
+        if fmt not in ("xlsx", "csv"):
+            raise serializers.ValidationError({"format": [_("format 应为 xlsx 或 csv")]})
+        return export.file_response(fmt, importing.TEMPLATE_NAME, importing.template_bytes(fmt))

@@ -12,6 +12,7 @@ from apps.core import clock
 
 from ..auth import AgentTokenAuthentication, IsAgent
 from ..models import Agent, Device
+from ..services import record_reading
 
 
 def agent_view(methods):
@@ -102,7 +103,10 @@ def apply_heartbeat(agent: Agent, data: dict) -> None:
         appeared = not device.present or moved
         for name, value in changes.items():
             setattr(device, name, value)
-        fields = list(changes) + (device.take_reading(row["monitoring"], now) if row.get("monitoring") else [])
+        fields = list(changes)
+        if row.get("monitoring"):
+            fields += device.take_reading(row["monitoring"], now)
+            record_reading(device, row["monitoring"], now)
         device.save(update_fields=fields)
         if appeared:
             log.record(

@@ -1,0 +1,224 @@
+"""客户 pages besides one client's: the list of the clients a user may see (exported as shown),
+and the import of clients and devices from the firm's sheet (管理员)."""
+
+import uuid
+
+import django_filters
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from apps.accounts.models import User
+from apps.accounts.permissions import require_firm_admin
+from apps.core import clock, export
+from apps.core.fields import fernet
+from apps.core.filters import page_of
+from apps.periods.models import Period, working_month
+from apps.periods.rules import PeriodStatus
+
+from . import importing
+from .models import Client, FilingFrequency, TaxpayerKind
+
+# --- 客户列表 -----------------------------------------------------------------------------------
+
+
+class ClientFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label=gettext_lazy("客户名称或纳税人识别号"))
+    staff = django_filters.ModelChoiceFilter(
+        queryset=User.objects.filter(role=User.Role.ACCOUNTANT).order_by("username"),
+        label=gettext_lazy("负责会计"),
+        empty_label=gettext_lazy("全部"),
+    )
+    taxpayer_kind = django_filters.ChoiceFilter(
+        choices=TaxpayerKind.choices, label=gettext_lazy("纳税人类型"), empty_label=gettext_lazy("全部")
+    )
+    active = django_filters.ChoiceFilter(
+        choices=[("1", gettext_lazy("服务中")), ("0", gettext_lazy("已停止服务"))],
+        method="filter_active",
+        label=gettext_lazy("服务状态"),
+        empty_label=gettext_lazy("全部"),
+    )
+
+    class Meta:
+        model = Client
+        fields = []
+
+    def filter_q(self, clients, name, value):
+        value = (value or "").strip()
+        if not value:
+            return clients
+        return clients.filter(Q(name__icontains=value) | Q(taxpayer_id__icontains=value.upper()))
+
+    def filter_active(self, clients, name, value):
+        return clients.filter(active=value == "1")
+
+
+def listed_clients(user, month, today):
+    """The clients `user` may see, with their device count and the status code of their period of
+    `month` (None where the period has no row yet)."""
+    period = Period.objects.with_status().filter(client=OuterRef("pk"), month=month)
+    return (
+        Client.objects.visible_to(user)
+        .select_related("staff")
+        .annotate(device_count=Count("devices"), status_code=Subquery(period.values("status_code")[:1]))
+        .order_by("name", "pk")
+    )
+
+
+def _status(client):
+    return PeriodStatus(client.status_code) if client.status_code else None
+
+
+def client_row(client) -> list:
+    status = _status(client)
+    return [
+        client.name,
+        client.taxpayer_id,
+        client.get_taxpayer_kind_display(),
+        FilingFrequency(client.filing_frequency).label,
+        client.staff or "",
+        client.active,
+        client.device_count,
+        status.label if status else "",
+        client.contact_name,
+        client.contact_phone,
+    ]
+
+
+CLIENT_EXPORT = export.Table(
+    "qingka-clients",
+    gettext_lazy("客户"),
+    [
+        gettext_lazy("客户名称"),
+        gettext_lazy("纳税人识别号"),
+        gettext_lazy("纳税人类型"),
+        gettext_lazy("申报周期"),
+        gettext_lazy("负责会计"),
+        gettext_lazy("服务中"),
+        gettext_lazy("设备数"),
+        gettext_lazy("本期状态"),
+        gettext_lazy("联系人"),
+        gettext_lazy("联系电话"),
+    ],
+    client_row,
+)
+
+
+@require_safe
+@login_required
+def client_list(request):
+    today = clock.today()
+    month = working_month(today)
+    filters = ClientFilter(request.GET, queryset=listed_clients(request.user, month, today))
+    if response := CLIENT_EXPORT.respond(request, filters.qs):
+        return response
+    page = page_of(request, filters.qs)
+    for client in page:
+        client.status = _status(client)
+    return render(request, "clients/list.html", {"filter": filters, "page": page, "month": month})
+
+
+# --- 导入客户与设备 (管理员) ------------------------------------------------------------------------
+
+IMPORT_SESSION_KEY = "clients.import"
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("客户与设备表（.xlsx 或 .csv）"),
+        error_messages={"required": gettext_lazy("请选择要上传的文件")},
+    )
+
+
+def _preview_context(result: importing.Plan, file_name: str) -> dict:
+    return {
+        "plan": result,
+        "file_name": file_name,
+        "created": result.of("created"),
+        "updated": result.of("updated"),
+        "unchanged": result.of("unchanged"),
+    }
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+def import_page(request):
+    """GET: the upload form and the template. POST: the preview of what the file would do; the
+    file is kept (encrypted, it may hold passwords) in the session for the confirmation only
+    when every row is good."""
+    require_firm_admin(request.user)
+    form = ImportForm(request.POST, request.FILES) if request.method == "POST" else ImportForm()
+    context = {"form": form, "columns": importing.COLUMNS}
+    if request.method == "POST":
+        request.session.pop(IMPORT_SESSION_KEY, None)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            data = upload.read(importing.LIMITS.max_bytes + 1)
+            result = importing.plan(upload.name, data)
+            context.update(_preview_context(result, upload.name))
+            if not result.problems and result.to_write:
+                token = uuid.uuid4().hex
+                request.session[IMPORT_SESSION_KEY] = {
+                    "token": token,
+                    "name": upload.name,
+                    "data": fernet(settings.FIELD_ENCRYPTION_KEY).encrypt(data).decode(),
+                    "digest": result.digest(),
+                }
+                context["token"] = token
+    return render(request, "clients/import.html", context)
+
+
+@require_POST
+@login_required
+def import_confirm(request):
+    """Writes what the preview showed, all of it or nothing."""
+    require_firm_admin(request.user)
+    kept = request.session.pop(IMPORT_SESSION_KEY, None)
+    if not kept or kept["token"] != request.POST.get("token"):
+        messages.error(request, _("预览已失效或已提交过，请重新上传文件"))
+        return redirect("clients:import")
+    data = fernet(settings.FIELD_ENCRYPTION_KEY).decrypt(kept["data"].encode())
+    try:
+        result = importing.write(kept["name"], data, user=request.user, request=request, expected_digest=kept["digest"])
+    except importing.PlanChanged:
+        messages.error(request, _("预览之后数据已有变化，未导入任何内容：请核对下面新的预览后重新上传"))
+        result = importing.plan(kept["name"], data)
+        return render(
+            request,
+            "clients/import.html",
+            {"form": ImportForm(), "columns": importing.COLUMNS, **_preview_context(result, kept["name"])},
+        )
+    if result.problems:
+        messages.error(request, _("文件中有错误，未导入任何内容"))
+        return render(
+            request,
+            "clients/import.html",
+            {"form": ImportForm(), "columns": importing.COLUMNS, **_preview_context(result, kept["name"])},
+        )
+    messages.success(
+        request,
+        _("已从文件“%(name)s”导入：新建 %(created)d 项，修改 %(updated)d 项，未变 %(unchanged)d 项")
+        % {
+            "name": kept["name"],
+            "created": len(result.of("created")),
+            "updated": len(result.of("updated")),
+            "unchanged": len(result.of("unchanged")),
+        },
+    )
+    return redirect("clients:list")
+
+
+@require_safe
+@login_required
+def import_template(request, fmt):
+    require_firm_admin(request.user)
+    if fmt not in export.FORMATS:
+        raise Http404
+    return export.file_response(fmt, importing.TEMPLATE_NAME, importing.template_bytes(fmt))

@@ -1,0 +1,80 @@
+"""税控设备: one device's page, its monitoring data over time, its jobs, and the failures that
+wait for a person."""
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Exists, OuterRef
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
+
+from apps.accounts.permissions import can_operate_client
+from apps.clients.display import decorate_device
+from apps.clients.models import Client
+from apps.core import clock
+from apps.jobs.errors import error_info
+from apps.jobs.models import Job, JobState
+
+from .models import Device
+
+HISTORY = 100
+JOBS = 50
+# The monitoring fields the history shows, in this order (domain.md).
+READING_FIELDS = ("kpjzsj", "zxbsrq", "scjzrq", "lxkpsc", "lxkpzs", "lxzssyje", "dzkpxe", "syrl")
+
+
+def unresolved_failures(device: Device):
+    """Failed jobs of the device (retries spent, or an error no retry can help) that no later
+    successful job of the same kind and period has made good: each waits for a person."""
+    later_success = Job.objects.filter(
+        device=device,
+        kind=OuterRef("kind"),
+        period=OuterRef("period"),
+        state=JobState.SUCCEEDED,
+        created_at__gt=OuterRef("created_at"),
+    )
+    return (
+        Job.objects.filter(device=device, state=JobState.FAILED)
+        .exclude(Exists(later_success))
+        .select_related("period", "requested_by")
+    )
+
+
+def history(device: Device) -> list:
+    """The last readings, newest first, each with the fields that changed since the one before."""
+    readings = list(device.readings.all()[: HISTORY + 1])
+    for reading, older in zip(readings, [*readings[1:], None], strict=True):
+        reading.cells = [
+            (
+                reading.monitoring.get(name),
+                older is not None and older.monitoring.get(name) != reading.monitoring.get(name),
+            )
+            for name in READING_FIELDS
+        ]
+        types = reading.monitoring.get("invoice_types") or {}
+        reading.type_states = ", ".join(f"{code}:{(types[code] or {}).get('state', '?')}" for code in sorted(types))
+    return readings[:HISTORY]
+
+
+@require_safe
+@login_required
+def detail(request, pk):
+    device = get_object_or_404(
+        Device.objects.filter(client__in=Client.objects.visible_to(request.user)).select_related("client", "agent"),
+        pk=pk,
+    )
+    decorate_device(device, clock.today())
+    jobs = list(device.jobs.select_related("period", "requested_by")[:JOBS])
+    failures = list(unresolved_failures(device))
+    for job in [*jobs, *failures]:
+        job.error = error_info(job.error_code) if job.error_code else None
+    return render(
+        request,
+        "devices/detail.html",
+        {
+            "device": device,
+            "devices": [device],
+            "readings": history(device),
+            "jobs": jobs,
+            "failures": failures,
+            "can_operate": can_operate_client(request.user, device.client),
+        },
+    )

@@ -1,0 +1,127 @@
+"""The 征期 calendar as a person reads it: a month of days with holidays (chinese-calendar), the
+filing deadline with its source, the day 抄报 opens, and the scheduled batches the user may see;
+the same facts go to the ICS feed."""
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass, field
+
+import chinese_calendar
+from django.db.models import Count, Q
+from django.utils import timezone, translation
+
+from apps.clients.models import Client
+from apps.core.months import add_months
+from apps.scheduling.models import Batch
+
+from .models import FilingDeadline, Source
+from .rules import estimate_deadline
+
+
+@dataclass(frozen=True)
+class MonthDeadline:
+    month: dt.date  # the month the deadline falls in; the return is for the month before
+    date: dt.date
+    source: str
+    reference: str
+
+    @property
+    def source_label(self) -> str:
+        return Source(self.source).label
+
+    @property
+    def period_month(self) -> dt.date:
+        return add_months(self.month, -1)
+
+
+@dataclass
+class Day:
+    date: dt.date
+    in_month: bool
+    rest: bool = False
+    holiday: str = ""
+    makeup_workday: bool = False  # 调休上班: a weekend day that is a working day
+    deadline: MonthDeadline | None = None
+    summary_opens: bool = False
+    batches: list = field(default_factory=list)
+
+
+def deadlines_between(first: dt.date, last: dt.date) -> list[MonthDeadline]:
+    """The deadline of every month from `first` to `last` (first days), stored or estimated."""
+    rows = {row.month: row for row in FilingDeadline.objects.filter(month__range=(first, last))}
+    result, month = [], first
+    while month <= last:
+        row = rows.get(month)
+        result.append(
+            MonthDeadline(month, row.deadline, row.source, row.reference)
+            if row
+            else MonthDeadline(month, estimate_deadline(month), Source.ESTIMATED, "")
+        )
+        month = add_months(month, 1)
+    return result
+
+
+def holiday_name(day: dt.date) -> str:
+    """The statutory holiday's name in the page's language, or "" (also for a year the
+    chinese-calendar package does not know yet)."""
+    try:
+        on_holiday, name = chinese_calendar.get_holiday_detail(day)
+    except NotImplementedError:
+        return ""
+    if not on_holiday or not name:
+        return ""
+    holiday = chinese_calendar.Holiday(name)
+    return holiday.value if (translation.get_language() or "").startswith("en") else holiday.chinese
+
+
+def knows_year(year: int) -> bool:
+    try:
+        chinese_calendar.is_workday(dt.date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def visible_batches(user, start: dt.datetime, end: dt.datetime):
+    """The batches starting in [start, end) with at least one job of a client `user` may see,
+    each annotated with `visible_jobs`, the number of such jobs."""
+    visible = Q(jobs__device__client__in=Client.objects.visible_to(user))
+    return (
+        Batch.objects.filter(start_at__gte=start, start_at__lt=end)
+        .annotate(visible_jobs=Count("jobs", filter=visible))
+        .filter(visible_jobs__gt=0)
+        .order_by("start_at", "pk")
+    )
+
+
+def local_midnight(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time()))
+
+
+def month_grid(month: dt.date, user) -> list[list[Day]]:
+    """The weeks (Monday first) covering `month`, each day with what happens on it."""
+    weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
+    deadline = deadlines_between(month, month)[0]
+    batches = {}
+    for batch in visible_batches(user, local_midnight(weeks[0][0]), local_midnight(weeks[-1][-1]) + dt.timedelta(1)):
+        batches.setdefault(timezone.localdate(batch.start_at), []).append(batch)
+    known = knows_year(month.year)
+    grid = []
+    for week in weeks:
+        row = []
+        for day in week:
+            rest = not chinese_calendar.is_workday(day) if known else day.weekday() >= 5
+            row.append(
+                Day(
+                    date=day,
+                    in_month=day.month == month.month,
+                    rest=rest,
+                    holiday=holiday_name(day),
+                    makeup_workday=known and day.weekday() >= 5 and not rest,
+                    deadline=deadline if day == deadline.date else None,
+                    summary_opens=day == month,
+                    batches=batches.get(day, []),
+                )
+            )
+        grid.append(row)
+    return grid

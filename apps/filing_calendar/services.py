@@ -1,0 +1,80 @@
+"""Changes people make to the calendar: an admin's deadline, and each user's secret ICS feed."""
+
+import datetime as dt
+import secrets
+
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from apps.audit import log
+from apps.core import clock
+from apps.core.months import format_month
+
+from .models import CalendarFeed, FilingDeadline, Source, deadline_for
+
+FEED_SALT = "qingka.calendar-feed"
+
+
+def deadline_errors(month: dt.date, deadline: dt.date | None) -> dict[str, list[str]]:
+    if deadline is None:
+        return {"deadline": [_("请填写申报截止日")]}
+    if (deadline.year, deadline.month) != (month.year, month.month):
+        return {"deadline": [_("申报截止日须在%(month)s之内") % {"month": format_month(month)}]}
+    return {}
+
+
+@transaction.atomic
+def set_deadline(month: dt.date, deadline: dt.date, reference: str = "", *, user, request=None) -> FilingDeadline:
+    """An admin's deadline for `month` (its first day): kept with source 管理员录入, never as
+    官方公布, audited; the periods whose return falls due in that month follow it. Raises
+    ValidationError (by field, in Chinese) and writes nothing when the date is not in the month."""
+    errors = deadline_errors(month, deadline)
+    if errors:
+        raise ValidationError(errors)
+    row = FilingDeadline.objects.select_for_update().filter(month=month).first()
+    current = deadline_for(month)
+    before = {"deadline": current.date, "source": current.source, "reference": row.reference if row else ""}
+    row = row or FilingDeadline(month=month)
+    row.deadline, row.source, row.reference = deadline, Source.ADMIN, reference
+    row.save()  # the periods follow (apps/periods/signals.py)
+    after = {"deadline": deadline, "source": Source.ADMIN.value, "reference": reference}
+    log.record("filing_deadline.changed", row, user=user, request=request, before=before, after=after)
+    return row
+
+
+def feed_key(feed: CalendarFeed) -> str:
+    return signing.dumps({"u": feed.user_id, "n": feed.nonce}, salt=FEED_SALT)
+
+
+def user_for_key(key: str):
+    """The active user whose current feed `key` names, or None (a bad, old or revoked key)."""
+    try:
+        data = signing.loads(key, salt=FEED_SALT)
+    except signing.BadSignature:
+        return None
+    feed = CalendarFeed.objects.select_related("user").filter(user_id=data.get("u"), nonce=data.get("n")).first()
+    if feed is None or not feed.user.is_active:
+        return None
+    return feed.user
+
+
+@transaction.atomic
+def new_feed(user, request=None) -> CalendarFeed:
+    """A new secret feed for `user`; the previous key, if any, stops working."""
+    feed = CalendarFeed.objects.select_for_update().filter(user=user).first() or CalendarFeed(user=user)
+    renewed = feed.pk is not None
+    feed.nonce, feed.created_at = secrets.token_hex(16), clock.now()
+    feed.save()
+    log.record("calendar_feed.renewed" if renewed else "calendar_feed.created", feed, user=user, request=request)
+    return feed
+
+
+def revoke_feed(user, request=None) -> bool:
+    feed = CalendarFeed.objects.filter(user=user).first()
+    if feed is None:
+        return False
+    log.record("calendar_feed.revoked", feed, user=user, request=request)
+    feed.delete()
+    return True

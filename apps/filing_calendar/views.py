@@ -1,0 +1,191 @@
+"""征期日历: the month grid for everyone signed in, an admin's change of a deadline, and each
+user's secret ICS feed (/calendar.ics?key=…) that a phone calendar can subscribe to."""
+
+import datetime as dt
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST, require_safe
+from icalendar import Alarm, Calendar, Event
+
+from apps.accounts.permissions import require_firm_admin
+from apps.core import clock
+from apps.core.filters import DateInput
+from apps.core.months import add_months, format_month, month_start, parse_month
+from apps.scheduling.models import Batch
+
+from . import services
+from .display import deadlines_between, knows_year, local_midnight, month_grid, visible_batches
+from .models import CalendarFeed
+
+FEED_MONTHS_BACK, FEED_MONTHS_AHEAD = 3, 12
+
+
+class DeadlineForm(forms.Form):
+    month = forms.CharField(widget=forms.HiddenInput)
+    deadline = forms.DateField(
+        label=gettext_lazy("申报截止日"),
+        widget=DateInput(),
+        error_messages={"required": gettext_lazy("请填写申报截止日"), "invalid": gettext_lazy("请输入有效的日期")},
+    )
+    reference = forms.CharField(
+        label=gettext_lazy("依据"),
+        max_length=200,
+        required=False,
+        help_text=gettext_lazy("如：税总办征科函〔2025〕64号"),
+    )
+
+    def clean_month(self):
+        try:
+            return parse_month(self.cleaned_data["month"])
+        except ValueError:
+            raise forms.ValidationError(_("月份格式应为 YYYY-MM，如 2026-10")) from None
+
+
+def _month(request) -> dt.date:
+    try:
+        return parse_month(request.GET["month"])
+    except (KeyError, ValueError):
+        return month_start(clock.today())
+
+
+def _page(request, month: dt.date, form: DeadlineForm | None = None, status: int = 200):
+    deadline = deadlines_between(month, month)[0]
+    if form is None and request.user.is_firm_admin:
+        form = DeadlineForm(
+            initial={"month": format_month(month), "deadline": deadline.date, "reference": deadline.reference}
+        )
+    feed = CalendarFeed.objects.filter(user=request.user).first()
+    feed_url = request.build_absolute_uri(f"{reverse('calendar_ics')}?key={services.feed_key(feed)}") if feed else ""
+    return render(
+        request,
+        "filing_calendar/month.html",
+        {
+            "month": month,
+            "previous": add_months(month, -1),
+            "next": add_months(month, 1),
+            "weeks": month_grid(month, request.user),
+            "deadline": deadline,
+            "holidays_known": knows_year(month.year),
+            "form": form,
+            "feed": feed,
+            "feed_url": feed_url,
+            "today": clock.today(),
+        },
+        status=status,
+    )
+
+
+@require_safe
+@login_required
+def month_view(request):
+    return _page(request, _month(request))
+
+
+@require_POST
+@login_required
+def change_deadline(request):
+    require_firm_admin(request.user)
+    form = DeadlineForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.set_deadline(
+                data["month"], data["deadline"], data["reference"], user=request.user, request=request
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                _("已将 %(month)s 的申报截止日改为 %(day)s（管理员录入）")
+                % {"month": format_month(data["month"]), "day": data["deadline"].isoformat()},
+            )
+            return redirect(f"{reverse('calendar')}?month={format_month(data['month'])}")
+    month = form.cleaned_data.get("month") or month_start(clock.today())
+    return _page(request, month, form, status=400)
+
+
+@require_POST
+@login_required
+def renew_feed(request):
+    services.new_feed(request.user, request)
+    messages.success(request, _("已生成新的订阅链接；之前的链接已失效"))
+    return redirect("calendar")
+
+
+@require_POST
+@login_required
+def revoke_feed(request):
+    if services.revoke_feed(request.user, request):
+        messages.success(request, _("已停用日历订阅链接"))
+    return redirect("calendar")
+
+
+@require_safe
+def ics_feed(request):
+    """No session: the signed key in the URL names the user, whose current feed it must be."""
+    user = services.user_for_key(request.GET.get("key", ""))
+    if user is None:
+        raise Http404
+    return HttpResponse(ics_for(user), content_type="text/calendar; charset=utf-8")
+
+
+def ics_for(user) -> bytes:
+    """Deadlines from a few months back to a year ahead, with a reminder three days before, and
+    the scheduled batches holding jobs of the clients `user` may see."""
+    this_month = month_start(clock.today())
+    first, last = add_months(this_month, -FEED_MONTHS_BACK), add_months(this_month, FEED_MONTHS_AHEAD)
+    stamp = clock.now()
+    cal = Calendar()
+    cal.add("prodid", "-//Qingka//qingka//ZH")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", _("清卡 征期日历"))
+    cal.add("x-wr-timezone", "Asia/Shanghai")
+    for deadline in deadlines_between(first, last):
+        event = Event()
+        event.add("uid", f"deadline-{format_month(deadline.month)}@qingka")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", deadline.date)
+        event.add("dtend", deadline.date + dt.timedelta(days=1))
+        event.add(
+            "summary",
+            _("增值税申报截止（%(month)s所属期）") % {"month": format_month(deadline.period_month)},
+        )
+        description = _("来源：%(source)s") % {"source": deadline.source_label}
+        if deadline.reference:
+            description += "\n" + _("依据：%(reference)s") % {"reference": deadline.reference}
+        event.add("description", description)
+        event.add("categories", [_("征期")])
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", event["summary"])
+        alarm.add("trigger", dt.timedelta(days=-3))
+        event.add_component(alarm)
+        cal.add_component(event)
+    for batch in visible_batches(user, local_midnight(first), local_midnight(add_months(last, 1))):
+        cal.add_component(_batch_event(batch, stamp))
+    return cal.to_ical()
+
+
+def _batch_event(batch: Batch, stamp) -> Event:
+    event = Event()
+    event.add("uid", f"batch-{batch.pk}@qingka")
+    event.add("dtstamp", stamp)
+    event.add("dtstart", batch.start_at.astimezone(dt.UTC))
+    event.add("duration", dt.timedelta(hours=1))
+    event.add(
+        "summary",
+        _("批量%(kind)s：%(month)s，%(n)d 个设备")
+        % {"kind": batch.get_kind_display(), "month": format_month(batch.month), "n": batch.visible_jobs},
+    )
+    event.add("categories", [_("批量任务")])
+    return event
