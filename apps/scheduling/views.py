@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from apps.accounts.middleware import background
 from apps.accounts.models import User
 from apps.accounts.permissions import require_firm_admin
 from apps.audit import log
@@ -232,6 +233,7 @@ def detail(request, pk):
     )
 
 
+@background
 @require_safe
 @login_required
 def live(request, pk):
