@@ -6,16 +6,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('clients', '0002_alter_client_created_at'),
+        ("clients", "0002_alter_client_created_at"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='client',
-            name='staff',
-            field=models.ForeignKey(blank=True, limit_choices_to={'is_active': True, 'role': 'accountant'}, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='clients', to=settings.AUTH_USER_MODEL, verbose_name='负责会计'),
+            model_name="client",
+            name="staff",
+            field=models.ForeignKey(
+                blank=True,
+                limit_choices_to={"is_active": True, "role": "accountant"},
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="clients",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="负责会计",
+            ),
         ),
     ]
