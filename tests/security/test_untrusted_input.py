@@ -132,7 +132,9 @@ for path in ("/", "/jobs/", "/accounts/login/", "/api/v1/clients/"):
 """
 
 
-@pytest.mark.parametrize(("language", "text"), [("zh-hans", "数据库暂时无法连接"), ("en", "database cannot be reached")])
+@pytest.mark.parametrize(
+    ("language", "text"), [("zh-hans", "数据库暂时无法连接"), ("en", "database cannot be reached")]
+)
 def test_with_the_database_away_pages_answer_503_in_the_persons_language(tmp_path, language, text):
     env = {
         **os.environ,

@@ -20,7 +20,6 @@ from ..services import record_return_filed
 from .serializers import FileReturnSerializer, PeriodSerializer
 
 
-
 class PeriodFilter(django_filters.FilterSet):
     month = django_filters.CharFilter(method="filter_month", label=_("所属月份（YYYY-MM）"))
     status = django_filters.MultipleChoiceFilter(
