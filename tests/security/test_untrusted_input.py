@@ -120,7 +120,8 @@ def test_a_server_error_is_the_sites_own_500_page(rf):
 SITE_WITHOUT_DATABASE = """
 import django
 from django.conf import settings
-settings.STORAGES = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+settings.STORAGES = {**settings.STORAGES, "staticfiles": plain}
 django.setup()
 from django.test import Client
 client = Client(raise_request_exception=False)

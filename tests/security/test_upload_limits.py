@@ -13,7 +13,15 @@ from apps.scheduling import returns_upload
 from apps.scheduling.returns_upload import UploadError, read_table
 
 pytestmark = pytest.mark.security
-HEADER = '<row r="1"><c r="A1" t="inlineStr"><is><t>纳税人识别号</t></is></c><c r="B1" t="inlineStr"><is><t>所属月份</t></is></c><c r="C1" t="inlineStr"><is><t>申报日期</t></is></c></row>'
+HEADER = (
+    '<row r="1"><c r="A1" t="inlineStr"><is><t>纳税人识别号</t></is></c>'
+    '<c r="B1" t="inlineStr"><is><t>所属月份</t></is></c><c r="C1" t="inlineStr"><is><t>申报日期</t></is></c></row>'
+)
+SHEET_START = (
+    b'<?xml version="1.0" encoding="UTF-8"?>'
+    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    b'<dimension ref="A1:XFD1048576"/><sheetData>'
+)
 
 
 def xlsx_with_sheet(rows_xml_chunks) -> bytes:
@@ -25,9 +33,7 @@ def xlsx_with_sheet(rows_xml_chunks) -> bytes:
         for item in source.infolist():
             if item.filename == "xl/worksheets/sheet1.xml":
                 with target.open(item.filename, "w", force_zip64=True) as sheet:
-                    sheet.write(
-                        b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><dimension ref="A1:XFD1048576"/><sheetData>'
-                    )
+                    sheet.write(SHEET_START)
                     for chunk in rows_xml_chunks:
                         sheet.write(chunk)
                     sheet.write(b"</sheetData></worksheet>")
