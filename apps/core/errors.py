@@ -5,7 +5,9 @@ import logging
 import sys
 
 from django.db import DataError, InterfaceError, OperationalError
+from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 logger = logging.getLogger(__name__)
 
@@ -20,9 +22,21 @@ def is_bad_value(error: BaseException | None) -> bool:
     return isinstance(error, DataError)
 
 
+API_DETAIL = {
+    400: _("请求有误"),
+    403: _("无权访问"),
+    404: _("页面不存在"),
+    500: _("服务器出错"),
+    503: _("数据库暂时无法连接，请稍后重试"),
+}
+
+
 def _page(request, status: int):
-    # The error templates use neither the session, the user nor messages, so they render with
-    # the database away.
+    """The API answers JSON, as its schema documents; pages answer the site's own page. The
+    error templates use neither the session, the user nor messages, so they render with the
+    database away."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": str(API_DETAIL[status])}, status=status)
     return render(request, f"{status}.html", status=status)
 
 

@@ -67,7 +67,9 @@ def site_role(transactional_db):
 def test_the_site_works_through_its_role_and_that_role_cannot_empty_the_audit_log(site_role, tmp_path):
     role, password = site_role
     database = settings.DATABASES["default"]
-    url = f"postgres://{role}:{password}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/{database['NAME']}"
+    url = (
+        f"postgres://{role}:{password}@{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/{database['NAME']}"
+    )
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": "0", "SECURE_HTTPS": "0", "ALLOWED_HOSTS": "testserver"}
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     result = subprocess.run(
@@ -97,5 +99,7 @@ def test_the_site_works_through_its_role_and_that_role_cannot_empty_the_audit_lo
             as_role(role, password, statement)
     assert AuditEvent.objects.count() == before
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = %s", [role])
+        cursor.execute(
+            "SELECT count(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname = %s", [role]
+        )
         assert cursor.fetchone()[0] == 0  # owns nothing
