@@ -114,8 +114,9 @@ ENDPOINTS = [
     (
         "post",
         "/api/v1/jobs/",
-        {"kind": "clear", "period": "{period}"},
-        {"admin": 201, "owner": 201, "colleague": 400, "readonly": 403, "anonymous": 401},
+        {"kind": "upload_and_clear", "period": "{period}"},
+        # the period's return is not recorded: refused with the client page's reason
+        {"admin": 400, "owner": 400, "colleague": 400, "readonly": 403, "anonymous": 401},
     ),
     (
         "post",

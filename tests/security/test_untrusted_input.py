@@ -129,7 +129,8 @@ client.cookies["sessionid"] = "x" * 32  # a session to look up: the database is 
 client.cookies["django_language"] = "{language}"
 for path in ("/", "/jobs/", "/accounts/login/", "/api/v1/clients/"):
     response = client.get(path)
-    print(path, response.status_code, response.content.decode()[:2000].replace("\\n", " "))
+    text = response.json()["detail"] if path.startswith("/api/") else response.content.decode()
+    print(path, response.status_code, text[:2000].replace("\\n", " "))
 """
 
 
