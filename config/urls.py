@@ -19,9 +19,15 @@ urlpatterns = [
     path("holds/", include("apps.holds.urls")),
     path("autopilot/", include("apps.autopilot.urls")),
     path("notifications/", include("apps.notifications.urls")),
+    path("accounts/", include("apps.accounts.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.api")),
     path("django-rq/", include("django_rq.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+handler400 = "apps.core.errors.bad_request"
+handler403 = "apps.core.errors.permission_denied"
+handler404 = "apps.core.errors.page_not_found"
+handler500 = "apps.core.errors.server_error"

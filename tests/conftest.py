@@ -45,14 +45,13 @@ def users(db):
 
 @pytest.fixture
 def api(users):
-    """An API client logged in with a drf_create_token token of the firm's admin."""
-    from django.core.management import call_command
-    from rest_framework.authtoken.models import Token
+    """An API client sending an API token of the firm's admin."""
     from rest_framework.test import APIClient
 
-    call_command("drf_create_token", "admin", verbosity=0)
+    from tests.factories import make_api_key
+
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get(user=users['admin']).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {make_api_key(users['admin'])}")
     return client
 
 

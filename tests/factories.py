@@ -42,3 +42,22 @@ def make_device(client=None, **fields) -> Device:
 def make_period(client=None, month=dt.date(2026, 10, 1), **fields) -> Period:
     fields.setdefault("deadline", dt.date(2026, 11, 16))
     return Period.objects.create(client=client or make_client(), month=month, **fields)
+
+
+def make_api_key(user, days=30) -> str:
+    """An API token for `user`, made without the audit event of the token page; returns the key."""
+    import datetime as _dt
+
+    from apps.accounts.models import ApiToken
+    from apps.core import clock
+    from apps.devices.models import hash_token
+
+    key = ApiToken.new_key()
+    ApiToken.objects.create(
+        user=user,
+        name="test",
+        key_hash=hash_token(key),
+        prefix=key[:8],
+        expires_at=clock.now() + _dt.timedelta(days=days),
+    )
+    return key

@@ -32,6 +32,7 @@ def test_check_deploy_is_clean_with_production_values(tmp_path):
         SECRET_KEY="x" * 20 + os.urandom(24).hex(),
         FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(),
         ALLOWED_HOSTS="qingka.example.com",
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
         DATABASE_URL=os.environ["DATABASE_URL"],
         QINGKA_VAR_DIR=str(tmp_path),
     )

@@ -1,6 +1,12 @@
+import datetime as dt
+import secrets
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from apps.core import clock
 
 
 class User(AbstractUser):
@@ -22,3 +28,71 @@ class User(AbstractUser):
     @property
     def is_firm_admin(self) -> bool:
         return self.is_superuser or self.role == self.Role.ADMIN
+
+    def save(self, *args, **kwargs):
+        # set_password() leaves the new password in _password until the save; whoever changed it
+        # (the person, a reset link, an admin, a command), the user's API tokens stop working.
+        password_changed = self._password is not None and self.pk is not None
+        super().save(*args, **kwargs)
+        if password_changed:
+            from .tokens import revoke_all
+
+            revoke_all(self, reason="password_changed")
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self, now: dt.datetime):
+        return self.filter(revoked_at=None, expires_at__gt=now)
+
+
+class ApiToken(models.Model):
+    """A person's API token: only its hash is kept; it expires, and can be revoked."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("用户"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(_("用途"), max_length=64)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(_("令牌开头"), max_length=8, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), default=clock.now, editable=False)
+    expires_at = models.DateTimeField(_("失效时间"))
+    revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True, editable=False)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API令牌")
+        verbose_name_plural = _("API令牌")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.user} · {self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def new_key() -> str:
+        return secrets.token_urlsafe(32)
+
+    def is_active(self, now: dt.datetime) -> bool:
+        return self.revoked_at is None and now < self.expires_at
+
+
+class FirmSettings(models.Model):
+    """The firm's own choices, one row, changed by 管理员 in the admin."""
+
+    require_admin_second_factor = models.BooleanField(
+        _("管理员必须使用两步验证"),
+        default=False,
+        help_text=_("开启后，管理员登录时须输入验证器应用中的动态验证码；尚未设置的须先设置"),
+    )
+
+    class Meta:
+        verbose_name = _("事务所设置")
+        verbose_name_plural = _("事务所设置")
+
+    def __str__(self):
+        return str(_("事务所设置"))
+
+    @classmethod
+    def current(cls) -> "FirmSettings":
+        return cls.objects.get_or_create(pk=1)[0]

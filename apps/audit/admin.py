@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from .models import AuditEvent
+from .trail import AuditedAdmin
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(AuditedAdmin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "actor_label",

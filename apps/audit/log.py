@@ -32,9 +32,12 @@ def event(
     client=None,
     source=None,
     simulated=False,
+    label="",
+    no_client=False,
 ) -> AuditEvent:
-    """An audit event, not saved yet."""
-    if user is None and request is not None and request.user.is_authenticated:
+    """An audit event, not saved yet. `obj` None: an event about no row (a failed login for an
+    unknown name); `label` names it."""
+    if user is None and getattr(getattr(request, "user", None), "is_authenticated", False):
         user = request.user
     if agent is not None:
         actor_label = f"前置机 {agent.name}"
@@ -47,10 +50,10 @@ def event(
         actor_agent=agent,
         actor_label=actor_label,
         action=action,
-        object_type=obj._meta.label_lower,
-        object_id=str(obj.pk),
-        object_label=str(obj)[:255],
-        client=client if client is not None else getattr(obj, "audit_client", None),
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        object_label=str(obj if obj is not None else label)[:255],
+        client=None if no_client else client if client is not None else getattr(obj, "audit_client", None),
         before=before,
         after=after,
         simulated=simulated,

@@ -28,6 +28,21 @@ def validate_taxpayer_id(value):
         raise ValidationError(str(error), code="invalid_taxpayer_id") from None
 
 
+def staff_error(user) -> str | None:
+    """Why `user` cannot be a client's 负责会计, or None. The model, its forms, the API and the
+    admin all ask here."""
+    if user is None:
+        return None
+    if user.role != user.Role.ACCOUNTANT:
+        return _("负责会计必须是角色为“会计”的用户，%(user)s 的角色是“%(role)s”") % {
+            "user": user,
+            "role": user.get_role_display(),
+        }
+    if not user.is_active:
+        return _("负责会计 %(user)s 已停用") % {"user": user}
+    return None
+
+
 class ClientQuerySet(models.QuerySet):
     def visible_to(self, user):
         """会计 see their own clients; 管理员 and 只读 see all; nobody else sees any."""
@@ -63,6 +78,7 @@ class Client(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="clients",
+        limit_choices_to={"role": "accountant", "is_active": True},
     )
     active = models.BooleanField(_("服务中"), default=True)
     contact_name = models.CharField(_("联系人"), max_length=64, blank=True)
@@ -95,6 +111,9 @@ class Client(models.Model):
         return self.filing_frequency_override or DEFAULT_FREQUENCY[self.taxpayer_kind]
 
     def clean(self):
+        error = staff_error(self.staff) if self.staff_id else None
+        if error:
+            raise ValidationError({"staff": error})
         if self.taxpayer_id:
             try:
                 identifier = identifiers.validate(self.taxpayer_id)

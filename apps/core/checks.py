@@ -1,7 +1,10 @@
 import os
 
+from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.checks import Error, Tags, register
+
+from .fields import field_keys
 
 
 @register(Tags.security, deploy=True)
@@ -25,4 +28,47 @@ def database_is_not_sqlite(app_configs, **kwargs):
 def clock_is_real(app_configs, **kwargs):
     if settings.QINGKA_CLOCK:
         return [Error("QINGKA_CLOCK is set.", hint="A set clock is for demos and tests: unset it.", id="qingka.E004")]
+    return []
+
+
+@register(Tags.security, deploy=True)
+def email_is_sent(app_configs, **kwargs):
+    """Password-reset mail printed to a console reaches nobody."""
+    if settings.EMAIL_BACKEND in (
+        "django.core.mail.backends.console.EmailBackend",
+        "django.core.mail.backends.dummy.EmailBackend",
+        "django.core.mail.backends.locmem.EmailBackend",
+        "django.core.mail.backends.filebased.EmailBackend",
+    ):
+        return [
+            Error(
+                f"EMAIL_BACKEND is {settings.EMAIL_BACKEND}: no mail leaves the site.",
+                hint="Set EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST etc.",
+                id="qingka.E005",
+            )
+        ]
+    return []
+
+
+@register(Tags.security, deploy=True)
+def field_key_is_valid(app_configs, **kwargs):
+    """Every FIELD_ENCRYPTION_KEY must be a Fernet key (32 url-safe base64 bytes), or no secret
+    can be read or written."""
+    keys = field_keys(settings.FIELD_ENCRYPTION_KEY)
+    bad = []
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key.encode())
+        except (ValueError, TypeError):
+            bad.append(position)
+    if not keys or bad:
+        return [
+            Error(
+                "FIELD_ENCRYPTION_KEY is not a valid Fernet key"
+                + (f" (key {', '.join(map(str, bad))} of {len(keys)})." if bad else "."),
+                hint="Generate one with: python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'",
+                id="qingka.E006",
+            )
+        ]
     return []

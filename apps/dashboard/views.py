@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from apps.accounts.middleware import background
 from apps.accounts.models import User
 from apps.accounts.permissions import can_operate_client, can_record_returns, can_view_client
 from apps.attention.rows import rows_for
@@ -280,6 +281,7 @@ def dashboard(request):
     return render(request, "dashboard/index.html", context)
 
 
+@background
 @login_required
 def live(request):
     """The counts and the table, for htmx to poll while jobs run."""

@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -28,6 +29,13 @@ COLUMNS = (*REQUIRED, SALES, TAX)
 KEYS = {TAXPAYER_ID: "taxpayer_id", MONTH: "month", FILED_ON: "filed_on", SALES: "declared_sales", TAX: "declared_tax"}
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 5000
+# Checked while the file is read, so a small file that unpacks or expands to something huge (a
+# zip bomb, a sheet claiming a million rows or columns) is refused early, in little memory.
+MAX_UNPACKED_BYTES = 10 * 1024 * 1024  # what the .xlsx's parts declare they unpack to, together
+MAX_LINES = 2 * MAX_ROWS  # every line read, blank ones too
+MAX_COLUMNS = 50
+MAX_CELL_CHARS = 500
+MAX_TOTAL_CHARS = 2 * 1024 * 1024
 LARGEST_AMOUNT = Decimal(10) ** 14  # the period's amounts have 16 digits, 2 after the point
 
 _MONTH = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$")
@@ -72,6 +80,7 @@ def read_table(name: str, data: bytes) -> list[tuple[int, dict[str, object]]]:
         raise UploadError(_("不支持旧版 .xls 文件，请在Excel中另存为 .xlsx 或 CSV"))
     else:
         raise UploadError(_("仅支持 .xlsx 或 .csv 文件"))
+    lines = list(_bounded(lines))
     if not lines:
         raise UploadError(_("文件是空的"))
     header = [_header_name(value) for value in lines[0]]
@@ -97,20 +106,55 @@ def read_table(name: str, data: bytes) -> list[tuple[int, dict[str, object]]]:
     return table
 
 
-def _xlsx_lines(data: bytes) -> list[list]:
+def _bounded(lines):
+    """The lines, each cut to MAX_COLUMNS, refused (UploadError) as soon as a limit is passed."""
+    total = 0
+    for number, line in enumerate(lines, start=1):
+        if number > MAX_LINES:
+            raise UploadError(_("数据行过多（上限 %(n)d 行），请分批上传") % {"n": MAX_ROWS})
+        line = list(line[:MAX_COLUMNS])
+        for value in line:
+            size = len(value) if isinstance(value, str) else 0
+            if size > MAX_CELL_CHARS:
+                raise UploadError(
+                    _("第 %(line)d 行有单元格内容过长（上限 %(n)d 个字符）") % {"line": number, "n": MAX_CELL_CHARS}
+                )
+            total += size
+        if total > MAX_TOTAL_CHARS:
+            raise UploadError(_("文件内容过多，请分批上传"))
+        yield line
+
+
+def _xlsx_lines(data: bytes):
+    """The first sheet's rows, streamed: the workbook is opened read-only and only after the
+    sizes its parts declare are checked (a part cannot unpack to more than it declares)."""
     from openpyxl import load_workbook
 
     try:
+        unpacked = sum(part.file_size for part in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise UploadError(_("无法读取该Excel文件，请确认它是 .xlsx 格式")) from None
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise UploadError(
+            _("Excel文件解压后过大（上限 %(mb)d MB），请分批上传") % {"mb": MAX_UNPACKED_BYTES // (1024 * 1024)}
+        )
+    try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        try:
-            return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
-        finally:
-            book.close()
     except Exception:  # a corrupt or mislabelled file raises anything from zipfile to XML errors
         raise UploadError(_("无法读取该Excel文件，请确认它是 .xlsx 格式")) from None
+    try:
+        sheet = book.worksheets[0]
+        sheet.reset_dimensions()  # a sheet's stated size is not trusted: rows are read as they come
+        yield from sheet.iter_rows(values_only=True)
+    except UploadError:
+        raise
+    except Exception:
+        raise UploadError(_("无法读取该Excel文件，请确认它是 .xlsx 格式")) from None
+    finally:
+        book.close()
 
 
-def _csv_lines(data: bytes) -> list[list]:
+def _csv_lines(data: bytes):
     for encoding in ("utf-8-sig", "gb18030"):  # GB18030 reads every GBK file
         try:
             text = data.decode(encoding)
@@ -120,7 +164,7 @@ def _csv_lines(data: bytes) -> list[list]:
     else:
         raise UploadError(_("无法识别CSV文件的编码，请保存为UTF-8或GBK编码"))
     try:
-        return list(csv.reader(io.StringIO(text, newline="")))
+        yield from csv.reader(io.StringIO(text, newline=""))
     except csv.Error:
         raise UploadError(_("CSV文件格式不正确")) from None
 

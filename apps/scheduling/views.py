@@ -13,6 +13,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from apps.accounts import second_factor
+from apps.accounts.middleware import background
 from apps.accounts.models import User
 from apps.accounts.permissions import require_firm_admin
 from apps.core import clock, export
@@ -48,7 +50,11 @@ def new(request):
         form = BatchForm(initial={"month": format_month(working_month())})
     context = {"form": form}
     if form.is_bound and form.is_valid():
-        context.update(preview=_preview_for(form, form.start()), token=uuid.uuid4())
+        context.update(
+            preview=_preview_for(form, form.start()),
+            token=uuid.uuid4(),
+            ask_code=second_factor.has_factor(request.user),
+        )
     return render(request, "scheduling/new.html", context)
 
 
@@ -57,7 +63,7 @@ def new(request):
 def confirm(request):
     """Creates the batch and its jobs. The same confirmation sent twice leads to the same batch."""
     _admin(request)
-    form = ConfirmBatchForm(request.POST)
+    form = ConfirmBatchForm(request.POST, user=request.user)
     if not form.is_valid():
         for name, errors in form.errors.items():
             label = form.fields[name].label if name in form.fields else ""
@@ -123,6 +129,7 @@ def detail(request, pk):
     )
 
 
+@background
 @require_safe
 @login_required
 def live(request, pk):

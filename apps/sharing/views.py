@@ -74,10 +74,15 @@ def revoke(request, pk):
 
 
 def public(request, token):
-    """No login. An expired, revoked or tampered link is a 404 like any unknown address."""
-    link = ShareLink.active_for_token(token)
+    """No login. A tampered or unknown link is a 404 like any unknown address; a genuine link
+    that expired or was revoked says so, and whom to ask for a new one (410)."""
+    link = ShareLink.for_token(token)
     if link is None:
         raise Http404
+    if not link.is_active():
+        response = render(request, "sharing/expired.html", {"contact": link.contact}, status=410)
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        return response
     client, today = link.client, clock.today()
     devices = [
         decorate_device(device, today)

@@ -2,17 +2,16 @@
 
 import datetime as dt
 import re
-from unittest import mock
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
-from django.contrib.sessions.models import Session
 from django.core import mail
 from django.urls import reverse
-from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.audit.models import AuditEvent
 
 PAGE = "/jobs/"  # any page that needs a signed-in user
 
@@ -90,7 +89,8 @@ def test_password_reset_by_email(client, users, settings):
     done = client.post(form["Location"], {"new_password1": "Qk-reset-pass-88", "new_password2": "Qk-reset-pass-88"})
     assert done["Location"] == reverse("password_reset_complete")
     assert User.objects.get(pk=users["owner"].pk).check_password("Qk-reset-pass-88")
-    assert client.login(username="accountant", password="Qk-reset-pass-88")
+    signed = client.post(reverse("login"), {"username": "accountant", "password": "Qk-reset-pass-88"})
+    assert signed.status_code == 302 and signed_in(client)
     assert "无效" in client.get(link, follow=True).text  # the link works once
 
 
@@ -101,28 +101,48 @@ def test_reset_for_an_unknown_email_sends_nothing_and_says_the_same(client, user
     assert response["Location"] == reverse("password_reset_done") and mail.outbox == []
 
 
-def expiry(client) -> dt.datetime:
-    return Session.objects.get(session_key=client.session.session_key).expire_date
+def signed_in_after(client, moment, path=PAGE, **headers) -> bool:
+    """Whether `path` at `moment` is served to the signed-in person (not sent to the login page)."""
+    with time_machine.travel(moment, tick=False):
+        response = client.get(path, **headers)
+    return response.status_code == 200 and "HX-Redirect" not in response
 
 
+@pytest.mark.security
 @pytest.mark.django_db
-def test_each_request_pushes_the_expiry_forward_and_inactivity_logs_out(client, users):
-    age = dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
-    assert settings.SESSION_SAVE_EVERY_REQUEST and age <= dt.timedelta(hours=1)
-    start = timezone.now()
-    with mock.patch("django.utils.timezone.now", return_value=start):
+def test_the_idle_timeout_counts_the_persons_requests(client, users):
+    idle = dt.timedelta(seconds=settings.QINGKA_IDLE_SECONDS)
+    start = dt.datetime(2026, 11, 10, 9, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False):
         assert client.post(reverse("login"), {"username": "viewer", "password": "pw-viewer-1"}).status_code == 302
-        assert client.get(PAGE).status_code == 200
-    first = expiry(client)
-    assert abs(first - (start + age)) < dt.timedelta(seconds=5)
-    # Active every 80% of the idle time: still signed in long after the first expiry.
+    # Active every 80% of the idle time: still signed in long after the first timeout.
     for step in range(1, 4):
-        now = start + step * age * 0.8
-        with mock.patch("django.utils.timezone.now", return_value=now):
-            assert client.get(PAGE).status_code == 200, step
-        assert abs(expiry(client) - (now + age)) < dt.timedelta(seconds=5)
-    assert expiry(client) > first + age
-    # Then idle for longer than the timeout: signed out.
-    with mock.patch("django.utils.timezone.now", return_value=now + age + dt.timedelta(seconds=1)):
-        response = client.get(PAGE)
-    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+        assert signed_in_after(client, start + step * idle * 0.8), step
+    last = start + 3 * idle * 0.8
+    # Then idle for longer than the timeout: signed out, and the page asks for the login.
+    response_moment = last + idle + dt.timedelta(seconds=1)
+    assert not signed_in_after(client, response_moment)
+    assert not signed_in(client)
+
+
+@pytest.mark.security
+@pytest.mark.django_db
+def test_the_dashboards_polling_does_not_keep_the_session_alive(client, users):
+    idle = dt.timedelta(seconds=settings.QINGKA_IDLE_SECONDS)
+    start = dt.datetime(2026, 11, 10, 9, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False):
+        client.post(reverse("login"), {"username": "viewer", "password": "pw-viewer-1"})
+        assert client.get(reverse("dashboard")).status_code == 200
+    # The page polls every few seconds while the person is away: the polls are answered ...
+    moment = start
+    while moment < start + idle * 0.9:
+        moment += idle / 10
+        assert signed_in_after(client, moment, reverse("dashboard_live"), HTTP_HX_REQUEST="true")
+    # ... but do not count as the person doing something: past the timeout the poll sends the
+    # page to the login form, and the person is signed out.
+    with time_machine.travel(start + idle + dt.timedelta(seconds=1), tick=False):
+        poll = client.get(reverse("dashboard_live"), HTTP_HX_REQUEST="true")
+    assert poll.status_code == 204 and poll["HX-Redirect"] == reverse("login")
+    assert not signed_in(client)
+    event = AuditEvent.objects.filter(action="account.logged_out").get()
+    assert event.actor_user == users["readonly"]

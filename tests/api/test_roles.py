@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from apps.audit.models import AuditEvent
@@ -15,7 +14,7 @@ from apps.core.months import add_months, month_start
 from apps.devices.models import Device
 from apps.jobs.models import Job, JobKind, JobState
 from apps.periods.models import Period
-from tests.factories import credit_code, make_agent, make_client, make_device, make_period
+from tests.factories import credit_code, make_agent, make_api_key, make_client, make_device, make_period
 
 ROLES = ["admin", "owner", "colleague", "readonly", "anonymous"]
 SECRET_NAME = "南京机密客户有限公司"
@@ -64,8 +63,7 @@ def world(users):
 def api_as(users, role) -> APIClient:
     api = APIClient()
     if role != "anonymous":
-        token, _created = Token.objects.get_or_create(user=users[role])
-        api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        api.credentials(HTTP_AUTHORIZATION=f"Token {make_api_key(users[role])}")
     return api
 
 
@@ -126,6 +124,13 @@ ENDPOINTS = [
         "/api/v1/jobs/",
         {"kind": "clear", "period": "{ready}"},
         {"admin": 201, "owner": 201, "colleague": 400, "readonly": 403, "anonymous": 401},
+    ),
+    (
+        "post",
+        "/api/v1/jobs/",
+        {"kind": "upload_and_clear", "period": "{period}"},
+        # the period's return is not recorded: refused with the client page's reason
+        {"admin": 400, "owner": 400, "colleague": 400, "readonly": 403, "anonymous": 401},
     ),
     (
         "post",

@@ -113,6 +113,7 @@ def test_month_end_in_the_browser(firm, stack, new_page, shot):  # noqa: F811
     page.select_option("select[name=kind]", "clear")
     page.fill("input[name=per_agent_per_minute]", "60")
     page.click("form.batch-form button[type=submit]")
+    page.wait_for_selector("table.batch-chosen tbody tr")
     assert page.locator("table.batch-chosen tbody tr").count() == 1
     left_out = page.inner_text("#preview")
     assert "设备已锁死" in left_out and "逾期未申报" in left_out and "本期已完成" in left_out

@@ -115,7 +115,8 @@ def test_owner_and_colleague_see_the_same_public_page(as_role, company):
     assert as_role("colleague").get(url).status_code == 200  # the link is for anyone who holds it
 
 
-def test_revoked_link_is_404_and_revoking_is_audited(client, as_role, company, users):
+@pytest.mark.security
+def test_revoked_link_says_it_expired_and_whom_to_ask_and_revoking_is_audited(client, as_role, company, users):
     create(as_role("owner"), company)
     link = ShareLink.objects.get()
     url = reverse("sharing:public", args=[link.token])
@@ -124,15 +125,20 @@ def test_revoked_link_is_404_and_revoking_is_audited(client, as_role, company, u
     assert link.revoked_at is not None and link.revoked_by == users["owner"]
     assert AuditEvent.objects.filter(action="share_link.revoked", client=company).count() == 1
     client.logout()
-    assert client.get(url).status_code == 404
+    page = client.get(url)
+    text = page.content.decode()
+    assert page.status_code == 410 and "此链接已失效" in text and "会计乙" in text  # the client's 负责会计
+    assert company.name not in text and company.taxpayer_id not in text
 
 
-def test_expired_link_is_404(client, company, nov10):
+@pytest.mark.security
+def test_expired_link_says_so(client, company, nov10):
     link = ShareLink.objects.create(client=company, expires_at=timezone.now() + dt.timedelta(days=7))
     url = reverse("sharing:public", args=[link.token])
     assert client.get(url).status_code == 200
     nov10.tick(dt.timedelta(days=7, seconds=1))
-    assert client.get(url).status_code == 404
+    page = client.get(url)
+    assert page.status_code == 410 and "已过期或已被撤销" in page.content.decode()
 
 
 @pytest.mark.parametrize(

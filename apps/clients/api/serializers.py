@@ -1,13 +1,18 @@
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
+from apps.accounts.models import User
+
 from .. import identifiers
-from ..models import Client
+from ..models import Client, staff_error
 
 
 class ClientSerializer(serializers.ModelSerializer):
     filing_frequency = serializers.CharField(read_only=True)
     staff_name = serializers.StringRelatedField(source="staff", read_only=True)
+    staff = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), allow_null=True, required=False, help_text="负责会计：角色为“会计”的用户"
+    )
 
     class Meta:
         model = Client
@@ -29,6 +34,12 @@ class ClientSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["taxpayer_id_legacy", "created_at", "updated_at"]
+
+    def validate_staff(self, user):
+        error = staff_error(user)
+        if error:
+            raise serializers.ValidationError(error)
+        return user
 
     def validate_taxpayer_id(self, value):
         """The field's validator has checked it; uniqueness is on the normalised form."""

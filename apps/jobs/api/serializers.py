@@ -2,7 +2,10 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from apps.clients.models import Client
+from apps.core import clock
+from apps.core.months import format_month
 from apps.devices.models import Device
+from apps.jobs.rules import period_reason
 from apps.periods.models import Period
 
 from ..errors import error_info
@@ -75,6 +78,11 @@ class JobRequestSerializer(serializers.Serializer):
             raise serializers.ValidationError({"period": [_("抄报与清卡须指定申报期")]})
         if device and period and device.client_id != period.client_id:
             raise serializers.ValidationError({"device": [_("设备不属于该申报期的客户")]})
+        if data["kind"] != JobKind.READ_STATUS:
+            # The client page's rule (apps/clients/views.py), so both refuse with the same reason.
+            reason = period_reason(data["kind"], period, clock.now())
+            if reason:
+                raise serializers.ValidationError({"period": [f"{format_month(period.month)}：{reason}"]})
         return data
 
     def devices(self):

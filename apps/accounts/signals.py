@@ -1,0 +1,55 @@
+"""Logins, logouts, failed logins and lockouts go to the audit log, whatever page they came from."""
+
+from axes.signals import user_locked_out
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from apps.audit import log
+from apps.core import clock
+
+from .middleware import mark_activity
+from .models import User
+
+
+def _user_named(username):
+    return User.objects.filter(username=username).first() if username else None
+
+
+def through_the_site(request) -> bool:
+    """A sign-in through one of the site's pages (the login form, the admin's), not one made
+    in-process without a request to the site (the test client's force_login)."""
+    return getattr(request, "resolver_match", None) is not None
+
+
+@receiver(user_logged_in)
+def logged_in(sender, request, user, **kwargs):
+    if through_the_site(request):
+        mark_activity(request)
+        log.record("account.logged_in", user, user=user, request=request)
+
+
+@receiver(user_logged_out)
+def logged_out(sender, request, user, **kwargs):
+    if user is not None:
+        log.record("account.logged_out", user, user=user, request=request)
+
+
+@receiver(user_login_failed)
+def login_failed(sender, credentials, request=None, **kwargs):
+    username = credentials.get("username", "")
+    log.record(
+        "account.login_failed", _user_named(username), request=request, label=username, after={"username": username}
+    )
+
+
+@receiver(user_locked_out)
+def locked_out(sender, request, username, ip_address, **kwargs):
+    until = clock.now() + settings.AXES_COOLOFF_TIME
+    log.record(
+        "account.locked_out",
+        _user_named(username),
+        request=request,
+        label=username or ip_address,
+        after={"username": username, "ip_address": ip_address, "until": until},
+    )
