@@ -13,7 +13,7 @@ import usb.core
 
 from .drivers.base import FoundDevice
 
-# VID:PID → kind, from domain.md. Mass-storage sticks, keyboards, hubs are not listed.
+# VID:PID → kind, from docs/domain.md. Mass-storage sticks, keyboards, hubs are not listed.
 USB_KINDS = {
     (0x101D, 0x0003): "golden_tax_disk",  # 金税盘; presents as mass storage ("USB Flash Disk")
     (0x1432, 0x07DC): "tax_disk",  # 税控盘 (NISEC)

@@ -19,7 +19,7 @@ from apps.periods.rules import READY_TO_CLEAR, PeriodStatus
 BUSY_HOURS = ((dt.time(9, 0), dt.time(11, 0)), (dt.time(14, 0), dt.time(16, 0)))
 DEFAULT_PER_AGENT_PER_MINUTE = 10
 # A device whose last job failed on one of these is never tried again blindly: each wrong
-# 证书口令 costs one of the few tries before the certificate locks (domain.md).
+# 证书口令 costs one of the few tries before the certificate locks (docs/domain.md).
 PASSWORD_ERRORS = ("CERT_PASSWORD_WRONG", "CERT_LOCKED", "DEVICE_PASSWORD_WRONG", "DEVICE_PASSWORD_LOCKED")
 
 

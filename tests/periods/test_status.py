@@ -1,4 +1,4 @@
-"""Every status of a period (domain.md's monthly cycle) and which months need a return."""
+"""Every status of a period (docs/domain.md's monthly cycle) and which months need a return."""
 
 import datetime as dt
 

@@ -39,7 +39,7 @@ from .base import (
 
 ALREADY_DONE = "already_done"  # a raw code that means the operation had already happened: success
 
-# The vendor codes of domain.md, lower-cased; 0x0963c<N> (N tries left) is handled in stable_code.
+# The vendor codes of docs/domain.md, lower-cased; 0x0963c<N> (N tries left) is handled in stable_code.
 RAW_CODES = {
     "246": UPLOAD_OVERDUE,
     "248": DEVICE_LOCKED,
