@@ -6,6 +6,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from config.log_config import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("QINGKA_VAR_DIR", BASE_DIR / "var"))
 
@@ -201,11 +203,6 @@ QINGKA_SWEEP_SECONDS = int(os.environ.get("QINGKA_SWEEP_SECONDS", 5))
 # A set clock for demos and tests (apps/core/clock.py); empty in production.
 QINGKA_CLOCK = os.environ.get("QINGKA_CLOCK", "")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# JSON lines unless DEBUG (config/log_config.py); gunicorn logs through the same formatter.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain" if DEBUG else "json")
+LOGGING = logging_config(LOG_FORMAT, os.environ.get("LOG_LEVEL", "INFO"))

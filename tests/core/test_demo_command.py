@@ -3,7 +3,6 @@ REDIS_URL, no DATABASE_URL, the machine's own Redis left alone, a free port."""
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -13,21 +12,10 @@ import psutil
 import pytest
 
 from apps.core.demo_stack import free_port
-from tests.e2e.processes import ROOT, wait_until
+from tests.e2e.processes import clean_checkout, wait_until
 
 pytestmark = pytest.mark.integration
 MACHINE_REDIS_PORT = 6379
-
-
-def clean_checkout(target):
-    """The files git tracks, as they are in the work tree: no var/, no .venv, nothing generated."""
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
-    for name in filter(None, listed.decode().split("\0")):
-        source = ROOT / name
-        if source.is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
-    return target
 
 
 def demo_environment(checkout):

