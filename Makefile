@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 install: $(STAMP)
 
 $(STAMP): pyproject.toml agent/pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/pip || $(PYTHON) -m venv --clear $(VENV) || \
+		{ echo "$(PYTHON) -m venv failed; on Debian/Ubuntu: apt-get install python3.11-venv"; exit 1; }
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,demo]' -e ./agent
 	touch $(STAMP)

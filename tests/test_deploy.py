@@ -7,6 +7,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
@@ -197,3 +198,25 @@ def _get(http, path):
         return http.get(path)
     except httpx.TransportError:
         return None
+
+
+def test_readme_settings_table_lists_every_setting_the_site_reads():
+    read = set(
+        re.findall(r'(?:environ\.get|env_bool|kept_secret)\("([A-Z_]+)"', (ROOT / "config/settings.py").read_text())
+    )
+    read |= set(re.findall(r'environ\.get\("([A-Z_]+)"', (ROOT / "config/gunicorn.py").read_text()))
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## 设置 Settings") : readme.index("## 安装前置机")]
+    assert {name for name in read if f"`{name}`" not in table} == set()
+
+
+def test_nothing_points_outside_the_repository_for_the_domain_rules():
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    citing = [
+        name
+        for name in tracked.split()
+        if name.endswith((".py", ".md", ".toml", ".yml", ".html"))
+        and ROOT / name != Path(__file__)
+        and "shared/domain.md" in (ROOT / name).read_text(encoding="utf-8")
+    ]
+    assert citing == [] and (ROOT / "docs" / "domain.md").is_file()
