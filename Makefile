@@ -43,7 +43,7 @@ bench: install
 
 # Regenerates the English catalogue after strings change (needs GNU gettext).
 messages:
-	$(BIN)/python manage.py makemessages -l en --ignore '.venv/*' --ignore 'agent/*' --ignore 'tests/*'
+	$(BIN)/python manage.py makemessages -l en --no-obsolete --ignore '.venv/*' --ignore 'agent/*' --ignore 'tests/*'
 	$(BIN)/python manage.py compilemessages -l en --ignore '.venv/*'
 
 clean:

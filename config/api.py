@@ -10,7 +10,7 @@ from apps.devices.api.views import DeviceViewSet
 from apps.filing_calendar.api.views import year_calendar
 from apps.jobs.api import agent as agent_jobs_api
 from apps.jobs.api.views import JobViewSet
-from apps.periods.api.views import PeriodViewSet
+from apps.periods.api.views import PeriodViewSet, month_summary
 
 router = DefaultRouter()
 router.register("clients", ClientViewSet, basename="client")
@@ -21,6 +21,7 @@ router.register("jobs", JobViewSet, basename="job")
 urlpatterns = [
     path("", include(router.urls)),
     path("calendar/<int:year>/", year_calendar, name="calendar-year"),
+    path("months/<str:month>/", month_summary, name="month-summary"),
     path("agent/me/", agent_api.me, name="agent-me"),
     path("agent/heartbeat/", agent_api.heartbeat, name="agent-heartbeat"),
     path("agent/jobs/<int:job_id>/claim/", agent_jobs_api.claim, name="agent-claim"),

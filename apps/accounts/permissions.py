@@ -23,6 +23,11 @@ def can_operate_client(user, client) -> bool:
     return user.is_firm_admin or (user.role == user.Role.ACCOUNTANT and client.staff_id == user.pk)
 
 
+def can_record_returns(user) -> bool:
+    """管理员 and 会计 record filed returns (each 会计 for their own clients)."""
+    return user.is_authenticated and (user.is_firm_admin or user.role == user.Role.ACCOUNTANT)
+
+
 def client_for_operation(user, client):
     """A client the user may not see does not exist for them (404); one they may see but not
     operate on is forbidden (403)."""
@@ -53,8 +58,4 @@ class OperatorWrites(permissions.BasePermission):
     def has_permission(self, request, view):
         if not request.user.is_authenticated:
             return False
-        return (
-            request.method in permissions.SAFE_METHODS
-            or request.user.is_firm_admin
-            or (request.user.role == request.user.Role.ACCOUNTANT)
-        )
+        return request.method in permissions.SAFE_METHODS or can_record_returns(request.user)

@@ -18,6 +18,7 @@ ACTION_LABELS = {
     "device.present": _("设备在位"),
     "device.missing": _("设备不在位"),
     "device.health_bad": _("设备标记为故障"),
+    "device.locked": _("设备报告已锁死"),
     "job.requested": _("发起任务"),
     "job.started": _("任务开始执行"),
     "job.succeeded": _("任务成功"),

@@ -4,12 +4,14 @@ link show the same facts from here."""
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db.models import prefetch_related_objects
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.months import add_months
 from apps.devices.models import Device
 from apps.periods.models import Period
-from apps.periods.rules import PeriodStatus
+from apps.periods.rules import PeriodStatus, window_opens
 
 INVOICE_TYPES = {
     "004": _("增值税专用发票"),
@@ -75,17 +77,48 @@ class TimelineMonth:
     month: dt.date
     period: Period | None
     status: PeriodStatus | None
+    late: bool = False
+    lock_estimated: bool = False
 
 
-def timeline(client, last_month: dt.date, today: dt.date, months: int = TIMELINE_MONTHS) -> list[TimelineMonth]:
+def timeline(client, last_month: dt.date, now: dt.datetime, months: int = TIMELINE_MONTHS) -> list[TimelineMonth]:
     """The client's last `months` periods up to `last_month`, newest first; None where no row is kept."""
+    prefetch_related_objects([client], "devices")  # each period asks the devices about the lock
     first = add_months(last_month, -(months - 1))
     periods = {p.month: p for p in Period.objects.filter(client=client, month__range=(first, last_month))}
+    today = timezone.localdate(now)
     result = []
     for n in range(months):
         month = add_months(last_month, -n)
         period = periods.get(month)
-        if period is not None:
-            period.client = client
-        result.append(TimelineMonth(month, period, period.status(today) if period else None))
+        if period is None:
+            result.append(TimelineMonth(month, None, None))
+            continue
+        period.client = client
+        result.append(
+            TimelineMonth(
+                month,
+                period,
+                period.status(now),
+                late=period.lateness(today).any,
+                lock_estimated=period.lock_is_estimate(now),
+            )
+        )
     return result
+
+
+def action_period(client, working: dt.date, now: dt.datetime) -> Period:
+    """The period the client page acts on: the working period, or last period while the working
+    one has not opened and last period is unfinished (a straggler). Not saved when new."""
+    prefetch_related_objects([client], "devices")
+    last = add_months(working, -1)
+    existing = {p.month: p for p in Period.objects.filter(client=client, month__in=(last, working))}
+
+    def period_of(month):
+        period = existing.get(month) or Period.blank(client, month)
+        period.client = client
+        return period
+
+    if now < window_opens(working) and period_of(last).status(now) != PeriodStatus.DONE:
+        return period_of(last)
+    return period_of(working)

@@ -16,18 +16,17 @@ from apps.accounts.permissions import can_operate_client, client_for_operation
 from apps.audit.display import action_label
 from apps.core import clock
 from apps.core.filters import DateInput
-from apps.core.months import add_months, format_month, parse_month
-from apps.dashboard.queries import missing_period_status
-from apps.filing_calendar.models import deadline_for
+from apps.core.months import add_months, format_month, month_start, parse_month
 from apps.jobs import pipeline
 from apps.jobs.errors import error_info
 from apps.jobs.models import Job, JobKind
-from apps.periods.models import Period
-from apps.periods.rules import READY_TO_CLEAR, PeriodStatus, working_month
+from apps.periods.models import Period, working_month
+from apps.periods.rules import REMEDIES
 from apps.periods.services import record_return_filed
+from apps.scheduling.planning import period_reason
 from apps.sharing.views import ShareLinkForm
 
-from .display import decorate_device, timeline
+from .display import action_period, decorate_device, timeline
 from .models import Client
 
 HISTORY = 50
@@ -36,7 +35,7 @@ HISTORY = 50
 @login_required
 def detail(request, pk):
     client = get_object_or_404(Client.objects.visible_to(request.user).select_related("staff"), pk=pk)
-    today = clock.today()
+    now, today = clock.now(), clock.today()
     month = working_month(today)
     devices = [decorate_device(d, today) for d in client.devices.select_related("agent").order_by("sub_number")]
     jobs = list(Job.objects.filter(device__client=client).select_related("device", "period", "requested_by")[:HISTORY])
@@ -45,7 +44,8 @@ def detail(request, pk):
     events = list(client.audit_events.order_by("-created_at", "-id")[:HISTORY])
     for event in events:
         event.label = action_label(event.action)
-    months = timeline(client, month, today)
+    acting = action_period(client, month, now)
+    acting_status = acting.status(now)
     can_operate = can_operate_client(request.user, client)
     return render(
         request,
@@ -55,13 +55,17 @@ def detail(request, pk):
             "devices": devices,
             "jobs": jobs,
             "events": events,
-            "timeline": months,
-            "working": months[0],
-            "working_status": months[0].status or missing_period_status(deadline_for(add_months(month, 1)).date, today),
+            "timeline": timeline(client, month, now),
+            "acting": acting,
+            "acting_status": acting_status,
+            "acting_remedy": REMEDIES.get(acting_status),
+            "acting_late": acting.lateness(today).any,
+            "acting_lock_estimated": acting.lock_is_estimate(now),
+            "is_straggler": acting.month != month,
             "can_operate": can_operate,
             "share_form": ShareLinkForm(),
             "share_links": list(client.share_links.select_related("created_by")[:20]) if can_operate else [],
-            "now": clock.now(),
+            "now": now,
         },
     )
 
@@ -90,35 +94,32 @@ def read_status(request, pk):
     return redirect("clients:detail", client.pk)
 
 
+def _period_job(request, pk, kind):
+    """抄报 or 清卡 now, for the period the page acts on: refused, with the reason, unless the
+    period is ready for it (the same rule as the bulk preview)."""
+    client = _operable(request, pk)
+    now = clock.now()
+    period = action_period(client, working_month(clock.today()), now)
+    reason = period_reason(kind, period, now)
+    if reason:
+        messages.error(request, f"{format_month(period.month)}：{reason}")
+    else:
+        if period.pk is None:
+            period = Period.for_client(client, period.month)
+        _request(request, client, kind, period)
+    return redirect("clients:detail", client.pk)
+
+
 @login_required
 @require_POST
 def upload_summary(request, pk):
-    """抄报 now, for the working period."""
-    client = _operable(request, pk)
-    period = Period.for_client(client, working_month(clock.today()))
-    if period.status() == PeriodStatus.DONE:
-        messages.warning(request, _("%(month)s 已完成，无需抄报") % {"month": format_month(period.month)})
-    else:
-        _request(request, client, JobKind.UPLOAD_SUMMARY, period)
-    return redirect("clients:detail", client.pk)
+    return _period_job(request, pk, JobKind.UPLOAD_SUMMARY)
 
 
 @login_required
 @require_POST
 def clear(request, pk):
-    """清卡 now, for the working period: only once it is ready (抄报 done, return filed if due)."""
-    client = _operable(request, pk)
-    period = Period.for_client(client, working_month(clock.today()))
-    status = period.status()
-    if status not in READY_TO_CLEAR:
-        messages.error(
-            request,
-            _("%(month)s 当前状态为“%(status)s”，不能清卡")
-            % {"month": format_month(period.month), "status": status.label},
-        )
-    else:
-        _request(request, client, JobKind.CLEAR, period)
-    return redirect("clients:detail", client.pk)
+    return _period_job(request, pk, JobKind.CLEAR)
 
 
 class ReturnFiledForm(forms.Form):
@@ -145,7 +146,7 @@ def record_return(request, pk):
     """Records this client's VAT return as filed; on any error nothing is written."""
     client = _operable(request, pk)
     today = clock.today()
-    latest = working_month(today)
+    latest = add_months(month_start(today), -1)  # the latest month that has ended: its return can be filed
     choices = [add_months(latest, -n) for n in range(12)]
     initial = {"month": format_month(latest), "filed_on": today}
     form = ReturnFiledForm(request.POST or None, initial=initial, month_choices=choices)

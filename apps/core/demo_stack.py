@@ -7,35 +7,9 @@ import urllib.request
 from pathlib import Path
 
 import redis
-import yaml
 
-from apps.devices.models import Agent, Device
-
-DEMO_AGENT = "演示前置机"
-
-
-def write_cabinet(path: Path) -> None:
-    """Every demo device in one simulated cabinet; a few carry the faults of real month-ends."""
-    devices = []
-    for n, device in enumerate(Device.objects.select_related("client").order_by("pk"), start=1):
-        spec = {
-            "device_number": device.number,
-            "kind": device.kind,
-            "slot": f"sim-{n}",
-            "taxpayer_id": device.client.taxpayer_id,
-            "sub_number": device.sub_number,
-            "taxpayer_nature": "01" if device.client.taxpayer_kind == "general" else "08",
-        }
-        if n % 7 == 0:
-            spec["transfer_failures"] = 1
-        devices.append(spec)
-    unfiled = {devices[4]["taxpayer_id"]: []} if len(devices) > 4 else {}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        yaml.safe_dump(
-            {"devices": devices, "bureau": {"returns_filed_by_default": True, "unfiled": unfiled}}, allow_unicode=True
-        )
-    )
+from apps.core.demo import DEMO_AGENT, cabinet_path
+from apps.devices.models import Agent
 
 
 def demo_agent() -> tuple[Agent, str]:
@@ -88,10 +62,9 @@ def site_answers(site_url: str) -> bool:
         return True
 
 
-def agent_env(site_url: str, broker_url: str, demo_dir: Path) -> dict[str, str]:
-    """The agent holding the simulated cabinet of every demo device."""
-    cabinet = demo_dir / "cabinet.yaml"
-    write_cabinet(cabinet)
+def agent_env(site_url: str, broker_url: str) -> dict[str, str]:
+    """The agent holding the simulated cabinet the seed wrote to match the demo data."""
+    cabinet = cabinet_path()
     _, token = demo_agent()
     return {
         "QINGKA_SITE_URL": site_url,
@@ -99,5 +72,5 @@ def agent_env(site_url: str, broker_url: str, demo_dir: Path) -> dict[str, str]:
         "QINGKA_BROKER_URL": broker_url,
         "QINGKA_DRIVERS": "simulated",
         "QINGKA_SIM_DEVICES": str(cabinet),
-        "QINGKA_STATE_DIR": str(demo_dir / "agent-state"),
+        "QINGKA_STATE_DIR": str(cabinet.parent / "agent-state"),
     }

@@ -6,10 +6,7 @@ import datetime as dt
 from django.db.models import (
     Case,
     Count,
-    DateField,
     Exists,
-    F,
-    FilteredRelation,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -18,33 +15,25 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
 
 from apps.clients.models import Client
-from apps.core.months import add_months
 from apps.devices.models import Agent, Device, Health
-from apps.filing_calendar.models import deadline_for
 from apps.jobs.models import Job
-from apps.periods.models import status_expression
-from apps.periods.rules import PeriodStatus, period_status
+from apps.periods import queries as period_queries
+from apps.periods.rules import PeriodStatus
 
 S = PeriodStatus
 # How far from done: the lower, the more urgent. Locked first, done last.
-RISK_RANK = {S.LOCKED: 0, S.SUMMARY_DUE: 1, S.RETURN_DUE: 2, S.CLEAR_DUE: 3, S.NO_RETURN_THIS_MONTH: 3, S.DONE: 4}
-
-
-def missing_period_status(deadline: dt.date, today: dt.date) -> PeriodStatus:
-    """A client without a period row for the month has done nothing yet: 待抄报 until its
-    deadline passes. return_required does not matter before 抄报."""
-    return period_status(
-        return_required=True,
-        summary_uploaded=False,
-        return_filed=False,
-        cleared=False,
-        locked=False,
-        today=today,
-        deadline=deadline,
-    )
+RISK_RANK = {
+    S.LOCKED: 0,
+    S.RETURN_OVERDUE: 1,
+    S.SUMMARY_DUE: 2,
+    S.RETURN_DUE: 3,
+    S.CLEAR_DUE: 4,
+    S.NO_RETURN_THIS_MONTH: 4,
+    S.NOT_OPEN: 5,
+    S.DONE: 6,
+}
 
 
 def risk_rank(status: str) -> int:
@@ -71,28 +60,10 @@ def order_by_risk(clients):
     )
 
 
-def clients_for_month(user, month: dt.date, today: dt.date):
-    """The clients `user` may see, each joined to its period of `month` and annotated with
-    status_code, period_deadline, period_id and last_job_id. The period is a join, not a
-    subquery, so sorting 5,000 clients by risk stays one cheap pass."""
-    calendar_deadline = deadline_for(add_months(month, 1)).date
+def clients_for_month(user, month: dt.date, now: dt.datetime):
+    """periods.queries.clients_for_month with each client's last job (last_job_id)."""
     last_job = Job.objects.filter(device__client=OuterRef("pk")).order_by("-created_at", "-id")
-    return (
-        Client.objects.visible_to(user)
-        .filter(active=True)
-        .select_related("staff")
-        .annotate(
-            this_period=FilteredRelation("periods", condition=Q(periods__month=month)),
-        )
-        .annotate(
-            period_id=F("this_period__id"),
-            status_code=status_expression(
-                today, period="this_period__", client="", missing=missing_period_status(calendar_deadline, today).value
-            ),
-            period_deadline=Coalesce(F("this_period__deadline"), Value(calendar_deadline), output_field=DateField()),
-            last_job_id=Subquery(last_job.values("pk")[:1]),
-        )
-    )
+    return period_queries.clients_for_month(user, month, now).annotate(last_job_id=Subquery(last_job.values("pk")[:1]))
 
 
 def attach_last_jobs(clients) -> None:
@@ -109,13 +80,6 @@ def with_device(clients, **device_filter):
 
 MISSING_DEVICE = {"present": False}
 OFFLINE_AGENT = {"agent__online": False}
-
-
-def status_counts(clients) -> dict[str, int]:
-    rows = clients.order_by().values("status_code").annotate(n=Count("pk"))
-    counts = dict.fromkeys(PeriodStatus.values, 0)
-    counts.update({row["status_code"]: row["n"] for row in rows})
-    return counts
 
 
 def missing_device_count(clients) -> int:

@@ -18,22 +18,28 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import User
-from apps.accounts.permissions import can_operate_client, can_view_client
+from apps.accounts.permissions import can_operate_client, can_record_returns, can_view_client
 from apps.clients.models import Client, TaxpayerKind
 from apps.core import clock
 from apps.core.filters import DateInput, page_of
-from apps.core.months import add_months, format_month, month_start, parse_month
+from apps.core.months import add_months, format_month, parse_month
 from apps.devices.models import Agent, Device, DeviceKind
-from apps.filing_calendar.models import deadline_for
+from apps.filing_calendar.models import period_deadline
 from apps.jobs.errors import error_info
-from apps.periods.models import Period
-from apps.periods.rules import PeriodStatus, working_month
+from apps.periods import queries as period_queries
+from apps.periods.models import Period, working_month
+from apps.periods.rules import REMEDIES, PeriodStatus, window_opens
 from apps.periods.services import record_return_filed, return_filed_errors
 
 from . import queries
 
-PROBLEMS = [("missing", gettext_lazy("设备不在位")), ("offline", gettext_lazy("前置机离线"))]
-MONTHS_IN_SELECTOR = 24
+PROBLEMS = [
+    ("late", gettext_lazy("逾期")),
+    ("missing", gettext_lazy("设备不在位")),
+    ("offline", gettext_lazy("前置机离线")),
+]
+MONTHS_IN_SELECTOR = 24  # the next period, for look-ahead, and 23 before it
+STRAGGLERS_SHOWN = 20
 
 
 class DashboardFilter(django_filters.FilterSet):
@@ -73,6 +79,8 @@ class DashboardFilter(django_filters.FilterSet):
         fields = []
 
     def filter_problem(self, clients, name, value):
+        if value == "late":
+            return clients.filter(is_late=True)
         return queries.with_device(clients, **(queries.MISSING_DEVICE if value == "missing" else queries.OFFLINE_AGENT))
 
     def filter_agent(self, clients, name, value):
@@ -88,7 +96,7 @@ class DashboardFilter(django_filters.FilterSet):
         return clients.filter(Q(name__icontains=value) | Q(taxpayer_id__icontains=value.upper()))
 
 
-def _month_from(request, today: dt.date, warn: bool) -> dt.date:
+def _month_from(request, working: dt.date, warn: bool) -> dt.date:
     text = request.GET.get("month")
     if text:
         try:
@@ -96,7 +104,7 @@ def _month_from(request, today: dt.date, warn: bool) -> dt.date:
         except ValueError:
             if warn:  # not on every poll of the live fragment
                 messages.error(request, _("月份格式应为 YYYY-MM，如 2026-10；已显示当前工作月份"))
-    return working_month(today)
+    return working
 
 
 def _without(query: QueryDict, *keys) -> QueryDict:
@@ -107,9 +115,10 @@ def _without(query: QueryDict, *keys) -> QueryDict:
 
 
 def dashboard_context(request, full_page: bool = True) -> dict:
-    today = clock.today()
-    month = _month_from(request, today, warn=full_page)
-    clients = queries.clients_for_month(request.user, month, today)
+    now, today = clock.now(), clock.today()
+    working = working_month(today)
+    month = _month_from(request, working, warn=full_page)
+    clients = queries.clients_for_month(request.user, month, now)
     filters = DashboardFilter(request.GET, queryset=clients)
     unfiltered_by_status = DashboardFilter(_without(request.GET, "status", "problem"), queryset=clients).qs
     listed = queries.order_by_risk(filters.qs).prefetch_related(
@@ -120,51 +129,57 @@ def dashboard_context(request, full_page: bool = True) -> dict:
     for client in page:
         _decorate(client, today)
 
-    counts = queries.status_counts(unfiltered_by_status)
+    counts = period_queries.status_counts(unfiltered_by_status)
     base = _without(request.GET, "status", "problem", "page")
     bars = [
         _bar(base, "status", code, label, counts[code], request.GET.get("status") == code)
         for code, label in PeriodStatus.choices
     ]
     bars += [
-        _bar(
-            base,
-            "problem",
-            "missing",
-            _("设备不在位"),
-            queries.missing_device_count(unfiltered_by_status),
-            request.GET.get("problem") == "missing",
-        ),
-        _bar(
-            base,
-            "problem",
-            "offline",
-            _("前置机离线"),
-            queries.offline_agent_count(),
-            request.GET.get("problem") == "offline",
-        ),
+        _bar(base, "problem", key, label, count, request.GET.get("problem") == key)
+        for key, label, count in (
+            ("late", _("逾期"), counts["late"]),
+            ("missing", _("设备不在位"), queries.missing_device_count(unfiltered_by_status)),
+            ("offline", _("前置机离线"), queries.offline_agent_count()),
+        )
     ]
     top = max([bar["count"] for bar in bars] + [1])
     for bar in bars:
         bar["percent"] = round(100 * bar["count"] / top)
-    deadline = deadline_for(add_months(month, 1))
-    this_month = month_start(today)
+    deadline = period_deadline(month)
+    opens = window_opens(month)
     return {
         "month": month,
         "month_value": format_month(month),
-        "working_month": working_month(today),
-        "months": [add_months(this_month, -n) for n in range(MONTHS_IN_SELECTOR)],
+        "working_month": working,
+        "months": [add_months(working, 1 - n) for n in range(MONTHS_IN_SELECTOR)],
         "deadline": deadline,
+        "window_opens": opens,
+        "window_open": now >= opens,
         "days_left": (deadline.date - today).days,
         "days_overdue": (today - deadline.date).days,
+        "stragglers": _stragglers(request.user, month, now) if month == working else None,
         "agents": queries.agent_panel(request.user),
         "filter": filters,
         "page": page,
         "bars": bars,
         "query": _without(request.GET, "page").urlencode(),
-        "can_record_returns": request.user.is_firm_admin or request.user.role == User.Role.ACCOUNTANT,
+        "can_record_returns": can_record_returns(request.user),
         "today": today,
     }
+
+
+def _stragglers(user, month: dt.date, now: dt.datetime) -> dict:
+    """上期未完成: last period's clients that are not done, most urgent first, each with its remedy."""
+    last = add_months(month, -1)
+    unfinished = queries.order_by_risk(
+        period_queries.clients_for_month(user, last, now).exclude(status_code=PeriodStatus.DONE)
+    )
+    rows = list(unfinished[:STRAGGLERS_SHOWN])
+    for client in rows:
+        client.status = PeriodStatus(client.status_code)
+        client.remedy = REMEDIES.get(client.status)
+    return {"month": last, "month_value": format_month(last), "rows": rows, "count": unfinished.count()}
 
 
 def _bar(base: QueryDict, key: str, value: str, label, count: int, active: bool) -> dict:
@@ -176,6 +191,7 @@ def _bar(base: QueryDict, key: str, value: str, label, count: int, active: bool)
 
 def _decorate(client: Client, today: dt.date) -> None:
     client.status = PeriodStatus(client.status_code)
+    client.remedy = REMEDIES.get(client.status)
     client.device_list = list(client.devices.all())
     for device in client.device_list:
         device.state = device.cycle_state(today)
@@ -221,7 +237,7 @@ class BulkFiledForm(forms.Form):
 def record_filed(request):
     """Marks the selected clients' periods of a month as filed: all of them, or none."""
     user = request.user
-    if not (user.is_firm_admin or user.role == User.Role.ACCOUNTANT):
+    if not can_record_returns(user):
         raise PermissionDenied
     form = BulkFiledForm(request.POST)
     back = reverse("dashboard")
@@ -235,7 +251,6 @@ def record_filed(request):
     month, filed_on = data["month"], data["filed_on"] or clock.today()
     selected = data["clients"]
     periods = {p.client_id: p for p in Period.objects.filter(client__in=selected, month=month)}
-    deadline = deadline_for(add_months(month, 1)).date
     problems, todo = [], []
     for client in selected:
         if not can_operate_client(user, client):
@@ -246,7 +261,7 @@ def record_filed(request):
                 else _("所选客户中有不存在或无权查看的客户")
             )
             continue
-        period = periods.get(client.pk) or Period(client=client, month=month, deadline=deadline)
+        period = periods.get(client.pk) or Period.blank(client, month)
         period.client = client
         for errors in return_filed_errors(period, filed_on).values():
             problems += [f"{client}：{error}" for error in errors]

@@ -5,12 +5,13 @@ import secrets
 
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.core import clock
 from apps.core.fields import EncryptedTextField
 
-from .rules import DeviceCycleState, device_cycle_state
+from .rules import DeviceCycleState, device_cycle_state, device_locked, reading_date
 
 
 class Health(models.TextChoices):
@@ -118,6 +119,14 @@ class Device(models.Model):
     last_seen_at = models.DateTimeField(_("最近发现"), null=True, blank=True, editable=False)
     monitoring = models.JSONField(_("监控管理信息"), null=True, blank=True, editable=False)
     monitored_at = models.DateTimeField(_("监控信息读取时间"), null=True, blank=True, editable=False)
+    # The lock facts of the latest reading, as columns so lists can derive 已锁死 in SQL.
+    lock_date = models.DateField(_("开票截止日期"), null=True, blank=True, editable=False)
+    locked_reported = models.BooleanField(
+        _("设备报告已锁死"),
+        default=False,
+        editable=False,
+        help_text=_("设备返回 248 / 0x09d109，直到新的读数表明已解锁"),
+    )
     created_at = models.DateTimeField(_("创建时间"), default=clock.now, editable=False)
 
     class Meta:
@@ -145,6 +154,17 @@ class Device(models.Model):
     @property
     def is_main(self) -> bool:
         return self.sub_number == 0
+
+    def take_reading(self, monitoring: dict, at: dt.datetime) -> list[str]:
+        """Keeps the device's latest monitoring data; returns the fields set, for save()."""
+        self.monitoring, self.monitored_at = monitoring, at
+        self.lock_date = reading_date(monitoring.get("kpjzsj"))
+        if self.lock_date and self.lock_date >= timezone.localdate(at):
+            self.locked_reported = False  # unlocked since it said so
+        return ["monitoring", "monitored_at", "lock_date", "locked_reported"]
+
+    def lock_state(self, today: dt.date) -> bool | None:
+        return device_locked(self.lock_date, self.locked_reported, today)
 
     def monitoring_date(self, field: str) -> dt.date | None:
         value = (self.monitoring or {}).get(field)

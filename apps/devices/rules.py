@@ -34,3 +34,19 @@ def shows_summarised(period_month: dt.date, zxbsrq: dt.date | None) -> bool:
 def shows_cleared(period_month: dt.date, kpjzsj: dt.date | None) -> bool:
     """kpjzsj has moved past the month after the period: the device is cleared for it."""
     return kpjzsj is not None and month_index(kpjzsj) > month_index(period_month) + 1
+
+
+def device_locked(lock_date: dt.date | None, locked_reported: bool, today: dt.date) -> bool | None:
+    """What the device itself says about 锁死: it answered 248 / 0x09d109, or its 开票截止日期
+    has passed. None when it has told us nothing yet."""
+    if locked_reported:
+        return True
+    return None if lock_date is None else today > lock_date
+
+
+def reading_date(value) -> dt.date | None:
+    """A date a device reported, or None when it is missing or unreadable."""
+    try:
+        return dt.date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None

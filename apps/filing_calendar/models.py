@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .rules import estimate_deadline
+from .rules import estimate_deadline, period_deadline_month
 
 
 class Source(models.TextChoices):
@@ -62,6 +62,11 @@ def deadlines_for_year(year: int) -> list[Deadline]:
             else Deadline(month, estimate_deadline(month), Source.ESTIMATED)
         )
     return result
+
+
+def period_deadline(period_month: dt.date) -> Deadline:
+    """The deadline of period M, which falls in month M+1."""
+    return deadline_for(period_deadline_month(period_month))
 
 
 def deadline_for(month: dt.date) -> Deadline:

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 RETRY = "retry"  # transient: retried with backoff up to the job's limit
 NEVER = "never"  # needs a person; retrying can do harm (passwords!) or cannot help
 SUCCESS = "success"  # "already done" answers
+DEVICE_LOCKED = "DEVICE_LOCKED"  # the device is past its 开票截止日期 (248, 0x09d109)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from apps.devices.models import Device, Health
 from apps.devices.rules import shows_cleared, shows_summarised
 from config.celery import app as celery_app
 
-from .errors import RETRY, error_info
+from .errors import DEVICE_LOCKED, RETRY, error_info
 from .models import ACTIVE_STATES, Job, JobKind, JobState
 
 logger = logging.getLogger(__name__)
@@ -173,8 +173,18 @@ def accept_result(agent, job_id: int, result: dict) -> Job:
     now = clock.now()
     device = job.device
     if result.get("monitoring"):
-        device.monitoring, device.monitored_at = result["monitoring"], now
-        device.save(update_fields=["monitoring", "monitored_at"])
+        device.save(update_fields=device.take_reading(result["monitoring"], now))
+    if result.get("error_code") == DEVICE_LOCKED and not device.locked_reported:
+        device.locked_reported = True
+        device.save(update_fields=["locked_reported"])
+        log.record(
+            "device.locked",
+            device,
+            agent=agent,
+            source=agent.hostname,
+            simulated=device.simulated,
+            after={"locked_reported": True, "raw_code": result.get("raw_code") or ""},
+        )
     stored = {
         k: result.get(k)
         for k in (
@@ -237,7 +247,7 @@ def _judge_device_health(device: Device, audit) -> None:
 
 def _update_period(job: Job, audit) -> None:
     """The period follows its devices: summarised or cleared when every device of the client is
-    (main and sub devices alike), locked when a device reports it is past its lock date."""
+    (main and sub devices alike). Whether it is locked is the devices' own word (Device.lock_state)."""
     period = job.period
     devices = list(job.device.client.devices.all())
     succeeded = job.state == JobState.SUCCEEDED
@@ -254,32 +264,15 @@ def _update_period(job: Job, audit) -> None:
         changes["summary_uploaded_at"] = clock.now()
     if period.cleared_at is None and all(done(d, CLEAR_KINDS, shows_cleared, "kpjzsj") for d in devices):
         changes["cleared_at"] = clock.now()
-    if (
-        not period.locked
-        and period.cleared_at is None
-        and "cleared_at" not in changes
-        and (job.error_code == "DEVICE_LOCKED" or job.device.cycle_state(_device_today(job.device)) == "locked")
-    ):
-        changes["locked"] = True
     if not changes:
         return
     before = {name: getattr(period, name) for name in changes}
     for name, value in changes.items():
         setattr(period, name, value)
     period.save(update_fields=[*changes, "updated_at"])
+    actions = {"summary_uploaded_at": "period.summary_uploaded", "cleared_at": "period.cleared"}
     for name in changes:
-        action = {
-            "summary_uploaded_at": "period.summary_uploaded",
-            "cleared_at": "period.cleared",
-            "locked": "period.locked",
-        }[name]
-        audit(action, period, before={name: before[name]}, after={name: changes[name]})
-
-
-def _device_today(device: Device) -> dt.date | None:
-    """The device's own date from its clock, which a simulated device may set apart from ours."""
-    clock = (device.monitoring or {}).get("clock")
-    return dt.datetime.fromisoformat(clock).date() if clock else None
+        audit(actions[name], period, before={name: before[name]}, after={name: changes[name]})
 
 
 def retry_failed(job: Job) -> bool:

@@ -14,9 +14,8 @@ class PeriodAdmin(admin.ModelAdmin):
         "summary_uploaded_at",
         "return_filed_on",
         "cleared_at",
-        "locked",
     )
-    list_filter = ("month", "locked", "client__taxpayer_kind", "client__staff")
+    list_filter = ("month", "client__taxpayer_kind", "client__staff")
     search_fields = ("client__name", "client__taxpayer_id")
     date_hierarchy = "month"
     autocomplete_fields = ("client",)

@@ -2,48 +2,100 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Case, Exists, ExpressionWrapper, F, OuterRef, Q, Value, When
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThan
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.core import clock
-from apps.core.months import add_months, format_month
-from apps.filing_calendar.models import deadline_for
+from apps.core.months import add_months, format_month, month_start
+from apps.devices.models import Device, Health
+from apps.filing_calendar.models import period_deadline
 
-from .rules import QUARTER_END_MONTHS, PeriodStatus, period_status, return_due
+from .rules import (
+    QUARTER_END_MONTHS,
+    Lateness,
+    PeriodStatus,
+    devices_locked,
+    last_open_month,
+    lateness,
+    lock_is_estimate,
+    period_status,
+    return_due,
+    window_opens,
+    working_month_for,
+)
 
 
-def status_expression(today: dt.date, period: str = "", client: str = "client__", missing: str | None = None):
+def devices_locked_expressions(client_pk: str, today: dt.date) -> tuple[Exists, Exists]:
+    """devices_locked() in SQL: (some device of the client says it is locked, some device has
+    told us anything). Retired devices do not count."""
+    devices = Device.objects.filter(client=OuterRef(client_pk)).exclude(health=Health.RETIRED)
+    return (
+        Exists(devices.filter(Q(locked_reported=True) | Q(lock_date__lt=today))),
+        Exists(devices.filter(Q(locked_reported=True) | Q(lock_date__isnull=False))),
+    )
+
+
+def return_required_condition(period: str, client: str) -> Q:
+    """return_due() in SQL."""
+    return (
+        Q(**{f"{client}filing_frequency_override": "monthly"})
+        | Q(**{f"{client}filing_frequency_override": "", f"{client}taxpayer_kind": "general"})
+        | Q(**{f"{period}month__month__in": QUARTER_END_MONTHS})
+    )
+
+
+def status_expression(
+    now: dt.datetime,
+    period: str = "",
+    client: str = "client__",
+    client_pk: str = "client_id",
+    month: dt.date | None = None,
+    deadline: dt.date | None = None,
+):
     """period_status() in SQL, so lists can filter, count and sort by status in the database.
 
     `period` and `client` are the paths to the period's and the client's fields from the query's
-    model: ("", "client__") on Period; ("this_period__", "") on Client joined to one period, where
-    a client without that period row gets `missing`. tests/periods/test_status_sql.py keeps this
-    and period_status() in step."""
+    model, `client_pk` the client's id: ("", "client__", "client_id") on Period; ("this_period__",
+    "", "pk") on Client joined to one period, where a client without that period row counts as a
+    period of `month` with nothing done, due on `deadline`. tests/periods/test_status_sql.py keeps
+    this and period_status() in step."""
     f = lambda name: period + name  # noqa: E731
-    return_required = (
-        models.Q(**{f"{client}filing_frequency_override": "monthly"})
-        | models.Q(**{f"{client}filing_frequency_override": "", f"{client}taxpayer_kind": "general"})
-        | models.Q(**{f("month__month__in"): QUARTER_END_MONTHS})
-    )
-    whens = [models.When(**{f("id__isnull"): True}, then=models.Value(missing))] if missing is not None else []
-    return models.Case(
-        *whens,
-        models.When(**{f("cleared_at__isnull"): False}, then=models.Value(PeriodStatus.DONE)),
-        models.When(
-            models.Q(**{f("locked"): True}) | models.Q(**{f("deadline__lt"): today}),
-            then=models.Value(PeriodStatus.LOCKED),
-        ),
-        models.When(**{f("summary_uploaded_at__isnull"): True}, then=models.Value(PeriodStatus.SUMMARY_DUE)),
-        models.When(~return_required, then=models.Value(PeriodStatus.NO_RETURN_THIS_MONTH)),
-        models.When(**{f("return_filed_on__isnull"): True}, then=models.Value(PeriodStatus.RETURN_DUE)),
-        default=models.Value(PeriodStatus.CLEAR_DUE),
+    today = timezone.localdate(now)
+    month_field = Coalesce(F(f("month")), Value(month)) if month else F(f("month"))
+    deadline_field = Coalesce(F(f("deadline")), Value(deadline)) if deadline else F(f("deadline"))
+    locked, known = devices_locked_expressions(client_pk, today)
+    past_deadline = Q(GreaterThan(Value(today), deadline_field))
+    return_required = return_required_condition(period, client)
+    return Case(
+        When(**{f("cleared_at__isnull"): False}, then=Value(PeriodStatus.DONE)),
+        When(Q(locked) | (~Q(known) & past_deadline), then=Value(PeriodStatus.LOCKED)),
+        When(GreaterThan(month_field, Value(last_open_month(now))), then=Value(PeriodStatus.NOT_OPEN)),
+        When(**{f("summary_uploaded_at__isnull"): True}, then=Value(PeriodStatus.SUMMARY_DUE)),
+        When(~return_required, then=Value(PeriodStatus.NO_RETURN_THIS_MONTH)),
+        When(Q(**{f("return_filed_on__isnull"): True}) & past_deadline, then=Value(PeriodStatus.RETURN_OVERDUE)),
+        When(**{f("return_filed_on__isnull"): True}, then=Value(PeriodStatus.RETURN_DUE)),
+        default=Value(PeriodStatus.CLEAR_DUE),
         output_field=models.CharField(),
     )
 
 
+def lock_estimate_expression(client_pk: str, today: dt.date):
+    """True where no device of the client has told us anything: a 已锁死 there is an estimate."""
+    _locked, known = devices_locked_expressions(client_pk, today)
+    return ExpressionWrapper(~Q(known), output_field=models.BooleanField())
+
+
 class PeriodQuerySet(models.QuerySet):
-    def with_status(self, today: dt.date | None = None):
-        """Annotates `status_code` (see status_expression)."""
-        return self.annotate(status_code=status_expression(today or clock.today()))
+    def with_status(self, now: dt.datetime | None = None):
+        """Annotates `status_code` (see status_expression) and `lock_estimated`."""
+        now = now or clock.now()
+        return self.annotate(
+            status_code=status_expression(now),
+            lock_estimated=lock_estimate_expression("client_id", timezone.localdate(now)),
+        )
 
 
 class Period(models.Model):
@@ -59,7 +111,6 @@ class Period(models.Model):
     declared_sales = models.DecimalField(_("申报销售额"), max_digits=16, decimal_places=2, null=True, blank=True)
     declared_tax = models.DecimalField(_("申报税额"), max_digits=16, decimal_places=2, null=True, blank=True)
     cleared_at = models.DateTimeField(_("清卡时间"), null=True, blank=True)
-    locked = models.BooleanField(_("已锁死"), default=False)
     created_at = models.DateTimeField(_("创建时间"), default=clock.now, editable=False)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -87,19 +138,51 @@ class Period(models.Model):
     def return_required(self) -> bool:
         return return_due(self.client.filing_frequency, self.month)
 
-    def status(self, today: dt.date | None = None) -> PeriodStatus:
+    def devices_locked(self, today: dt.date) -> bool | None:
+        """What the client's devices say (prefetch client.devices for lists); nothing for a
+        client not saved yet."""
+        if self.client.pk is None:
+            return None
+        return devices_locked([d.lock_state(today) for d in self.client.devices.all() if d.health != Health.RETIRED])
+
+    def status(self, now: dt.datetime | None = None) -> PeriodStatus:
+        now = now or clock.now()
         return period_status(
+            month=self.month,
+            deadline=self.deadline,
+            now=now,
             return_required=self.return_required,
             summary_uploaded=self.summary_uploaded_at is not None,
             return_filed=self.return_filed_on is not None,
             cleared=self.cleared_at is not None,
-            locked=self.locked,
-            today=today or clock.today(),
+            locked=self.devices_locked(timezone.localdate(now)),
+        )
+
+    def lock_is_estimate(self, now: dt.datetime | None = None) -> bool:
+        now = now or clock.now()
+        return lock_is_estimate(self.status(now), self.devices_locked(timezone.localdate(now)))
+
+    def lateness(self, today: dt.date | None = None) -> Lateness:
+        return lateness(
             deadline=self.deadline,
+            today=today or clock.today(),
+            return_required=self.return_required,
+            summary_on=self.summary_uploaded_at and timezone.localdate(self.summary_uploaded_at),
+            filed_on=self.return_filed_on,
+            cleared_on=self.cleared_at and timezone.localdate(self.cleared_at),
         )
 
     def get_status_display(self):
         return self.status().label
+
+    @property
+    def window_opens(self) -> dt.datetime:
+        return window_opens(self.month)
+
+    @classmethod
+    def blank(cls, client, month: dt.date) -> "Period":
+        """The client's period of `month` as it stands before anything is recorded (not saved)."""
+        return cls(client=client, month=month, deadline=period_deadline(month).date)
 
     @classmethod
     def for_client(cls, client, month: dt.date) -> "Period":
@@ -107,6 +190,12 @@ class Period(models.Model):
         period, _created = cls.objects.get_or_create(
             client=client,
             month=month,
-            defaults={"deadline": deadline_for(add_months(month, 1)).date},
+            defaults={"deadline": period_deadline(month).date},
         )
         return period
+
+
+def working_month(today: dt.date | None = None) -> dt.date:
+    """The period the firm works on today (rules.working_month_for), from the filing calendar."""
+    today = today or clock.today()
+    return working_month_for(today, period_deadline(add_months(month_start(today), -1)).date)

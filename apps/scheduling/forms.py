@@ -4,10 +4,11 @@ from django.utils.translation import gettext_lazy as _
 from apps.accounts.models import User
 from apps.clients.models import TaxpayerKind
 from apps.core import clock
-from apps.core.months import month_start
+from apps.core.months import add_months, format_month
 from apps.devices.models import Agent, DeviceKind
 from apps.jobs.models import JobKind
 from apps.jobs.views import MonthField
+from apps.periods.models import working_month
 from apps.periods.rules import PeriodStatus
 
 from .models import BATCH_KINDS
@@ -68,8 +69,11 @@ class BatchForm(forms.Form):
 
     def clean_month(self):
         month = self.cleaned_data["month"]
-        if month and month >= month_start(clock.today()):
-            raise forms.ValidationError(_("所属月份须早于本月：某月的抄报清卡在下个月进行"))
+        latest = add_months(working_month(), 1)
+        if month and month > latest:
+            raise forms.ValidationError(
+                _("所属月份不能晚于 %(month)s：某月的抄报清卡在下个月进行") % {"month": format_month(latest)}
+            )
         return month
 
     def clean(self):

@@ -23,19 +23,26 @@ DEFAULT_PER_AGENT_PER_MINUTE = 10
 PASSWORD_ERRORS = ("CERT_PASSWORD_WRONG", "CERT_LOCKED", "DEVICE_PASSWORD_WRONG", "DEVICE_PASSWORD_LOCKED")
 
 
-def period_reason(kind: str, period: Period, today: dt.date) -> str | None:
+def period_reason(kind: str, period: Period, now: dt.datetime) -> str | None:
     """Why no device of this client takes a `kind` job for `period` now, or None."""
-    status = period.status(today)
+    status = period.status(now)
     if status == PeriodStatus.DONE:
         return _("本期已完成")
     if status == PeriodStatus.LOCKED:
-        return _("已锁死，须先到税务机关处理")
+        if period.lock_is_estimate(now):
+            return _("已过申报截止日且尚无设备数据，按日历估计已锁死：请先读取设备状态")
+        return _("设备已锁死，须先到税务机关处理")
+    if status == PeriodStatus.NOT_OPEN:
+        opens = timezone.localtime(period.window_opens)
+        return _("抄报期尚未开始（%(opens)s 起）") % {"opens": f"{opens:%Y-%m-%d %H:%M}"}
     if kind == JobKind.UPLOAD_SUMMARY:
         if status != PeriodStatus.SUMMARY_DUE:
             return _("本期已抄报")
         return None
     # 清卡 and 抄报并清卡: the return must be filed before the bureau gives the clear cipher.
     if period.return_required and period.return_filed_on is None:
+        if status == PeriodStatus.RETURN_OVERDUE:
+            return _("逾期未申报：请先补办申报并记录，申报后才能清卡")
         return _("未完成申报（待申报），申报后才能清卡")
     if kind == JobKind.CLEAR and status not in READY_TO_CLEAR:
         return _("尚未抄报，请选择“抄报并清卡”")
@@ -59,7 +66,7 @@ def exclusion_reason(
     period: Period,
     device: Device | None,
     *,
-    today: dt.date,
+    now: dt.datetime,
     last_error_code: str | None = None,
     has_active_job: bool = False,
 ) -> str | None:
@@ -67,7 +74,7 @@ def exclusion_reason(
     takes a job. `device` None: the client has no device at all. `last_error_code`: the error
     of the device's last finished job when it failed. `has_active_job`: the device already has
     an unfinished job of this kind for this period."""
-    reason = period_reason(kind, period, today)
+    reason = period_reason(kind, period, now)
     if reason:
         return reason
     if device is None:

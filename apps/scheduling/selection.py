@@ -7,9 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, Prefetch, Subquery
 
 from apps.clients.models import Client
-from apps.core.months import add_months
 from apps.devices.models import Device
-from apps.filing_calendar.models import deadline_for
 from apps.jobs.models import ACTIVE_STATES, Job, JobState
 from apps.periods.models import Period
 from apps.periods.rules import PeriodStatus
@@ -37,7 +35,7 @@ class Preview:
         return len({c.device.agent_id for c in self.chosen})
 
 
-def candidates(kind: str, month: dt.date, filters: dict, today: dt.date) -> list[Candidate]:
+def candidates(kind: str, month: dt.date, filters: dict, now: dt.datetime) -> list[Candidate]:
     """One entry per device of each active client matching `filters` (a client without devices
     gets one entry without a device), ordered by client name and device number."""
     clients = Client.objects.filter(active=True).select_related("staff").order_by("name", "pk")
@@ -66,14 +64,14 @@ def candidates(kind: str, month: dt.date, filters: dict, today: dt.date) -> list
         devices = devices.filter(kind=filters["device_kind"])
     if device_filtered:
         clients = clients.filter(pk__in=devices.values("client"))
-    clients = list(clients.prefetch_related(Prefetch("devices", queryset=devices, to_attr="batch_devices")))
+    # every device of the client speaks for its lock; batch_devices are the ones the filters chose
+    clients = list(clients.prefetch_related("devices", Prefetch("devices", queryset=devices, to_attr="batch_devices")))
     periods = {p.client_id: p for p in Period.objects.filter(client__in=clients, month=month)}
-    deadline = deadline_for(add_months(month, 1)).date
     found = []
     for client in clients:
-        period = periods.get(client.pk) or Period(client=client, month=month, deadline=deadline)
+        period = periods.get(client.pk) or Period.blank(client, month)
         period.client = client
-        status = period.status(today)
+        status = period.status(now)
         if filters.get("status") and status != filters["status"]:
             continue
         for device in client.batch_devices or [None]:
@@ -81,7 +79,7 @@ def candidates(kind: str, month: dt.date, filters: dict, today: dt.date) -> list
                 kind,
                 period,
                 device,
-                today=today,
+                now=now,
                 last_error_code=device.last_error_code if device else None,
                 has_active_job=device.has_active_job if device else False,
             )
@@ -93,13 +91,13 @@ def preview(
     kind: str,
     month: dt.date,
     filters: dict,
-    today: dt.date,
+    now: dt.datetime,
     start: dt.datetime,
     *,
     per_agent_per_minute: int,
     avoid_busy_hours: bool,
 ) -> Preview:
-    found = candidates(kind, month, filters, today)
+    found = candidates(kind, month, filters, now)
     chosen = [c for c in found if c.reason is None]
     times = plan(
         [c.device for c in chosen], start, per_agent_per_minute=per_agent_per_minute, avoid_busy_hours=avoid_busy_hours

@@ -22,8 +22,8 @@ from apps.core.months import format_month
 from apps.jobs import pipeline
 from apps.jobs.errors import error_info
 from apps.jobs.models import JobState
-from apps.periods.models import Period
-from apps.periods.rules import PeriodStatus, working_month
+from apps.periods.models import Period, working_month
+from apps.periods.rules import PeriodStatus
 
 from . import returns_upload, selection
 from .forms import FILTERS, BatchForm, ConfirmBatchForm, ReturnsUploadForm
@@ -45,7 +45,7 @@ def _preview_for(form, start):
         data["kind"],
         data["month"],
         {name: data.get(name) for name in FILTERS},
-        clock.today(),
+        clock.now(),
         start,
         per_agent_per_minute=data["per_agent_per_minute"],
         avoid_busy_hours=data["avoid_busy_hours"],
@@ -60,7 +60,7 @@ def new(request):
     if "month" in request.GET:
         form = BatchForm(request.GET)
     else:
-        form = BatchForm(initial={"month": format_month(working_month(clock.today()))})
+        form = BatchForm(initial={"month": format_month(working_month())})
     context = {"form": form}
     if form.is_bound and form.is_valid():
         context.update(preview=_preview_for(form, form.start()), token=uuid.uuid4())
@@ -185,10 +185,9 @@ def _in_states(states):
 
 
 def progress_context(batch: Batch) -> dict:
-    today = clock.today()
     jobs = list(batch.jobs.select_related("device__client", "device__agent", "period").order_by("run_after", "pk"))
     statuses = dict(
-        Period.objects.with_status(today)
+        Period.objects.with_status()
         .filter(pk__in={j.period_id for j in jobs if j.period_id})
         .values_list("pk", "status_code")
     )

@@ -19,7 +19,7 @@ from apps.clients.display import decorate_device, timeline
 from apps.clients.models import Client
 from apps.core import clock
 from apps.devices.models import Health
-from apps.periods.rules import working_month
+from apps.periods.models import working_month
 
 from .models import DAYS_CHOICES, DEFAULT_DAYS, ShareLink
 
@@ -90,7 +90,7 @@ def public(request, token):
             "client": client,
             "link": link,
             "devices": devices,
-            "timeline": timeline(client, working_month(today), today),
+            "timeline": timeline(client, working_month(today), clock.now()),
         },
     )
     response["X-Robots-Tag"] = "noindex, nofollow"

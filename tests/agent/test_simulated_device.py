@@ -27,6 +27,7 @@ from qingka_agent.drivers.base import (
     RETURN_NOT_FILED,
     SUMMARY_NOT_DONE,
     TRANSFER_FAILED,
+    UPLOAD_OVERDUE,
     DeviceError,
     Secrets,
 )
@@ -276,6 +277,23 @@ def test_a_device_not_cleared_by_its_deadline_locks_and_late_work_unlocks_it(sim
     assert types_state(driver.read_status(GOLD, GOLD_PW)) == {4}  # 已锁死
     m = driver.clear(GOLD, "2026-10", GOLD_PW)
     assert (m["kpjzsj"], types_state(m)) == ("2026-12-21", {3})
+
+
+def test_a_device_of_a_region_that_locks_later_gets_a_later_lock_date(sim):
+    driver, clock = sim([gold(lock_days_after_deadline=14)], deadlines={"2026-12": "2026-12-15"})
+    driver.upload_summary(GOLD, "2026-10", GOLD_PW)
+    m = driver.clear(GOLD, "2026-10", GOLD_PW)
+    assert m["kpjzsj"] == "2026-12-29"
+    clock.set("2026-12-20T09:00:00")  # past the deadline, before its own lock date: not locked
+    assert types_state(driver.read_status(GOLD, GOLD_PW)) == {1}
+
+
+@pytest.mark.parametrize("kind, raw", [("golden_tax_disk", "246"), ("ukey", None)])
+def test_offline_invoices_not_uploaded_stop_the_summary(sim, kind, raw):
+    secrets = GOLD_PW if kind == "golden_tax_disk" else Secrets("12345678", "88888888")
+    driver, _ = sim([gold(kind=kind, offline_invoices_pending=True)])
+    error = fails(UPLOAD_OVERDUE, driver.upload_summary, GOLD, "2026-10", secrets)
+    assert error.raw_code == raw and error.monitoring["summary_count"] == 0
 
 
 def test_a_device_first_seen_after_the_deadline_is_not_born_locked(sim):

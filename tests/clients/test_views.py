@@ -141,10 +141,9 @@ def test_upload_summary_for_the_working_period_and_skipped_reasons(as_role, firm
 def test_clear_waits_until_the_period_is_ready(as_role, firm):
     url = reverse("clients:clear", args=[firm["client"].pk])
     response = as_role("owner").post(url, follow=True)
-    assert "当前状态为“待抄报”，不能清卡" in response.content.decode() and not Job.objects.exists()
-    Period.objects.filter(client=firm["client"], month=OCT).update(
-        summary_uploaded_at=timezone.now(), return_filed_on=dt.date(2026, 11, 9)
-    )
+    assert "2026-10：未完成申报（待申报），申报后才能清卡" in response.content.decode() and not Job.objects.exists()
+    assert not Period.objects.exists()  # a refused request leaves no trace
+    make_period(firm["client"], month=OCT, summary_uploaded_at=timezone.now(), return_filed_on=dt.date(2026, 11, 9))
     as_role("owner").post(url)
     assert Job.objects.get().kind == "clear"
 

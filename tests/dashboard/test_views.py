@@ -77,8 +77,8 @@ def test_filters_search_and_bars(as_role, users):
     make_period(client=done, month=OCT, summary_uploaded_at=timezone.now(), cleared_at=timezone.now())
     make_device(client=done, kind="ukey", agent=agent, present=True)
     locked = make_client(name="金桥贸易有限公司", staff=users["colleague"])
-    make_period(client=locked, month=OCT, locked=True)
-    make_device(client=locked, kind="golden_tax_disk", present=False)
+    make_period(client=locked, month=OCT)
+    make_device(client=locked, kind="golden_tax_disk", present=False, locked_reported=True)
     web = as_role("admin")
 
     def names(**params):

@@ -1,3 +1,4 @@
+import datetime as dt
 import json
 import os
 import signal
@@ -8,6 +9,7 @@ import yaml
 from django.db import connection
 
 from apps.clients.models import Client
+from apps.core import clock
 from apps.devices.models import Agent, Device
 from apps.jobs.models import Job
 from tests.conftest import TEST_REDIS_URL
@@ -152,10 +154,15 @@ def wait_for_jobs(jobs, timeout=120):
 
 
 @pytest.fixture
-def stack(live_server, settings, tmp_path, transactional_db, request):
+def stack(live_server, settings, tmp_path, transactional_db, request, monkeypatch):
+    """The live stack; `@pytest.mark.clock("2026-11-23T10:00+08:00")` runs all of it, the site,
+    its workers, the agents and their simulated cabinets, on one clock set to that moment."""
     redis.Redis.from_url(TEST_REDIS_URL).flushdb()
     for name, value in SITE_SETTINGS.items():
         setattr(settings, name, value)
+    if marker := request.node.get_closest_marker("clock"):
+        settings.QINGKA_CLOCK = clock.setting_for(dt.datetime.fromisoformat(marker.args[0]))
+        monkeypatch.setenv("QINGKA_CLOCK", settings.QINGKA_CLOCK)
     stack = Stack(live_server.url, tmp_path)
     stack.start_site_workers()
     yield stack

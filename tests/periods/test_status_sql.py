@@ -1,74 +1,99 @@
-"""The SQL annotation used by lists must say exactly what period_status() says."""
+"""The SQL annotations used by lists must say exactly what period_status(), lock_is_estimate() and
+lateness() say: on Period lists, and in the joined form behind the dashboard and the months API."""
 
 import datetime as dt
 import itertools
 
 import pytest
-from django.utils import timezone
 
+from apps.devices.models import Health
 from apps.periods.models import Period
-from tests.factories import make_client, make_period
+from apps.periods.queries import clients_for_month
+from apps.periods.rules import SHANGHAI
+from tests.factories import make_client, make_device, make_period
 
 CLIENT_KINDS = [
     {"taxpayer_kind": "general"},
     {"taxpayer_kind": "small_scale"},
     {"taxpayer_kind": "small_scale", "filing_frequency_override": "monthly"},
-    {"taxpayer_kind": "general", "filing_frequency_override": "quarterly"},
 ]
+# What the client's devices say: (lock_date, locked_reported, health) per device.
+DEVICES = {
+    "none": [],
+    "unread": [(None, False, Health.GOOD)],
+    "fine": [(dt.date(2026, 12, 15), False, Health.GOOD)],
+    "lock_date_later": [(dt.date(2026, 11, 30), False, Health.GOOD)],
+    "lock_date_passed": [(dt.date(2026, 11, 16), False, Health.GOOD)],
+    "answered_locked": [(dt.date(2026, 12, 15), True, Health.GOOD)],
+    "sub_locked": [(dt.date(2026, 12, 15), False, Health.GOOD), (dt.date(2026, 11, 10), False, Health.GOOD)],
+    "retired_locked": [(dt.date(2026, 11, 10), True, Health.RETIRED)],
+}
+MOMENTS = [
+    dt.datetime(2026, 11, 1, 0, 4, tzinfo=SHANGHAI),
+    dt.datetime(2026, 11, 1, 0, 5, tzinfo=SHANGHAI),
+    dt.datetime(2026, 11, 16, 23, 0, tzinfo=SHANGHAI),
+    dt.datetime(2026, 11, 17, 0, 30, tzinfo=SHANGHAI),
+    dt.datetime(2026, 12, 2, 9, 0, tzinfo=SHANGHAI),
+]
+STEPS = {  # summary, filed, cleared (days after the 1st of November)
+    "nothing": (None, None, None),
+    "summarised": (2, None, None),
+    "filed": (2, 10, None),
+    "filed_late": (2, 18, None),
+    "cleared": (2, 10, 12),
+    "cleared_late": (2, 18, 20),
+}
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize("today", [dt.date(2026, 11, 5), dt.date(2026, 11, 16), dt.date(2026, 11, 17)])
-def test_annotation_matches_the_rule_for_every_combination(today):
-    stamp = timezone.now()
-    for kind, (summary, filed, cleared, locked) in itertools.product(
-        CLIENT_KINDS, itertools.product((False, True), repeat=4)
-    ):
+def stamp(days):
+    return dt.datetime(2026, 11, 1, 9, 0, tzinfo=SHANGHAI) + dt.timedelta(days=days)
+
+
+def make_world(months):
+    for kind, devices, steps in itertools.product(CLIENT_KINDS, DEVICES, STEPS):
         client = make_client(**kind)
-        for month in (dt.date(2026, 9, 1), dt.date(2026, 10, 1)):  # a quarter's last month and one between
+        for sub_number, (lock_date, reported, health) in enumerate(DEVICES[devices]):
+            make_device(client, sub_number=sub_number, lock_date=lock_date, locked_reported=reported, health=health)
+        summary, filed, cleared = STEPS[steps]
+        for month in months:
             make_period(
                 client,
                 month=month,
-                summary_uploaded_at=stamp if summary else None,
-                return_filed_on=today if filed else None,
-                cleared_at=stamp if cleared else None,
-                locked=locked,
+                summary_uploaded_at=stamp(summary) if summary is not None else None,
+                return_filed_on=stamp(filed).date() if filed is not None else None,
+                cleared_at=stamp(cleared) if cleared is not None else None,
             )
-    periods = list(Period.objects.select_related("client").with_status(today))
-    assert len(periods) == 128
-    assert {p.status_code for p in periods} == {
-        "summary_due",
-        "return_due",
-        "clear_due",
-        "no_return",
-        "done",
-        "locked",
-    } - (set() if today <= dt.date(2026, 11, 16) else {"summary_due", "return_due", "clear_due", "no_return"})
-    for period in periods:
-        assert period.status_code == period.status(today).value, period
+    return len(CLIENT_KINDS) * len(DEVICES) * len(STEPS)
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("today", [dt.date(2026, 11, 5), dt.date(2026, 11, 17)])
-def test_the_joined_form_used_by_the_dashboard_says_the_same(today, users):
-    from apps.dashboard.queries import clients_for_month, missing_period_status
-
-    stamp = timezone.now()
-    for kind, (summary, filed, cleared, locked) in itertools.product(
-        CLIENT_KINDS, itertools.product((False, True), repeat=4)
-    ):
-        make_period(
-            make_client(**kind),
-            month=dt.date(2026, 10, 1),
-            summary_uploaded_at=stamp if summary else None,
-            return_filed_on=today if filed else None,
-            cleared_at=stamp if cleared else None,
-            locked=locked,
-        )
-    without_period = make_client()
-    rows = {c.pk: c.status_code for c in clients_for_month(users["admin"], dt.date(2026, 10, 1), today)}
-    periods = Period.objects.filter(month=dt.date(2026, 10, 1)).select_related("client")
-    assert len(rows) == 65
+@pytest.mark.parametrize("now", MOMENTS)
+def test_annotation_matches_the_rule_for_every_combination(now):
+    clients = make_world([dt.date(2026, 9, 1), dt.date(2026, 10, 1)])  # a quarter's last month and one between
+    periods = list(Period.objects.select_related("client").prefetch_related("client__devices").with_status(now))
+    assert len(periods) == 2 * clients
     for period in periods:
-        assert rows[period.client_id] == period.status(today).value, period
-    assert rows[without_period.pk] == missing_period_status(dt.date(2026, 11, 16), today).value
+        assert period.status_code == period.status(now).value, period
+        assert period.lock_estimated == (period.devices_locked(now.date()) is None), period
+    assert len({p.status_code for p in periods}) >= 4
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("now", MOMENTS)
+def test_the_joined_form_used_by_the_dashboard_says_the_same(now, users):
+    make_world([dt.date(2026, 10, 1)])
+    without_period = [make_client(), make_client()]
+    make_device(without_period[1], lock_date=dt.date(2026, 12, 15))
+    rows = {c.pk: c for c in clients_for_month(users["admin"], dt.date(2026, 10, 1), now)}
+    periods = (
+        Period.objects.filter(month=dt.date(2026, 10, 1)).select_related("client").prefetch_related("client__devices")
+    )
+    for period in periods:
+        row = rows[period.client_id]
+        assert row.status_code == period.status(now).value, period
+        assert row.is_late == period.lateness(now.date()).any, period
+        assert row.lock_estimated == (period.devices_locked(now.date()) is None), period
+    for client in without_period:
+        blank = Period.blank(client, dt.date(2026, 10, 1))
+        assert rows[client.pk].status_code == blank.status(now).value
+        assert rows[client.pk].is_late == blank.lateness(now.date()).any

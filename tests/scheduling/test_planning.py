@@ -13,7 +13,7 @@ from apps.periods.models import Period
 from apps.scheduling.planning import exclusion_reason, outside_busy_hours, plan
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
-TODAY = dt.date(2026, 11, 10)
+NOW = dt.datetime(2026, 11, 10, 10, tzinfo=SHANGHAI)
 OCTOBER = dt.date(2026, 10, 1)
 CLEAR, SUMMARY, BOTH = JobKind.CLEAR, JobKind.UPLOAD_SUMMARY, JobKind.UPLOAD_AND_CLEAR
 UPLOADED = dt.datetime(2026, 11, 2, 9, tzinfo=SHANGHAI)
@@ -62,24 +62,53 @@ NOTHING = {}
         # done and locked, whatever the kind
         (CLEAR, "general", {**READY, "cleared_at": UPLOADED}, "本期已完成"),
         (SUMMARY, "general", {"cleared_at": UPLOADED}, "本期已完成"),
-        (BOTH, "general", {"locked": True}, "已锁死"),
-        (CLEAR, "general", {**READY, "locked": True}, "已锁死"),
     ],
 )
 def test_period_decides_first(kind, taxpayer_kind, facts, expected):
-    reason = exclusion_reason(kind, period(taxpayer_kind, **facts), device(), today=TODAY)
+    reason = exclusion_reason(kind, period(taxpayer_kind, **facts), device(), now=NOW)
     assert (reason is None) if expected is None else (expected in reason), reason
 
 
-def test_past_the_deadline_is_locked():
-    assert "已锁死" in exclusion_reason(CLEAR, period(**READY), device(), today=dt.date(2026, 11, 17))
-    assert exclusion_reason(CLEAR, period(**READY), device(), today=dt.date(2026, 11, 16)) is None
+def test_past_the_deadline_without_device_data_the_lock_is_an_estimate_to_check():
+    after = dt.datetime(2026, 11, 17, 9, tzinfo=SHANGHAI)
+    assert "按日历估计已锁死" in exclusion_reason(CLEAR, period(**READY), device(), now=after)
+    assert exclusion_reason(CLEAR, period(**READY), device(), now=after - dt.timedelta(days=1)) is None
+
+
+def test_before_its_window_a_period_takes_no_job():
+    before = dt.datetime(2026, 11, 1, 0, 4, tzinfo=SHANGHAI)
+    reason = exclusion_reason(SUMMARY, period(), device(), now=before)
+    assert "抄报期尚未开始（2026-11-01 00:05 起）" in reason
+    assert exclusion_reason(SUMMARY, period(), device(), now=before + dt.timedelta(minutes=1)) is None
+
+
+NOV23 = dt.datetime(2026, 11, 23, 9, tzinfo=SHANGHAI)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "lock_date, reported, facts, now, expected",
+    [
+        (dt.date(2026, 11, 30), False, READY, NOV23, None),  # a late clear on a device that is not locked
+        (dt.date(2026, 11, 30), False, NOT_FILED, NOV23, "逾期未申报"),
+        (dt.date(2026, 11, 16), False, READY, dt.datetime(2026, 11, 17, 9, tzinfo=SHANGHAI), "设备已锁死"),
+        (dt.date(2026, 12, 15), True, READY, NOW, "设备已锁死"),
+    ],
+)
+def test_only_the_device_says_locked(lock_date, reported, facts, now, expected):
+    from tests.factories import make_client, make_device, make_period
+
+    client = make_client()
+    make_device(client, lock_date=lock_date, locked_reported=reported)
+    the_period = make_period(client, month=OCTOBER, **facts)
+    reason = exclusion_reason(CLEAR, the_period, device(), now=now)
+    assert (reason is None) if expected is None else (expected in reason), reason
 
 
 def test_quarter_end_month_needs_the_return_of_a_small_scale_taxpayer():
     september = period("small_scale", month=dt.date(2026, 9, 1), **NOT_FILED)
     september.deadline = dt.date(2026, 10, 26)
-    assert "未完成申报" in exclusion_reason(CLEAR, september, device(), today=dt.date(2026, 10, 20))
+    assert "未完成申报" in exclusion_reason(CLEAR, september, device(), now=dt.datetime(2026, 10, 20, tzinfo=SHANGHAI))
 
 
 @pytest.mark.parametrize(
@@ -98,13 +127,13 @@ def test_quarter_end_month_needs_the_return_of_a_small_scale_taxpayer():
     ],
 )
 def test_device_reasons(the_device, expected):
-    reason = exclusion_reason(CLEAR, period(**READY), the_device, today=TODAY)
+    reason = exclusion_reason(CLEAR, period(**READY), the_device, now=NOW)
     assert (reason is None) if expected is None else (expected in reason), reason
 
 
 def test_device_without_agent():
     lone = Device(pk=9, kind="ukey", number="537100494968", health=Health.GOOD, present=True)
-    assert "未分配前置机" in exclusion_reason(CLEAR, period(**READY), lone, today=TODAY)
+    assert "未分配前置机" in exclusion_reason(CLEAR, period(**READY), lone, now=NOW)
 
 
 @pytest.mark.parametrize(
@@ -121,24 +150,24 @@ def test_device_without_agent():
     ],
 )
 def test_a_password_is_never_tried_again_blindly(code, left_out):
-    reason = exclusion_reason(CLEAR, period(**READY), device(), today=TODAY, last_error_code=code)
+    reason = exclusion_reason(CLEAR, period(**READY), device(), now=NOW, last_error_code=code)
     assert (reason is not None and "口令" in reason) if left_out else reason is None
 
 
 def test_an_active_job_of_the_same_kind_leaves_the_device_out():
-    assert "已有同类任务" in exclusion_reason(CLEAR, period(**READY), device(), today=TODAY, has_active_job=True)
+    assert "已有同类任务" in exclusion_reason(CLEAR, period(**READY), device(), now=NOW, has_active_job=True)
 
 
 def test_period_reason_comes_before_device_reasons():
-    assert "本期已完成" in exclusion_reason(CLEAR, period(cleared_at=UPLOADED), device(present=False), today=TODAY)
-    assert "未完成申报" in exclusion_reason(CLEAR, period(**NOT_FILED), None, today=TODAY)
+    assert "本期已完成" in exclusion_reason(CLEAR, period(cleared_at=UPLOADED), device(present=False), now=NOW)
+    assert "未完成申报" in exclusion_reason(CLEAR, period(**NOT_FILED), None, now=NOW)
     # a password problem is named before the agent being offline
     offline = device(agent_=agent(online=False), monitoring={"cert_tries_left": 0})
-    assert "证书口令已锁定" in exclusion_reason(CLEAR, period(**READY), offline, today=TODAY)
+    assert "证书口令已锁定" in exclusion_reason(CLEAR, period(**READY), offline, now=NOW)
 
 
 def test_amounts_do_not_matter():
-    assert exclusion_reason(CLEAR, period(**READY, declared_sales=Decimal("0")), device(), today=TODAY) is None
+    assert exclusion_reason(CLEAR, period(**READY, declared_sales=Decimal("0")), device(), now=NOW) is None
 
 
 # --- plan ------------------------------------------------------------------------------------

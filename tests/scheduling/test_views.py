@@ -51,7 +51,7 @@ def world(users, nov10):
     client_with("丙未申报", period={"summary_uploaded_at": NOW})
     client_with("丁不在位", present=False)
     client_with("戊离线", agent=c)
-    client_with("己锁死", period={**READY, "locked": True})
+    client_with("己锁死", locked_reported=True)
     client_with("庚已完成", period={**READY, "cleared_at": NOW})
     client_with("辛口令锁定", monitoring={"cert_tries_left": 0})
     client_with("壬口令错误")
@@ -77,7 +77,7 @@ def reasons(found):
 
 @pytest.mark.django_db
 def test_candidates_give_every_client_its_reason(world):
-    found = reasons(candidates(JobKind.CLEAR, OCTOBER, {}, dt.date(2026, 11, 10)))
+    found = reasons(candidates(JobKind.CLEAR, OCTOBER, {}, NOW))
     by_client = {}
     for (client, _number), reason in found.items():
         by_client.setdefault(client, []).append(reason)
@@ -100,9 +100,8 @@ def test_candidates_give_every_client_its_reason(world):
 
 @pytest.mark.django_db
 def test_candidates_filters(world, users):
-    today = dt.date(2026, 11, 10)
     a, b, _c = world["agents"]
-    names = lambda filters: {c.client.name for c in candidates(JobKind.CLEAR, OCTOBER, filters, today)}  # noqa: E731
+    names = lambda filters: {c.client.name for c in candidates(JobKind.CLEAR, OCTOBER, filters, NOW)}  # noqa: E731
     assert names({"agent": b}) == {"乙就绪", "丑他人客户"}
     assert names({"staff": users["colleague"]}) == {"丑他人客户"}
     assert names({"status": "done"}) == {"庚已完成"}
@@ -117,7 +116,7 @@ def test_candidates_filters(world, users):
 @pytest.mark.django_db
 def test_a_running_job_of_the_same_kind_leaves_the_device_out(world):
     Job.objects.create(kind=JobKind.CLEAR, device=world["乙就绪_device"], period=world["乙就绪"].periods.get())
-    found = reasons(candidates(JobKind.CLEAR, OCTOBER, {}, dt.date(2026, 11, 10)))
+    found = reasons(candidates(JobKind.CLEAR, OCTOBER, {}, NOW))
     assert "已有同类任务" in found[("乙就绪", world["乙就绪_device"].number)]
     assert found[("甲就绪", world["甲就绪_device"].number)] is None
 
@@ -252,7 +251,7 @@ def test_preview_shows_whom_and_when_and_writes_nothing(as_role, world):
 @pytest.mark.parametrize(
     "change, field, words",
     [
-        ({"month": "2026-11"}, "month", "须早于本月"),
+        ({"month": "2026-12"}, "month", "不能晚于 2026-11"),
         ({"month": "2026-13"}, "month", "YYYY-MM"),
         ({"kind": "read_status"}, "kind", ""),
         ({"per_agent_per_minute": "0"}, "per_agent_per_minute", "至少为1"),
@@ -345,7 +344,7 @@ def test_confirm_with_filters_records_them(as_role, world, users):
 
 @pytest.mark.django_db
 def test_a_bad_confirmation_creates_nothing(as_role, world):
-    response, _token = confirm(as_role("admin"), month="2026-11")
+    response, _token = confirm(as_role("admin"), month="2026-12")
     assert response["Location"] == "/bulk/new/"
     assert (Batch.objects.count(), Job.objects.count()) == (0, 1)
     response = as_role("admin").post("/bulk/confirm/", PARAMS)  # no token

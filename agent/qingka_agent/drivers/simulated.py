@@ -39,6 +39,7 @@ from .base import (
     RETURN_NOT_FILED,
     SUMMARY_NOT_DONE,
     TRANSFER_FAILED,
+    UPLOAD_OVERDUE,
     DeviceError,
     FoundDevice,
     Secrets,
@@ -220,6 +221,12 @@ class SimulatedDriver:
         zxbsrq = date.fromisoformat(state["zxbsrq"])
         if zxbsrq >= _first(period + 1):
             return _repeat(state, REPEAT_SUMMARY_CODES)
+        if state.get("offline_invoices_pending"):
+            raise DeviceError(
+                UPLOAD_OVERDUE,
+                "已到上传截止日期，上月有已开未上传发票，不能继续开票",
+                raw_code="246" if state["kind"] == "golden_tax_disk" else None,
+            )
         if (now.date() - zxbsrq).days > ZOMBIE_DAYS:
             raise DeviceError(
                 MULTI_MONTH_UNREPORTED,
@@ -256,7 +263,8 @@ class SimulatedDriver:
             raise DeviceError(RETURN_NOT_FILED, f"未完成申报/报税 ({_label(reported)})")
         if _label(reported) in state["reconciliation_fails_for"]:
             raise DeviceError(RECONCILIATION_FAILED, f"票表比对不通过 ({_label(reported)})")
-        state["kpjzsj"] = _deadline(this + 1, cabinet).isoformat()
+        lock_date = _deadline(this + 1, cabinet) + timedelta(days=state.get("lock_days_after_deadline", 0))
+        state["kpjzsj"] = lock_date.isoformat()
         state["clear_count"] += 1
         return {}
 
@@ -363,6 +371,8 @@ class SimulatedDriver:
             "busy_failures": int(spec.get("busy_failures", 0)),
             "latency_seconds": float(spec.get("latency_seconds", 0)),
             "reconciliation_fails_for": [str(p) for p in spec.get("reconciliation_fails_for", [])],
+            "lock_days_after_deadline": int(spec.get("lock_days_after_deadline", 0)),
+            "offline_invoices_pending": bool(spec.get("offline_invoices_pending", False)),
             "summary_count": 0,
             "clear_count": 0,
             **{

@@ -99,12 +99,11 @@ def apply_heartbeat(agent: Agent, data: dict) -> None:
             "simulated": row["simulated"],
             "last_seen_at": now,
         }
-        if row.get("monitoring"):
-            changes.update(monitoring=row["monitoring"], monitored_at=now)
         appeared = not device.present or moved
         for name, value in changes.items():
             setattr(device, name, value)
-        device.save(update_fields=list(changes))
+        fields = list(changes) + (device.take_reading(row["monitoring"], now) if row.get("monitoring") else [])
+        device.save(update_fields=fields)
         if appeared:
             log.record(
                 "device.present",

@@ -12,6 +12,10 @@ class PeriodSerializer(serializers.ModelSerializer):
     status_label = serializers.SerializerMethodField()
     return_required = serializers.BooleanField(read_only=True)
     client_name = serializers.CharField(source="client.name", read_only=True)
+    lock_estimated = serializers.SerializerMethodField(
+        help_text="已锁死 estimated from the calendar: no device data yet"
+    )
+    late = serializers.SerializerMethodField(help_text="a step done after the deadline, or still undone once it passed")
 
     class Meta:
         model = Period
@@ -29,7 +33,8 @@ class PeriodSerializer(serializers.ModelSerializer):
             "declared_sales",
             "declared_tax",
             "cleared_at",
-            "locked",
+            "lock_estimated",
+            "late",
         ]
 
     def get_month(self, period) -> str:
@@ -45,6 +50,13 @@ class PeriodSerializer(serializers.ModelSerializer):
 
     def get_status_label(self, period) -> str:
         return str(self._status(period).label)
+
+    def get_lock_estimated(self, period) -> bool:
+        estimated = getattr(period, "lock_estimated", None)
+        return bool(estimated) if estimated is not None else period.lock_is_estimate()
+
+    def get_late(self, period) -> bool:
+        return period.lateness().any
 
 
 class FileReturnSerializer(serializers.Serializer):

@@ -1,20 +1,25 @@
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
-from rest_framework import viewsets
-from rest_framework.decorators import action
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action, api_view
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from apps.accounts.permissions import OperatorWrites
 from apps.clients.models import Client
-from apps.core.months import parse_month
+from apps.core import clock
+from apps.core.months import format_month, parse_month
+from apps.filing_calendar.models import Source, period_deadline
 
-from ..models import Period
-from ..rules import PeriodStatus
+from ..models import Period, working_month
+from ..queries import clients_for_month, status_counts
+from ..rules import PeriodStatus, window_opens
 from ..services import record_return_filed
 from .serializers import FileReturnSerializer, PeriodSerializer
+
+MIN_YEAR, MAX_YEAR = 2000, 2100
 
 
 class PeriodFilter(django_filters.FilterSet):
@@ -66,3 +71,52 @@ class PeriodViewSet(viewsets.ReadOnlyModelViewSet):
                 {"non_field_errors" if field == "__all__" else field: messages for field, messages in errors.items()}
             ) from None
         return Response(PeriodSerializer(self.get_queryset().get(pk=period.pk)).data)
+
+
+MonthCounts = inline_serializer(
+    "MonthCounts",
+    {**{code: serializers.IntegerField() for code in PeriodStatus.values}, "late": serializers.IntegerField()},
+)
+
+
+@extend_schema(
+    tags=["months"],
+    responses=inline_serializer(
+        "Month",
+        {
+            "month": serializers.CharField(help_text="YYYY-MM"),
+            "deadline": serializers.DateField(),
+            "source": serializers.ChoiceField(choices=Source.choices),
+            "window_opens": serializers.DateTimeField(),
+            "is_working_period": serializers.BooleanField(),
+            "counts": MonthCounts,
+        },
+    ),
+)
+@api_view(["GET"])
+def month_summary(request, month: str):
+    """One period month for the clients the caller may see: its deadline and source, when its 抄报
+    window opens, and how many clients are in each status (the dashboard's numbers, from the same
+    query), plus `late`. `current` is the working period."""
+    working = working_month()
+    if month == "current":
+        chosen = working
+    else:
+        try:
+            chosen = parse_month(month)
+        except ValueError:
+            raise ValidationError({"month": [_("月份格式应为 YYYY-MM，如 2026-10")]}) from None
+        if not MIN_YEAR <= chosen.year <= MAX_YEAR:
+            raise ValidationError({"month": [_("年份应在2000到2100之间")]})
+    deadline = period_deadline(chosen)
+    counts = status_counts(clients_for_month(request.user, chosen, clock.now()))
+    return Response(
+        {
+            "month": format_month(chosen),
+            "deadline": deadline.date.isoformat(),
+            "source": deadline.source,
+            "window_opens": window_opens(chosen).isoformat(),
+            "is_working_period": chosen == working,
+            "counts": counts,
+        }
+    )

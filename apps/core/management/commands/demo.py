@@ -1,4 +1,6 @@
+import datetime as dt
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -9,9 +11,26 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.core.demo import DEMO_PASSWORD, seed
+from apps.core import clock
+from apps.core.demo import DEMO_PASSWORD, STAFF, cabinet_path, seed
 from apps.core.demo_stack import agent_env, answers, embedded_redis_argv, free_port, redis_answers, site_answers
 from apps.core.processes import Supervisor
+from apps.periods.rules import SHANGHAI
+
+DEMO_MORNING = dt.time(8, 0)  # --today D: the demo starts at 08:00 that day, Shanghai time
+
+
+def demo_moment(today: str | None, now: str | None) -> dt.datetime | None:
+    """The moment `--today` or `--now` asks for, or None for real time."""
+    try:
+        if now:
+            moment = dt.datetime.fromisoformat(now)
+            return moment if moment.tzinfo else moment.replace(tzinfo=SHANGHAI)
+        if today:
+            return dt.datetime.combine(dt.date.fromisoformat(today), DEMO_MORNING, SHANGHAI)
+    except ValueError:
+        raise CommandError("--today takes YYYY-MM-DD, --now takes YYYY-MM-DDTHH:MM") from None
+    return None
 
 
 def full_address(addr: str) -> str:
@@ -42,16 +61,28 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--addr", default="127.0.0.1:8000", help="the site's address: HOST:PORT or a port")
         parser.add_argument("--no-serve", action="store_true", help="prepare only, do not start anything")
+        parser.add_argument("--today", help="run the whole demo as if it were 08:00 on this day (YYYY-MM-DD)")
+        parser.add_argument("--now", help="run the whole demo as if it were this moment (YYYY-MM-DDTHH:MM)")
+        parser.add_argument(
+            "--reset", action="store_true", help="start again from fresh demo data (the demo's own SQLite only)"
+        )
 
-    def handle(self, *args, addr, no_serve, **options):
+    def handle(self, *args, addr, no_serve, today, now, reset, **options):
         addr = full_address(addr)
+        moment = demo_moment(today, now)
+        if moment:
+            # every process started from here on reads the same clock (apps/core/clock.py)
+            os.environ["QINGKA_CLOCK"] = settings.QINGKA_CLOCK = clock.setting_for(moment)
+        if reset:
+            self.reset()
         call_command("migrate", interactive=False, verbosity=0)
         seed()
         call_command("collectstatic", interactive=False, verbosity=0)
+        self.stdout.write(f"演示时间 demo time: {clock.now().astimezone(SHANGHAI):%Y-%m-%d %H:%M}（上海 Shanghai）")
         self.stdout.write(f"数据库 database: {where_the_database_is()}")
         if no_serve:
             return
-        demo_dir = settings.VAR_DIR / "demo"
+        demo_dir = cabinet_path().parent
         supervisor = Supervisor(demo_dir / "logs", settings.BASE_DIR)
         stop = threading.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -94,13 +125,23 @@ class Command(BaseCommand):
         supervisor.start("sweeper", [python, "manage.py", "run_sweeper"])
         broker_url = os.environ.get("CELERY_BROKER_URL") or redis_url
         agent = str(Path(python).parent / "qingka-agent")
-        supervisor.start("agent", [agent, "run"], agent_env(site_url, broker_url, demo_dir))
+        supervisor.start("agent", [agent, "run"], agent_env(site_url, broker_url))
 
         self.stdout.write(self.style.SUCCESS(f"清卡演示已就绪 Qingka demo ready: {site_url}/"))
-        self.stdout.write(
-            f"  登录 logins: admin（管理员）, kuaiji1 / kuaiji2（会计）, viewer（只读）; 密码 password: {DEMO_PASSWORD}"
-        )
+        users = ", ".join(f"{username}（{role.label}）" for username, role, _name in STAFF)
+        self.stdout.write(f"  登录 logins: {users}; 密码 password: {DEMO_PASSWORD}")
         self.stdout.write(f"  Redis: {where_redis}")
         self.stdout.write(f"  模拟机柜与前置机 simulated cabinet and agent state: {demo_dir}")
         self.stdout.write(f"  日志 logs: {supervisor.log_dir}")
         self.stdout.write("按 Ctrl-C 停止全部进程 (Ctrl-C stops everything).")
+
+    def reset(self):
+        """Removes the demo's SQLite database and its simulated cabinet's state."""
+        database = settings.DATABASES["default"]
+        if not database["ENGINE"].endswith("sqlite3"):
+            raise CommandError("--reset only removes the demo's own SQLite database; drop a PostgreSQL one yourself")
+        for path in (database["NAME"], cabinet_path().parent):
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            elif os.path.exists(path):
+                os.remove(path)
