@@ -16,6 +16,7 @@ from tests.e2e.processes import clean_checkout, wait_until
 
 pytestmark = pytest.mark.integration
 MACHINE_REDIS_PORT = 6379
+DEMO_NOW = "2026-12-10T09:00"  # the demo's set clock, which every child process must read
 
 
 def demo_environment(checkout):
@@ -44,7 +45,7 @@ def test_demo_runs_everything_and_ctrl_c_stops_everything(tmp_path):
     output = tmp_path / "demo.out"
     with open(output, "wb") as out:
         demo = subprocess.Popen(
-            [sys.executable, "manage.py", "demo", "--addr", f"127.0.0.1:{port}"],
+            [sys.executable, "manage.py", "demo", "--addr", f"127.0.0.1:{port}", "--now", DEMO_NOW],
             cwd=checkout,
             env=demo_environment(checkout),
             stdout=out,
@@ -95,6 +96,10 @@ def test_demo_runs_everything_and_ctrl_c_stops_everything(tmp_path):
             what="the 读取状态 job",
         )
         assert job["state"] == "succeeded", {k: job[k] for k in ("client", "error_code", "error_message", "raw_code")}
+        # the site stamped the job and the agent's device read its clock: both on the demo's clock
+        assert job["created_at"].startswith("2026-12-10T09:")
+        device = http.get(f"/api/v1/devices/{job['device']}/").json()
+        assert device["monitoring"]["clock"].startswith("2026-12-10T09:"), device["monitoring"]
 
         assert any(talks_to(c, embedded) for c in children)
         assert not any(talks_to(c, MACHINE_REDIS_PORT) for c in children), "the machine's Redis was used"
