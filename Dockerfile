@@ -5,7 +5,8 @@
 FROM python:3.11-slim AS agent
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 RUN apt-get update && apt-get install -y --no-install-recommends libusb-1.0-0 && rm -rf /var/lib/apt/lists/*
-RUN useradd --system --create-home --uid 1000 qingka
+RUN useradd --system --create-home --uid 1000 qingka && install -d -o qingka /var/lib/qingka-agent
+ENV QINGKA_STATE_DIR=/var/lib/qingka-agent
 COPY agent /src/agent
 RUN pip install --no-cache-dir /src/agent
 USER qingka
