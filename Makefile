@@ -9,9 +9,10 @@ STAMP := $(VENV)/.installed
 install: $(STAMP)
 
 $(STAMP): pyproject.toml agent/pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/pip || $(PYTHON) -m venv --clear $(VENV) || \
+		{ echo "$(PYTHON) -m venv failed; on Debian/Ubuntu: apt-get install python3.11-venv"; exit 1; }
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]' -e ./agent
+	$(BIN)/pip install --quiet -e '.[test,demo]' -e ./agent
 	touch $(STAMP)
 
 # Tests run on PostgreSQL and Redis, never on the demo's SQLite.
@@ -26,10 +27,13 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-# The demo runs on SQLite under var/ unless DATABASE_URL says otherwise.
+# The demo runs on SQLite under var/ and an embedded Redis unless DATABASE_URL and REDIS_URL say
+# otherwise; `make demo PORT=8123` picks the port, ADDR=0.0.0.0:8000 the address.
+PORT ?= 8000
+ADDR ?= 127.0.0.1:$(PORT)
 demo: export DEBUG ?= 1
 demo: install
-	$(BIN)/python manage.py demo
+	$(BIN)/python manage.py demo --addr $(ADDR)
 
 # Benchmarks are not tests: run them on purpose, on their own database.
 bench: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qingka_bench

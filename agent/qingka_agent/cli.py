@@ -1,4 +1,5 @@
-"""`qingka-agent run | devices | check` (and `sim …` when the simulator's commands are installed)."""
+"""`qingka-agent init | check | run | devices | install-service | uninstall-service` (and `sim …`
+when the simulator's commands are installed)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import logging
 import sys
 import unicodedata
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from kombu import Connection
 
+from . import config as settings
+from . import logs
 from .client import SiteClient, SiteError, SiteUnreachable, Unauthorised
 from .config import ConfigError, load
 from .inventory import Inventory, build_drivers
@@ -31,12 +35,19 @@ def _table(rows: list[list[str]]) -> str:
     )
 
 
+def config_path(args) -> Path | None:
+    """--config, else the file `init` writes when it exists, else none (the environment alone)."""
+    if args.config:
+        return args.config
+    return settings.DEFAULT_PATH if settings.DEFAULT_PATH.is_file() else None
+
+
 def cmd_run(args) -> int:
-    return run(load(args.config))
+    return run(load(config_path(args)))
 
 
 def cmd_devices(args) -> int:
-    inventory = Inventory(build_drivers(load(args.config)))
+    inventory = Inventory(build_drivers(load(config_path(args))))
     inventory.scan()
     if args.json:
         print(json.dumps(inventory.rows, ensure_ascii=False, indent=2))
@@ -54,8 +65,91 @@ def cmd_devices(args) -> int:
     return 0
 
 
+def cmd_init(args) -> int:
+    path = args.config or settings.DEFAULT_PATH
+    site = urlsplit(args.site)
+    if site.scheme not in ("http", "https") or not site.hostname:
+        raise ConfigError(f"--site must be the site's address, like https://qingka.example.com, not {args.site!r}")
+    if not args.token.strip():
+        raise ConfigError("--token is empty: copy the token shown when the agent was registered")
+    broker = args.broker or f"redis://{site.hostname}:6379/0"
+    if urlsplit(broker).scheme not in ("redis", "rediss"):
+        raise ConfigError(f"--broker must be a redis:// or rediss:// URL, not {broker!r}")
+    if path.exists() and not args.force:
+        raise ConfigError(f"{path} exists already: give --force to replace it")
+    values = {"site_url": args.site.rstrip("/"), "agent_token": args.token.strip(), "broker_url": broker}
+    values["drivers"] = args.drivers
+    if args.command:
+        values["command"] = args.command
+    try:
+        settings.write(path, values)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write {path}: {exc.strerror} (run as administrator/root, or give --config)"
+        ) from None
+    print(f"wrote {path}")
+    print("next: qingka-agent check" + (f" --config {path}" if args.config else ""))
+    return 0
+
+
+def usb_lines(config) -> list[tuple[bool, str]]:
+    """Can this process see and open the tax-control devices? Asked only of drivers that use USB."""
+    if not {"usb", "command"} & set(config.drivers):
+        return []
+    from .usb import UsbUnavailable, access_problems, scan
+
+    try:
+        found, problems = scan(), access_problems()
+    except UsbUnavailable as exc:
+        return [(False, f"USB unavailable: {exc}")]
+    lines = [(True, f"USB: {len(found)} tax-control device(s) found")]
+    lines += [
+        (False, f"USB: cannot open the device at {slot}: {why} (Linux: sudo qingka-agent install-service)")
+        for slot, why in sorted(problems.items())
+    ]
+    return lines
+
+
+def cmd_install_service(args) -> int:
+    if sys.platform == "win32":
+        print("On Windows, run the agent as a service with NSSM: docs/agent.md, section Windows.", file=sys.stderr)
+        return 2
+    from .linux import service
+
+    # This very program: the console script that was run, or the one beside the interpreter.
+    executable = (
+        Path(sys.argv[0])
+        if Path(sys.argv[0]).name == "qingka-agent"
+        else Path(sys.executable).with_name("qingka-agent")
+    )
+    try:
+        written = service.install(executable.absolute(), (args.config or settings.DEFAULT_PATH).resolve(), args.root)
+    except service.ServiceError as exc:
+        raise Fatal(str(exc)) from None
+    for path in written:
+        print(f"wrote {path}")
+    if args.root is None:
+        print("started: systemctl status qingka-agent; logs: journalctl -u qingka-agent")
+    return 0
+
+
+def cmd_uninstall_service(args) -> int:
+    if sys.platform == "win32":
+        print("On Windows: nssm remove qingka-agent confirm (docs/agent.md, section Windows).", file=sys.stderr)
+        return 2
+    from .linux import service
+
+    try:
+        removed = service.uninstall(args.root)
+    except service.ServiceError as exc:
+        raise Fatal(str(exc)) from None
+    for path in removed:
+        print(f"removed {path}")
+    return 0
+
+
 def cmd_check(args) -> int:
-    config = load(args.config)
+    config = load(config_path(args))
     config.require_site()
     lines = []
     client = SiteClient(config.site_url, config.token, timeout=5)
@@ -83,33 +177,62 @@ def cmd_check(args) -> int:
         lines.append((False, f"broker unreachable: {broker.as_uri()}: {exc}"))
     finally:
         broker.release()
+    lines += usb_lines(config)
     for ok, text in lines:
         print(("✓ " if ok else "✗ ") + text)
     return 0 if all(ok for ok, _ in lines) else 1
 
 
-def _config_option(parser: argparse.ArgumentParser, default) -> argparse.ArgumentParser:
+def _common_options(parser: argparse.ArgumentParser, default) -> argparse.ArgumentParser:
     # Accepted before and after the command; a separate option each, as argparse shares parents' actions.
     parser.add_argument(
-        "--config", type=Path, default=default, help="TOML or YAML file with settings (the environment wins)"
+        "--config",
+        type=Path,
+        default=default,
+        help=f"TOML or YAML file with settings (the environment wins); default {settings.DEFAULT_PATH} if it exists",
+    )
+    parser.add_argument("--log-format", choices=["plain", "json"], default=default, help="plain lines or JSON lines")
+    parser.add_argument("--log-file", type=Path, default=default, help="also log to this file, rotated at 10 MB")
+    parser.add_argument(
+        "--system-log",
+        action="store_true",
+        default=default,
+        help="log to the systemd journal (Linux) or the event log (Windows) instead of stderr",
     )
     return parser
 
 
+COMMANDS = (
+    ("init", cmd_init, "write the config file: site, token, broker"),
+    ("check", cmd_check, "is the site reachable, the token accepted, the broker reachable, USB usable?"),
+    ("run", cmd_run, "run the agent"),
+    ("devices", cmd_devices, "list the devices found now"),
+    ("install-service", cmd_install_service, "Linux: install the systemd service and the udev rules, start it"),
+    ("uninstall-service", cmd_uninstall_service, "Linux: stop and remove the service and the udev rules"),
+)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = _config_option(
+    parser = _common_options(
         argparse.ArgumentParser(prog="qingka-agent", description="清卡 on-premise agent (前置机)"), None
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, func, text in (
-        ("run", cmd_run, "run the agent"),
-        ("devices", cmd_devices, "list the devices found now"),
-        ("check", cmd_check, "is the site reachable, the token accepted, the broker reachable?"),
-    ):
-        command = _config_option(commands.add_parser(name, help=text), argparse.SUPPRESS)
+    for name, func, text in COMMANDS:
+        command = _common_options(commands.add_parser(name, help=text), argparse.SUPPRESS)
         command.set_defaults(func=func)
         if name == "devices":
             command.add_argument("--json", action="store_true", help="print the inventory rows as JSON")
+        if name == "init":
+            command.add_argument("--site", required=True, help="the site's address, e.g. https://qingka.example.com")
+            command.add_argument("--token", required=True, help="the token shown when the agent was registered")
+            command.add_argument(
+                "--broker", help="the Redis the site sends jobs through (default redis://<site host>:6379/0)"
+            )
+            command.add_argument("--drivers", default="usb", help="comma list of usb, command, simulated (default usb)")
+            command.add_argument("--command", help="the vendor tool for the command driver (docs/command-driver.md)")
+            command.add_argument("--force", action="store_true", help="replace an existing config file")
+        if name.endswith("install-service"):
+            command.add_argument("--root", type=Path, help="write the files under this directory only (packaging)")
     try:
         simctl = importlib.import_module(f"{__package__}.simctl")
     except ModuleNotFoundError as exc:
@@ -119,13 +242,16 @@ def main(argv: list[str] | None = None) -> int:
         simctl.add_sim_commands(commands)
 
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.command == "run" else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # One line per request or per received task would drown the agent's own job lines.
-    for noisy in ("httpx", "httpcore", "celery.worker.strategy", "celery.app.trace"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        logs.setup(
+            logging.INFO if args.command == "run" else logging.WARNING,
+            args.log_format or "plain",
+            args.log_file,
+            args.system_log,
+        )
+    except (OSError, RuntimeError) as exc:
+        print(f"qingka-agent: cannot set up logging: {exc}", file=sys.stderr)
+        return 2
     try:
         return args.func(args)
     except ConfigError as exc:

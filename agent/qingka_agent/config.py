@@ -6,14 +6,22 @@ A file uses the same names, with or without the QINGKA_ prefix and in any case
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
+import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+
+# Where `init` writes and `run`, `check` and the service read when no --config is given.
+if sys.platform == "win32":
+    DEFAULT_PATH = Path(os.environ.get("PROGRAMDATA", r"C:\ProgramData")) / "qingka-agent" / "agent.toml"
+else:
+    DEFAULT_PATH = Path("/etc/qingka-agent/agent.toml")
 
 
 class ConfigError(Exception):
@@ -89,3 +97,13 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
         heartbeat_seconds=_number(values, "QINGKA_HEARTBEAT_SECONDS", "3", float),
         scan_seconds=_number(values, "QINGKA_SCAN_SECONDS", "2", float),
     )
+
+
+def write(path: Path, values: dict[str, str]) -> None:
+    """A TOML file of settings, readable by its owner only (it holds the token)."""
+    lines = ["# qingka-agent settings, written by `qingka-agent init` (docs/agent.md). The environment wins."]
+    lines += [f"{name} = {json.dumps(value, ensure_ascii=False)}" for name, value in values.items()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(fd, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")

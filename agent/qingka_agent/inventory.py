@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,8 @@ class UsbScan:
 
 
 def _simulated(config: Config) -> Driver:
+    if sys.platform == "win32":
+        raise ConfigError("the simulated driver runs on Linux only (it is for demos and tests)")
     if not config.sim_devices:
         raise ConfigError("QINGKA_SIM_DEVICES is not set (needed by the simulated driver)")
     from .drivers.simulated import SimulatedDriver

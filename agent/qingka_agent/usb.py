@@ -9,11 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import usb.backend.libusb1
+import usb.control
 import usb.core
+import usb.util
 
 from .drivers.base import FoundDevice
 
-# VID:PID → kind, from domain.md. Mass-storage sticks, keyboards, hubs are not listed.
+# VID:PID → kind, from docs/domain.md. Mass-storage sticks, keyboards, hubs are not listed.
 USB_KINDS = {
     (0x101D, 0x0003): "golden_tax_disk",  # 金税盘; presents as mass storage ("USB Flash Disk")
     (0x1432, 0x07DC): "tax_disk",  # 税控盘 (NISEC)
@@ -44,38 +46,68 @@ class UsbUnavailable(RuntimeError):
     """USB cannot be enumerated at all on this machine (no libusb-1.0, no usbfs)."""
 
 
-def scan() -> list[FoundDevice]:
-    backend = usb.backend.libusb1.get_backend()
+def _backend():
+    """libusb-1.0 from the system (Linux: the libusb-1.0-0 package), or on Windows the DLL that the
+    libusb-package wheel carries (a dependency of the agent there)."""
+    try:
+        import libusb_package
+    except ImportError:
+        backend = usb.backend.libusb1.get_backend()
+    else:
+        backend = usb.backend.libusb1.get_backend(find_library=libusb_package.find_library)
     if backend is None:
         raise UsbUnavailable(
             "libusb-1.0 was not found, so no USB device can be seen: install it "
-            "(Debian/Ubuntu: apt-get install libusb-1.0-0)"
+            "(Debian/Ubuntu: apt-get install libusb-1.0-0; Windows: pip install libusb-package)"
         )
+    return backend
+
+
+def _known_devices() -> list[tuple[str, str, usb.core.Device]]:
+    """(slot, kind, device) of every tax-control device plugged in."""
     try:
-        devices = list(usb.core.find(find_all=True, backend=backend))
+        devices = list(usb.core.find(find_all=True, backend=_backend()))
     except usb.core.USBError as exc:
         raise UsbUnavailable(f"cannot list USB devices: {exc}") from None
-    found = []
-    for dev in devices:
-        kind = USB_KINDS.get((dev.idVendor, dev.idProduct))
-        if kind is None or not dev.port_numbers:
-            continue
-        slot = f"{dev.bus}-{'.'.join(map(str, dev.port_numbers))}"
-        found.append(
-            FoundDevice(
-                slot=slot,
-                kind=kind,
-                driver="none",
-                usb={
-                    "vid": f"{dev.idVendor:04x}",
-                    "pid": f"{dev.idProduct:04x}",
-                    "product": _string(dev, slot, "product"),
-                    "manufacturer": _string(dev, slot, "manufacturer"),
-                    "address": dev.address,  # the bus gives a new one at every plug-in
-                },
-            )
+    return [
+        (f"{dev.bus}-{'.'.join(map(str, dev.port_numbers))}", USB_KINDS[(dev.idVendor, dev.idProduct)], dev)
+        for dev in devices
+        if (dev.idVendor, dev.idProduct) in USB_KINDS and dev.port_numbers
+    ]
+
+
+def scan() -> list[FoundDevice]:
+    found = [
+        FoundDevice(
+            slot=slot,
+            kind=kind,
+            driver="none",
+            usb={
+                "vid": f"{dev.idVendor:04x}",
+                "pid": f"{dev.idProduct:04x}",
+                "product": _string(dev, slot, "product"),
+                "manufacturer": _string(dev, slot, "manufacturer"),
+                "address": dev.address,  # the bus gives a new one at every plug-in
+            },
         )
+        for slot, kind, dev in _known_devices()
+    ]
     return sorted(found, key=lambda d: [int(p) for p in d.slot.replace("-", ".").split(".")])
+
+
+def access_problems() -> dict[str, str]:
+    """slot → why this process cannot open the device there (on Linux: no udev rule for it)."""
+    problems = {}
+    for slot, _, dev in _known_devices():
+        try:
+            usb.control.get_status(dev)  # a harmless request that needs the device opened
+        except NotImplementedError:
+            pass  # Windows: the vendor's driver holds the device, and the vendor tool reaches it
+        except usb.core.USBError as exc:
+            problems[slot] = exc.strerror or str(exc)
+        finally:
+            usb.util.dispose_resources(dev)
+    return problems
 
 
 def _string(dev: usb.core.Device, slot: str, name: str) -> str | None:

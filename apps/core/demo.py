@@ -23,7 +23,7 @@ from apps.clients.identifiers import credit_check_character, org_code_check_char
 from apps.clients.models import Client
 from apps.core import clock
 from apps.core.months import add_months, format_month
-from apps.devices.models import Agent, Device, DeviceKind
+from apps.devices.models import DEFAULT_PASSWORDS, Agent, Device, DeviceKind
 from apps.filing_calendar.models import deadline_for, period_deadline
 from apps.periods.models import Period, acting_month, working_month
 from apps.periods.rules import SHANGHAI, acting_month_for, return_due, window_opens
@@ -282,6 +282,9 @@ def _devices(demo: DemoClient, agent: Agent, plans: dict[dt.date, Plan], now: dt
             monitoring={**reading, "device_number": number, "kind": str(kind), "sub_number": sub},
             monitored_at=now,
             lock_date=lock_date,
+            # bulk_create skips Device.save(), which fills in the kind's default passwords
+            certificate_password=DEFAULT_PASSWORDS[kind][0],
+            device_password=DEFAULT_PASSWORDS[kind][1],
         )
         for sub, number in enumerate(numbers)
     ]

@@ -1,4 +1,4 @@
-"""The state of one device, derived from its own clock and monitoring data (domain.md)."""
+"""The state of one device, derived from its own clock and monitoring data (docs/domain.md)."""
 
 import datetime as dt
 

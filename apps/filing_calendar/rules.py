@@ -1,5 +1,5 @@
 """征期: the monthly filing deadline. Official tables are data (see the migration that loads
-domain.md's 2025 and 2026 tables); this module only estimates a month nobody has published yet."""
+docs/domain.md's 2025 and 2026 tables); this module only estimates a month nobody has published yet."""
 
 import datetime as dt
 

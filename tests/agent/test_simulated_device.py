@@ -1,4 +1,4 @@
-"""The simulated device follows domain.md: cycle, windows, returns, lock, zombie, passwords,
+"""The simulated device follows docs/domain.md: cycle, windows, returns, lock, zombie, passwords,
 faults, persistence, and one operation per device across threads and processes."""
 
 import argparse

@@ -1,4 +1,4 @@
-"""Every row of domain.md's "State of one device" rule, with its month boundaries."""
+"""Every row of docs/domain.md's "State of one device" rule, with its month boundaries."""
 
 import datetime as dt
 

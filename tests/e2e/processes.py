@@ -1,6 +1,7 @@
 """Real processes for end-to-end tests: the agent, the rq worker and the sweeper's scheduler."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -55,3 +56,14 @@ class Process:
 
 def run(argv, env, timeout=60) -> subprocess.CompletedProcess:
     return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def clean_checkout(target: Path) -> Path:
+    """The files git tracks, as they are in the work tree: no var/, no .venv, nothing generated."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target

@@ -7,14 +7,13 @@ show in a process list; the answer is one JSON object on its stdout.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import subprocess
 import threading
 from typing import Any
 
 from .. import usb as usb_discovery
+from ..system import processes
 from .base import (
     CERT_LOCKED,
     CERT_PASSWORD_WRONG,
@@ -39,7 +38,7 @@ from .base import (
 
 ALREADY_DONE = "already_done"  # a raw code that means the operation had already happened: success
 
-# The vendor codes of domain.md, lower-cased; 0x0963c<N> (N tries left) is handled in stable_code.
+# The vendor codes of docs/domain.md, lower-cased; 0x0963c<N> (N tries left) is handled in stable_code.
 RAW_CODES = {
     "246": UPLOAD_OVERDUE,
     "248": DEVICE_LOCKED,
@@ -159,14 +158,14 @@ class CommandDriver:
                 encoding="utf-8",
                 errors="replace",
                 env=self.env,
-                start_new_session=True,
+                **processes.popen_options(),
             )
         except OSError as exc:
             raise DeviceError(DRIVER_ERROR, f"cannot run {self.program[0]}: {exc.strerror}") from None
         try:
             stdout, stderr = proc.communicate(json.dumps(request), timeout=self.timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # the tool and anything it started
+            processes.kill_tree(proc)  # the tool and anything it started
             proc.communicate()
             raise DeviceError(TIMEOUT, f"{self.program[0]} did not answer {op} within {self.timeout:g}s") from None
         last_line = scrub(stderr.strip().splitlines()[-1] if stderr.strip() else "")

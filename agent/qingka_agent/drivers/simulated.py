@@ -1,4 +1,4 @@
-"""A simulated cabinet of tax-control devices that follows the device rules of domain.md.
+"""A simulated cabinet of tax-control devices that follows the device rules of docs/domain.md.
 
 A devices file describes the cabinet (docs/simulated-devices.md). Each device's state lives in
 state_dir/simulated/devices/<device_number>.json, written atomically, so it survives a restart
@@ -460,7 +460,7 @@ def _spec_problem(spec: dict, number: str) -> str | None:
 
 
 def _type_state(state: dict, today: date) -> int:
-    """The invoice-type state domain.md derives from the clock, zxbsrq and kpjzsj."""
+    """The invoice-type state docs/domain.md derives from the clock, zxbsrq and kpjzsj."""
     kpjzsj = date.fromisoformat(state["kpjzsj"])
     zxbsrq = date.fromisoformat(state["zxbsrq"])
     this = _month(today)

@@ -1,0 +1,26 @@
+"""`manage.py healthcheck`, the compose healthcheck of the rq worker and the sweeper, against the
+real processes."""
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from .processes import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def healthy(process: str) -> bool:
+    try:
+        call_command("healthcheck", process=process, stdout=io.StringIO())
+    except CommandError:
+        return False
+    return True
+
+
+def test_healthcheck_follows_the_rq_worker_and_the_sweeper(stack):
+    wait_until(lambda: healthy("rqworker") and healthy("sweeper"), timeout=30, what="worker and sweeper healthy")
+    stack.stop()
+    assert not healthy("rqworker")
+    assert not healthy("sweeper")
