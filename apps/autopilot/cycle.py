@@ -122,7 +122,7 @@ def run_pass(now: dt.datetime, autopilot: Autopilot) -> dict[str, int]:
             )
         )
     )
-    periods = _periods(clients, months)
+    periods = _periods(clients, months, working)
     busy = set(Job.objects.filter(state__in=ACTIVE_STATES).values_list("device_id", flat=True))
     failed = _failed_needing_a_person(months)
     season = in_filing_season(today, working)
@@ -141,18 +141,16 @@ def run_pass(now: dt.datetime, autopilot: Autopilot) -> dict[str, int]:
     return _make(wanted, now, autopilot)
 
 
-def _periods(clients: list[Client], months: list[dt.date]) -> dict[tuple[int, dt.date], Period]:
-    """Each client's period rows of `months`, made for the clients that have none yet."""
+def _periods(clients: list[Client], months: list[dt.date], working: dt.date) -> dict[tuple[int, dt.date], Period]:
+    """Each client's period rows of `months`. The working period's row is made for the clients
+    that have none yet, once its window is open; an older month is worked only where a row says
+    what is left of it."""
     by_client = {client.pk: client for client in clients}
-    deadlines = {month: period_deadline(month).date for month in months}
-    existing = set(Period.objects.filter(month__in=months).values_list("client_id", "month"))
-    missing = [
-        Period.blank(client, month, deadline=deadlines[month])
-        for month in months
-        for client in clients
-        if (client.pk, month) not in existing
-    ]
-    Period.objects.bulk_create(missing, ignore_conflicts=True, batch_size=1000)
+    if working in months:
+        existing = set(Period.objects.filter(month=working).values_list("client_id", flat=True))
+        deadline = period_deadline(working).date
+        missing = [Period.blank(c, working, deadline=deadline) for c in clients if c.pk not in existing]
+        Period.objects.bulk_create(missing, ignore_conflicts=True, batch_size=1000)
     found = {}
     for period in Period.objects.filter(month__in=months, client__in=list(by_client)):
         period.client = by_client[period.client_id]
