@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.autopilot.models import Autopilot
 from apps.clients.identifiers import credit_check_character, org_code_check_character
 from apps.clients.models import Client
 from apps.core import clock
@@ -53,7 +54,8 @@ FAULTS = {
 }
 LOCK_LATE_FAULTS = ("wrong_password", "unfiled_at_bureau", "unplugged", "offline_invoices")
 STRAGGLERS_NOT_LOCKED = ("clear_due", "return_overdue", "summary_due")  # their devices lock later
-SUB_DEVICE_EVERY = 15  # every 15th client has a main and a sub device
+SUB_DEVICE_EVERY = 15
+DEMO_PACE = 120  # the autopilot's jobs per agent per minute in the demo  # every 15th client has a main and a sub device
 LOCKED_AND_UNLOCKED = 41  # the client whose device locked once, months ago, and was unlocked by the bureau
 
 
@@ -92,6 +94,8 @@ def seed(clients: int = 120, now: dt.datetime | None = None) -> dict[str, User]:
         if not Client.objects.filter(taxpayer_id=demo_credit_code(1)).exists():
             firm = _firm(clients, staff, now)
             _write_cabinet(firm, now)
+            # the demo runs its month by itself; a simulated cabinet takes a quicker pace than the default
+            Autopilot.objects.update_or_create(pk=1, defaults={"enabled": True, "per_agent_per_minute": DEMO_PACE})
     return staff
 
 

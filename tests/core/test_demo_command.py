@@ -16,7 +16,8 @@ from tests.e2e.processes import clean_checkout, wait_until
 
 pytestmark = pytest.mark.integration
 MACHINE_REDIS_PORT = 6379
-DEMO_NOW = "2026-12-10T09:00"  # the demo's set clock, which every child process must read
+DEMO_NOW = "2026-12-01T00:04:30"  # the demo's set clock, which every child process must read
+WINDOW = "2026-12-01T00:05"  # November's 抄报 opens: the autopilot starts the month by itself
 
 
 def demo_environment(checkout):
@@ -97,9 +98,27 @@ def test_demo_runs_everything_and_ctrl_c_stops_everything(tmp_path):
         )
         assert job["state"] == "succeeded", {k: job[k] for k in ("client", "error_code", "error_message", "raw_code")}
         # the site stamped the job and the agent's device read its clock: both on the demo's clock
-        assert job["created_at"].startswith("2026-12-10T09:")
+        assert job["created_at"].startswith("2026-12-01T00:0")
         device = http.get(f"/api/v1/devices/{job['device']}/").json()
-        assert device["monitoring"]["clock"].startswith("2026-12-10T09:"), device["monitoring"]
+        assert device["monitoring"]["clock"].startswith("2026-12-01T00:0"), device["monitoring"]
+
+        # the autopilot's first pass after 00:05 goes over the whole cabinet within five minutes
+        def autopilot_jobs(**filters):
+            query = "&".join(f"{key}={value}" for key, value in {"origin": "autopilot", **filters}.items())
+            return http.get(f"/api/v1/jobs/?{query}").json()
+
+        def pass_finished():
+            total = autopilot_jobs()["count"]
+            done = autopilot_jobs(state="succeeded")["count"] + autopilot_jobs(state="failed")["count"]
+            return total >= 100 and done == total
+
+        wait_until(pass_finished, timeout=300, what="the autopilot's first pass")
+        assert autopilot_jobs(ordering="created_at")["results"][0]["created_at"] >= WINDOW
+        assert autopilot_jobs(ordering="-finished_at")["results"][0]["finished_at"] < "2026-12-01T00:10"
+        assert autopilot_jobs(state="succeeded")["count"] >= 100
+        # no channel is set up: the wrong password's hold is still recorded and shown
+        sends = http.get("/notifications/").text
+        assert "口令错误" in sends and "无渠道（仅记录）" in sends
 
         assert any(talks_to(c, embedded) for c in children)
         assert not any(talks_to(c, MACHINE_REDIS_PORT) for c in children), "the machine's Redis was used"

@@ -23,6 +23,7 @@ SITE_SETTINGS = {  # shared by the live server (through `settings`) and the site
     "QINGKA_AGENT_OFFLINE_SECONDS": 10,
     "QINGKA_RESEND_AFTER_SECONDS": 30,
     "QINGKA_SWEEP_SECONDS": 1,
+    "QINGKA_AUTOPILOT_SECONDS": 1,
 }
 
 
