@@ -101,6 +101,7 @@ class Command(BaseCommand):
         """Every child gets this process's environment as it is when the child starts (QINGKA_CLOCK
         and the like reach them all), plus the few variables set here."""
         os.environ.setdefault("SECURE_HTTPS", "0")  # the demo serves plain HTTP
+        os.environ.setdefault("QINGKA_AUTOPILOT_SECONDS", "15")  # the autopilot looks more often than a firm's
         redis_url = os.environ.get("REDIS_URL")
         if redis_url:
             if not redis_answers(redis_url):
