@@ -54,8 +54,8 @@ FAULTS = {
 }
 LOCK_LATE_FAULTS = ("wrong_password", "unfiled_at_bureau", "unplugged", "offline_invoices")
 STRAGGLERS_NOT_LOCKED = ("clear_due", "return_overdue", "summary_due")  # their devices lock later
-SUB_DEVICE_EVERY = 15
-DEMO_PACE = 300  # the autopilot's jobs per agent per minute in the demo  # every 15th client has a main and a sub device
+SUB_DEVICE_EVERY = 15  # every 15th client has a main and a sub device
+DEMO_PACE = 300  # the autopilot's jobs per agent per minute in the demo
 LOCKED_AND_UNLOCKED = 41  # the client whose device locked once, months ago, and was unlocked by the bureau
 
 
