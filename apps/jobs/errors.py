@@ -7,7 +7,6 @@ from django.utils.translation import gettext_lazy as _
 
 RETRY = "retry"  # transient: retried with backoff up to the job's limit
 NEVER = "never"  # needs a person; retrying can do harm (passwords!) or cannot help
-SUCCESS = "success"  # "already done" answers
 DEVICE_LOCKED = "DEVICE_LOCKED"  # the device is past its 开票截止日期 (248, 0x09d109)
 
 
@@ -17,7 +16,6 @@ class DeviceErrorInfo:
     message: str
     remedy: str
     retry: str
-    vendor_codes: tuple[str, ...] = ()
     password: bool = False  # a wrong or locked password: the device is held until a person acts
 
 
@@ -34,7 +32,6 @@ _CATALOGUE = [
         _("证书口令错误"),
         _("核对并更正证书口令；切勿反复尝试，次数用完将锁定"),
         NEVER,
-        ("0x0963c0", "0x0963c1", "0x0963c2", "0x0963c3", "0x0963c4", "0x0963c5", "0x0963c6", "0x0963c7"),
         password=True,
     ),
     DeviceErrorInfo("CERT_LOCKED", _("证书口令已锁定"), _("携带设备到主管税务机关解锁"), NEVER, password=True),
@@ -49,37 +46,26 @@ _CATALOGUE = [
         _("已到开票截止日期，设备已锁死"),
         _("完成申报后抄报清卡；超期过久须到税务机关处理"),
         NEVER,
-        ("248", "0x09d109"),
     ),
-    DeviceErrorInfo(
-        "UPLOAD_OVERDUE", _("已到上传截止日期，上月有已开未上传发票"), _("先上传离线发票，再抄报"), NEVER, ("246",)
-    ),
+    DeviceErrorInfo("UPLOAD_OVERDUE", _("已到上传截止日期，上月有已开未上传发票"), _("先上传离线发票，再抄报"), NEVER),
     DeviceErrorInfo(
         "MULTI_MONTH_UNREPORTED",
         _("抄税失败，可能存在多月未正常抄报"),
         _("需人工处理，超过90天未抄报须到税务机关"),
         NEVER,
-        ("202",),
     ),
-    DeviceErrorInfo(
-        "DEVICE_NOT_STARTED", _("设备未开启"), _("重新插拔或给端口断电重启，系统将自动重试"), RETRY, ("0x09c000",)
-    ),
-    DeviceErrorInfo(
-        "KEY_UPDATE_REQUIRED", _("需要更新安全认证密钥"), _("用开票软件联网更新密钥"), NEVER, ("0x09240d",)
-    ),
-    DeviceErrorInfo("CLOCK_ERROR", _("设备时钟错误"), _("联系设备服务商校准时钟"), NEVER, ("0x09e105",)),
-    DeviceErrorInfo("CERT_REPORTED_LOST", _("证书已挂失"), _("联系主管税务机关"), NEVER, ("ERROR@98",)),
-    DeviceErrorInfo("CERT_REVOKED", _("证书已作废"), _("联系主管税务机关"), NEVER, ("ERROR@97",)),
-    DeviceErrorInfo("CERT_STATUS_UNKNOWN", _("证书状态未知"), _("联系主管税务机关核实证书状态"), NEVER, ("ERROR@103",)),
+    DeviceErrorInfo("DEVICE_NOT_STARTED", _("设备未开启"), _("重新插拔或给端口断电重启，系统将自动重试"), RETRY),
+    DeviceErrorInfo("KEY_UPDATE_REQUIRED", _("需要更新安全认证密钥"), _("用开票软件联网更新密钥"), NEVER),
+    DeviceErrorInfo("CLOCK_ERROR", _("设备时钟错误"), _("联系设备服务商校准时钟"), NEVER),
+    DeviceErrorInfo("CERT_REPORTED_LOST", _("证书已挂失"), _("联系主管税务机关"), NEVER),
+    DeviceErrorInfo("CERT_REVOKED", _("证书已作废"), _("联系主管税务机关"), NEVER),
+    DeviceErrorInfo("CERT_STATUS_UNKNOWN", _("证书状态未知"), _("联系主管税务机关核实证书状态"), NEVER),
     DeviceErrorInfo("TIMEOUT", _("设备操作超时"), _("检查设备与前置机，系统将自动重试"), RETRY),
     DeviceErrorInfo("DRIVER_ERROR", _("设备驱动异常"), _("查看前置机日志，必要时联系技术支持"), NEVER),
     DeviceErrorInfo("LEASE_EXPIRED", _("前置机未在租约内回报"), _("检查前置机是否在线，系统将自动重试"), RETRY),
 ]
 ERRORS = {info.code: info for info in _CATALOGUE}
 PASSWORD_CODES = tuple(info.code for info in _CATALOGUE if info.password)
-# "Already done" vendor answers (195 当月已汇总清卡, 0x09d118 重复清卡) arrive as success with
-# already_done set, so they have no entry here: they are not errors.
-ALREADY_DONE_VENDOR_CODES = ("195", "0x09d118")
 
 
 def error_info(code: str) -> DeviceErrorInfo:

@@ -38,7 +38,6 @@ def test_illegal_transitions_are_refused_and_change_nothing(job, start, to):
 def test_terminal_states_and_the_cycle():
     assert TRANSITIONS[S.SUCCEEDED] == set() and TRANSITIONS[S.CANCELLED] == set()
     assert S.RUNNING not in TRANSITIONS[S.SCHEDULED]  # a job is always queued before it runs
-    assert len(LEGAL) + len(ILLEGAL) == len(S) ** 2
 
 
 @pytest.mark.django_db
