@@ -10,10 +10,24 @@ def is_firm_admin(user) -> bool:
     return user.is_authenticated and user.is_firm_admin
 
 
-def can_view_client(user, client) -> bool:
+def sees_all_clients(user) -> bool:
+    """管理员 and 只读 see every client; a 会计 only their own; nobody else any."""
+    return user.is_authenticated and (user.is_firm_admin or user.role != user.Role.ACCOUNTANT)
+
+
+def restrict(queryset, user, client_path: str = ""):
+    """`queryset` cut down to the rows of the clients `user` may see (NetBox's restrict()):
+    `client_path` leads from its model to the client ("" for Client, "client__" for audit events,
+    "device__client__" for jobs). Every list, page, export and API asks this one rule."""
     if not user.is_authenticated:
-        return False
-    return user.is_firm_admin or user.role == user.Role.READONLY or client.staff_id == user.pk
+        return queryset.none()
+    if sees_all_clients(user):
+        return queryset
+    return queryset.filter(**{f"{client_path}staff": user})
+
+
+def can_view_client(user, client) -> bool:
+    return sees_all_clients(user) or (user.is_authenticated and client.staff_id == user.pk)
 
 
 def can_operate_client(user, client) -> bool:

@@ -6,6 +6,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.permissions import restrict
 from apps.core import clock
 
 
@@ -15,15 +16,9 @@ class AppendOnlyError(Exception):
 
 class AuditEventQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """管理员 and 只读 see every event; 会计 only the events of their own clients (not those
-        about agents or other things without a client); nobody else sees any."""
-        from apps.clients.models import Client
-
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_firm_admin or user.role != user.Role.ACCOUNTANT:
-            return self
-        return self.filter(client__in=Client.objects.visible_to(user))
+        """A 会计 sees the events of their own clients only (not those about agents or other
+        things without a client)."""
+        return restrict(self, user, "client__")
 
     def update(self, **kwargs):
         raise AppendOnlyError("audit events cannot be changed")

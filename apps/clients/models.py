@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.permissions import restrict
 from apps.core import clock
 
 from . import identifiers
@@ -45,12 +46,7 @@ def staff_error(user) -> str | None:
 
 class ClientQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """会计 see their own clients; 管理员 and 只读 see all; nobody else sees any."""
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_firm_admin or user.role != user.Role.ACCOUNTANT:
-            return self
-        return self.filter(staff=user)
+        return restrict(self, user)
 
 
 class Client(models.Model):

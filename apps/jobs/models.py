@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from apps.clients.models import Client
+from apps.accounts.permissions import restrict
 from apps.core import clock
 
 
@@ -51,8 +51,7 @@ NOT_STARTED_STATES = (S.SCHEDULED, S.QUEUED)
 
 class JobQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """The jobs of the clients `user` may see."""
-        return self.filter(device__client__in=Client.objects.visible_to(user))
+        return restrict(self, user, "device__client__")
 
 
 class Job(models.Model):

@@ -15,8 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from apps.accounts import second_factor
 from apps.accounts.middleware import background
-from apps.accounts.models import User
-from apps.accounts.permissions import require_firm_admin
+from apps.accounts.permissions import can_record_returns, require_firm_admin
 from apps.core import clock, export
 from apps.core.filters import page_of
 from apps.core.months import format_month
@@ -172,7 +171,7 @@ def retry(request, pk):
 
 
 def _may_record_returns(user) -> None:
-    if not (user.is_firm_admin or user.role == User.Role.ACCOUNTANT):
+    if not can_record_returns(user):
         raise PermissionDenied
 
 
