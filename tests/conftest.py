@@ -73,3 +73,14 @@ def nov10():
 
     with freeze_time("2026-11-10 02:00:00") as frozen:
         yield frozen
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the site's default language: a request in English earlier in the same
+    thread leaves English active (LocaleMiddleware does not switch back)."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

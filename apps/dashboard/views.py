@@ -13,6 +13,7 @@ from django.db.models import Prefetch, Q
 from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -24,6 +25,7 @@ from apps.attention.rows import rows_for
 from apps.clients.models import Client, TaxpayerKind
 from apps.core import clock, export
 from apps.core.filters import DateInput, page_of
+from apps.core.forms import MONTH_ERROR, MonthField
 from apps.core.months import add_months, format_month, parse_month
 from apps.devices.models import Agent, Device, DeviceKind
 from apps.filing_calendar.models import period_deadline
@@ -106,7 +108,7 @@ def _month_from(request, working: dt.date, warn: bool) -> dt.date:
             return parse_month(text)
         except ValueError:
             if warn:  # not on every poll of the live fragment
-                messages.error(request, _("月份格式应为 YYYY-MM，如 2026-10；已显示当前工作月份"))
+                messages.error(request, format_lazy("{}；{}", MONTH_ERROR, _("已显示当前工作月份")))
     return working
 
 
@@ -289,7 +291,7 @@ def live(request):
 
 
 class BulkFiledForm(forms.Form):
-    month = forms.CharField(widget=forms.HiddenInput)
+    month = MonthField(widget=forms.HiddenInput)
     filed_on = forms.DateField(
         label=gettext_lazy("申报日期"), required=False, widget=DateInput(), help_text=gettext_lazy("留空则为今天")
     )
@@ -300,12 +302,6 @@ class BulkFiledForm(forms.Form):
         error_messages={"required": gettext_lazy("请先在表格中勾选客户")},
     )
     return_query = forms.CharField(required=False, widget=forms.HiddenInput)
-
-    def clean_month(self):
-        try:
-            return parse_month(self.cleaned_data["month"])
-        except ValueError:
-            raise forms.ValidationError(_("月份格式应为 YYYY-MM，如 2026-10")) from None
 
 
 @login_required

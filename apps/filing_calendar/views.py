@@ -18,6 +18,7 @@ from icalendar import Alarm, Calendar, Event
 from apps.accounts.permissions import require_firm_admin
 from apps.core import clock
 from apps.core.filters import DateInput
+from apps.core.forms import MonthField
 from apps.core.months import add_months, format_month, month_start, parse_month
 from apps.scheduling.models import Batch
 
@@ -29,7 +30,7 @@ FEED_MONTHS_BACK, FEED_MONTHS_AHEAD = 3, 12
 
 
 class DeadlineForm(forms.Form):
-    month = forms.CharField(widget=forms.HiddenInput)
+    month = MonthField(widget=forms.HiddenInput)
     deadline = forms.DateField(
         label=gettext_lazy("申报截止日"),
         widget=DateInput(),
@@ -41,12 +42,6 @@ class DeadlineForm(forms.Form):
         required=False,
         help_text=gettext_lazy("如：税总办征科函〔2025〕64号"),
     )
-
-    def clean_month(self):
-        try:
-            return parse_month(self.cleaned_data["month"])
-        except ValueError:
-            raise forms.ValidationError(_("月份格式应为 YYYY-MM，如 2026-10")) from None
 
 
 def _month(request) -> dt.date:

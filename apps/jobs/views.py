@@ -1,10 +1,8 @@
 """任务: the jobs the user may see, filtered, paged and exported; one job with its history."""
 
 import django_filters
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -15,25 +13,13 @@ from apps.audit.display import action_label
 from apps.audit.models import AuditEvent
 from apps.core import export
 from apps.core.filters import ClientSearchFilter, DateRangeForm, date_range, page_of
-from apps.core.months import format_month, parse_month
+from apps.core.forms import MonthField
+from apps.core.months import format_month
 from apps.devices.models import Agent
 
 from . import pipeline
 from .errors import ERRORS, error_info
 from .models import Job, JobKind, JobState, Origin
-
-
-class MonthField(forms.CharField):
-    widget = forms.TextInput(attrs={"type": "month", "placeholder": "2026-10"})
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        if not value:
-            return None
-        try:
-            return parse_month(value)
-        except ValueError:
-            raise ValidationError(_("月份格式应为 YYYY-MM，如 2026-10")) from None
 
 
 class MonthFilter(django_filters.Filter):

@@ -5,10 +5,10 @@ from apps.accounts import second_factor
 from apps.accounts.models import User
 from apps.clients.models import TaxpayerKind
 from apps.core import clock
+from apps.core.forms import MonthField
 from apps.core.months import add_months, format_month
 from apps.devices.models import Agent, DeviceKind
 from apps.jobs.models import JobKind
-from apps.jobs.views import MonthField
 from apps.periods.models import working_month
 from apps.periods.rules import PeriodStatus
 

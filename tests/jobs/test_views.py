@@ -155,7 +155,7 @@ def test_bad_filters_are_explained_in_chinese_field_by_field(client, users, worl
     )
     assert response.status_code == 200
     errors = response.context["filter"].form.errors
-    assert errors["month"] == ["月份格式应为 YYYY-MM，如 2026-10"]
+    assert errors["month"] == ["月份格式应为 YYYY-MM（2000至2100年），如 2026-10"]
     assert errors["date_to"] == ["结束日期不能早于开始日期"]
     assert "state" in errors and "月份格式应为" in response.text
     # the bad fields filter nothing: every job is still listed

@@ -26,9 +26,9 @@ def admin_client(client, users):
 @pytest.mark.parametrize(
     ("path", "params", "reason"),
     [
-        ("/api/v1/months/99999999999-01/", {}, "月份应为2000到2100年间"),
-        ("/api/v1/months/1999-12/", {}, "月份应为2000到2100年间"),
-        ("/api/v1/months/2026-13/", {}, "月份应为2000到2100年间"),
+        ("/api/v1/months/99999999999-01/", {}, "月份格式应为"),
+        ("/api/v1/months/1999-12/", {}, "月份格式应为"),
+        ("/api/v1/months/2026-13/", {}, "月份格式应为"),
         ("/api/v1/calendar/0/", {}, "年份应在2000到2100之间"),
         ("/api/v1/calendar/99999/", {}, "年份应在2000到2100之间"),
         ("/api/v1/periods/", {"month": "10000-01"}, "月份格式应为"),

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from apps.accounts.permissions import OperatorWrites
 from apps.clients.models import Client
 from apps.core import clock
+from apps.core.forms import MONTH_ERROR
 from apps.core.months import format_month, parse_month
 from apps.filing_calendar.models import Source, period_deadline
 
@@ -35,7 +36,7 @@ class PeriodFilter(django_filters.FilterSet):
         try:
             return queryset.filter(month=parse_month(value))
         except ValueError:
-            raise ValidationError({"month": [_("月份格式应为 YYYY-MM，如 2026-10")]}) from None
+            raise ValidationError({"month": [MONTH_ERROR]}) from None
 
 
 class PeriodViewSet(viewsets.ReadOnlyModelViewSet):
@@ -103,7 +104,7 @@ def month_summary(request, month: str):
         try:
             chosen = parse_month(month)
         except ValueError:
-            raise ValidationError({"month": [_("月份应为2000到2100年间的 YYYY-MM，如 2026-10")]}) from None
+            raise ValidationError({"month": [MONTH_ERROR]}) from None
     deadline = period_deadline(chosen)
     counts = status_counts(clients_for_month(request.user, chosen, clock.now()))
     return Response(
