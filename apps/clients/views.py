@@ -14,7 +14,6 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.permissions import can_operate_client, client_for_operation
 from apps.audit.display import action_label
-from apps.autopilot.forms import ExclusionForm
 from apps.autopilot.models import Exclusion
 from apps.core import clock
 from apps.core.filters import DateInput
@@ -27,7 +26,7 @@ from apps.jobs.rules import period_reason
 from apps.periods.models import Period, working_month
 from apps.periods.rules import REMEDIES
 from apps.periods.services import record_return_filed
-from apps.sharing.views import ShareLinkForm
+from apps.sharing.models import DAYS_CHOICES, DEFAULT_DAYS
 
 from .display import action_period, decorate_device, timeline
 from .models import Client
@@ -69,9 +68,9 @@ def detail(request, pk):
             "acting_lock_estimated": acting.lock_is_estimate(now),
             "is_straggler": acting.month != month,
             "can_operate": can_operate,
-            "share_form": ShareLinkForm(),
+            "share_days": DAYS_CHOICES,
+            "default_share_days": DEFAULT_DAYS,
             "autopilot_exclusion": Exclusion.objects.filter(client=client).first(),
-            "exclusion_form": ExclusionForm(),
             "share_links": list(client.share_links.select_related("created_by")[:20]) if can_operate else [],
             "now": now,
         },

@@ -3,14 +3,12 @@ link sees that company's months and devices, and nothing of the firm's inside.""
 
 import datetime as dt
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from apps.accounts.permissions import client_for_operation
@@ -21,18 +19,8 @@ from apps.core import clock
 from apps.devices.models import Health
 from apps.periods.models import working_month
 
-from .models import DAYS_CHOICES, DEFAULT_DAYS, ShareLink
-
-
-class ShareLinkForm(forms.Form):
-    days = forms.TypedChoiceField(
-        label=gettext_lazy("有效期"),
-        choices=DAYS_CHOICES,
-        coerce=int,
-        initial=DEFAULT_DAYS,
-        required=False,
-        empty_value=DEFAULT_DAYS,
-    )
+from .forms import ShareLinkForm
+from .models import ShareLink
 
 
 @login_required
