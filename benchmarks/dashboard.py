@@ -30,8 +30,8 @@ from django.utils import timezone  # noqa: E402
 
 from apps.accounts.models import User  # noqa: E402
 from apps.clients.models import Client  # noqa: E402
-from apps.core.demo import demo_credit_code  # noqa: E402
 from apps.core.months import add_months, month_start  # noqa: E402
+from apps.demo.seed import demo_credit_code  # noqa: E402
 from apps.devices.models import Device  # noqa: E402
 from apps.jobs.models import Job  # noqa: E402
 from apps.periods.models import Period  # noqa: E402

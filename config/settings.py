@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.attention",
     "apps.charts",
+    "apps.demo",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",  # last, as its documentation asks

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from apps.clients.models import Client
-from apps.core import demo
+from apps.demo import seed as demo
 from apps.devices.models import Device
 from apps.periods.models import Period
 from apps.periods.rules import SHANGHAI

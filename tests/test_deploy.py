@@ -13,7 +13,7 @@ import httpx
 import pytest
 import yaml
 
-from apps.core.demo_stack import free_port
+from apps.demo.stack import free_port
 from tests.conftest import TEST_REDIS_URL
 from tests.e2e.conftest import database_url
 from tests.e2e.processes import BIN, ROOT, clean_checkout, wait_until

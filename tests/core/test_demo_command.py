@@ -11,7 +11,7 @@ import httpx
 import psutil
 import pytest
 
-from apps.core.demo_stack import free_port
+from apps.demo.stack import free_port
 from tests.e2e.processes import clean_checkout, wait_until
 
 pytestmark = pytest.mark.integration

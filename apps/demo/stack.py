@@ -8,7 +8,7 @@ from pathlib import Path
 
 import redis
 
-from apps.core.demo import DEMO_AGENT, cabinet_path
+from apps.demo.seed import DEMO_AGENT, cabinet_path
 from apps.devices.models import Agent
 
 
