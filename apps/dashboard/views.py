@@ -242,7 +242,8 @@ def export_row(client: Client) -> list:
             + ("" if d.present else f" {_('不在位')}")
             for d in client.device_list
         ),
-        client.status.label,
+        client.status.label + (f"（{_('按日历估计')}）" if client.lock_estimated and client.status == "locked" else ""),
+        _("逾期") if client.is_late else "",
         client.period_deadline,
         f"{job.get_kind_display()} {job.get_state_display()}" if job else "",
         error.message if error else "",
@@ -261,6 +262,7 @@ EXPORT = export.Table(
         gettext_lazy("负责会计"),
         gettext_lazy("设备"),
         gettext_lazy("申报状态"),
+        gettext_lazy("逾期"),
         gettext_lazy("申报截止日"),
         gettext_lazy("最近任务"),
         gettext_lazy("错误信息"),

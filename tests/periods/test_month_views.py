@@ -150,3 +150,13 @@ def test_without_device_data_the_page_says_the_lock_is_an_estimate(as_role, user
     html = as_role("owner").get(reverse("clients:detail", args=[unknown.pk])).content.decode()
     assert "已锁死" in html and "按日历估计" in html
     assert Period.objects.get(client=unknown).lock_is_estimate()
+
+
+def test_late_work_is_marked_in_the_export(as_role, firm):
+    import csv
+    import io
+
+    response = as_role("admin").get(reverse("dashboard"), {"month": "2026-10", "export": "csv"})
+    rows = {row["客户名称"]: row for row in csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))}
+    assert rows["甲已完成"]["逾期"] == "" and rows["戊逾期完成"]["逾期"] == "逾期"
+    assert rows["丙逾期未申报"]["申报状态"] == "逾期未申报" and rows["丙逾期未申报"]["逾期"] == "逾期"
