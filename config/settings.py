@@ -136,6 +136,8 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'qingka.sqlite3'}"),
+        # A connection is kept for a minute per process: sync gunicorn workers, the rq worker and
+        # the sweeper each hold at most one, so processes bound what PostgreSQL is asked for.
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", 60)),
         conn_health_checks=True,
     )

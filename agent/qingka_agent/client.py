@@ -28,6 +28,10 @@ class SiteUnreachable(SiteError):
     """No answer, a timeout, or a 5xx: try again later."""
 
 
+class ServerError(SiteUnreachable):
+    """A 5xx: the site is up but failed on this call (the outbox backs off this entry alone)."""
+
+
 class SiteClient:
     def __init__(self, site_url: str, token: str, timeout: float = 10, transport: httpx.BaseTransport | None = None):
         self.site_url = site_url
@@ -55,7 +59,7 @@ class SiteClient:
         if status == 404:
             raise NotFound(what)
         if status >= 500:
-            raise SiteUnreachable(what)
+            raise ServerError(what)
         if status != 200:
             raise SiteError(f"{what}: {response.text[:200]}")
         try:
@@ -66,8 +70,22 @@ class SiteClient:
     def me(self) -> dict[str, Any]:
         return self._call("GET", "me/")
 
-    def heartbeat(self, version: str, hostname: str, devices: list[dict[str, Any]]) -> dict[str, Any]:
-        return self._call("POST", "heartbeat/", {"version": version, "hostname": hostname, "devices": devices})
+    def heartbeat(
+        self,
+        version: str,
+        hostname: str,
+        devices: list[dict[str, Any]],
+        jobs: list[int] | None = None,
+        parked: list[int] | None = None,
+    ) -> dict[str, Any]:
+        body = {
+            "version": version,
+            "hostname": hostname,
+            "devices": devices,
+            "jobs": jobs or [],
+            "parked": parked or [],
+        }
+        return self._call("POST", "heartbeat/", body)
 
     def claim(self, job_id: int, attempt: int) -> dict[str, Any]:
         return self._call("POST", f"jobs/{job_id}/claim/", {"attempt": attempt})["job"]

@@ -74,6 +74,7 @@ class Inventory:
         self._found: dict[int, list[FoundDevice]] = {}
         self._errors: dict[int, str] = {}
         self._by_number: dict[str, Driver] = {}
+        self._readings: dict[str, dict[str, Any]] = {}
         self._scan_lock = threading.Lock()
 
     def scan(self) -> bool:
@@ -108,7 +109,17 @@ class Inventory:
             for key in before.keys() - after.keys():
                 log.info("pulled out: %s", _describe(before[key]))
             self.rows, self._by_number = rows, by_number
+            for row in rows:
+                if row["device_number"] and row["monitoring"]:
+                    self._readings[row["device_number"]] = row["monitoring"]
             return before.keys() != after.keys()
 
     def driver_for(self, device_number: str) -> Driver | None:
         return self._by_number.get(device_number)
+
+    def reading_of(self, device_number: str) -> dict[str, Any] | None:
+        """The device's latest monitoring data: from the last scan or the last operation."""
+        return self._readings.get(device_number)
+
+    def remember(self, device_number: str, monitoring: dict[str, Any]) -> None:
+        self._readings[device_number] = monitoring

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from celery import Celery
 
-from . import clock
+from . import broker, clock
 from .client import NotClaimable, NotFound, SiteClient, SiteError, SiteUnreachable
 from .config import Config
 from .drivers.base import DEVICE_MISSING, DRIVER_ERROR, ERROR_CODES, DeviceError, Driver, Secrets
@@ -22,6 +23,7 @@ from .signing import verify
 
 log = logging.getLogger(__name__)
 
+broker.install()  # a bad item on the queue is dropped, not the end of the worker
 app = Celery("qingka_agent")
 app.conf.update(
     broker_url="redis://127.0.0.1:6379/0",
@@ -39,6 +41,7 @@ app.conf.update(
 )
 
 KINDS = ("read_status", "upload_summary", "clear", "upload_and_clear")
+SENDERS = 16  # threads sending results
 
 
 def configure(config: Config) -> None:
@@ -80,20 +83,29 @@ def _failed(
     }
 
 
-def _operate(driver: Driver, kind: str, number: str, period: str | None, secrets: Secrets) -> dict[str, Any]:
-    """Run one job on its device; always returns the result fields, never raises."""
+def _operate(
+    driver: Driver, kind: str, number: str, period: str | None, secrets: Secrets, known: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Run one job on its device; always returns the result fields, never raises.
+
+    A step the device already did for this period is skipped, not repeated. Whether it did is
+    known from its latest reading (`known`: the last scan's or the last operation's); only without
+    one is the device read first. A reading can only be behind the device, never ahead of it (a
+    clear does not come undone), and a device reports a repeated 抄报 or 清卡 as already done, so
+    acting on an old reading repeats nothing: 抄报并清卡 costs two device operations, not three."""
     monitoring = None
     try:
         if kind not in KINDS:
             raise ValueError(f"unknown job kind {kind!r}")
-        # Read first: a step the device already did for this period is skipped, not repeated.
-        monitoring = driver.read_status(number, secrets)
+        if kind == "read_status" or not known:
+            monitoring = known = driver.read_status(number, secrets)
         steps = []
-        if kind in ("upload_summary", "upload_and_clear") and not _summarised(monitoring, period):
+        if kind in ("upload_summary", "upload_and_clear") and not _summarised(known, period):
             steps.append(driver.upload_summary)
-        if kind in ("clear", "upload_and_clear") and not _cleared(monitoring, period):
+        if kind in ("clear", "upload_and_clear") and not _cleared(known, period):
             steps.append(driver.clear)
         already_done, raw_code = kind != "read_status", None
+        monitoring = monitoring or known
         for step in steps:
             monitoring = step(number, period, secrets)
             # A repeat the device reports as success comes with already_done and its code (195, …).
@@ -128,10 +140,19 @@ class Agent:
         self.signing_key = signing_key
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
+        self._working: set[int] = set()  # claimed jobs whose result is not in the outbox yet
+        # Results go out from threads of their own: a task's slot takes the next job as soon as
+        # its result is safe in the outbox, not after the site has answered.
+        self._senders = ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="result")
 
     def _device_lock(self, number: str) -> threading.Lock:
         with self._locks_guard:
             return self._locks.setdefault(number, threading.Lock())
+
+    def working(self) -> list[int]:
+        """Jobs claimed and not yet reported: the heartbeat keeps their leases running."""
+        with self._locks_guard:
+            return sorted(self._working | self.outbox.waiting())
 
     def busy(self) -> set[str]:
         """Device numbers with an operation running now."""
@@ -153,6 +174,27 @@ class Agent:
         except SiteError as exc:
             log.error("job %s attempt %s: claim refused (%s), message dropped", job_id, attempt, exc)
             return
+        with self._locks_guard:
+            self._working.add(job_id)
+        try:
+            self._work(job_id, attempt, job)
+        finally:
+            with self._locks_guard:
+                self._working.discard(job_id)
+        self._senders.submit(self._deliver, job_id, attempt)
+
+    def _deliver(self, job_id: int, attempt: int) -> None:
+        try:
+            self.outbox.deliver(self.client, job_id, attempt)
+        except Exception:  # it stays in the outbox; the next flush sends it
+            log.exception("job %s attempt %s: sending the result failed", job_id, attempt)
+
+    def drain(self) -> None:
+        """Waits for the results being sent (tests, and a clean stop)."""
+        self._senders.shutdown(wait=True)
+        self._senders = ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="result")
+
+    def _work(self, job_id: int, attempt: int, job: dict) -> None:
         started_at = _now()
         device = job["device"]
         number, kind, period = device["number"], job["kind"], job.get("period")
@@ -166,7 +208,9 @@ class Agent:
             result = _failed(DEVICE_MISSING, "设备未连接到本前置机")
         else:
             with self._device_lock(number):
-                result = _operate(driver, kind, number, period, secrets)
+                result = _operate(driver, kind, number, period, secrets, self.inventory.reading_of(number))
+            if result.get("monitoring"):
+                self.inventory.remember(number, result["monitoring"])
         result = {"attempt": attempt, **result, "started_at": started_at, "finished_at": _now()}
         if result["outcome"] == "succeeded":
             log.info(
@@ -187,7 +231,6 @@ class Agent:
                 result["message"],
             )
         self.outbox.put(job_id, attempt, result)
-        self.outbox.flush(self.client)
 
 
 _agent: Agent | None = None

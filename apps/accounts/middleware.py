@@ -14,6 +14,7 @@ from apps.core import clock
 from . import second_factor
 
 LAST_ACTIVITY = "qingka.last_activity"
+MARK_EVERY = 60  # seconds: the activity is written at most this often, not on every request
 FACTOR_NOT_NEEDED = "qingka.second_factor_not_needed"
 
 
@@ -41,7 +42,7 @@ class IdleTimeoutMiddleware(MiddlewareMixin):
             if is_background:  # htmx follows HX-Redirect: the page goes to the login form
                 return HttpResponse(status=204, headers={"HX-Redirect": reverse(settings.LOGIN_URL)})
             return None  # the view's login_required sends the person to sign in again
-        if not is_background:
+        if not is_background and (last is None or clock.now().timestamp() - last >= MARK_EVERY):
             mark_activity(request)
         return None
 

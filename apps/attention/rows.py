@@ -14,6 +14,7 @@ from apps.accounts.permissions import is_firm_admin
 from apps.autopilot.cycle import in_filing_season
 from apps.autopilot.models import Autopilot
 from apps.clients.models import Client
+from apps.core.health import sweep_stale_cached
 from apps.devices.models import Agent, Device, Health
 from apps.holds.models import Hold, HoldReason
 from apps.jobs.errors import DEVICE_LOCKED, PASSWORD_CODES, error_info
@@ -27,6 +28,7 @@ NEAR_LOCK_DAYS = 2  # a device this close to its lock date and not cleared
 
 
 class Kind:
+    SWEEP_STALE = "sweep_stale"
     HELD = "held"
     FAILED = "failed"
     NEAR_LOCK = "near_lock"
@@ -37,6 +39,7 @@ class Kind:
 
 
 KIND_LABELS = {
+    Kind.SWEEP_STALE: gettext_lazy("后台巡检已停止"),
     Kind.HELD: gettext_lazy("设备已暂停"),
     Kind.FAILED: gettext_lazy("任务失败，不会自动重试"),
     Kind.NEAR_LOCK: gettext_lazy("临近锁死"),
@@ -72,7 +75,8 @@ def rows_for(user, now: dt.datetime) -> list[Row]:
     today = timezone.localdate(now)
     clients = Client.objects.visible_to(user).filter(active=True)
     rows = (
-        _held(clients)
+        _sweep_stale()
+        + _held(clients)
         + _failed(clients)
         + _near_lock(user, now)
         + _missing(clients, today)
@@ -90,6 +94,21 @@ def _sortable(since) -> dt.datetime:
     if isinstance(since, dt.datetime):
         return since
     return dt.datetime.combine(since, dt.time(), dt.UTC)
+
+
+def _sweep_stale() -> list[Row]:
+    """No sweep finished for three intervals: leases, retries, lost messages, offline agents and
+    the autopilot all wait. Everyone sees it: it stops everyone's month."""
+    if not sweep_stale_cached():
+        return []
+    return [
+        Row(
+            Kind.SWEEP_STALE,
+            None,
+            _("后台巡检超过三个周期没有完成：租约到期、重试、重发消息、离线判断和自动清卡都不会进行"),
+            _("检查 run_sweeper 进程与数据库连接"),
+        )
+    ]
 
 
 def _held(clients) -> list[Row]:

@@ -10,17 +10,17 @@ def client_ip(request) -> str:
 
 
 def record(action, obj, **details) -> AuditEvent:
-    event_ = event(action, obj, **details)
-    event_.save()
-    return event_
+    event = build(action, obj, **details)
+    event.save()
+    return event
 
 
 def record_many(events: list[AuditEvent]) -> None:
-    """Writes events made by event() in one statement (a batch of thousands of jobs)."""
-    AuditEvent.objects.bulk_create(events, batch_size=1000)
+    """Events made with build(), written in one statement (a heartbeat that finds 600 devices)."""
+    AuditEvent.objects.bulk_create(events)
 
 
-def event(
+def build(
     action,
     obj,
     *,
@@ -30,13 +30,14 @@ def event(
     before=None,
     after=None,
     client=None,
+    client_id=None,
     source=None,
     simulated=False,
     label="",
     no_client=False,
 ) -> AuditEvent:
-    """An audit event, not saved yet. `obj` None: an event about no row (a failed login for an
-    unknown name); `label` names it."""
+    """The event, not yet saved. `obj` None: an event about no row (a failed login for an unknown
+    name), named by `label`. `client_id` spares loading the client of an object that has it."""
     if user is None and getattr(getattr(request, "user", None), "is_authenticated", False):
         user = request.user
     if agent is not None:
@@ -45,7 +46,9 @@ def event(
         actor_label = str(user)
     else:
         actor_label = "系统"
-    return AuditEvent(
+    if client is None and client_id is None and not no_client:
+        client = getattr(obj, "audit_client", None)
+    event = AuditEvent(
         actor_user=user,
         actor_agent=agent,
         actor_label=actor_label,
@@ -53,9 +56,12 @@ def event(
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
         object_label=str(obj if obj is not None else label)[:255],
-        client=None if no_client else client if client is not None else getattr(obj, "audit_client", None),
+        client=client,
         before=before,
         after=after,
         simulated=simulated,
         source=source if source is not None else client_ip(request),
     )
+    if client is None and not no_client:
+        event.client_id = client_id
+    return event

@@ -58,16 +58,19 @@ def claim_pass(now: dt.datetime) -> Autopilot | None:
     return Autopilot.current() if claimed else None
 
 
-def summary_kind(period: Period) -> str:
-    """抄报 alone while a return is still to come; 抄报并清卡 when nothing stands between them."""
-    if not period.return_required or period.return_filed_on is not None:
+def summary_kind(period: Period, device_count: int) -> str:
+    """抄报 alone while a return is still to come, or while the client has sub-devices (a device
+    clears only once every device of its taxpayer is summarised); 抄报并清卡 when nothing stands
+    between them."""
+    if device_count == 1 and (not period.return_required or period.return_filed_on is not None):
         return JobKind.UPLOAD_AND_CLEAR
     return JobKind.UPLOAD_SUMMARY
 
 
 def period_kind(status: PeriodStatus, period: Period) -> str | None:
+    """The job the period calls for on its client's devices (prefetched on period.client)."""
     if status == PeriodStatus.SUMMARY_DUE:
-        return summary_kind(period)
+        return summary_kind(period, len(period.client.devices.all()))
     if status in READY_TO_CLEAR:
         return JobKind.CLEAR
     return None
@@ -117,6 +120,7 @@ def run_pass(now: dt.datetime, autopilot: Autopilot) -> dict[str, int]:
             Prefetch(
                 "devices",
                 Device.objects.select_related("agent")
+                .defer(*Device.SECRET_FIELDS, "agent__signing_key")  # never decrypted for deciding
                 .annotate(hold_reason=active_hold_reason())
                 .order_by("sub_number"),
             )

@@ -40,11 +40,13 @@ class InvoiceTypeState:
 
 def invoice_type_states(device: Device) -> list[InvoiceTypeState]:
     """From monitoring["invoice_types"]: {"004": {"state": 1, …}, …}, in code order."""
-    types = (device.monitoring or {}).get("invoice_types") or {}
+    types = _monitoring(device).get("invoice_types")
+    types = types if isinstance(types, dict) else {}
     rows = []
-    for code in sorted(types):
+    for code in sorted(map(str, types)):
+        entry = types.get(code)
         try:
-            state = int((types[code] or {}).get("state"))
+            state = int(entry.get("state")) if isinstance(entry, dict) else None
         except (TypeError, ValueError):
             state = None
         rows.append(
@@ -59,16 +61,27 @@ def invoice_type_states(device: Device) -> list[InvoiceTypeState]:
     return rows
 
 
+def _monitoring(device: Device) -> dict:
+    """The stored reading, or nothing: a page never fails on what a device reported."""
+    return device.monitoring if isinstance(device.monitoring, dict) else {}
+
+
+def _number(value):
+    return value if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
+
+
 def decorate_device(device: Device, today: dt.date) -> Device:
-    """Adds the facts a page shows: cycle state, lock and latest-report dates, offline limits."""
-    monitoring = device.monitoring or {}
+    """Adds the facts a page shows: cycle state, lock and latest-report dates, offline limits, and
+    the values the device reported that could not be read (kept raw, flagged on its card)."""
+    monitoring = _monitoring(device)
     device.state = device.cycle_state(today)
     device.kpjzsj = device.monitoring_date("kpjzsj")
     device.zxbsrq = device.monitoring_date("zxbsrq")
-    device.offline_hours = monitoring.get("lxkpsc")
-    device.offline_invoices = monitoring.get("lxkpzs")
-    device.offline_amount_left = monitoring.get("lxzssyje")
+    device.offline_hours = _number(monitoring.get("lxkpsc"))
+    device.offline_invoices = _number(monitoring.get("lxkpzs"))
+    device.offline_amount_left = _number(monitoring.get("lxzssyje"))
     device.invoice_types = invoice_type_states(device)
+    device.unreadable = sorted(device.unreadable_monitoring.items())
     return device
 
 

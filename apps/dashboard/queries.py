@@ -1,12 +1,11 @@
 """The dashboard's questions, each answered in SQL so a page costs the same few queries for 10
 clients or 5,000: status of each client's period, its deadline, its last job, its risk order."""
 
-import datetime as dt
-
 from django.db.models import (
     Case,
     Count,
     Exists,
+    F,
     IntegerField,
     OuterRef,
     Prefetch,
@@ -19,7 +18,6 @@ from django.db.models import (
 from apps.clients.models import Client
 from apps.devices.models import Agent, Device, Health
 from apps.jobs.models import Job
-from apps.periods import queries as period_queries
 from apps.periods.rules import PeriodStatus
 
 S = PeriodStatus
@@ -60,17 +58,18 @@ def order_by_risk(clients):
     )
 
 
-def clients_for_month(user, month: dt.date, now: dt.datetime):
-    """periods.queries.clients_for_month with each client's last job (last_job_id)."""
-    last_job = Job.objects.filter(device__client=OuterRef("pk")).order_by("-created_at", "-id")
-    return period_queries.clients_for_month(user, month, now).annotate(last_job_id=Subquery(last_job.values("pk")[:1]))
-
-
 def attach_last_jobs(clients) -> None:
-    """Sets `last_job` on each client of a page, in one query."""
-    jobs = Job.objects.in_bulk([c.last_job_id for c in clients if c.last_job_id])
+    """Sets `last_job` on each client of a page, in one query whose subquery runs for the page's
+    clients only (as an annotation of the list it ran for every row skipped on the way to a deep
+    page)."""
+    clients = list(clients)
+    last_job = Job.objects.filter(device__client=OuterRef("pk")).order_by("-created_at", "-id").values("pk")[:1]
+    last_ids = Client.objects.filter(pk__in=[c.pk for c in clients]).annotate(job=Subquery(last_job)).values("job")
+    jobs = {
+        job.client_id: job for job in Job.objects.filter(pk__in=last_ids).annotate(client_id=F("device__client_id"))
+    }
     for client in clients:
-        client.last_job = jobs.get(client.last_job_id)
+        client.last_job = jobs.get(client.pk)
 
 
 def with_device(clients, **device_filter):
@@ -86,21 +85,19 @@ def missing_device_count(clients) -> int:
     return Device.objects.filter(client__in=clients.values("pk"), present=False).exclude(health=Health.RETIRED).count()
 
 
-def offline_agent_count() -> int:
-    return Agent.objects.filter(enabled=True, online=False).count()
-
-
 def agent_panel(user):
     """Every enabled agent with its devices present and missing (counts over all devices; the
     missing ones listed only when their client is visible to the user)."""
     visible_missing = (
         Device.objects.filter(present=False, client__in=Client.objects.visible_to(user).values("pk"))
         .exclude(health=Health.RETIRED)
+        .defer(*Device.SECRET_FIELDS)
         .select_related("client")
         .order_by("client__name", "sub_number")
     )
     return (
         Agent.objects.filter(enabled=True)
+        .defer("signing_key")
         .annotate(
             present_count=Count("devices", filter=Q(devices__present=True)),
             missing_count=Count("devices", filter=Q(devices__present=False) & ~Q(devices__health=Health.RETIRED)),

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Prefetch, Q
+from django.db.models import Count, Prefetch, Q, Window
 from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,18 +21,17 @@ from django.views.decorators.http import require_POST
 from apps.accounts.middleware import background
 from apps.accounts.models import User
 from apps.accounts.permissions import can_operate_client, can_record_returns, can_view_client
-from apps.attention.rows import rows_for
 from apps.clients.models import Client, TaxpayerKind
 from apps.core import clock, export
 from apps.core.filters import DateInput, page_of
 from apps.core.forms import MONTH_ERROR, MonthField
 from apps.core.months import add_months, format_month, parse_month
 from apps.devices.models import Agent, Device, DeviceKind
-from apps.filing_calendar.models import period_deadline
+from apps.filing_calendar.models import period_deadlines
 from apps.jobs.errors import error_info
 from apps.periods import queries as period_queries
 from apps.periods.models import Period, working_month
-from apps.periods.rules import REMEDIES, PeriodStatus, window_opens
+from apps.periods.rules import REMEDIES, PeriodStatus, window_opens, working_month_for
 from apps.periods.services import record_return_filed, return_filed_errors
 
 from . import queries
@@ -44,7 +43,6 @@ PROBLEMS = [
 ]
 MONTHS_IN_SELECTOR = 24  # the next period, for look-ahead, and 23 before it
 STRAGGLERS_SHOWN = 20
-ATTENTION_SHOWN = 8  # the top of 需要处理; the page has them all
 
 
 class DashboardFilter(django_filters.FilterSet):
@@ -101,7 +99,7 @@ class DashboardFilter(django_filters.FilterSet):
         return clients.filter(Q(name__icontains=value) | Q(taxpayer_id__icontains=value.upper()))
 
 
-def _month_from(request, working: dt.date, warn: bool) -> dt.date:
+def _month_from(request, working: dt.date | None, warn: bool) -> dt.date | None:
     text = request.GET.get("month")
     if text:
         try:
@@ -120,25 +118,35 @@ def _without(query: QueryDict, *keys) -> QueryDict:
 
 
 def _listed(filters):
-    """The table's clients in risk order, with their devices."""
+    """The table's clients in risk order, with their devices (never their passwords: each would
+    cost a decryption for nothing)."""
     return queries.order_by_risk(filters.qs).prefetch_related(
-        Prefetch("devices", queryset=Device.objects.select_related("agent").order_by("sub_number"))
+        Prefetch(
+            "devices",
+            queryset=Device.objects.select_related("agent")
+            .defer(*Device.SECRET_FIELDS, "agent__signing_key")
+            .order_by("sub_number"),
+        )
     )
 
 
 def dashboard_context(request, full_page: bool = True) -> dict:
     now, today = clock.now(), clock.today()
-    working = working_month(today)
-    month = _month_from(request, working, warn=full_page)
-    clients = queries.clients_for_month(request.user, month, now)
+    working, month, deadlines = _months(request, today, full_page)
+    deadline = deadlines[month]
+    clients = period_queries.clients_for_month(request.user, month, now, deadline=deadline.date)
     filters = DashboardFilter(request.GET, queryset=clients)
     unfiltered_by_status = DashboardFilter(_without(request.GET, "status", "problem"), queryset=clients).qs
-    page = page_of(request, _listed(filters))
+    counts = period_queries.status_counts(unfiltered_by_status)
+    page = page_of(request, _listed(filters), count=_listed_count(filters, counts))
     queries.attach_last_jobs(page)
     for client in page:
         _decorate(client, today)
+    agents = list(queries.agent_panel(request.user))
+    # The agent filter offers the panel's agents: no second query for the same rows.
+    agent_field = filters.form.fields["agent"]
+    agent_field.widget.choices = [("", agent_field.empty_label)] + [(agent.pk, agent.name) for agent in agents]
 
-    counts = period_queries.status_counts(unfiltered_by_status)
     base = _without(request.GET, "status", "problem", "page")
     bars = [
         _bar(base, "status", code, label, counts[code], request.GET.get("status") == code)
@@ -149,13 +157,12 @@ def dashboard_context(request, full_page: bool = True) -> dict:
         for key, label, count in (
             ("late", _("逾期"), counts["late"]),
             ("missing", _("设备不在位"), queries.missing_device_count(unfiltered_by_status)),
-            ("offline", _("前置机离线"), queries.offline_agent_count()),
+            ("offline", _("前置机离线"), sum(not agent.online for agent in agents)),
         )
     ]
     top = max([bar["count"] for bar in bars] + [1])
     for bar in bars:
         bar["percent"] = round(100 * bar["count"] / top)
-    deadline = period_deadline(month)
     opens = window_opens(month)
     return {
         "month": month,
@@ -167,8 +174,8 @@ def dashboard_context(request, full_page: bool = True) -> dict:
         "window_open": now >= opens,
         "days_left": (deadline.date - today).days,
         "days_overdue": (today - deadline.date).days,
-        "stragglers": _stragglers(request.user, month, now) if month == working else None,
-        "agents": queries.agent_panel(request.user),
+        "stragglers": _stragglers(request.user, month, now, deadlines) if full_page and month == working else None,
+        "agents": agents,
         "filter": filters,
         "page": page,
         "bars": bars,
@@ -178,17 +185,44 @@ def dashboard_context(request, full_page: bool = True) -> dict:
     }
 
 
-def _stragglers(user, month: dt.date, now: dt.datetime) -> dict:
-    """上期未完成: last period's clients that are not done, most urgent first, each with its remedy."""
+def _months(request, today: dt.date, full_page: bool) -> tuple[dt.date, dt.date, dict]:
+    """(the working month, the month shown, the deadlines of the periods the page needs), the
+    deadlines in one query: the last calendar month's (it decides the working month), the month
+    shown's and the one before (上期未完成)."""
+    last_calendar_month = add_months(today.replace(day=1), -1)
+    requested = _month_from(request, None, warn=full_page)
+    wanted = {last_calendar_month, add_months(last_calendar_month, 1)}
+    if requested:
+        wanted.add(requested)
+    deadlines = period_deadlines(wanted | {add_months(m, -1) for m in wanted})
+    working = working_month_for(today, deadlines[last_calendar_month].date)
+    return working, requested or working, deadlines
+
+
+def _stragglers(user, month: dt.date, now: dt.datetime, deadlines: dict) -> dict:
+    """上期未完成: last period's clients that are not done, most urgent first, each with its remedy;
+    how many there are comes with the rows (a window count), not from a second query."""
     last = add_months(month, -1)
     unfinished = queries.order_by_risk(
-        period_queries.clients_for_month(user, last, now).exclude(status_code=PeriodStatus.DONE)
+        period_queries.clients_for_month(user, last, now, deadline=deadlines[last].date)
+        .exclude(status_code=PeriodStatus.DONE)
+        .annotate(unfinished_count=Window(Count("pk")))
     )
     rows = list(unfinished[:STRAGGLERS_SHOWN])
     for client in rows:
         client.status = PeriodStatus(client.status_code)
         client.remedy = REMEDIES.get(client.status)
-    return {"month": last, "month_value": format_month(last), "rows": rows, "count": unfinished.count()}
+    count = rows[0].unfinished_count if rows else 0
+    return {"month": last, "month_value": format_month(last), "rows": rows, "count": count}
+
+
+def _listed_count(filters, counts) -> int | None:
+    """How many clients the list holds, from the status counts when only a status narrows it
+    further than what was counted (no COUNT query then); None when a device problem filters it."""
+    if not filters.is_valid() or filters.form.cleaned_data.get("problem"):
+        return None
+    status = filters.form.cleaned_data.get("status")
+    return counts.get(status, 0) if status else period_queries.clients_counted(counts)
 
 
 def _bar(base: QueryDict, key: str, value: str, label, count: int, active: bool) -> dict:
@@ -277,12 +311,11 @@ EXPORT = export.Table(
 def dashboard(request):
     if request.GET.get("export") in export.FORMATS:
         now, today = clock.now(), clock.today()
-        clients = queries.clients_for_month(request.user, _month_from(request, working_month(today), warn=False), now)
+        clients = period_queries.clients_for_month(
+            request.user, _month_from(request, working_month(today), warn=False), now
+        )
         return EXPORT.respond(request, _decorated(_listed(DashboardFilter(request.GET, queryset=clients)), today))
-    attention = rows_for(request.user, clock.now())
-    context = dashboard_context(request)
-    context.update(attention=attention[:ATTENTION_SHOWN], attention_count=len(attention))
-    return render(request, "dashboard/index.html", context)
+    return render(request, "dashboard/index.html", dashboard_context(request))
 
 
 @background

@@ -3,7 +3,6 @@ the rq worker and the sweeper, each a child process of `manage.py demo`."""
 
 import socket
 import time
-import urllib.request
 from pathlib import Path
 
 import redis
@@ -55,11 +54,6 @@ def answers(probe, timeout: float, child) -> bool:
 
 def redis_answers(url: str) -> bool:
     return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
-
-
-def site_answers(site_url: str) -> bool:
-    with urllib.request.urlopen(f"{site_url}/healthz", timeout=2):
-        return True
 
 
 def agent_env(site_url: str, broker_url: str) -> dict[str, str]:

@@ -3,8 +3,21 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from apps.audit import log
+from apps.core.admin import ReadOnlyAdmin
 
-from .models import Agent, Device, Reading
+from . import services
+from .models import Agent, Device, InventoryRow, Reading
+
+
+class InventoryInline(admin.TabularInline):
+    model = InventoryRow
+    fields = ("slot", "kind", "driver", "device_number", "simulated")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Agent)
@@ -14,6 +27,7 @@ class AgentAdmin(admin.ModelAdmin):
     search_fields = ("name", "location", "hostname")
     readonly_fields = ("online", "last_heartbeat_at", "version", "hostname", "created_at")
     actions = ["issue_new_token"]
+    inlines = [InventoryInline]
 
     def save_model(self, request, obj, form, change):
         token = None if change else obj.set_new_token()
@@ -75,25 +89,45 @@ class DeviceAdmin(admin.ModelAdmin):
         "present",
         "busy",
         "monitored_at",
+        "pending_agent",
     )
-    list_filter = ("kind", "agent", "health", "present", "simulated")
+    list_filter = ("kind", "agent", "health", "present", "simulated", ("pending_agent", admin.EmptyFieldListFilter))
+    actions = ["approve_move"]
     search_fields = ("number", "client__name", "client__taxpayer_id", "slot")
     autocomplete_fields = ("client",)
-    list_select_related = ("client", "agent")
-    readonly_fields = ("present", "busy", "last_seen_at", "monitoring", "monitored_at", "created_at")
+    list_select_related = ("client", "agent", "pending_agent")
+    readonly_fields = (
+        "present",
+        "busy",
+        "last_seen_at",
+        "monitoring",
+        "monitored_at",
+        "pending_agent",
+        "created_at",
+    )
+
+    @admin.action(description=_("批准设备迁移到新前置机"))
+    def approve_move(self, request, queryset):
+        """A device another agent reported stays with its holder until a person approves here;
+        only then do its jobs, and its passwords, go to the new agent."""
+        moved = sum(services.approve_move(device, request.user, request) for device in queryset)
+        self.message_user(request, _("已批准 %(n)d 台设备迁移") % {"n": moved}, messages.SUCCESS)
+
+
+@admin.register(InventoryRow)
+class InventoryRowAdmin(ReadOnlyAdmin):
+    """What agents last reported, read only: it is written by their heartbeats."""
+
+    list_display = ("agent", "slot", "kind", "driver", "device_number", "simulated")
+    list_filter = ("agent", "driver", "simulated")
+    search_fields = ("device_number", "slot")
 
 
 @admin.register(Reading)
-class ReadingAdmin(admin.ModelAdmin):
+class ReadingAdmin(ReadOnlyAdmin):
     """The devices' monitoring history, as reported: read only."""
 
     list_display = ("device", "at")
     search_fields = ("device__number", "device__client__name")
     date_hierarchy = "at"
     list_select_related = ("device",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

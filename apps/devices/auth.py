@@ -28,7 +28,8 @@ class AgentTokenAuthentication(authentication.BaseAuthentication):
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed(_("前置机令牌格式不正确"))
-        agent = Agent.objects.filter(token_hash=hash_token(parts[1].decode(errors="replace")), enabled=True).first()
+        token = hash_token(parts[1].decode(errors="replace"))
+        agent = Agent.objects.filter(token_hash=token, enabled=True).order_by().first()
         if agent is None:
             raise exceptions.AuthenticationFailed(_("前置机令牌无效或前置机已停用"))
         return AgentPrincipal(agent), agent

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.core import clock
 from apps.core.fields import EncryptedTextField
 
-from .rules import DeviceCycleState, device_cycle_state, device_locked, reading_date
+from .rules import DeviceCycleState, device_cycle_state, device_locked
 
 
 class Health(models.TextChoices):
@@ -43,13 +43,8 @@ class Agent(models.Model):
     online = models.BooleanField(_("在线"), default=False, editable=False)
     version = models.CharField(_("版本"), max_length=32, blank=True, editable=False)
     hostname = models.CharField(_("主机名"), max_length=128, blank=True, editable=False)
-    inventory = models.JSONField(
-        _("最近清点"),
-        default=list,
-        blank=True,
-        editable=False,
-        help_text=_("前置机最近一次心跳报告的全部设备，含尚未对应客户的设备"),
-    )
+    # What the inventory rows were written from; a heartbeat reporting the same set writes nothing.
+    inventory_digest = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), default=clock.now, editable=False)
 
     class Meta:
@@ -75,6 +70,28 @@ class Agent(models.Model):
         return hmac.new(bytes.fromhex(self.signing_key), f"{job_id}:{attempt}".encode(), hashlib.sha256).hexdigest()
 
 
+class InventoryRow(models.Model):
+    """One device an agent reported in its last heartbeat that changed the set, including devices
+    no client owns yet, so staff can map a slot to a client. Kept off the agent row: the agent is
+    loaded on every agent call, its inventory only where someone looks at it."""
+
+    agent = models.ForeignKey(Agent, on_delete=models.CASCADE, related_name="inventory")
+    slot = models.CharField(_("插槽"), max_length=64)
+    kind = models.CharField(_("设备类型"), max_length=16, blank=True)
+    driver = models.CharField(_("驱动"), max_length=32)
+    device_number = models.CharField(_("设备编号"), max_length=12, blank=True)
+    simulated = models.BooleanField(_("模拟设备"), default=False)
+    usb = models.JSONField(_("USB 标识"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("前置机清点")
+        verbose_name_plural = _("前置机清点")
+        ordering = ["agent", "slot"]
+
+    def __str__(self):
+        return f"{self.agent} {self.slot} {self.device_number or '—'}"
+
+
 class DeviceKind(models.TextChoices):
     GOLDEN_TAX_DISK = "golden_tax_disk", _("金税盘")
     TAX_DISK = "tax_disk", _("税控盘")
@@ -89,6 +106,7 @@ DEFAULT_PASSWORDS = {
 
 
 class Device(models.Model):
+    SECRET_FIELDS = ("certificate_password", "device_password")  # decrypted on load: defer where unused
     kind = models.CharField(_("设备类型"), max_length=16, choices=DeviceKind.choices)
     number = models.CharField(
         _("设备编号"),
@@ -127,6 +145,19 @@ class Device(models.Model):
         editable=False,
         help_text=_("设备返回 248 / 0x09d109，直到新的读数表明已解锁"),
     )
+    # What `monitoring` was written from, the device's clock left out: a reading that only moved
+    # the clock is not written again.
+    monitoring_digest = models.CharField(max_length=64, blank=True, editable=False)
+    # Another agent reports this device: it moves there only when a person approves.
+    pending_agent = models.ForeignKey(
+        Agent,
+        verbose_name=_("待批准的新前置机"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
     created_at = models.DateTimeField(_("创建时间"), default=clock.now, editable=False)
 
     class Meta:
@@ -155,20 +186,30 @@ class Device(models.Model):
     def is_main(self) -> bool:
         return self.sub_number == 0
 
-    def take_reading(self, monitoring: dict, at: dt.datetime) -> list[str]:
-        """Keeps the device's latest monitoring data; returns the fields set, for save()."""
-        self.monitoring, self.monitored_at = monitoring, at
-        self.lock_date = reading_date(monitoring.get("kpjzsj"))
+    def read_lock(self, at: dt.datetime) -> None:
+        """The lock facts of the reading now in `monitoring`, read at `at`: its lock date, and a
+        248 / 0x09d109 answered before forgotten once a reading shows the device unlocked."""
+        self.lock_date = self.monitoring_date("kpjzsj")
         if self.lock_date and self.lock_date >= timezone.localdate(at):
-            self.locked_reported = False  # unlocked since it said so
-        return ["monitoring", "monitored_at", "lock_date", "locked_reported"]
+            self.locked_reported = False
 
     def lock_state(self, today: dt.date) -> bool | None:
         return device_locked(self.lock_date, self.locked_reported, today)
 
     def monitoring_date(self, field: str) -> dt.date | None:
-        value = (self.monitoring or {}).get(field)
-        return dt.date.fromisoformat(value) if value else None
+        """A date of the stored monitoring data; None when absent or not a date (a reading stored
+        before values were checked on arrival must not break a page)."""
+        value = (self.monitoring or {}).get(field) if isinstance(self.monitoring, dict) else None
+        try:
+            return dt.date.fromisoformat(value) if isinstance(value, str) and value else None
+        except ValueError:
+            return None
+
+    @property
+    def unreadable_monitoring(self) -> dict:
+        """Values the device reported that the site could not read, kept raw (monitoring.py)."""
+        kept = (self.monitoring or {}).get("unreadable") if isinstance(self.monitoring, dict) else None
+        return kept if isinstance(kept, dict) else {}
 
     def cycle_state(self, today: dt.date | None = None) -> DeviceCycleState | None:
         """From the last monitoring snapshot; None until the device has been read once."""

@@ -42,11 +42,3 @@ def device_locked(lock_date: dt.date | None, locked_reported: bool, today: dt.da
     if locked_reported:
         return True
     return None if lock_date is None else today > lock_date
-
-
-def reading_date(value) -> dt.date | None:
-    """A date a device reported, or None when it is missing or unreadable."""
-    try:
-        return dt.date.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None

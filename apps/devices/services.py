@@ -1,24 +1,227 @@
-"""What the site keeps of a device's own reports."""
+"""What agents report about devices, applied in a few statements whatever the number of devices:
+the heartbeat (presence, busy, slot, inventory, readings) and the readings of job results; each
+new reading is kept in the device's history (監控记录) and gives its lock facts.
+
+A heartbeat of 600 devices is one short transaction: the devices it reports are read once, and
+only what changed is written, every row in one statement (apps/core/bulk.py)."""
 
 import datetime as dt
+import hashlib
+import json
 
-from .models import Device, Reading
+from django.conf import settings
+from django.db import transaction
 
-# Fields that change at every reading without anything happening: the device's own clock.
-VOLATILE = ("clock",)
+from apps.audit import log
+from apps.core.bulk import update_rows
+
+from .models import Agent, Device, InventoryRow, Reading
+from .monitoring import digest, normalise
+
+SEEN_EVERY = dt.timedelta(seconds=60)  # last_seen_at is rewritten at most this often
+INVENTORY_FIELDS = ("slot", "kind", "driver", "device_number", "simulated", "usb")
 
 
-def _content(monitoring: dict) -> dict:
-    return {key: value for key, value in monitoring.items() if key not in VOLATILE}
+def record_reading(device: Device, monitoring, at: dt.datetime) -> bool:
+    """One device's monitoring data, also set on `device` (see record_readings); True when new."""
+    return bool(record_readings([(device, monitoring)], at, on_objects=True))
 
 
-def record_reading(device: Device, monitoring: dict | None, at: dt.datetime) -> Reading | None:
-    """Keeps `monitoring`, read from `device` at `at`, in the device's history when it differs
-    from the last reading kept (heartbeats repeat the same data every few seconds). Called
-    wherever monitoring data arrive: the agent's heartbeat and a job's result."""
-    if not monitoring:
-        return None
-    last = Reading.objects.filter(device=device).order_by("-at", "-id").values_list("monitoring", flat=True).first()
-    if last is not None and _content(last) == _content(monitoring):
-        return None
-    return Reading.objects.create(device=device, at=at, monitoring=monitoring)
+def record_readings(readings, at: dt.datetime, on_objects: bool = False) -> list[Device]:
+    """The one place a device's monitoring data is written, from heartbeats and from results.
+
+    A reading is written only when it says something new (the device's clock moving on is not),
+    all rows in one statement; a new one is checked against the one schema (monitoring.py) first,
+    kept in the device's history, and read for its lock facts (lock date, unlocked since).
+    `on_objects`: set every reading on its device object, new or not. Returns the devices whose
+    reading was new."""
+    changed = []
+    for device, reported in readings:
+        if not reported:
+            continue
+        new_digest = digest(reported)
+        if new_digest == device.monitoring_digest and not on_objects:
+            continue
+        device.monitoring = normalise(reported)
+        if new_digest != device.monitoring_digest:
+            device.monitored_at, device.monitoring_digest = at, new_digest
+            device.read_lock(at)
+            changed.append(device)
+    update_rows(
+        Device,
+        ["monitoring", "monitored_at", "monitoring_digest", "lock_date", "locked_reported"],
+        [(d.pk, d.monitoring, d.monitored_at, d.monitoring_digest, d.lock_date, d.locked_reported) for d in changed],
+    )
+    Reading.objects.bulk_create([Reading(device=d, at=at, monitoring=d.monitoring) for d in changed])
+    return changed
+
+
+def _inventory_digest(rows: list[dict]) -> str:
+    content = sorted(json.dumps([row.get(k) for k in INVENTORY_FIELDS], default=str) for row in rows)
+    return hashlib.sha256("\n".join(content).encode()).hexdigest()
+
+
+def _replace_inventory(agent: Agent, rows: list[dict]) -> None:
+    new_digest = _inventory_digest(rows)
+    if new_digest == agent.inventory_digest:
+        return
+    agent.inventory.all().delete()
+    InventoryRow.objects.bulk_create(
+        [
+            InventoryRow(
+                agent=agent,
+                slot=row["slot"],
+                kind=row.get("kind") or "",
+                driver=row["driver"],
+                device_number=row.get("device_number") or "",
+                simulated=row.get("simulated", False),
+                usb=row.get("usb"),
+            )
+            for row in rows
+        ]
+    )
+    Agent.objects.filter(pk=agent.pk).update(inventory_digest=new_digest)
+    agent.inventory_digest = new_digest
+
+
+@transaction.atomic
+def apply_heartbeat(agent: Agent, data: dict, now: dt.datetime) -> None:
+    """The agent is online; the devices it reports are present in their slots, the ones it held
+    before and no longer reports are missing, and the leases of the jobs it is working on run on.
+
+    A device no agent holds yet comes to this one. A device another agent holds does not move: it
+    is marked as asking to move here, and a person approves the move (admin action), so no agent
+    gets a device's passwords by listing its number. Devices no client owns stay in the inventory,
+    so staff can map a slot to a client."""
+    Agent.objects.filter(pk=agent.pk).update(
+        online=True, last_heartbeat_at=now, version=data["version"], hostname=data["hostname"]
+    )
+    source = data["hostname"]
+    events = []
+    if not agent.online:
+        events.append(log.build("agent.online", agent, before={"online": False}, after={"online": True}, source=source))
+    _replace_inventory(agent, data["devices"])
+    rows = {row["device_number"]: row for row in data["devices"] if row.get("device_number")}
+    fields = ("agent", "present", "busy", "slot", "simulated", "last_seen_at")
+    updates, readings, move_requests = [], [], []
+    devices = Device.objects.filter(number__in=rows).only(
+        *fields, "number", "kind", "client", "pending_agent", "monitoring_digest", "lock_date", "locked_reported"
+    )
+    for device in devices:
+        row = rows[device.number]
+        if device.agent_id not in (None, agent.pk):
+            if device.pending_agent_id != agent.pk:
+                move_requests.append(device.pk)
+                events.append(
+                    log.build(
+                        "device.move_requested",
+                        device,
+                        agent=agent,
+                        client_id=device.client_id,
+                        source=source,
+                        simulated=device.simulated,
+                        before={"agent_id": device.agent_id},
+                        after={"agent": agent.name, "slot": row["slot"]},
+                    )
+                )
+            continue
+        appeared = not device.present or device.agent_id is None
+        wanted = (agent.pk, True, row["busy"], row["slot"], row["simulated"])
+        stale = device.last_seen_at is None or now - device.last_seen_at >= SEEN_EVERY
+        if stale or wanted != (device.agent_id, device.present, device.busy, device.slot, device.simulated):
+            updates.append((device.pk, *wanted, now if stale or appeared else device.last_seen_at))
+        if appeared:
+            events.append(
+                log.build(
+                    "device.present",
+                    device,
+                    agent=agent,
+                    client_id=device.client_id,
+                    source=source,
+                    simulated=row["simulated"],
+                    after={"agent": agent.name, "slot": row["slot"]},
+                )
+            )
+        if row.get("monitoring") is not None:
+            readings.append((device, row["monitoring"]))
+    update_rows(Device, list(fields), updates)
+    if move_requests:
+        Device.objects.filter(pk__in=move_requests).update(pending_agent=agent)
+    record_readings(readings, now)
+    missing = list(
+        Device.objects.filter(agent=agent, present=True)
+        .exclude(number__in=rows)
+        .only("pk", "number", "kind", "client_id", "slot", "simulated")
+    )
+    if missing:
+        Device.objects.filter(pk__in=[d.pk for d in missing]).update(present=False, busy=False)
+        events += [
+            log.build(
+                "device.missing",
+                device,
+                agent=agent,
+                client_id=device.client_id,
+                source=source,
+                simulated=device.simulated,
+                before={"slot": device.slot},
+                after={"present": False},
+            )
+            for device in missing
+        ]
+    events += _parked_results(agent, data.get("parked") or [], source)
+    log.record_many(events)
+    renew_leases(agent, data.get("jobs") or [], now)
+
+
+def _parked_results(agent: Agent, job_ids: list[int], source: str) -> list:
+    """A result the agent stopped sending because the site kept failing on it is reported once,
+    in the audit log of its job, for a person to look at."""
+    from apps.jobs.models import Job
+
+    if not job_ids:
+        return []
+    told = set(
+        log.AuditEvent.objects.filter(action="job.result_parked", object_id__in=[str(i) for i in job_ids]).values_list(
+            "object_id", flat=True
+        )
+    )
+    jobs = Job.objects.filter(pk__in=job_ids, device__agent=agent).select_related("device")
+    return [
+        log.build(
+            "job.result_parked",
+            job,
+            agent=agent,
+            client_id=job.device.client_id,
+            source=source,
+            simulated=job.device.simulated,
+            after={"state": job.state, "attempt": job.attempts},
+        )
+        for job in jobs
+        if str(job.pk) not in told
+    ]
+
+
+def renew_leases(agent: Agent, job_ids: list[int], now: dt.datetime) -> int:
+    """The jobs the agent says it is still working on keep their lease for another full term."""
+    from apps.jobs.models import Job, JobState
+
+    if not job_ids:
+        return 0
+    return Job.objects.filter(pk__in=job_ids, device__agent=agent, state=JobState.RUNNING).update(
+        lease_expires_at=now + dt.timedelta(seconds=settings.QINGKA_JOB_LEASE_SECONDS)
+    )
+
+
+@transaction.atomic
+def approve_move(device: Device, user, request=None) -> bool:
+    """A person lets the device go to the agent that asked for it; its passwords go there from now."""
+    device = Device.objects.select_for_update(of=("self",)).select_related("agent", "pending_agent").get(pk=device.pk)
+    if device.pending_agent is None:
+        return False
+    before = {"agent": device.agent.name if device.agent else None}
+    device.agent, device.pending_agent = device.pending_agent, None
+    device.present = False  # until the new holder reports it
+    device.save(update_fields=["agent", "pending_agent", "present"])
+    after = {"agent": device.agent.name}
+    log.record("device.move_approved", device, user=user, request=request, before=before, after=after)
+    return True

@@ -55,16 +55,7 @@ class Deadline:
 def deadlines_for_year(year: int) -> list[Deadline]:
     """The twelve deadlines of `year`, each from its row or estimated."""
     rows = {row.month: row for row in FilingDeadline.objects.filter(month__year=year)}
-    result = []
-    for m in range(1, 13):
-        month = dt.date(year, m, 1)
-        row = rows.get(month)
-        result.append(
-            Deadline(month, row.deadline, row.source)
-            if row
-            else Deadline(month, estimate_deadline(month), Source.ESTIMATED)
-        )
-    return result
+    return [_deadline(month, rows.get(month)) for month in (dt.date(year, m, 1) for m in range(1, 13))]
 
 
 def period_deadline(period_month: dt.date) -> Deadline:
@@ -72,9 +63,20 @@ def period_deadline(period_month: dt.date) -> Deadline:
     return deadline_for(period_deadline_month(period_month))
 
 
+def period_deadlines(period_months) -> dict[dt.date, Deadline]:
+    """period_deadline of each of `period_months`, in one query."""
+    falls_in = {month: period_deadline_month(month) for month in period_months}
+    rows = {row.month: row for row in FilingDeadline.objects.filter(month__in=set(falls_in.values()))}
+    return {month: _deadline(due, rows.get(due)) for month, due in falls_in.items()}
+
+
 def deadline_for(month: dt.date) -> Deadline:
     """The deadline falling in `month` (its first day)."""
-    row = FilingDeadline.objects.filter(month=month).first()
+    return _deadline(month, FilingDeadline.objects.filter(month=month).first())
+
+
+def _deadline(month: dt.date, row: FilingDeadline | None) -> Deadline:
+    """The deadline falling in `month`: its row's, or estimated when there is none."""
     return (
         Deadline(month, row.deadline, row.source)
         if row

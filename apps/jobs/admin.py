@@ -1,6 +1,8 @@
 from django.contrib import admin
 
-from .models import Job
+from apps.core.admin import ReadOnlyAdmin
+
+from .models import Job, SweepRecord
 
 
 @admin.register(Job)
@@ -36,3 +38,10 @@ class JobAdmin(admin.ModelAdmin):
         "requested_by",
         "created_at",
     )
+
+
+@admin.register(SweepRecord)
+class SweepRecordAdmin(ReadOnlyAdmin):
+    """When the sweep last finished, read only (also on /healthz)."""
+
+    list_display = ("finished_at", "resumed_at", "counts")

@@ -37,7 +37,8 @@ class JobState(models.TextChoices):
 S = JobState
 TRANSITIONS = {
     S.SCHEDULED: {S.QUEUED, S.CANCELLED},
-    S.QUEUED: {S.RUNNING, S.CANCELLED},
+    # the QUEUED steps past RUNNING: the late result of an earlier attempt, while no one claimed this one
+    S.QUEUED: {S.RUNNING, S.CANCELLED, S.SUCCEEDED, S.FAILED, S.SCHEDULED},
     # back to SCHEDULED: a retry after backoff; back to QUEUED: the lease expired, one more attempt
     S.RUNNING: {S.SUCCEEDED, S.FAILED, S.SCHEDULED, S.QUEUED},
     S.FAILED: {S.SCHEDULED},  # retried by a person
@@ -81,6 +82,9 @@ class Job(models.Model):
     error_message = models.TextField(_("错误信息"), blank=True)
     already_done = models.BooleanField(_("此前已完成"), default=False)
     result = models.JSONField(_("结果数据"), null=True, blank=True)
+    late_results = models.JSONField(
+        _("迟到的结果"), default=list, blank=True, help_text=_("新的尝试已开始之后才送达的结果，留作凭证")
+    )
     batch = models.ForeignKey(
         "scheduling.Batch",
         verbose_name=_("批量任务"),
@@ -132,3 +136,20 @@ class Job(models.Model):
             for field, value in changes.items():
                 setattr(self, field, value)
         return bool(updated)
+
+
+class SweepRecord(models.Model):
+    """When the periodic sweep last finished: kept in the database, which outlives a Redis flush,
+    so /healthz and the dashboard can tell that the sweep stopped, and the sweep can tell that it
+    was away itself (sweeper.py)."""
+
+    finished_at = models.DateTimeField(_("最近巡检完成"))
+    resumed_at = models.DateTimeField(_("中断后恢复"), null=True, blank=True)
+    counts = models.JSONField(_("巡检结果"), default=dict)
+
+    class Meta:
+        verbose_name = _("后台巡检")
+        verbose_name_plural = _("后台巡检")
+
+    def __str__(self):
+        return f"{self.finished_at:%Y-%m-%d %H:%M:%S}"

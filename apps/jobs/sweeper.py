@@ -1,8 +1,11 @@
-"""The periodic sweep: the site's own background work, run by django-rq.
+"""The periodic sweep: marks silent agents offline, re-queues expired leases, dispatches due jobs
+and re-sends lost messages.
 
-Why rq-scheduler and not Celery beat: the site's own background work runs on django-rq, and the
-site runs no Celery worker at all (Celery's queues belong to the agents). Beat would need one just
-for this; rq-scheduler puts the sweep on the rq worker the site already has.
+It runs in a plain long-running loop (`manage.py run_sweeper`, as healthchecks' sendalerts does),
+not on a scheduler whose schedule lives in Redis keys: a Redis flush or a worker stopped for a
+while once ended it for good, silently. The loop only needs the database; when the database or
+the broker is away, a sweep fails, is logged, and the next one runs on time. The last finished
+sweep is recorded (SweepRecord) for /healthz and the dashboard to show when it is stale.
 
 Every step flips state with a conditional update (healthchecks), so two sweeps at once, or a sweep
 racing an agent's call, never both win.
@@ -15,6 +18,7 @@ from functools import partial
 import redis
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps.audit import log
@@ -24,11 +28,10 @@ from apps.devices.models import Agent
 from apps.holds.services import hold_locked_devices
 from apps.notifications import events
 
-from .models import Job, JobState
-from .pipeline import fail, queue, send_message
+from .models import Job, JobState, SweepRecord
+from .pipeline import fail, queue, send_messages
 
 logger = logging.getLogger(__name__)
-SWEEP_JOB_ID = "qingka-sweep"
 
 
 def mark_offline_agents(now: dt.datetime) -> int:
@@ -40,6 +43,7 @@ def mark_offline_agents(now: dt.datetime) -> int:
             online=False
         ):
             log.record("agent.offline", agent, before={"online": True}, after={"online": False}, source=agent.hostname)
+            events.agent_offline(agent, since=agent.last_heartbeat_at)
             flipped += 1
     return flipped
 
@@ -69,12 +73,20 @@ def expire_leases(now: dt.datetime) -> int:
 
 
 def dispatch_due(now: dt.datetime) -> int:
-    """Scheduled jobs whose time has come are queued."""
-    dispatched = 0
-    for job in Job.objects.filter(state=JobState.SCHEDULED, run_after__lte=now).order_by("run_after", "id"):
-        with transaction.atomic():
-            dispatched += queue(job, now)
-    return dispatched
+    """Scheduled jobs whose time has come are queued, all in one statement, and their messages
+    sent together once it commits."""
+    with transaction.atomic():
+        due = list(
+            Job.objects.select_for_update(skip_locked=True)
+            .filter(state=JobState.SCHEDULED, run_after__lte=now)
+            .values_list("pk", flat=True)
+        )
+        Job.objects.filter(pk__in=due, state=JobState.SCHEDULED).update(
+            state=JobState.QUEUED, attempts=F("attempts") + 1, queued_at=now, last_sent_at=None, lease_expires_at=None
+        )
+        if due:
+            transaction.on_commit(partial(send_messages, due))
+    return len(due)
 
 
 def broker_queue_length(queue_name: str) -> int:
@@ -93,7 +105,7 @@ def resend_lost(now: dt.datetime) -> int:
             last_sent_at__gte=limit
         )
         if stale.exists() and broker_queue_length(agent.queue_name) == 0:
-            resent += sum(send_message(job_id) for job_id in stale.values_list("id", flat=True))
+            resent += send_messages(list(stale.values_list("id", flat=True)))
     return resent
 
 
@@ -103,10 +115,38 @@ def autopilot_pass(now: dt.datetime) -> int:
     return sum(cycle.run_pass(now, autopilot).values()) if autopilot else 0
 
 
+def last_sweep() -> SweepRecord | None:
+    return SweepRecord.objects.filter(pk=1).first()
+
+
+def is_stale(finished_at: dt.datetime | None, now: dt.datetime) -> bool:
+    """No sweep finished in the last three intervals."""
+    return finished_at is None or now - finished_at > dt.timedelta(seconds=3 * settings.QINGKA_SWEEP_SECONDS)
+
+
+def grant_grace(last: SweepRecord | None, now: dt.datetime) -> dt.datetime | None:
+    """After the sweep itself was away (the database, the site or the sweeper down), no agent could
+    renew a lease or be heard. Every running lease is extended by the time the sweep was away, and
+    no agent is marked offline until it had a full heartbeat window to be heard again. Returns
+    when the sweep resumed, while that window lasts."""
+    if last is None:
+        return None
+    if is_stale(last.finished_at, now):
+        away = now - last.finished_at
+        extended = Job.objects.filter(state=JobState.RUNNING, lease_expires_at__isnull=False).update(
+            lease_expires_at=F("lease_expires_at") + away
+        )
+        logger.warning("the sweep was away for %s: %d running leases extended by as much", away, extended)
+        return now
+    window = dt.timedelta(seconds=settings.QINGKA_AGENT_OFFLINE_SECONDS)
+    return last.resumed_at if last.resumed_at and now - last.resumed_at < window else None
+
+
 def sweep(now: dt.datetime | None = None) -> dict[str, int]:
     now = now or clock.now()
+    resumed_at = grant_grace(last_sweep(), now)
     counts = {
-        "agents_offline": mark_offline_agents(now),
+        "agents_offline": 0 if resumed_at else mark_offline_agents(now),
         "leases_expired": expire_leases(now),
         "held": hold_locked_devices(timezone.localdate(now)),
         "autopilot": autopilot_pass(now),
@@ -114,6 +154,9 @@ def sweep(now: dt.datetime | None = None) -> dict[str, int]:
         "resent": resend_lost(now),
         "notified": events.scheduled(now),
     }
+    SweepRecord.objects.update_or_create(
+        pk=1, defaults={"finished_at": now, "resumed_at": resumed_at, "counts": counts}
+    )
     if any(counts.values()):
         logger.info("sweep: %s", counts)
     return counts

@@ -30,13 +30,14 @@ def late_expression(today: dt.date, period: str, client: str, deadline):
     )
 
 
-def clients_for_month(user, month: dt.date, now: dt.datetime):
+def clients_for_month(user, month: dt.date, now: dt.datetime, deadline: dt.date | None = None):
     """The active clients `user` may see (every one for None: the system), each joined to its
     period of `month` and annotated with status_code, lock_estimated, is_late, period_deadline
     and period_id. A client without a row
     for the month counts as a period with nothing done yet. The period is a join, not a subquery,
-    so counting and sorting thousands of clients stays one cheap pass."""
-    deadline = period_deadline(month).date
+    so counting and sorting thousands of clients stays one cheap pass. `deadline`: the calendar's
+    for the month, when the caller has it already."""
+    deadline = deadline or period_deadline(month).date
     deadline_field = Coalesce(F("this_period__deadline"), Value(deadline), output_field=DateField())
     return (
         (Client.objects.visible_to(user) if user is not None else Client.objects.all())
@@ -53,6 +54,11 @@ def clients_for_month(user, month: dt.date, now: dt.datetime):
             period_deadline=deadline_field,
         )
     )
+
+
+def clients_counted(counts: dict[str, int]) -> int:
+    """How many clients status_counts counted (`late` is a flag across statuses, not one of them)."""
+    return sum(n for code, n in counts.items() if code != "late")
 
 
 def status_counts(clients) -> dict[str, int]:

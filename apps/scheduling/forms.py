@@ -59,9 +59,10 @@ class BatchForm(forms.Form):
         label=_("每台前置机每分钟最多任务数"),
         min_value=1,
         max_value=60,
+        required=False,
         initial=DEFAULT_PER_AGENT_PER_MINUTE,
+        help_text=_("留空为不限：每台前置机按其设备能力尽快执行"),
         error_messages={
-            "required": _("请填写每分钟最多任务数"),
             "invalid": _("请输入整数"),
             "min_value": _("至少为1"),
             "max_value": _("不能超过60"),

@@ -21,7 +21,9 @@ class Batch(models.Model):
     filters = models.JSONField(_("筛选条件"), default=dict, blank=True)
     start_at = models.DateTimeField(_("计划开始时间"))
     avoid_busy_hours = models.BooleanField(_("避开税局高峰时段"), default=False)
-    per_agent_per_minute = models.PositiveSmallIntegerField(_("每台前置机每分钟最多任务数"))
+    per_agent_per_minute = models.PositiveSmallIntegerField(
+        _("每台前置机每分钟最多任务数"), null=True, blank=True, help_text=_("留空为不限")
+    )
     planned_count = models.PositiveIntegerField(_("计划任务数"), default=0)
     created_count = models.PositiveIntegerField(_("已创建任务数"), default=0)
     left_out = models.JSONField(

@@ -27,7 +27,7 @@ def plan(
     devices,
     start: dt.datetime,
     *,
-    per_agent_per_minute: int = DEFAULT_PER_AGENT_PER_MINUTE,
+    per_agent_per_minute: int | None = DEFAULT_PER_AGENT_PER_MINUTE,
     avoid_busy_hours: bool = False,
     agent_starts: dict[int, dt.datetime] | None = None,
 ) -> list[tuple[Device, dt.datetime]]:
@@ -37,10 +37,11 @@ def plan(
     `agent_starts`: after the jobs it already has), one job every 60/N seconds, so no
     agent gets more than N jobs in any minute; agents run in parallel. With `avoid_busy_hours`
     a time inside 9:00–11:00 or 14:00–16:00 moves to the end of that window and the agent's
-    following jobs go on from there, still spaced."""
-    if per_agent_per_minute < 1:
+    following jobs go on from there, still spaced. None: no cap, every job at `start` (the agents
+    then work as fast as their devices allow)."""
+    if per_agent_per_minute is not None and per_agent_per_minute < 1:
         raise ValueError("per_agent_per_minute must be at least 1")
-    step = dt.timedelta(seconds=60 / per_agent_per_minute)
+    step = dt.timedelta(seconds=60 / per_agent_per_minute) if per_agent_per_minute else dt.timedelta(0)
     cursor: dict[int | None, dt.datetime] = defaultdict(lambda: start)
     cursor.update({agent: max(start, moment) for agent, moment in (agent_starts or {}).items()})
     planned = []

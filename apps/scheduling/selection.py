@@ -48,6 +48,7 @@ def candidates(kind: str, month: dt.date, filters: dict, now: dt.datetime) -> li
         clients = clients.filter(taxpayer_kind=filters["taxpayer_kind"])
     devices = (
         Device.objects.select_related("agent")
+        .defer(*Device.SECRET_FIELDS, "agent__signing_key")  # not needed to plan; each costs a decryption
         .order_by("sub_number")
         .annotate(
             hold_reason=active_hold_reason(),

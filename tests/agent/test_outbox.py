@@ -3,8 +3,8 @@
 import subprocess
 import sys
 
-from qingka_agent.client import NotClaimable, NotFound, SiteClient, SiteUnreachable
-from qingka_agent.outbox import Outbox
+from qingka_agent.client import NotClaimable, NotFound, ServerError, SiteClient, SiteUnreachable
+from qingka_agent.outbox import MAX_TRIES, Outbox, backoff
 
 
 class RecordingClient:
@@ -92,3 +92,35 @@ def test_survives_a_killed_process(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code, str(path)])
     assert proc.returncode == -9
     assert Outbox(path).pending() == [(7, 1, {"attempt": 1, "outcome": "succeeded"})]
+
+
+def test_one_failing_entry_does_not_hold_up_the_others_and_is_parked_at_last(tmp_path):
+    now = [1000.0]
+    outbox = Outbox(tmp_path / "outbox.sqlite3", clock=lambda: now[0])
+    for job_id in (1, 2, 3):
+        outbox.put(job_id, 1, result())
+    client = RecordingClient({1: ServerError("HTTP 500")})
+    assert outbox.flush(client) == 2  # 2 and 3 went, 1 waits
+    assert [job for job, _, _ in outbox.pending()] == [1]
+    assert outbox.flush(client) == 0 and client.sent.count((1, 1)) == 1  # not due yet
+    for tries in range(2, MAX_TRIES + 1):
+        now[0] += backoff(tries - 1)
+        outbox.flush(client)
+    assert client.sent.count((1, 1)) == MAX_TRIES
+    assert outbox.pending() == [] and outbox.parked() == [1]  # kept, not sent again
+    now[0] += 10_000
+    outbox.put(4, 1, result())
+    assert outbox.flush(client) == 1 and client.sent.count((1, 1)) == MAX_TRIES
+
+
+def test_an_outbox_of_an_earlier_version_is_upgraded(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "outbox.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE results (seq INTEGER PRIMARY KEY AUTOINCREMENT, job_id INTEGER NOT NULL,"
+            " attempt INTEGER NOT NULL, body TEXT NOT NULL, UNIQUE (job_id, attempt))"
+        )
+        db.execute("INSERT INTO results (job_id, attempt, body) VALUES (5, 1, '{\"attempt\": 1}')")
+    assert Outbox(path).pending() == [(5, 1, {"attempt": 1})]

@@ -123,3 +123,27 @@ def test_agent_runs_a_job_and_stops_on_sigterm(site, tmp_path):
     assert "job 7 attempt 1 device 539912237528: succeeded" in output
     assert "agent stopped" in output
     assert TOKEN not in output
+
+
+def test_a_heartbeat_carries_a_reading_only_when_it_changed_and_all_once_a_minute(monkeypatch):
+    from qingka_agent import runner
+
+    now = [1000.0]
+    monkeypatch.setattr(runner.time, "monotonic", lambda: now[0])
+    readings = runner.Readings()
+
+    def beat(rows):
+        full = now[0] - readings.full_at >= runner.FULL_EVERY
+        sent, digests = readings.rows(rows)
+        readings.delivered(digests, full)
+        return [row["monitoring"] for row in sent]
+
+    row = {"device_number": "539912237528", "monitoring": {"kpjzsj": "2026-11-16", "clock": "10:00"}}
+    assert beat([row]) == [row["monitoring"]]  # the first heartbeat carries every reading
+    now[0] += 3
+    assert beat([dict(row, monitoring={"kpjzsj": "2026-11-16", "clock": "10:03"})]) == [None]  # only the clock moved
+    now[0] += 3
+    changed = {"kpjzsj": "2026-12-15", "clock": "10:06"}
+    assert beat([dict(row, monitoring=changed)]) == [changed]
+    now[0] += runner.FULL_EVERY
+    assert beat([dict(row, monitoring=changed)]) == [changed]  # once a minute, all of them

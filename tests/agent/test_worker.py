@@ -1,6 +1,7 @@
 """qingka.run_job: signature, claim, the device operation, the result through the outbox."""
 
 import threading
+import time
 
 import pytest
 import redis
@@ -34,6 +35,7 @@ def make_agent(site, tmp_path, driver):
 
 def run(agent, job_id, attempt=1, signature=None):
     agent.handle(job_id, attempt, signature or sign(KEY, job_id, attempt))
+    agent.drain()  # results are sent from threads of their own
 
 
 def test_clear_due_is_cleared_and_reported(site, tmp_path, caplog):
@@ -42,10 +44,8 @@ def test_clear_due_is_cleared_and_reported(site, tmp_path, caplog):
     agent = make_agent(site, tmp_path, driver)
     site.add_job(7, "clear", NUMBER)
     run(agent, 7)
-    assert driver.calls == [
-        ("read_status", NUMBER, None, CERT_PASSWORD, DEVICE_PASSWORD),
-        ("clear", NUMBER, "2026-10", CERT_PASSWORD, DEVICE_PASSWORD),
-    ]
+    # The scan's reading says the clear is due: no read before acting.
+    assert driver.calls == [("clear", NUMBER, "2026-10", CERT_PASSWORD, DEVICE_PASSWORD)]
     assert site.paths() == ["jobs/7/claim/", "jobs/7/result/"]
     result = site.results()[7]
     assert result["attempt"] == 1 and result["outcome"] == "succeeded" and result["already_done"] is False
@@ -86,9 +86,32 @@ def test_already_cleared_device_is_not_cleared_again(site, tmp_path):
     driver = FakeDriver({NUMBER: DONE})
     site.add_job(7, "clear", NUMBER)
     run(make_agent(site, tmp_path, driver), 7)
-    assert driver.operations() == ["read_status"]
+    assert driver.operations() == []
     result = site.results()[7]
     assert result["outcome"] == "succeeded" and result["already_done"] is True
+    assert result["monitoring"]["kpjzsj"] == "2026-12-15"
+
+
+def test_without_a_known_reading_the_device_is_read_first(site, tmp_path):
+    driver = FakeDriver({NUMBER: DONE})
+    agent = make_agent(site, tmp_path, driver)
+    agent.inventory._readings.clear()  # e.g. a driver whose scan reads no monitoring data
+    site.add_job(7, "clear", NUMBER)
+    run(agent, 7)
+    assert driver.operations() == ["read_status"]
+    assert site.results()[7]["already_done"] is True
+
+
+def test_a_stale_reading_repeats_nothing_the_device_did(site, tmp_path):
+    """The scan saw the clear due, the device cleared since (a job before a crash): the device
+    reports the repeat, and the job is done without a second clear being counted."""
+    driver = FakeDriver({NUMBER: CLEAR_DUE})
+    agent = make_agent(site, tmp_path, driver)
+    driver.devices[NUMBER].update(DONE)
+    driver.extra["clear"] = {"already_done": True, "raw_code": "0x09d118"}
+    site.add_job(7, "clear", NUMBER)
+    run(agent, 7)
+    assert site.results()[7]["already_done"] is True
 
 
 def test_repeat_reported_by_the_device_is_already_done(site, tmp_path):
@@ -96,7 +119,7 @@ def test_repeat_reported_by_the_device_is_already_done(site, tmp_path):
     driver.extra["clear"] = {"already_done": True, "raw_code": "0x09d118"}
     site.add_job(7, "clear", NUMBER)
     run(make_agent(site, tmp_path, driver), 7)
-    assert driver.operations() == ["read_status", "clear"]
+    assert driver.operations() == ["clear"]
     result = site.results()[7]
     assert (result["outcome"], result["already_done"], result["raw_code"]) == ("succeeded", True, "0x09d118")
     assert "already_done" not in result["monitoring"] and "raw_code" not in result["monitoring"]
@@ -107,7 +130,7 @@ def test_summary_already_done_is_not_repeated(site, tmp_path, state):
     driver = FakeDriver({NUMBER: state})
     site.add_job(7, "upload_summary", NUMBER)
     run(make_agent(site, tmp_path, driver), 7)
-    assert driver.operations() == ["read_status"]
+    assert driver.operations() == []
     assert site.results()[7]["already_done"] is True
 
 
@@ -115,7 +138,7 @@ def test_upload_and_clear_runs_summary_then_clear(site, tmp_path):
     driver = FakeDriver({NUMBER: SUMMARY_DUE})
     site.add_job(7, "upload_and_clear", NUMBER)
     run(make_agent(site, tmp_path, driver), 7)
-    assert driver.operations() == ["read_status", "upload_summary", "clear"]
+    assert driver.operations() == ["upload_summary", "clear"]  # two device operations, not three
     result = site.results()[7]
     assert result["already_done"] is False
     assert result["monitoring"]["summary_count"] == 1 and result["monitoring"]["clear_count"] == 1
@@ -145,7 +168,7 @@ def test_device_error_is_reported_with_its_code(site, tmp_path):
 
 def test_unexpected_driver_exception_is_driver_error(site, tmp_path):
     driver = FakeDriver({NUMBER: CLEAR_DUE})
-    driver.fail["read_status"] = RuntimeError("cable on fire")
+    driver.fail["clear"] = RuntimeError("cable on fire")
     site.add_job(7, "clear", NUMBER)
     run(make_agent(site, tmp_path, driver), 7)
     result = site.results()[7]
@@ -169,10 +192,25 @@ def test_result_waits_in_outbox_while_site_is_down(site, tmp_path):
     run(agent, 7)
     assert [(job_id, attempt) for job_id, attempt, _ in agent.outbox.pending()] == [(7, 1)]
     site.result_status = 200
+    assert agent.outbox.flush(agent.client) == 0  # the site failed on it: it waits its back-off
+    agent.outbox.clock = lambda: time.time() + 10
     assert agent.outbox.flush(agent.client) == 1
     assert agent.outbox.pending() == []
     assert site.paths().count("jobs/7/result/") == 2
-    assert driver.operations() == ["read_status", "clear"]
+    assert driver.operations() == ["clear"]
+
+
+def test_the_heartbeat_names_the_jobs_being_worked_on(site, tmp_path):
+    driver = FakeDriver({NUMBER: CLEAR_DUE}, slow=0.5)
+    agent = make_agent(site, tmp_path, driver)
+    site.add_job(7, "clear", NUMBER)
+    thread = threading.Thread(target=run, args=(agent, 7))
+    thread.start()
+    assert site.wait_for(lambda s: "jobs/7/claim/" in s.paths())
+    time.sleep(0.1)
+    assert agent.working() == [7]
+    thread.join()
+    assert agent.working() == []
 
 
 def test_one_operation_per_device_at_a_time(site, tmp_path):

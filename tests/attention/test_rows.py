@@ -4,13 +4,14 @@ a 会计 sees their own clients' rows, an admin all; each row has the buttons th
 import datetime as dt
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
 from apps.attention.rows import Kind, rows_for
 from apps.autopilot.models import Autopilot
 from apps.core import clock
 from apps.holds.models import Hold, HoldReason
-from apps.jobs.models import Job, JobKind, JobState
+from apps.jobs.models import Job, JobKind, JobState, SweepRecord
 from tests.factories import make_agent, make_client, make_device, make_period
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("nov10")]  # 2026-10 is due 2026-11-16
@@ -19,6 +20,8 @@ OCT = dt.date(2026, 10, 1)
 
 @pytest.fixture
 def world(users):
+    cache.clear()
+    SweepRecord.objects.create(pk=1, finished_at=clock.now())  # the sweep runs: no row about it
     agent, _ = make_agent("一号机柜")
     mine, theirs = (
         make_client(name="乙的客户", staff=users["owner"]),
@@ -78,4 +81,11 @@ def test_the_page_and_the_dashboard_block_carry_the_buttons(world, as_role):
     page = as_role("colleague").get(reverse("attention:list")).content.decode()
     assert reverse("jobs:retry", args=[Job.objects.get().pk]) in page and "乙的客户" not in page
     dashboard = as_role("admin").get(reverse("dashboard")).content.decode()
-    assert 'id="attention"' in dashboard and "乙的客户" in dashboard.split('id="attention"')[1][:4000]
+    assert reverse("attention:block") in dashboard
+    block = as_role("admin").get(reverse("attention:block")).content.decode()
+    assert 'id="attention"' in block and "乙的客户" in block and reverse("holds:release", args=[hold.pk]) in block
+
+
+def test_a_stopped_sweep_is_a_row_for_everyone(users):
+    cache.clear()
+    assert [row.kind for row in rows_for(users["owner"], clock.now())] == [Kind.SWEEP_STALE]

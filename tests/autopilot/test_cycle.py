@@ -95,6 +95,17 @@ def test_the_clear_follows_the_recorded_return(firm):
     ]
 
 
+def test_a_client_with_a_sub_device_has_every_device_summarised_before_any_clears(firm):
+    small(firm)  # no return due: a single device would get 抄报并清卡
+    make_device(firm["small"], agent=firm["agent"], present=True, sub_number=1, lock_date=dt.date(2026, 12, 15))
+    run(at(1, 0, 6))
+    assert kinds(device__client=firm["small"]) == [("乙小规模", JobKind.UPLOAD_SUMMARY)] * 2
+    Job.objects.update(state=JobState.SUCCEEDED, finished_at=at(1, 0, 7))
+    Period.objects.filter(client=firm["small"], month=NOV).update(summary_uploaded_at=at(1, 0, 7))
+    run(at(1, 8))
+    assert kinds(device__client=firm["small"], kind=JobKind.CLEAR) == [("乙小规模", JobKind.CLEAR)] * 2
+
+
 def test_the_daily_read_happens_once_a_day_in_the_filing_season(firm):
     Period.objects.create(client=firm["general"], month=NOV, deadline=dt.date(2026, 12, 15), cleared_at=at(2, 9))
     Period.objects.create(client=firm["small"], month=NOV, deadline=dt.date(2026, 12, 15), cleared_at=at(2, 9))

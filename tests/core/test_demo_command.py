@@ -69,10 +69,11 @@ def test_demo_runs_everything_and_ctrl_c_stops_everything(tmp_path):
             assert part in names
 
         health = wait_until(
-            lambda: (r := http.get("/healthz")).json()["agents_online"] == 1 and r, timeout=60, what="agent online"
+            lambda: (r := http.get("/healthz")).status_code == 200 and r.json()["agents_online"] == 1 and r,
+            timeout=60,
+            what="agent online and the first sweep done",
         )
-        assert health.status_code == 200
-        assert health.json() == {"database": "ok", "redis": "ok", "agents_online": 1}
+        assert health.json() == {"database": "ok", "redis": "ok", "agents_online": 1, "sweep": "ok"}
 
         login_page = http.get("/accounts/login/")
         assert login_page.status_code == 200
@@ -115,7 +116,8 @@ def test_demo_runs_everything_and_ctrl_c_stops_everything(tmp_path):
         wait_until(pass_finished, timeout=300, what="the autopilot's first pass")
         assert autopilot_jobs(ordering="created_at")["results"][0]["created_at"] >= WINDOW
         assert autopilot_jobs(ordering="-finished_at")["results"][0]["finished_at"] < "2026-12-01T00:10"
-        assert autopilot_jobs(state="succeeded")["count"] >= 100
+        failed = [(j["client"], j["kind"], j["error_code"]) for j in autopilot_jobs(state="failed")["results"]]
+        assert autopilot_jobs(state="succeeded")["count"] >= 100, failed
         # no channel is set up: the wrong password's hold is still recorded and shown
         sends = http.get("/notifications/").text
         assert "口令错误" in sends and "无渠道（仅记录）" in sends

@@ -1,10 +1,12 @@
 import pytest
 from django.db import connection
 
+from apps.core import clock
 from apps.devices.models import Agent
+from apps.jobs.models import SweepRecord
 from tests.factories import make_agent
 
-FIELDS = {"database", "redis", "agents_online"}
+FIELDS = {"database", "redis", "agents_online", "sweep"}
 
 
 @pytest.fixture
@@ -21,18 +23,20 @@ def test_all_well_says_200_and_counts_online_agents(probe):
     make_agent("柜一")
     online, _ = make_agent("柜二")
     Agent.objects.filter(pk=online.pk).update(online=True)
+    SweepRecord.objects.create(pk=1, finished_at=clock.now())
     response = probe()
     assert response.status_code == 200
-    assert response.json() == {"database": "ok", "redis": "ok", "agents_online": 1}
+    assert response.json() == {"database": "ok", "redis": "ok", "agents_online": 1, "sweep": "ok"}
     assert response["Cache-Control"] == "no-store"
 
 
 @pytest.mark.django_db
 def test_redis_down_says_503_naming_redis_and_nothing_else(probe, settings):
+    SweepRecord.objects.create(pk=1, finished_at=clock.now())
     settings.REDIS_URL = "redis://:s3cret@127.0.0.1:1/0"
     response = probe()
     assert response.status_code == 503
-    assert response.json() == {"database": "ok", "redis": "error", "agents_online": 0}
+    assert response.json() == {"database": "ok", "redis": "error", "agents_online": 0, "sweep": "ok"}
     assert b"s3cret" not in response.content and b"127.0.0.1" not in response.content
 
 
@@ -47,7 +51,7 @@ def test_database_down_says_503_naming_the_database(probe):
         connection.close()
         connection.settings_dict["PORT"] = port
     assert response.status_code == 503
-    assert response.json() == {"database": "error", "redis": "ok", "agents_online": None}
+    assert response.json() == {"database": "error", "redis": "ok", "agents_online": None, "sweep": "error"}
     assert set(response.json()) == FIELDS
 
 

@@ -5,7 +5,7 @@ import pytest
 from apps.clients.models import Client
 from apps.dashboard import queries
 from apps.periods.models import Period, working_month
-from apps.periods.queries import status_counts
+from apps.periods.queries import clients_for_month, status_counts
 from apps.periods.rules import SHANGHAI, working_month_for
 from apps.periods.rules import PeriodStatus as S
 from tests.factories import make_client, make_device, make_period
@@ -72,7 +72,7 @@ def test_order_by_risk_in_sql(users):
         return_filed_on=dt.date(2026, 11, 3),
         deadline=dt.date(2026, 11, 12),
     )
-    rows = queries.order_by_risk(queries.clients_for_month(admin, OCT, TODAY))
+    rows = queries.order_by_risk(clients_for_month(admin, OCT, TODAY))
     assert [c.name for c in rows] == [
         "G待清卡截止更早",
         "E已锁死",
@@ -91,7 +91,7 @@ def test_status_counts_include_clients_without_a_period(users):
     make_device(make_period(month=OCT).client, locked_reported=True)
     make_client()
     make_client()
-    counts = status_counts(queries.clients_for_month(users["admin"], OCT, TODAY))
+    counts = status_counts(clients_for_month(users["admin"], OCT, TODAY))
     assert counts[S.LOCKED] == 1 and counts[S.SUMMARY_DUE] == 2 and counts[S.DONE] == 0
     assert counts["late"] == 0
     assert sum(n for code, n in counts.items() if code != "late") == Client.objects.count()

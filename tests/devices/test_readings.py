@@ -18,11 +18,10 @@ AT = dt.datetime(2026, 11, 5, 2, 0, tzinfo=dt.UTC)
 @pytest.mark.django_db
 def test_a_reading_is_kept_only_when_the_data_change():
     device = make_device()
-    first = record_reading(device, {"kpjzsj": "2026-11-16", "clock": "2026-11-05T10:00:00"}, AT)
-    assert first is not None
+    assert record_reading(device, {"kpjzsj": "2026-11-16", "clock": "2026-11-05T10:00:00"}, AT)
     later = AT + dt.timedelta(minutes=1)
-    assert record_reading(device, {"kpjzsj": "2026-11-16", "clock": "2026-11-05T10:01:00"}, later) is None
-    assert record_reading(device, None, later) is None and record_reading(device, {}, later) is None
+    assert not record_reading(device, {"kpjzsj": "2026-11-16", "clock": "2026-11-05T10:01:00"}, later)
+    assert not record_reading(device, None, later) and not record_reading(device, {}, later)
     changed = record_reading(device, {"kpjzsj": "2026-12-15", "clock": "2026-11-05T10:02:00"}, later)
     back = record_reading(device, {"kpjzsj": "2026-11-16"}, later + dt.timedelta(minutes=1))
     assert changed and back  # the same data again after a change is a new reading

@@ -5,11 +5,13 @@ added, tested and removed on a page and through the admin-only API, their URL ne
 import datetime as dt
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
 from apps.attention.rows import Kind, rows_for
 from apps.audit.models import AuditEvent
 from apps.core import clock
+from apps.jobs.models import SweepRecord
 from apps.notifications import delivery, events
 from apps.notifications.models import Channel, Delivery, DeliveryState, Event, Notification
 from apps.periods.rules import SHANGHAI
@@ -44,6 +46,8 @@ def test_a_delivery_goes_through_apprise_and_its_outcome_is_kept(users, webhook)
 
 
 def test_a_channel_that_keeps_failing_is_broken_and_shows_on_attention(users, webhook):
+    cache.clear()
+    SweepRecord.objects.create(pk=1, finished_at=clock.now())
     webhook.fail = True
     channel = Channel.objects.create(name="坏渠道", url=webhook.url)
     for n in range(3):

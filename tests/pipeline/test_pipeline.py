@@ -28,7 +28,7 @@ def sent(monkeypatch):
     """The Celery messages the site sends (the broker itself is exercised by the end-to-end tests)."""
     messages = []
     monkeypatch.setattr(
-        pipeline.celery_app, "send_task", lambda name, args, queue: messages.append((name, args, queue))
+        pipeline, "_publish", lambda producer, queue, args: messages.append((pipeline.TASK_NAME, args, queue))
     )
     return messages
 
@@ -175,7 +175,32 @@ def test_expired_lease_returns_the_job_with_one_more_attempt(setup, sent):
     job.refresh_from_db()
     assert (job.state, job.attempts) == (JobState.QUEUED, 2)
     assert sent[-1][1][:2] == [job.pk, 2]
-    assert result(setup, job, attempt=1).status_code == 409  # the old attempt's late result
+
+
+def test_a_late_result_no_one_else_claimed_is_the_jobs_result(setup, sent):
+    job = ask(setup)
+    setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
+    sweep_now(setup, timezone.now() + dt.timedelta(hours=1))  # the lease ran out: queued at attempt 2
+    assert result(setup, job, attempt=1).status_code == 200
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == (JobState.SUCCEEDED, 1)
+    # the message of attempt 2 is refused at its claim: the device is not cleared again
+    assert setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 2}, format="json").status_code == 409
+    assert result(setup, job, attempt=1).status_code == 200  # a second copy changes nothing
+    assert Job.objects.get(pk=job.pk).late_results == []
+
+
+def test_a_result_too_late_is_kept_as_evidence(setup, sent):
+    job = ask(setup)
+    setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
+    sweep_now(setup, timezone.now() + dt.timedelta(hours=1))
+    setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 2}, format="json")  # attempt 2 runs
+    assert result(setup, job, attempt=1, outcome="failed", error_code="TRANSFER_FAILED").status_code == 200
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == (JobState.RUNNING, 2)
+    assert [(e["attempt"], e["outcome"]) for e in job.late_results] == [(1, "failed")]
+    assert AuditEvent.objects.filter(action="job.late_result_kept", object_id=str(job.pk)).count() == 1
+    assert result(setup, job, attempt=3).status_code == 409  # an attempt that never was
 
 
 def test_offline_agents_are_marked_and_new_jobs_skip_them_saying_why(setup, sent):
@@ -224,7 +249,7 @@ def test_heartbeat_marks_present_missing_and_keeps_unknown_devices(setup):
     device.refresh_from_db()
     agent.refresh_from_db()
     assert (device.slot, device.present, device.monitoring["kpjzsj"]) == ("sim-1", True, "2026-12-15")
-    assert len(agent.inventory) == 2 and agent.hostname == "cabinet-1"
+    assert agent.inventory.count() == 2 and agent.hostname == "cabinet-1"
     setup["api"].post("/api/v1/agent/heartbeat/", {**body, "devices": rows[1:]}, format="json")
     device.refresh_from_db()
     assert not device.present and AuditEvent.objects.filter(action="device.missing").count() == 1
@@ -270,4 +295,66 @@ def test_an_agent_cannot_take_a_device_another_online_agent_holds(setup):
     assert (setup["device"].agent, setup["device"].slot) == (setup["agent"], "")
     assert setup["device"].monitoring is None
     intruder.refresh_from_db()
-    assert intruder.inventory[0]["device_number"] == setup["device"].number
+    assert intruder.inventory.get().device_number == setup["device"].number
+
+
+def test_the_events_of_jobs_requested_in_bulk_are_those_log_would_write(setup, sent, users):
+    from apps.audit import log
+
+    (job,) = pipeline.request_jobs("clear", [setup["device"]], period=setup["period"], user=users["admin"])[0]
+    made = AuditEvent.objects.get(action="job.requested")
+    expected = log.build(
+        "job.requested",
+        job,
+        user=users["admin"],
+        simulated=True,
+        after={"kind": "clear", "period": str(setup["period"]), "run_after": job.run_after},
+    )
+    fields = ("actor_user_id", "actor_label", "object_type", "object_id", "object_label", "client_id", "simulated")
+    assert [getattr(made, f) for f in fields] == [getattr(expected, f) for f in fields]
+    assert made.after["kind"] == "clear" and made.after["period"] == str(setup["period"])
+    assert dt.datetime.fromisoformat(made.after["run_after"]) == job.run_after
+
+
+def test_a_device_moves_to_another_agent_only_when_a_person_approves(setup, sent, users):
+    """Listing a device's number in a heartbeat, even while its holder is offline, asks for the
+    move; the passwords go on to the holder until a person approves, and both steps are audited."""
+    from apps.devices.services import approve_move
+
+    device = setup["device"]
+    setup["agent"].online = False
+    setup["agent"].save()
+    intruder, token = make_agent()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Agent {token}")
+    row = {"slot": "9-9", "kind": "tax_disk", "driver": "simulated", "device_number": device.number}
+    assert (
+        api.post(
+            "/api/v1/agent/heartbeat/", {"version": "x", "hostname": "h", "devices": [row]}, format="json"
+        ).status_code
+        == 200
+    )
+    device.refresh_from_db()
+    assert (device.agent, device.pending_agent) == (setup["agent"], intruder)
+    assert AuditEvent.objects.filter(action="device.move_requested", object_id=str(device.pk)).count() == 1
+    job = Job.objects.create(
+        kind="read_status", device=device, state=JobState.QUEUED, attempts=1, queued_at=timezone.now()
+    )
+    assert api.post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json").status_code == 404
+
+    assert approve_move(device, users["admin"])
+    device.refresh_from_db()
+    assert (device.agent, device.pending_agent) == (intruder, None)
+    event = AuditEvent.objects.get(action="device.move_approved")
+    assert event.actor_user == users["admin"] and event.after == {"agent": intruder.name}
+    claimed = api.post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
+    assert claimed.status_code == 200 and claimed.json()["job"]["device"]["certificate_password"]
+
+
+def test_a_result_parked_in_the_agents_outbox_is_reported_once(setup, sent):
+    job = ask(setup)
+    body = {"version": "x", "hostname": "h", "devices": [], "parked": [job.pk]}
+    for _ in range(2):
+        assert setup["api"].post("/api/v1/agent/heartbeat/", body, format="json").status_code == 200
+    event = AuditEvent.objects.get(action="job.result_parked")
+    assert event.object_id == str(job.pk) and event.actor_agent == setup["agent"]

@@ -454,3 +454,31 @@ def test_cancel_and_retry_are_post_only(as_role, batch):
 @pytest.mark.django_db
 def test_unknown_batch_is_404(as_role, users):
     assert as_role("admin").get("/bulk/999/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_without_a_rate_cap_every_job_is_queued_now_and_the_sql_does_not_grow(
+    as_role, world, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    admin = as_role("admin")
+    confirm(admin, per_agent_per_minute="")  # warm
+    Job.objects.all().delete()
+    with CaptureQueriesContext(connection) as few:
+        confirm(admin, per_agent_per_minute="")
+    batch = Batch.objects.latest("pk")
+    first = batch.created_count
+    assert batch.per_agent_per_minute is None and first >= 4
+    assert set(batch.jobs.values_list("state", flat=True)) == {JobState.QUEUED}
+    assert len({job.run_after for job in batch.jobs.all()}) == 1
+    # forty more ready clients: the same statements, not forty times more
+    for n in range(40):
+        client = make_client(name=f"更多就绪{n:02d}")
+        make_period(client, month=OCTOBER, **READY)
+        make_device(client, agent=world["agents"][0], present=True)
+    Job.objects.all().delete()
+    with django_assert_max_num_queries(len(few) + 2):
+        confirm(admin, per_agent_per_minute="")
+    assert Batch.objects.latest("pk").created_count == first + 40

@@ -1,18 +1,22 @@
 """The agent's own calls about itself: who am I, and the heartbeat with its inventory."""
 
+import re
+
 from django.conf import settings
-from django.db import models, transaction
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.response import Response
 
-from apps.audit import log
 from apps.core import clock
 
+from .. import services
 from ..auth import AgentTokenAuthentication, IsAgent
-from ..models import Agent, Device
-from ..services import record_reading
+from ..models import Agent
+
+KINDS = ("golden_tax_disk", "tax_disk", "ukey")
+NUMBER = re.compile(r"\d{12}")
 
 
 def agent_view(methods):
@@ -42,89 +46,91 @@ def me(request):
 
 
 class InventoryRow(serializers.Serializer):
+    """One row of the inventory, as documented; checked by inventory_row() (600 rows through a
+    DRF serializer cost more than the rest of the heartbeat)."""
+
     slot = serializers.CharField(max_length=64)
-    kind = serializers.ChoiceField(choices=["golden_tax_disk", "tax_disk", "ukey"], allow_null=True)
+    kind = serializers.ChoiceField(choices=KINDS, allow_null=True)
     driver = serializers.CharField(max_length=32)
     device_number = serializers.RegexField(r"^\d{12}$", allow_null=True, required=False)
     simulated = serializers.BooleanField(default=False)
     busy = serializers.BooleanField(default=False)
     usb = serializers.DictField(allow_null=True, required=False)
-    monitoring = serializers.DictField(allow_null=True, required=False)
+    # Checked by apps/devices/monitoring.py, which keeps what it cannot read instead of refusing it.
+    monitoring = serializers.JSONField(allow_null=True, required=False)
+
+
+def inventory_row(row) -> dict:
+    """The checks of InventoryRow, done by hand; ValidationError names the fields that fail."""
+    if not isinstance(row, dict):
+        raise serializers.ValidationError(_("应为对象"))
+    errors = {}
+    text = {name: row.get(name) for name in ("slot", "driver")}
+    for name, limit in (("slot", 64), ("driver", 32)):
+        if not isinstance(text[name], str) or not text[name] or len(text[name]) > limit:
+            errors[name] = [_("应为不超过 %(n)d 个字符的文本") % {"n": limit}]
+    if row.get("kind") not in (*KINDS, None):
+        errors["kind"] = [_("设备类型无效")]
+    number = row.get("device_number")
+    if number is not None and not (isinstance(number, str) and NUMBER.fullmatch(number)):
+        errors["device_number"] = [_("设备编号应为12位数字")]
+    for name in ("simulated", "busy"):
+        if not isinstance(row.get(name, False), bool):
+            errors[name] = [_("应为 true 或 false")]
+    if row.get("usb") is not None and not isinstance(row["usb"], dict):
+        errors["usb"] = [_("应为对象")]
+    if errors:
+        raise serializers.ValidationError(errors)
+    return {
+        "slot": text["slot"],
+        "kind": row.get("kind"),
+        "driver": text["driver"],
+        "device_number": number,
+        "simulated": row.get("simulated", False),
+        "busy": row.get("busy", False),
+        "usb": row.get("usb"),
+        "monitoring": row.get("monitoring"),
+    }
 
 
 class Heartbeat(serializers.Serializer):
     version = serializers.CharField(max_length=32, allow_blank=True)
     hostname = serializers.CharField(max_length=128, allow_blank=True)
+    devices = serializers.ListField(max_length=5000)
+    jobs = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=10000,
+        help_text="jobs the agent has claimed and not yet reported: their leases run on",
+    )
+    parked = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        max_length=10000,
+        help_text="jobs whose result the site kept failing on: parked in the agent's outbox",
+    )
+
+    def validate_devices(self, rows):
+        checked, errors = [], {}
+        for index, row in enumerate(rows):
+            try:
+                checked.append(inventory_row(row))
+            except serializers.ValidationError as error:
+                errors[index] = error.detail
+        if errors:
+            raise serializers.ValidationError(errors)
+        return checked
+
+
+class HeartbeatSchema(Heartbeat):
     devices = InventoryRow(many=True)
 
 
-@extend_schema(tags=["agent"], request=Heartbeat, responses={200: dict})
+@extend_schema(tags=["agent"], request=HeartbeatSchema, responses={200: dict})
 @agent_view(["POST"])
 def heartbeat(request):
     body = Heartbeat(data=request.data)
     body.is_valid(raise_exception=True)
-    apply_heartbeat(request.auth, body.validated_data)
-    return Response({"agent": describe(request.auth), "server_time": clock.now().isoformat()})
-
-
-@transaction.atomic
-def apply_heartbeat(agent: Agent, data: dict) -> None:
-    """The agent is online; the devices it reports are present in their slots, the ones it held
-    before and no longer reports are missing. Devices it reports that no client owns yet stay in
-    its inventory, so staff can map a slot to a client."""
     now = clock.now()
-    was_online = agent.online
-    Agent.objects.filter(pk=agent.pk).update(
-        online=True,
-        last_heartbeat_at=now,
-        version=data["version"],
-        hostname=data["hostname"],
-        inventory=data["devices"],
-    )
-    if not was_online:
-        log.record("agent.online", agent, before={"online": False}, after={"online": True}, source=data["hostname"])
-    rows = {row["device_number"]: row for row in data["devices"] if row.get("device_number")}
-    # A device moves to this agent only from no agent or an offline one: an agent never takes a
-    # device another online agent holds (it stays in this agent's inventory for staff to see).
-    claimable = Device.objects.filter(number__in=rows).filter(
-        models.Q(agent__isnull=True) | models.Q(agent=agent) | models.Q(agent__online=False)
-    )
-    for device in claimable.select_related("agent"):
-        row = rows[device.number]
-        moved = device.agent_id != agent.pk
-        changes = {
-            "agent": agent,
-            "slot": row["slot"],
-            "present": True,
-            "busy": row["busy"],
-            "simulated": row["simulated"],
-            "last_seen_at": now,
-        }
-        appeared = not device.present or moved
-        for name, value in changes.items():
-            setattr(device, name, value)
-        fields = list(changes)
-        if row.get("monitoring"):
-            fields += device.take_reading(row["monitoring"], now)
-            record_reading(device, row["monitoring"], now)
-        device.save(update_fields=fields)
-        if appeared:
-            log.record(
-                "device.present",
-                device,
-                agent=agent,
-                source=data["hostname"],
-                simulated=device.simulated,
-                after={"agent": agent.name, "slot": row["slot"]},
-            )
-    for device in Device.objects.filter(agent=agent, present=True).exclude(number__in=rows):
-        Device.objects.filter(pk=device.pk, present=True).update(present=False, busy=False)
-        log.record(
-            "device.missing",
-            device,
-            agent=agent,
-            source=data["hostname"],
-            simulated=device.simulated,
-            before={"slot": device.slot},
-            after={"present": False},
-        )
+    services.apply_heartbeat(request.auth, body.validated_data, now)
+    return Response({"agent": describe(request.auth), "server_time": now.isoformat()})

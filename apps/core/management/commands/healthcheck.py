@@ -1,13 +1,22 @@
 import json
+import os
 import socket
 
 import django_rq
 import redis
 from django.core.management.base import BaseCommand, CommandError
 from rq import Worker
-from rq_scheduler import Scheduler
 
-from apps.core.health import report
+from apps.core import health
+
+
+def web_answers() -> bool:
+    """The gunicorn of this container answers (the database and Redis are checked besides)."""
+    port = os.environ.get("GUNICORN_BIND", ":8000").rpartition(":")[2]
+    try:
+        return health.site_answers(f"http://127.0.0.1:{port}")
+    except OSError:
+        return False
 
 
 def rqworker_alive() -> bool:
@@ -17,23 +26,24 @@ def rqworker_alive() -> bool:
 
 
 def sweeper_alive() -> bool:
-    """The sweeper's rq-scheduler has registered and not died (its key expires unless it beats)."""
-    connection = django_rq.get_connection("default")
-    keys = connection.keys(f"{Scheduler.redis_scheduler_namespace_prefix}*")
-    return any(not connection.hexists(key, "death") for key in keys)
+    """The sweeper finished a sweep within three intervals (apps/jobs/sweeper.py writes it down)."""
+    return health.sweep()[1]
 
 
-PROCESSES = {"rqworker": rqworker_alive, "sweeper": sweeper_alive}
+PROCESSES = {"web": web_answers, "rqworker": rqworker_alive, "sweeper": sweeper_alive}
 
 
 class Command(BaseCommand):
-    help = "The checks of /healthz, and with --process that process is alive; exits 1 when not all is well."
+    help = (
+        "The checks of /healthz; with --process, the site's own checks and that process is alive "
+        "(the compose healthchecks). Exits 1 when not all is well."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--process", choices=sorted(PROCESSES), help="also check this process is alive")
+        parser.add_argument("--process", choices=sorted(PROCESSES), help="check this process is alive")
 
     def handle(self, *args, process, **options):
-        body, well = report()
+        body, well = health.report(health.SITE_CHECKS if process else health.CHECKS)
         if process:
             try:
                 alive = PROCESSES[process]()
@@ -43,4 +53,5 @@ class Command(BaseCommand):
             well = well and alive
         self.stdout.write(json.dumps(body))
         if not well:
-            raise CommandError("not well: " + ", ".join(name for name, value in body.items() if value == "error"))
+            bad = (name for name, value in body.items() if value in ("error", "stale"))
+            raise CommandError("not well: " + ", ".join(bad))

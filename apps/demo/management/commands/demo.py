@@ -12,9 +12,10 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from apps.core import clock
+from apps.core.health import site_answers
 from apps.core.processes import Supervisor
 from apps.demo.seed import DEMO_PASSWORD, STAFF, cabinet_path, seed
-from apps.demo.stack import agent_env, answers, embedded_redis_argv, free_port, redis_answers, site_answers
+from apps.demo.stack import agent_env, answers, embedded_redis_argv, free_port, redis_answers
 from apps.periods.rules import SHANGHAI
 
 DEMO_MORNING = dt.time(8, 0)  # --today D: the demo starts at 08:00 that day, Shanghai time

@@ -1,26 +1,36 @@
+import logging
+import signal
+import time
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.utils import timezone
-from django_rq import get_scheduler
+from django.db import close_old_connections, connections
 
-from apps.jobs.sweeper import SWEEP_JOB_ID, sweep
+from apps.jobs.sweeper import sweep
+
+logger = logging.getLogger("apps.jobs.sweeper")
 
 
 class Command(BaseCommand):
-    help = "Puts the periodic sweep on rq-scheduler and runs the scheduler; `rqworker default` runs the sweeps."
+    help = "Runs the periodic sweep every QINGKA_SWEEP_SECONDS until stopped (a plain loop: nothing in Redis to lose)."
 
     def handle(self, *args, **options):
-        scheduler = get_scheduler("default", interval=1)
-        # Replace an earlier definition, so a changed interval takes effect on restart.
-        if SWEEP_JOB_ID in scheduler:
-            scheduler.cancel(SWEEP_JOB_ID)
-        scheduler.schedule(
-            scheduled_time=timezone.now(),
-            func=sweep,
-            interval=settings.QINGKA_SWEEP_SECONDS,
-            repeat=None,
-            id=SWEEP_JOB_ID,
-            result_ttl=settings.QINGKA_SWEEP_SECONDS * 4,
-        )
-        self.stdout.write(f"sweep every {settings.QINGKA_SWEEP_SECONDS}s on rq queue 'default'")
-        scheduler.run()
+        self.stopping = False
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        interval = settings.QINGKA_SWEEP_SECONDS
+        self.stdout.write(f"sweep every {interval}s")
+        while not self.stopping:
+            started = time.monotonic()
+            try:
+                close_old_connections()
+                sweep()
+            except Exception:  # the database or the broker away: say so, and sweep again next time
+                logger.exception("sweep failed; the next one runs in %ss", interval)
+                connections.close_all()  # a broken connection is opened afresh next time
+            time.sleep(max(0.0, interval - (time.monotonic() - started)))
+        connections.close_all()
+        self.stdout.write("sweeper stopped")
+
+    def stop(self, signum, frame):
+        self.stopping = True

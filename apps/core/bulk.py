@@ -1,0 +1,48 @@
+"""Many rows changed in one statement, so a busy path holds its row locks for one short moment."""
+
+import json
+
+from django.db import connection, models
+
+
+def _array_type(field) -> str:
+    if isinstance(field, models.JSONField):
+        return "text[]::jsonb[]"
+    if isinstance(field, models.ForeignKey):
+        return field.target_field.rel_db_type(connection) + "[]"
+    if isinstance(field, (models.CharField, models.TextField)):
+        return "text[]"
+    return field.db_type(connection) + "[]"
+
+
+def _value(field, value):
+    if isinstance(field, models.JSONField):
+        return None if value is None else json.dumps(value, ensure_ascii=False, cls=field.encoder)
+    return value
+
+
+def update_rows(model, fields: list[str], rows: list[tuple]) -> None:
+    """Sets `fields` of each row (pk, value, value, …), in primary-key order. PostgreSQL does it in
+    one UPDATE … FROM unnest(…); other databases (the demo's SQLite) through bulk_update."""
+    if not rows:
+        return
+    rows = sorted(rows, key=lambda row: row[0])
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields]
+    if connection.vendor != "postgresql":
+        objects = [model(pk=row[0], **dict(zip(fields, row[1:], strict=True))) for row in rows]
+        model.objects.bulk_update(objects, fields)
+        return
+    pk = meta.pk
+    assignments = ", ".join(f'"{field.column}" = v."{field.column}"' for field in columns)
+    arrays = ", ".join(f"%s::{_array_type(field)}" for field in [pk, *columns])
+    names = ", ".join(f'"{field.column}"' for field in [pk, *columns])
+    sql = (
+        f'UPDATE "{meta.db_table}" AS t SET {assignments} FROM unnest({arrays}) AS v({names}) '
+        f'WHERE t."{pk.column}" = v."{pk.column}"'
+    )
+    params = [[row[0] for row in rows]] + [
+        [_value(field, row[i + 1]) for row in rows] for i, field in enumerate(columns)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)

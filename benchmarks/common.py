@@ -1,0 +1,291 @@
+"""What every benchmark shares: its own database and Redis, the site under gunicorn, agents as real
+processes, data built in bulk, and one way to write a figure down.
+
+A benchmark script imports this module first: `setup(database)` points Django at that database
+(created and migrated when missing) before any model is imported.
+"""
+
+import atexit
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+VAR = ROOT / "var" / "bench"
+RESULTS = VAR / "results"
+PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+GUNICORN_WORKERS = 3  # as the Dockerfile runs the site
+
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "agent"))
+
+from tests.e2e import processes  # noqa: E402 (the end-to-end tests' processes, once on sys.path)
+from tests.e2e.processes import wait_until  # noqa: E402
+
+SUFFIX = os.environ.get("BENCH_DB_SUFFIX", "")  # to measure another checkout beside this one
+
+
+def database_url(name: str) -> str:
+    return f"{PG}/{name}{SUFFIX}"
+
+
+def site_env(database: str, **extra) -> dict:
+    """The environment of the site's processes and of the benchmark itself."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(database),
+        "REDIS_URL": REDIS_URL,
+        "QINGKA_VAR_DIR": str(VAR),
+        "DEBUG": "0",
+        "SECURE_HTTPS": "0",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": f"{ROOT}:{ROOT / 'agent'}",
+        **{k: str(v) for k, v in extra.items()},
+    }
+
+
+def setup(database: str, **extra) -> None:
+    """Django on `database` (created and migrated if missing), static files collected once."""
+    os.environ.update(site_env(database, **extra))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    subprocess.run(
+        ["psql", PG + "/postgres", "-qc", f"CREATE DATABASE {database}{SUFFIX}"], capture_output=True, check=False
+    )
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    if not (VAR / "static" / "staticfiles.json").exists():
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    load1, _, _ = os.getloadavg()
+    memory = int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024
+    return f"{os.cpu_count()} cores, {memory:.1f} GiB, load {load1:.2f}"
+
+
+def figure(number, name, what, size, value, unit, target, met, command, **extra) -> dict:
+    """One measured figure beside its target; the runner gathers them into docs/benchmarks.*"""
+    row = {
+        "number": number,
+        "name": name,
+        "what": what,
+        "size": size,
+        "value": round(value, 3) if isinstance(value, float) else value,
+        "unit": unit,
+        "target": target,
+        "met": bool(met),
+        "machine": machine(),
+        "command": command,
+        **extra,
+    }
+    print(f"  {name}: {row['value']} {unit} (target {target}) {'met' if met else 'MISSED'}", flush=True)
+    return row
+
+
+def save(script: str, rows: list[dict]) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{script}.json").write_text(json.dumps(rows, ensure_ascii=False, indent=1))
+
+
+def percentile(values, p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+# --- processes -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+_started: list["Process"] = []
+
+
+def _stop_all() -> None:
+    for process in reversed(_started):
+        process.stop()
+
+
+atexit.register(_stop_all)  # an interrupted benchmark leaves no site, worker or agent behind
+signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(1))
+
+
+class Process(processes.Process):
+    """A child process of the benchmark, its output in var/bench/logs/<name>.log, stopped when
+    the benchmark ends however it ends."""
+
+    def __init__(self, name: str, argv: list[str], env: dict):
+        (VAR / "logs").mkdir(parents=True, exist_ok=True)
+        super().__init__(name, argv, env, VAR / "logs")
+
+    def start(self) -> "Process":
+        super().start()
+        _started.append(self)
+        return self
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+
+class Gunicorn(Process):
+    """The site as production runs it (the Dockerfile's command, gunicorn.conf.py if present)."""
+
+    def __init__(self, database: str, workers: int = GUNICORN_WORKERS, **extra):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        argv = [str(BIN / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{self.port}", "--workers", str(workers)]
+        super().__init__(f"gunicorn-{database}", argv, site_env(database, **extra))
+
+    def start(self) -> "Gunicorn":
+        super().start()
+        import httpx
+
+        def answers():
+            try:
+                return httpx.get(self.url + "/accounts/login/", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(answers, timeout=60, what="gunicorn to answer")
+        return self
+
+    def worker_pids(self) -> list[int]:
+        return children(self.pid)
+
+
+def site_process(name: str, database: str, *args, **extra) -> Process:
+    return Process(name, [str(BIN / "python"), "manage.py", *args], site_env(database, **extra))
+
+
+def agent_env(site_url: str, token: str, devices_file: Path, state_dir: Path, concurrency: int, **extra) -> dict:
+    return {
+        **os.environ,
+        "QINGKA_SITE_URL": site_url,
+        "QINGKA_AGENT_TOKEN": token,
+        "QINGKA_BROKER_URL": REDIS_URL,
+        "QINGKA_DRIVERS": "simulated",
+        "QINGKA_SIM_DEVICES": str(devices_file),
+        "QINGKA_STATE_DIR": str(state_dir),
+        "QINGKA_CONCURRENCY": str(concurrency),
+        "PYTHONPATH": str(ROOT / "agent"),
+        **{k: str(v) for k, v in extra.items()},
+    }
+
+
+def fresh_dir(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+def flush_redis() -> None:
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+# --- data --------------------------------------------------------------------------------------
+
+
+def credit_code(n: int) -> str:
+    from apps.core.demo import demo_credit_code
+
+    return demo_credit_code(n)
+
+
+def device_number(prefix: int, n: int) -> str:
+    return f"{prefix:02d}{n:010d}"
+
+
+def sim_devices_file(path: Path, specs: list[dict], **extra) -> Path:
+    import yaml
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump({"devices": specs, **extra}, allow_unicode=True))
+    return path
+
+
+def inventory_rows(specs: list[dict], state_dir: Path) -> list[dict]:
+    """Inventory rows as a simulated cabinet of these devices reports them (monitoring included)."""
+    from qingka_agent.drivers.simulated import SimulatedDriver
+
+    devices_file = sim_devices_file(state_dir / "devices.yaml", specs)
+    return [found.as_inventory() for found in SimulatedDriver(devices_file, state_dir).discover()]
+
+
+def make_agent(name: str):
+    """The agent of that name (kept between runs: the audit log refers to it), with a new token."""
+    from apps.devices.models import Agent
+
+    agent = Agent.objects.filter(name=name).first() or Agent(name=name)
+    token = agent.set_new_token()
+    agent.online, agent.last_heartbeat_at = False, None
+    agent.save()
+    return agent, token
+
+
+def site_workers(database: str, **extra) -> list[Process]:
+    """The site's background processes as compose runs them: the rq worker and the sweeper."""
+    return [
+        site_process(f"rqworker-{database}", database, "rqworker", "default", **extra).start(),
+        site_process(f"sweeper-{database}", database, "run_sweeper", **extra).start(),
+    ]
+
+
+def set_clock(moment: str) -> str:
+    """A QINGKA_CLOCK value that reads `moment` now (apps/core/clock.py)."""
+    return f"{moment}@{time.time():.3f}"
+
+
+def session_cookie(user) -> dict:
+    """A logged-in session for `user`, as the login page would leave it."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return {settings.SESSION_COOKIE_NAME: session.session_key}
+
+
+def shanghai(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)

@@ -1,0 +1,143 @@
+"""#5: what the pipeline adds to the devices' own time. 2,000 读取状态 jobs on simulated devices
+that take no time, through the site on gunicorn, Redis and one agent process working 32 at once.
+
+    .venv/bin/python benchmarks/pipeline.py
+
+Throughput: 2,000 jobs requested at once, from the request to the last result recorded. Latency:
+then jobs requested at half that rate for 20 s, each from queued to its result recorded.
+"""
+
+import time
+
+import common
+
+DEVICES, CONCURRENCY = 2000, 32
+DATABASE = "qingka_bench_pipe"
+COMMAND = ".venv/bin/python benchmarks/pipeline.py"
+
+common.setup(DATABASE)
+
+from django.db import connection, transaction  # noqa: E402
+
+from apps.clients.models import Client  # noqa: E402
+from apps.core import clock  # noqa: E402
+from apps.devices.models import Agent, Device  # noqa: E402
+from apps.jobs.models import Job  # noqa: E402
+from apps.jobs.pipeline import request_jobs  # noqa: E402
+
+
+def number(n: int) -> str:
+    return f"55{n:010d}"
+
+
+def fill() -> None:
+    if Client.objects.count() >= DEVICES:
+        return
+    with transaction.atomic():
+        clients = Client.objects.bulk_create(
+            [
+                Client(name=f"流水线客户{n:04d}", taxpayer_id=common.credit_code(700000 + n), taxpayer_kind="general")
+                for n in range(DEVICES)
+            ]
+        )
+        devices = [Device(client=c, kind="ukey", number=number(n)) for n, c in enumerate(clients)]
+        for device in devices:
+            device.certificate_password, device.device_password = "12345678", "88888888"
+        Device.objects.bulk_create(devices)
+
+
+def finished(ids) -> bool:
+    return not Job.objects.filter(pk__in=ids).exclude(state__in=("succeeded", "failed")).exists()
+
+
+def main():
+    fill()
+    Job.objects.all().delete()
+    Device.objects.update(agent=None, present=False, busy=False, monitoring=None)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    common.flush_redis()
+    agent, token = common.make_agent("pipeline")
+    state = common.fresh_dir(common.VAR / "pipeline")
+    specs = [{"device_number": number(n), "kind": "ukey", "slot": f"sim-{n}"} for n in range(DEVICES)]
+    devices_file = common.sim_devices_file(state / "devices.yaml", specs)
+    site = common.Gunicorn(DATABASE).start()
+    workers = common.site_workers(DATABASE)
+    env = common.agent_env(site.url, token, devices_file, state, CONCURRENCY)
+    process = common.Process("pipeline-agent", [str(common.BIN / "qingka-agent"), "run"], env).start()
+    rows = []
+    try:
+        common.wait_until(
+            lambda: (
+                Device.objects.filter(agent=agent, present=True).count() == DEVICES
+                and Agent.objects.get(pk=agent.pk).online
+            ),
+            timeout=600,
+            what="the agent online with its devices",
+        )
+        time.sleep(3)
+        devices = list(Device.objects.filter(agent=agent).select_related("agent", "client").order_by("pk"))
+        started = clock.now()
+        jobs, skipped = request_jobs("read_status", devices)
+        assert not skipped, skipped[:3]
+        ids = [j.pk for j in jobs]
+        common.wait_until(lambda: finished(ids), timeout=3600, interval=0.2, what="the 2,000 jobs")
+        done = list(Job.objects.filter(pk__in=ids))
+        seconds = (max(j.finished_at for j in done) - started).total_seconds()
+        rate = len(done) / seconds
+        succeeded = sum(j.state == "succeeded" for j in done)
+        size = f"{DEVICES} simulated devices (no device time), 1 agent × {CONCURRENCY}"
+        rows.append(
+            common.figure(
+                5,
+                "pipeline_jobs_per_second",
+                "Jobs through site, broker and agent per second (2,000 requested at once)",
+                size,
+                rate,
+                "jobs/s",
+                "≥ 200 jobs/s",
+                rate >= 200 and succeeded == DEVICES,
+                COMMAND,
+                succeeded=succeeded,
+                seconds=round(seconds, 2),
+            )
+        )
+        # Below saturation: half the rate measured, for 20 s (at most one job per device).
+        paced = max(1.0, rate / 2)
+        count = min(DEVICES, int(paced * 20))
+        ids, start = [], time.monotonic()
+        for k in range(count):
+            time.sleep(max(0.0, start + k / paced - time.monotonic()))
+            created, _ = request_jobs("read_status", [devices[k]])
+            ids += [j.pk for j in created]
+        common.wait_until(lambda: finished(ids), timeout=600, interval=0.2, what="the paced jobs")
+        latencies = [
+            (j.finished_at - j.queued_at).total_seconds() * 1000
+            for j in Job.objects.filter(pk__in=ids, state="succeeded")
+        ]
+        p99 = common.percentile(latencies, 99)
+        rows.append(
+            common.figure(
+                5,
+                "pipeline_latency_p99",
+                f"Queued → result recorded, p99, at {paced:.0f} jobs/s (half the saturated rate)",
+                size,
+                p99,
+                "ms",
+                "≤ 100 ms",
+                p99 <= 100 and len(latencies) == count,
+                COMMAND,
+                p50=round(common.percentile(latencies, 50), 1),
+                jobs=count,
+            )
+        )
+    finally:
+        process.stop()
+        for worker in workers:
+            worker.stop()
+        site.stop()
+    common.save("pipeline", rows)
+
+
+if __name__ == "__main__":
+    main()
