@@ -4,22 +4,50 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo bench messages clean
+.PHONY: install lock test test-fast test-agent lint demo bench messages clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml agent/pyproject.toml
+# Versions come from the lock files under requirements/ (pip-tools, with hashes), so CI, every
+# developer and the site image install the same ones; the two projects themselves go in editable.
+$(STAMP): requirements/dev.txt pyproject.toml agent/pyproject.toml
 	test -x $(BIN)/pip || $(PYTHON) -m venv --clear $(VENV) || \
 		{ echo "$(PYTHON) -m venv failed; on Debian/Ubuntu: apt-get install python3.11-venv"; exit 1; }
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,demo]' -e ./agent
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps -e . -e ./agent
 	touch $(STAMP)
+
+# After changing a dependency in either pyproject.toml: the whole set (dev), then the site image's
+# and the agent's own, held to the same versions.
+PIP_COMPILE = $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links --annotation-style=line
+lock: install
+	$(PIP_COMPILE) --all-extras -o requirements/dev.txt pyproject.toml agent/pyproject.toml
+	$(PIP_COMPILE) -c requirements/dev.txt -o requirements/site.txt pyproject.toml
+	$(PIP_COMPILE) -c requirements/dev.txt -o requirements/agent.txt agent/pyproject.toml
+	$(PIP_COMPILE) -c requirements/dev.txt --extra test -o requirements/agent-test.txt agent/pyproject.toml
 
 # Tests run on PostgreSQL and Redis, never on the demo's SQLite.
 test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qingka
 test: export REDIS_URL ?= redis://127.0.0.1:6379/0
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Everything but the tests that start processes, drive a browser or emulate USB, on both cores.
+test-fast: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qingka
+test-fast: export REDIS_URL ?= redis://127.0.0.1:6379/0
+test-fast: install
+	$(BIN)/pytest -n 2 --dist loadgroup -m "not integration and not browser and not usb" $(PYTEST_ARGS)
+
+# The agent's tests in a venv holding the agent alone: it must work without Django.
+AGENT_VENV := agent/.venv
+test-agent:
+	test -x $(AGENT_VENV)/bin/pip || $(PYTHON) -m venv --clear $(AGENT_VENV)
+	$(AGENT_VENV)/bin/pip install --quiet --require-hashes -r requirements/agent-test.txt
+	$(AGENT_VENV)/bin/pip install --quiet --no-deps -e ./agent
+	! $(AGENT_VENV)/bin/python -c "import django" 2>/dev/null
+	cd agent && .venv/bin/pytest $(PYTEST_ARGS)
 
 # Style and migrations, checked by CI before the tests.
 lint: install
@@ -46,4 +74,4 @@ messages:
 	$(BIN)/python manage.py compilemessages -l en --ignore '.venv/*'
 
 clean:
-	rm -rf $(VENV) var/static
+	rm -rf $(VENV) $(AGENT_VENV) var/static

@@ -164,12 +164,21 @@ class Process(processes.Process):
 
 
 class Gunicorn(Process):
-    """The site as production runs it (the Dockerfile's command, gunicorn.conf.py if present)."""
+    """The site as production runs it: the Dockerfile's command, on a port of its own."""
 
     def __init__(self, database: str, workers: int = GUNICORN_WORKERS, **extra):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        argv = [str(BIN / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{self.port}", "--workers", str(workers)]
+        argv = [
+            str(BIN / "gunicorn"),
+            "-c",
+            "config/gunicorn.py",
+            "config.wsgi",
+            "-b",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            str(workers),
+        ]
         super().__init__(f"gunicorn-{database}", argv, site_env(database, **extra))
 
     def start(self) -> "Gunicorn":

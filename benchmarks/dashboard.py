@@ -284,7 +284,7 @@ def main():
                     size,
                     max(rss),
                     "MB",
-                    "recycled after max_requests (gunicorn.conf.py)",
+                    "recycled after max_requests (config/gunicorn.py)",
                     site_recycles(),
                     COMMAND,
                 )
@@ -295,8 +295,9 @@ def main():
 
 
 def site_recycles() -> bool:
-    conf = common.ROOT / "gunicorn.conf.py"
-    return conf.exists() and "max_requests" in conf.read_text()
+    from config import gunicorn
+
+    return gunicorn.max_requests > 0
 
 
 def client_page_and_api(site, admin, size) -> list[dict]:

@@ -53,7 +53,7 @@ def write_documents() -> None:
         "",
         "Written by `make bench` (`benchmarks/run.py`); every figure below is from its last run, with the",
         "command that repeats it alone. PostgreSQL and Redis at 127.0.0.1, the site under gunicorn",
-        "(`gunicorn.conf.py`), data built by each benchmark in its own database. The machine is shared with",
+        "(`config/gunicorn.py`), data built by each benchmark in its own database. The machine is shared with",
         "other work: its load at the moment of each figure is in the last column.",
         "",
         "| # | what | size | result | target | met | machine | command |",

@@ -1,4 +1,7 @@
-"""gunicorn's settings for the web service (the Dockerfile's CMD): `gunicorn -c config/gunicorn.py config.wsgi`."""
+"""gunicorn's settings for the web service (the Dockerfile's CMD): `gunicorn -c config/gunicorn.py config.wsgi`.
+
+Sync workers hold at most one database connection each, so workers × processes bounds what the
+site asks of PostgreSQL. A worker is replaced after max_requests, so no leak can grow for long."""
 
 import os
 
@@ -6,5 +9,8 @@ from config.log_config import logging_config
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", 3))
+max_requests = 1000
+max_requests_jitter = 100
+timeout = 60
 accesslog = "-"
 logconfig_dict = logging_config(os.environ.get("LOG_FORMAT", "json"), os.environ.get("LOG_LEVEL", "INFO"))

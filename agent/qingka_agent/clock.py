@@ -2,7 +2,7 @@
 
 "<ISO moment>@<epoch>" means: at real Unix time <epoch> the clock read <moment>, and it moves on
 from there. The site reads the same variable (apps/core/clock.py), so the site, the agent and
-the simulated cabinet agree on the moment; tests/agent/test_clock.py keeps the two in step.
+the simulated cabinet agree on the moment; tests/core/test_clock.py keeps the two in step.
 """
 
 import os

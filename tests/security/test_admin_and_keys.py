@@ -100,8 +100,10 @@ def test_check_deploy_refuses_a_console_mail_backend(tmp_path):
     assert result.returncode != 0 and "qingka.E005" in result.stderr
 
 
-@pytest.mark.parametrize("key", ["not-a-fernet-key", Fernet.generate_key().decode() + ",short"])
+@pytest.mark.parametrize("key", ["not-a-fernet-key", "good,short"])
 def test_check_deploy_refuses_an_invalid_fernet_key(tmp_path, key):
+    """A key that is no Fernet key, and a rotation list whose second key is short."""
+    key = key.replace("good", Fernet.generate_key().decode())
     result = deploy_check(tmp_path, FIELD_ENCRYPTION_KEY=key)
     assert result.returncode != 0 and "qingka.E006" in result.stderr
 

@@ -149,6 +149,7 @@ def test_expired_link_says_so(client, company, nov10):
         signing.dumps({"link": 1, "client": 1}, salt=SALT, key="not-the-site-secret"),
         signing.dumps({"link": 1}, salt=SALT),
     ],
+    ids=["nonsense", "another-salt", "another-key", "no-client"],  # the tokens carry the time
 )
 def test_outsider_with_a_bad_token_gets_404(client, company, token):
     ShareLink.objects.create(pk=1, client=company, expires_at=timezone.now() + dt.timedelta(days=30))

@@ -2,7 +2,7 @@
 
 libusb enumerates through udev and reads busnum, devnum, speed and the binary `descriptors`
 attribute from sysfs; it derives the port path from the parent hubs, so the hubs are described
-too. Regenerate after a change: python tests/agent/umockdev/generate.py
+too. Regenerate after a change: python agent/tests/umockdev/generate.py
 """
 
 from pathlib import Path

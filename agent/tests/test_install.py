@@ -68,6 +68,7 @@ def test_init_refuses_bad_input_and_writes_nothing(tmp_path, capsys, args, error
     assert not path.exists()
 
 
+@pytest.mark.usb
 def test_check_tests_usb_access_too(tmp_path, site):
     """Under an emulated USB tree: the devices are found; the emulation answers no control
     request, so opening them fails, and check says so per slot and fails."""

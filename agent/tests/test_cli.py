@@ -52,7 +52,7 @@ def site(monkeypatch):
     monkeypatch.setenv("QINGKA_SITE_URL", site.url)
     monkeypatch.setenv("QINGKA_AGENT_TOKEN", TOKEN)
     monkeypatch.setenv("QINGKA_BROKER_URL", "redis://127.0.0.1:6379/15")
-    monkeypatch.setenv("QINGKA_DRIVERS", "simulated")  # no USB line (tests/agent/test_install.py has it)
+    monkeypatch.setenv("QINGKA_DRIVERS", "simulated")  # no USB line (agent/tests/test_install.py has it)
     yield site
     site.close()
 

@@ -21,6 +21,8 @@ from qingka_agent.signing import sign, signing_key
 
 NUMBER = "539912237528"
 BROKER = "redis://127.0.0.1:6379/15"
+# Both files send through Redis database 15 from this process (and flush it): one xdist worker runs them.
+pytestmark = pytest.mark.xdist_group("broker-db-15")
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ from qingka_agent.signing import sign, signing_key
 
 KEY = signing_key(TOKEN)
 NUMBER = "539912237528"
+# Both files send through Redis database 15 from this process (and flush it): one xdist worker runs them.
+pytestmark = pytest.mark.xdist_group("broker-db-15")
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import usb.backend.libusb1
 from qingka_agent import usb as usb_discovery
 
 UMOCKDEV_DIR = Path(__file__).with_name("umockdev")
+pytestmark = pytest.mark.usb
 DISCOVER = "import json; from qingka_agent.usb import scan; print(json.dumps([d.as_inventory() for d in scan()]))"
 
 
