@@ -233,7 +233,7 @@ def flush_redis() -> None:
 
 
 def credit_code(n: int) -> str:
-    from apps.core.demo import demo_credit_code
+    from apps.demo.seed import demo_credit_code  # after common.setup(): Django is ready only then
 
     return demo_credit_code(n)
 

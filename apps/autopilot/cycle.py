@@ -22,12 +22,12 @@ from django.utils import timezone
 
 from apps.clients.models import Client
 from apps.core.months import add_months
-from apps.devices.models import Device
+from apps.devices.models import Agent, Device
 from apps.filing_calendar.models import period_deadline
 from apps.holds.models import Hold, active_hold_reason
 from apps.jobs.models import ACTIVE_STATES, Job, JobKind, JobState, Origin
 from apps.jobs.pipeline import Wanted, create_jobs
-from apps.jobs.rules import refusal_reason
+from apps.jobs.rules import period_reason, refusal_reason
 from apps.periods.models import Period, working_month
 from apps.periods.rules import READY_TO_CLEAR, SHANGHAI, PeriodStatus, window_opens
 from apps.scheduling.planning import plan
@@ -67,6 +67,21 @@ def summary_kind(period: Period, device_count: int) -> str:
     return JobKind.UPLOAD_SUMMARY
 
 
+@dataclass(frozen=True)
+class Work:
+    """What a client's period calls for now, worked out once per period rather than per device:
+    the job its status calls for, and the period's half of rules.refusal_reason for that job."""
+
+    period: Period
+    kind: str | None
+    refused: str | None
+
+
+def work_for(period: Period, now: dt.datetime) -> Work:
+    kind = period_kind(period.status(now), period)
+    return Work(period, kind, period_reason(kind, period, now) if kind else None)
+
+
 def period_kind(status: PeriodStatus, period: Period) -> str | None:
     """The job the period calls for on its client's devices (prefetched on period.client)."""
     if status == PeriodStatus.SUMMARY_DUE:
@@ -90,15 +105,17 @@ def in_filing_season(today: dt.date, working: dt.date) -> bool:
 
 
 def decide(
-    device: Device, period: Period | None, facts: Facts, now: dt.datetime, autopilot: Autopilot, season: bool
+    device: Device, work: Work | None, facts: Facts, now: dt.datetime, autopilot: Autopilot, season: bool
 ) -> Wanted | None:
     """The one job this device should get now, or None."""
     if facts.busy or (not autopilot.work_in_last_hour and near_lock(device, now)):
         return None
-    kind = period_kind(period.status(now), period) if period is not None else None
-    if kind and not facts.failed_needs_person:
-        if refusal_reason(kind, device, period, now, hold_reason=facts.hold_reason, has_active_job=False) is None:
-            return Wanted(kind, device, period)
+    if work is not None and work.kind and not facts.failed_needs_person:
+        # The period's half of rules.refusal_reason was asked once in work_for; here, the device's.
+        if work.refused is None and (
+            refusal_reason(work.kind, device, None, now, hold_reason=facts.hold_reason, has_active_job=False) is None
+        ):
+            return Wanted(work.kind, device, work.period)
         return None
     stale = device.monitored_at is None or timezone.localdate(device.monitored_at) < timezone.localdate(now)
     if season and stale:
@@ -113,48 +130,44 @@ def run_pass(now: dt.datetime, autopilot: Autopilot) -> dict[str, int]:
     today = timezone.localdate(now)
     working = working_month(today)
     months = [m for m in (add_months(working, -1), working) if now >= window_opens(m)]
+    in_cycle = Client.objects.filter(active=True).exclude(Exists(Exclusion.objects.filter(client=OuterRef("pk"))))
+    if working in months:
+        Period.objects.create_blank(in_cycle, working, period_deadline(working).date)
     clients = list(
-        Client.objects.filter(active=True)
-        .exclude(Exists(Exclusion.objects.filter(client=OuterRef("pk"))))
-        .prefetch_related(
+        in_cycle.prefetch_related(
             Prefetch(
                 "devices",
-                Device.objects.select_related("agent")
-                .defer(*Device.SECRET_FIELDS, "agent__signing_key")  # never decrypted for deciding
+                Device.objects.defer(*Device.SECRET_FIELDS)  # never decrypted for deciding
                 .annotate(hold_reason=active_hold_reason())
                 .order_by("sub_number"),
             )
         )
     )
-    periods = _periods(clients, months, working)
+    agents = Agent.objects.defer("signing_key").in_bulk()
+    periods = _periods(clients, months)
     busy = set(Job.objects.filter(state__in=ACTIVE_STATES).values_list("device_id", flat=True))
     failed = _failed_needing_a_person(months)
     season = in_filing_season(today, working)
     wanted = []
     for client in clients:
-        period = _period_to_work(client, months, periods, now)
+        work = _work(client, months, periods, now)
         for device in client.devices.all():
+            device.agent = agents.get(device.agent_id)  # a few agents, shared: not one copy per device
             facts = Facts(
                 hold_reason=device.hold_reason,
                 busy=device.pk in busy,
-                failed_needs_person=period is not None and (device.pk, period.pk) in failed,
+                failed_needs_person=work is not None and (device.pk, work.period.pk) in failed,
             )
-            choice = decide(device, period, facts, now, autopilot, season)
+            choice = decide(device, work, facts, now, autopilot, season)
             if choice:
                 wanted.append(choice)
     return _make(wanted, now, autopilot)
 
 
-def _periods(clients: list[Client], months: list[dt.date], working: dt.date) -> dict[tuple[int, dt.date], Period]:
-    """Each client's period rows of `months`. The working period's row is made for the clients
-    that have none yet, once its window is open; an older month is worked only where a row says
-    what is left of it."""
+def _periods(clients: list[Client], months: list[dt.date]) -> dict[tuple[int, dt.date], Period]:
+    """Each client's period rows of `months`. The working period's rows exist (run_pass made them
+    once its window opened); an older month is worked only where a row says what is left of it."""
     by_client = {client.pk: client for client in clients}
-    if working in months:
-        existing = set(Period.objects.filter(month=working).values_list("client_id", flat=True))
-        deadline = period_deadline(working).date
-        missing = [Period.blank(c, working, deadline=deadline) for c in clients if c.pk not in existing]
-        Period.objects.bulk_create(missing, ignore_conflicts=True, batch_size=1000)
     found = {}
     for period in Period.objects.filter(month__in=months, client__in=list(by_client)):
         period.client = by_client[period.client_id]
@@ -162,12 +175,12 @@ def _periods(clients: list[Client], months: list[dt.date], working: dt.date) -> 
     return found
 
 
-def _period_to_work(client, months, periods, now) -> Period | None:
+def _work(client, months, periods, now) -> Work | None:
     """The oldest open period with work the cycle can do (a straggler first), else the newest."""
-    found = [periods[(client.pk, month)] for month in months if (client.pk, month) in periods]
-    for period in found:
-        if period_kind(period.status(now), period):
-            return period
+    found = [work_for(periods[(client.pk, month)], now) for month in months if (client.pk, month) in periods]
+    for work in found:
+        if work.kind:
+            return work
     return found[-1] if found else None
 
 

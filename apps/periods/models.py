@@ -1,7 +1,7 @@
 import datetime as dt
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connection, models
 from django.db.models import Case, Exists, ExpressionWrapper, F, OuterRef, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import GreaterThan
@@ -97,6 +97,26 @@ class PeriodQuerySet(models.QuerySet):
             status_code=status_expression(now),
             lock_estimated=lock_estimate_expression("client_id", timezone.localdate(now)),
         )
+
+    def create_blank(self, clients: models.QuerySet, month: dt.date, deadline: dt.date) -> None:
+        """Inserts `month`'s blank row (Period.blank) for every client of the `clients` queryset
+        that has none, in one INSERT … SELECT: the autopilot opens thousands of periods at 00:05
+        on the 1st, and building them as objects cost it a quarter of its pass."""
+        template = self.model(month=month, deadline=deadline)
+        fields = [f for f in self.model._meta.concrete_fields if not f.primary_key and f.name != "client"]
+        values = [f.get_db_prep_save(f.pre_save(template, add=True), connection) for f in fields]
+        client_sql, client_params = clients.values("pk").query.sql_with_params()
+        quote = connection.ops.quote_name
+        table = quote(self.model._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (client_id, {', '.join(quote(f.column) for f in fields)}) "
+                f"SELECT c.id, {', '.join(['%s'] * len(values))} FROM {quote(clients.model._meta.db_table)} c "
+                f"WHERE c.id IN ({client_sql}) "
+                f"AND NOT EXISTS (SELECT 1 FROM {table} p WHERE p.client_id = c.id AND p.month = %s) "
+                "ON CONFLICT DO NOTHING",
+                [*values, *client_params, month],
+            )
 
 
 class Period(models.Model):
