@@ -5,6 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from apps.audit.models import AuditEvent
+from apps.periods.models import Period
 from apps.periods.services import record_return_filed, return_filed_errors
 from tests.factories import make_client, make_period
 
@@ -55,3 +56,26 @@ def test_a_quarterly_filer_has_no_return_outside_quarter_end_months():
     assert "__all__" in return_filed_errors(period, dt.date(2026, 11, 9), today=TODAY)
     quarter_end = make_period(client=period.client, month=dt.date(2026, 9, 1), deadline=dt.date(2026, 10, 26))
     assert return_filed_errors(quarter_end, dt.date(2026, 10, 20), today=TODAY) == {}
+
+
+@pytest.mark.django_db
+def test_create_blank_makes_only_the_missing_rows_of_the_clients_asked_for():
+    from apps.clients.models import Client
+
+    filed, fresh, left_out = make_client(), make_client(), make_client()
+    month = dt.date(2026, 11, 1)
+    kept = make_period(filed, month=month, deadline=dt.date(2026, 12, 15), return_filed_on=dt.date(2026, 12, 3))
+    chosen = Client.objects.filter(pk__in=[filed.pk, fresh.pk])
+    for _ in range(2):  # the second time finds nothing to do
+        Period.objects.create_blank(chosen, month, dt.date(2026, 12, 15))
+    rows = {p.client_id: p for p in Period.objects.filter(month=month)}
+    assert set(rows) == {filed.pk, fresh.pk}
+    assert rows[filed.pk].return_filed_on == kept.return_filed_on
+    blank = rows[fresh.pk]
+    assert (blank.deadline, blank.summary_uploaded_at, blank.return_filed_on, blank.cleared_at) == (
+        dt.date(2026, 12, 15),
+        None,
+        None,
+        None,
+    )
+    assert left_out.pk not in rows
