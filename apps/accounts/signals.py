@@ -6,6 +6,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 
 from apps.audit import log
+from apps.audit.models import Action
 from apps.core import clock
 
 from .middleware import mark_activity
@@ -26,20 +27,24 @@ def through_the_site(request) -> bool:
 def logged_in(sender, request, user, **kwargs):
     if through_the_site(request):
         mark_activity(request)
-        log.record("account.logged_in", user, user=user, request=request)
+        log.record(Action.ACCOUNT_LOGGED_IN, user, user=user, request=request)
 
 
 @receiver(user_logged_out)
 def logged_out(sender, request, user, **kwargs):
     if user is not None:
-        log.record("account.logged_out", user, user=user, request=request)
+        log.record(Action.ACCOUNT_LOGGED_OUT, user, user=user, request=request)
 
 
 @receiver(user_login_failed)
 def login_failed(sender, credentials, request=None, **kwargs):
     username = credentials.get("username", "")
     log.record(
-        "account.login_failed", _user_named(username), request=request, label=username, after={"username": username}
+        Action.ACCOUNT_LOGIN_FAILED,
+        _user_named(username),
+        request=request,
+        label=username,
+        after={"username": username},
     )
 
 
@@ -47,7 +52,7 @@ def login_failed(sender, credentials, request=None, **kwargs):
 def locked_out(sender, request, username, ip_address, **kwargs):
     until = clock.now() + settings.AXES_COOLOFF_TIME
     log.record(
-        "account.locked_out",
+        Action.ACCOUNT_LOCKED_OUT,
         _user_named(username),
         request=request,
         label=username or ip_address,

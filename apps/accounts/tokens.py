@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
 from apps.audit import log
+from apps.audit.models import Action
 from apps.core import clock
 from apps.devices.models import hash_token
 
@@ -29,7 +30,11 @@ def issue(user, name: str, days: int, request=None) -> tuple[ApiToken, str]:
         expires_at=now + dt.timedelta(days=days),
     )
     log.record(
-        "api_token.created", token, user=user, request=request, after={"name": name, "expires_at": token.expires_at}
+        Action.API_TOKEN_CREATED,
+        token,
+        user=user,
+        request=request,
+        after={"name": name, "expires_at": token.expires_at},
     )
     return token, key
 
@@ -40,7 +45,7 @@ def revoke(token: ApiToken, user=None, request=None) -> bool:
     token.revoked_at = clock.now()
     token.save(update_fields=["revoked_at"])
     log.record(
-        "api_token.revoked",
+        Action.API_TOKEN_REVOKED,
         token,
         user=user,
         request=request,
@@ -55,7 +60,7 @@ def revoke_all(user, reason: str) -> int:
     now = clock.now()
     revoked = ApiToken.objects.filter(user=user).active(now).update(revoked_at=now)
     if revoked:
-        log.record("api_token.revoked_all", user, after={"reason": reason, "tokens": revoked})
+        log.record(Action.API_TOKEN_REVOKED_ALL, user, after={"reason": reason, "tokens": revoked})
     return revoked
 
 

@@ -17,6 +17,7 @@ from django_otp import login as otp_login
 
 from apps.audit import log
 from apps.audit.log import client_ip
+from apps.audit.models import Action
 from apps.core import clock
 
 from . import second_factor, tokens
@@ -44,7 +45,7 @@ def api_tokens(request):
     form = TokenForm(request.POST or None)
     key = None
     if request.method == "POST" and form.is_valid():
-        if over_limit("api_token.created", settings.QINGKA_API_TOKENS_PER_HOUR, user=request.user):
+        if over_limit(Action.API_TOKEN_CREATED, settings.QINGKA_API_TOKENS_PER_HOUR, user=request.user):
             return too_many(request, _("创建API令牌"))
         _token, key = tokens.issue(request.user, form.cleaned_data["name"], form.cleaned_data["days"], request)
         form = TokenForm()
@@ -93,9 +94,9 @@ def two_factor_verify(request):
         device = second_factor.check_code(request.user, form.cleaned_data["code"])
         if device is not None:
             otp_login(request, device)
-            log.record("account.second_factor_passed", request.user, request=request)
+            log.record(Action.ACCOUNT_SECOND_FACTOR_PASSED, request.user, request=request)
             return redirect(_next(request))
-        log.record("account.second_factor_failed", request.user, request=request)
+        log.record(Action.ACCOUNT_SECOND_FACTOR_FAILED, request.user, request=request)
         form.add_error("code", _("动态验证码不正确或已过期"))
     return render(request, "accounts/two_factor_verify.html", {"form": form, "next": _next(request, "")})
 
@@ -118,14 +119,14 @@ def two_factor(request):
                 form.add_error("code", _("动态验证码不正确或已过期"))
             else:
                 user.totpdevice_set.all().delete()
-                log.record("account.second_factor_disabled", user, request=request)
+                log.record(Action.ACCOUNT_SECOND_FACTOR_DISABLED, user, request=request)
                 messages.success(request, _("已关闭两步验证"))
                 return redirect("two_factor")
         elif code.strip().isdigit() and device.verify_token(code.strip()):
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
-            log.record("account.second_factor_enabled", user, request=request)
+            log.record(Action.ACCOUNT_SECOND_FACTOR_ENABLED, user, request=request)
             messages.success(request, _("已开启两步验证：以后登录时须输入动态验证码"))
             return redirect(_next(request, "two_factor"))
         else:
@@ -148,9 +149,9 @@ class PasswordResetView(auth_views.PasswordResetView):
     def form_valid(self, form):
         email = form.cleaned_data["email"]
         limit = settings.QINGKA_PASSWORD_RESETS_PER_HOUR
-        if over_limit("account.password_reset_requested", limit, source=client_ip(self.request), label=email):
+        if over_limit(Action.ACCOUNT_PASSWORD_RESET_REQUESTED, limit, source=client_ip(self.request), label=email):
             return too_many(self.request, _("找回密码"))
-        log.record("account.password_reset_requested", None, request=self.request, label=email)
+        log.record(Action.ACCOUNT_PASSWORD_RESET_REQUESTED, None, request=self.request, label=email)
         return super().form_valid(form)
 
 

@@ -1,6 +1,6 @@
 """One way to write the audit log, so every event names its actor, object and source alike."""
 
-from .models import AuditEvent
+from .models import Action, AuditEvent
 
 
 def client_ip(request) -> str:
@@ -9,7 +9,7 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def record(action, obj, **details) -> AuditEvent:
+def record(action: Action, obj, **details) -> AuditEvent:
     event = build(action, obj, **details)
     event.save()
     return event
@@ -21,7 +21,7 @@ def record_many(events: list[AuditEvent]) -> None:
 
 
 def build(
-    action,
+    action: Action,
     obj,
     *,
     user=None,
@@ -37,7 +37,9 @@ def build(
     no_client=False,
 ) -> AuditEvent:
     """The event, not yet saved. `obj` None: an event about no row (a failed login for an unknown
-    name), named by `label`. `client_id` spares loading the client of an object that has it."""
+    name), named by `label`. `client_id` spares loading the client of an object that has it.
+    An action that is no Action is a ValueError: every event the site writes has its label."""
+    action = Action(action)
     if user is None and getattr(getattr(request, "user", None), "is_authenticated", False):
         user = request.user
     if agent is not None:

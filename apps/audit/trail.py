@@ -6,6 +6,7 @@ from django.contrib import admin
 from apps.core.fields import EncryptedTextField
 
 from . import log
+from .models import Action
 
 SECRET_NAMES = {"password", "key", "key_hash", "token_hash", "signing_key"}
 SET, UNSET, CHANGED = "已设置", "未设置", "已修改"
@@ -42,14 +43,14 @@ class AuditedAdmin:
         return obj
 
     def log_addition(self, request, obj, message):
-        log.record("admin.added", obj, request=request, after=audit_data(obj, field_values(obj)))
+        log.record(Action.ADMIN_ADDED, obj, request=request, after=audit_data(obj, field_values(obj)))
         return super().log_addition(request, obj, message)
 
     def log_change(self, request, obj, message):
         before = getattr(obj, "_audit_before", None)
         after = field_values(obj)
         log.record(
-            "admin.changed",
+            Action.ADMIN_CHANGED,
             obj,
             request=request,
             before=audit_data(obj, before) if before is not None else None,
@@ -61,7 +62,7 @@ class AuditedAdmin:
     def log_deletions(self, request, queryset):
         for obj in queryset:
             log.record(
-                "admin.deleted",
+                Action.ADMIN_DELETED,
                 obj,
                 request=request,
                 before=audit_data(obj, field_values(obj)),

@@ -9,8 +9,8 @@ from django.views.decorators.http import require_safe
 from apps.core import export
 from apps.core.filters import ClientSearchFilter, DateRangeForm, date_range, page_of
 
-from .display import ACTION_LABELS, action_label, changes, full
-from .models import AuditEvent
+from .display import action_label, changes, full
+from .models import Action, AuditEvent
 
 
 class AuditFilter(django_filters.FilterSet):
@@ -33,7 +33,7 @@ class AuditFilter(django_filters.FilterSet):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Every known action, and any other code the log holds (shown raw).
-        codes = set(ACTION_LABELS) | set(self.queryset.order_by().values_list("action", flat=True).distinct())
+        codes = set(Action.values) | set(self.queryset.order_by().values_list("action", flat=True).distinct())
         self.filters["action"].extra["choices"] = sorted(
             ((code, action_label(code)) for code in codes), key=lambda c: c[0]
         )

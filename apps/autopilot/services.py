@@ -1,6 +1,7 @@
 """Changes people make to the cycle, each audited."""
 
 from apps.audit import log
+from apps.audit.models import Action
 
 from .models import Autopilot, Exclusion
 
@@ -10,7 +11,7 @@ def save_settings(form, *, user, request=None) -> Autopilot:
     autopilot = form.save()
     if form.changed_data:
         log.record(
-            "autopilot.changed",
+            Action.AUTOPILOT_CHANGED,
             autopilot,
             user=user,
             request=request,
@@ -24,7 +25,7 @@ def exclude(client, reason: str, *, user, request=None) -> Exclusion:
     exclusion, _created = Exclusion.objects.update_or_create(
         client=client, defaults={"reason": reason, "created_by": user}
     )
-    log.record("autopilot.client_excluded", exclusion, user=user, request=request, after={"reason": reason})
+    log.record(Action.AUTOPILOT_CLIENT_EXCLUDED, exclusion, user=user, request=request, after={"reason": reason})
     return exclusion
 
 
@@ -32,6 +33,6 @@ def include(client, *, user, request=None) -> None:
     exclusion = Exclusion.objects.filter(client=client).first()
     if exclusion:
         log.record(
-            "autopilot.client_included", exclusion, user=user, request=request, before={"reason": exclusion.reason}
+            Action.AUTOPILOT_CLIENT_INCLUDED, exclusion, user=user, request=request, before={"reason": exclusion.reason}
         )
         exclusion.delete()

@@ -1,6 +1,7 @@
 from rest_framework import mixins, viewsets
 
 from apps.audit import log
+from apps.audit.models import Action
 
 
 class AuditedModelViewSet(
@@ -12,16 +13,17 @@ class AuditedModelViewSet(
 ):
     """List, create, read and update; every write goes to the audit log with before and after."""
 
-    audit_name = ""
+    created_action: Action
+    updated_action: Action
 
     def perform_create(self, serializer):
         obj = serializer.save()
-        log.record(f"{self.audit_name}.created", obj, request=self.request, after=self.audit_data(obj))
+        log.record(self.created_action, obj, request=self.request, after=self.audit_data(obj))
 
     def perform_update(self, serializer):
         before = self.audit_data(serializer.instance)
         obj = serializer.save()
-        log.record(f"{self.audit_name}.updated", obj, request=self.request, before=before, after=self.audit_data(obj))
+        log.record(self.updated_action, obj, request=self.request, before=before, after=self.audit_data(obj))
 
     def audit_data(self, obj):
         """What the API shows of the object, so secrets never reach the audit log."""

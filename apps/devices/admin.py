@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
 from apps.audit import log
+from apps.audit.models import Action
 from apps.core.admin import ReadOnlyAdmin
 
 from . import services
@@ -33,7 +34,7 @@ class AgentAdmin(admin.ModelAdmin):
         token = None if change else obj.set_new_token()
         super().save_model(request, obj, form, change)
         if token:
-            log.record("agent.created", obj, request=request)
+            log.record(Action.AGENT_CREATED, obj, request=request)
             self.message_user(request, _("前置机令牌（只显示这一次）：%(token)s") % {"token": token}, messages.WARNING)
 
     @admin.action(description=_("重新生成令牌"))
@@ -41,7 +42,7 @@ class AgentAdmin(admin.ModelAdmin):
         for agent in queryset:
             token = agent.set_new_token()
             agent.save(update_fields=["token_hash", "signing_key"])
-            log.record("agent.token_reissued", agent, request=request)
+            log.record(Action.AGENT_TOKEN_REISSUED, agent, request=request)
             self.message_user(
                 request,
                 _("%(agent)s 的新令牌（只显示这一次）：%(token)s") % {"agent": agent, "token": token},

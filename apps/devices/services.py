@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.audit import log
+from apps.audit.models import Action
 from apps.core.bulk import update_rows
 
 from .models import Agent, Device, InventoryRow, Reading
@@ -99,7 +100,9 @@ def apply_heartbeat(agent: Agent, data: dict, now: dt.datetime) -> None:
     source = data["hostname"]
     events = []
     if not agent.online:
-        events.append(log.build("agent.online", agent, before={"online": False}, after={"online": True}, source=source))
+        events.append(
+            log.build(Action.AGENT_ONLINE, agent, before={"online": False}, after={"online": True}, source=source)
+        )
     _replace_inventory(agent, data["devices"])
     rows = {row["device_number"]: row for row in data["devices"] if row.get("device_number")}
     fields = ("agent", "present", "busy", "slot", "simulated", "last_seen_at")
@@ -114,7 +117,7 @@ def apply_heartbeat(agent: Agent, data: dict, now: dt.datetime) -> None:
                 move_requests.append(device.pk)
                 events.append(
                     log.build(
-                        "device.move_requested",
+                        Action.DEVICE_MOVE_REQUESTED,
                         device,
                         agent=agent,
                         client_id=device.client_id,
@@ -133,7 +136,7 @@ def apply_heartbeat(agent: Agent, data: dict, now: dt.datetime) -> None:
         if appeared:
             events.append(
                 log.build(
-                    "device.present",
+                    Action.DEVICE_PRESENT,
                     device,
                     agent=agent,
                     client_id=device.client_id,
@@ -157,7 +160,7 @@ def apply_heartbeat(agent: Agent, data: dict, now: dt.datetime) -> None:
         Device.objects.filter(pk__in=[d.pk for d in missing]).update(present=False, busy=False)
         events += [
             log.build(
-                "device.missing",
+                Action.DEVICE_MISSING,
                 device,
                 agent=agent,
                 client_id=device.client_id,
@@ -181,14 +184,14 @@ def _parked_results(agent: Agent, job_ids: list[int], source: str) -> list:
     if not job_ids:
         return []
     told = set(
-        log.AuditEvent.objects.filter(action="job.result_parked", object_id__in=[str(i) for i in job_ids]).values_list(
-            "object_id", flat=True
-        )
+        log.AuditEvent.objects.filter(
+            action=Action.JOB_RESULT_PARKED, object_id__in=[str(i) for i in job_ids]
+        ).values_list("object_id", flat=True)
     )
     jobs = Job.objects.filter(pk__in=job_ids, device__agent=agent).select_related("device")
     return [
         log.build(
-            "job.result_parked",
+            Action.JOB_RESULT_PARKED,
             job,
             agent=agent,
             client_id=job.device.client_id,
@@ -223,5 +226,5 @@ def approve_move(device: Device, user, request=None) -> bool:
     device.present = False  # until the new holder reports it
     device.save(update_fields=["agent", "pending_agent", "present"])
     after = {"agent": device.agent.name}
-    log.record("device.move_approved", device, user=user, request=request, before=before, after=after)
+    log.record(Action.DEVICE_MOVE_APPROVED, device, user=user, request=request, before=before, after=after)
     return True

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from apps.audit import log
+from apps.audit.models import Action
 from apps.core import clock
 from apps.core.months import format_month
 
@@ -40,7 +41,7 @@ def set_deadline(month: dt.date, deadline: dt.date, reference: str = "", *, user
     row.deadline, row.source, row.reference = deadline, Source.ADMIN, reference
     row.save()  # the periods follow (apps/periods/signals.py)
     after = {"deadline": deadline, "source": Source.ADMIN.value, "reference": reference}
-    log.record("filing_deadline.changed", row, user=user, request=request, before=before, after=after)
+    log.record(Action.FILING_DEADLINE_CHANGED, row, user=user, request=request, before=before, after=after)
     return row
 
 
@@ -67,7 +68,9 @@ def new_feed(user, request=None) -> CalendarFeed:
     renewed = feed.pk is not None
     feed.nonce, feed.created_at = secrets.token_hex(16), clock.now()
     feed.save()
-    log.record("calendar_feed.renewed" if renewed else "calendar_feed.created", feed, user=user, request=request)
+    log.record(
+        Action.CALENDAR_FEED_RENEWED if renewed else Action.CALENDAR_FEED_CREATED, feed, user=user, request=request
+    )
     return feed
 
 
@@ -75,6 +78,6 @@ def revoke_feed(user, request=None) -> bool:
     feed = CalendarFeed.objects.filter(user=user).first()
     if feed is None:
         return False
-    log.record("calendar_feed.revoked", feed, user=user, request=request)
+    log.record(Action.CALENDAR_FEED_REVOKED, feed, user=user, request=request)
     feed.delete()
     return True

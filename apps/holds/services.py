@@ -9,6 +9,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from apps.audit import log
+from apps.audit.models import Action
 from apps.core import clock
 from apps.devices.models import Device, Health
 
@@ -25,7 +26,7 @@ def hold(device: Device, reason: str, *, error_code: str = "", message: str = ""
     except IntegrityError:  # held already (one active hold per device)
         return Hold.objects.active().get(device=device)
     log.record(
-        "device.held",
+        Action.DEVICE_HELD,
         made,
         client=device.client,
         simulated=device.simulated,
@@ -90,7 +91,7 @@ def release(
             device.save(update_fields=changed)
         hold_.refresh_from_db()
         log.record(
-            "device.hold_released",
+            Action.DEVICE_HOLD_RELEASED,
             hold_,
             user=user,
             request=request,

@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from apps.audit import log
+from apps.audit.models import Action
 from apps.core import clock
 from apps.devices.models import Agent, Device, Health
 from apps.devices.rules import shows_cleared, shows_summarised
@@ -112,7 +113,7 @@ def _audit_requested(jobs: list[Job], origin: str, user, request) -> None:
         log.record_many(
             [
                 log.build(
-                    "job.requested",
+                    Action.JOB_REQUESTED,
                     job,
                     user=user,
                     request=request,
@@ -129,7 +130,7 @@ def _audit_requested(jobs: list[Job], origin: str, user, request) -> None:
             ]
         )
         return
-    model = log.build("job.requested", jobs[0], user=user, request=request, client_id=jobs[0].device.client_id)
+    model = log.build(Action.JOB_REQUESTED, jobs[0], user=user, request=request, client_id=jobs[0].device.client_id)
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -206,7 +207,12 @@ def cancel(job: Job, *, user=None, request=None) -> None:
     if job.state not in NOT_STARTED_STATES or not job.move(JobState.CANCELLED):
         raise Refused(_("只能取消尚未开始的任务"))
     log.record(
-        "job.cancelled", job, user=user, request=request, simulated=job.device.simulated, after={"batch": job.batch_id}
+        Action.JOB_CANCELLED,
+        job,
+        user=user,
+        request=request,
+        simulated=job.device.simulated,
+        after={"batch": job.batch_id},
     )
 
 
@@ -238,7 +244,7 @@ def retry(job: Job, *, user=None, request=None) -> None:
     if not job.move(JobState.SCHEDULED, run_after=now, finished_at=None, max_attempts=job.attempts + default_attempts):
         raise Refused(_("任务状态已变化，请刷新后重试"))
     queue(job, now)
-    log.record("job.retried", job, user=user, request=request, simulated=job.device.simulated)
+    log.record(Action.JOB_RETRIED, job, user=user, request=request, simulated=job.device.simulated)
 
 
 # --- queue and messages ------------------------------------------------------------------------
@@ -333,7 +339,7 @@ def claim(agent, job_id: int, attempt: int) -> Job:
     ):
         raise NotClaimable(f"job {job_id} was taken meanwhile")
     log.record(
-        "job.started",
+        Action.JOB_STARTED,
         job,
         agent=agent,
         source=agent.hostname,
@@ -376,7 +382,7 @@ def accept_result(agent, job_id: int, result: dict) -> Job:
         device.locked_reported = True
         device.save(update_fields=["locked_reported"])
         log.record(
-            "device.locked",
+            Action.DEVICE_LOCKED,
             device,
             agent=agent,
             source=agent.hostname,
@@ -409,7 +415,7 @@ def accept_result(agent, job_id: int, result: dict) -> Job:
             error_message="",
             result=stored,
         )
-        audit("job.succeeded", job, after=stored)
+        audit(Action.JOB_SUCCEEDED, job, after=stored)
     else:
         fail(
             job,
@@ -458,10 +464,10 @@ def fail(
     }
     if info.retry == RETRY and attempt < job.max_attempts:
         job.move(JobState.SCHEDULED, run_after=now + retry_delay(attempt), **failure)
-        audit("job.retry_scheduled", job, after={**stored, "run_after": job.run_after})
+        audit(Action.JOB_RETRY_SCHEDULED, job, after={**stored, "run_after": job.run_after})
         return
     job.move(JobState.FAILED, finished_at=now, **failure)
-    audit("job.failed", job, after={**stored, "remedy": str(info.remedy)})
+    audit(Action.JOB_FAILED, job, after={**stored, "remedy": str(info.remedy)})
     _judge_device_health(job.device, audit)
     if info.password:
         hold(job.device, HoldReason.PASSWORD, error_code=code, message=failure["error_message"], job=job)
@@ -486,7 +492,7 @@ def keep_as_evidence(job: Job, agent, result: dict) -> None:
     job.late_results = [*job.late_results, kept]
     Job.objects.filter(pk=job.pk).update(late_results=job.late_results)
     log.record(
-        "job.late_result_kept", job, agent=agent, source=agent.hostname, simulated=job.device.simulated, after=kept
+        Action.JOB_LATE_RESULT_KEPT, job, agent=agent, source=agent.hostname, simulated=job.device.simulated, after=kept
     )
 
 
@@ -499,7 +505,7 @@ def _judge_device_health(device: Device, audit) -> None:
     )
     if device.health == Health.GOOD and last == [JobState.FAILED] * BAD_AFTER_FAILURES:
         Device.objects.filter(pk=device.pk, health=Health.GOOD).update(health=Health.BAD)
-        audit("device.health_bad", device, before={"health": Health.GOOD}, after={"health": Health.BAD})
+        audit(Action.DEVICE_HEALTH_BAD, device, before={"health": Health.GOOD}, after={"health": Health.BAD})
 
 
 def _update_period(job: Job, audit) -> None:
@@ -527,6 +533,6 @@ def _update_period(job: Job, audit) -> None:
     for name, value in changes.items():
         setattr(period, name, value)
     period.save(update_fields=[*changes, "updated_at"])
-    actions = {"summary_uploaded_at": "period.summary_uploaded", "cleared_at": "period.cleared"}
+    actions = {"summary_uploaded_at": Action.PERIOD_SUMMARY_UPLOADED, "cleared_at": Action.PERIOD_CLEARED}
     for name in changes:
         audit(actions[name], period, before={name: before[name]}, after={name: changes[name]})

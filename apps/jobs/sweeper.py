@@ -22,6 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from apps.audit import log
+from apps.audit.models import Action
 from apps.autopilot import cycle
 from apps.core import clock
 from apps.devices.models import Agent
@@ -42,7 +43,9 @@ def mark_offline_agents(now: dt.datetime) -> int:
         if Agent.objects.filter(pk=agent.pk, online=True, last_heartbeat_at=agent.last_heartbeat_at).update(
             online=False
         ):
-            log.record("agent.offline", agent, before={"online": True}, after={"online": False}, source=agent.hostname)
+            log.record(
+                Action.AGENT_OFFLINE, agent, before={"online": True}, after={"online": False}, source=agent.hostname
+            )
             events.agent_offline(agent, since=agent.last_heartbeat_at)
             flipped += 1
     return flipped
@@ -59,7 +62,7 @@ def expire_leases(now: dt.datetime) -> int:
                 if not queue(job, now):
                     continue
                 log.record(
-                    "job.lease_expired",
+                    Action.JOB_LEASE_EXPIRED,
                     job,
                     simulated=job.device.simulated,
                     after={"state": job.state, "attempt": job.attempts},

@@ -3,6 +3,7 @@
 from django.utils.translation import gettext as _
 
 from apps.audit import log
+from apps.audit.models import Action
 from apps.core import clock
 
 from .delivery import deliver, notify
@@ -12,7 +13,7 @@ from .models import Channel, Delivery, Event
 def add_channel(*, name: str, url: str, events: list[str], user, owner=None, request=None) -> Channel:
     channel = Channel.objects.create(name=name, url=url, events=events, user=owner)
     log.record(
-        "channel.created",
+        Action.CHANNEL_CREATED,
         channel,
         user=user,
         request=request,
@@ -22,7 +23,7 @@ def add_channel(*, name: str, url: str, events: list[str], user, owner=None, req
 
 
 def remove_channel(channel: Channel, *, user, request=None) -> None:
-    log.record("channel.removed", channel, user=user, request=request, before={"name": channel.name})
+    log.record(Action.CHANNEL_REMOVED, channel, user=user, request=request, before={"name": channel.name})
     channel.delete()
 
 

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from apps.audit import log
+from apps.audit.models import Action
 from apps.core import clock
 from apps.core.months import add_months
 
@@ -65,5 +66,5 @@ def record_return_filed(
         for name, value in changes.items():
             setattr(period, name, value)
         period.save(update_fields=[*changes, "updated_at"])
-        log.record("period.return_filed", period, user=user, request=request, before=before, after=changes)
+        log.record(Action.PERIOD_RETURN_FILED, period, user=user, request=request, before=before, after=changes)
     return period

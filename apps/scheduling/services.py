@@ -7,6 +7,7 @@ from collections import Counter
 from django.db import transaction
 
 from apps.audit import log
+from apps.audit.models import Action
 from apps.core import clock
 from apps.core.months import format_month
 from apps.jobs import pipeline
@@ -66,7 +67,7 @@ def create_batch(data: dict, filters: dict, chosen_filters: dict, start: dt.date
     ]
     batch.save(update_fields=["planned_count", "created_count", "left_out"])
     log.record(
-        "batch.created",
+        Action.BATCH_CREATED,
         batch,
         user=user,
         request=request,

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.permissions import client_for_operation
 from apps.audit import log
+from apps.audit.models import Action
 from apps.clients.display import decorate_device, timeline
 from apps.clients.models import Client
 from apps.core import clock
@@ -34,7 +35,7 @@ def create(request, client_pk):
     link = ShareLink.objects.create(
         client=client, created_by=request.user, expires_at=clock.now() + dt.timedelta(days=form.cleaned_data["days"])
     )
-    log.record("share_link.created", link, request=request, after={"expires_at": link.expires_at})
+    log.record(Action.SHARE_LINK_CREATED, link, request=request, after={"expires_at": link.expires_at})
     messages.success(
         request,
         _("已生成状态分享链接，有效期至 %(day)s") % {"day": f"{timezone.localtime(link.expires_at):%Y-%m-%d %H:%M}"},
@@ -51,7 +52,7 @@ def revoke(request, pk):
         link.revoked_at, link.revoked_by = clock.now(), request.user
         link.save(update_fields=["revoked_at", "revoked_by"])
         log.record(
-            "share_link.revoked",
+            Action.SHARE_LINK_REVOKED,
             link,
             request=request,
             before={"revoked_at": None},

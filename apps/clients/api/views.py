@@ -9,6 +9,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from apps.accounts.permissions import FirmAdminOnly, FirmAdminWrites
+from apps.audit.models import Action
 from apps.core import export
 from apps.core.api import AuditedModelViewSet
 
@@ -84,7 +85,7 @@ class ClientViewSet(AuditedModelViewSet):
     filterset_class = ClientFilter
     search_fields = ["name", "taxpayer_id"]
     ordering_fields = ["name", "taxpayer_id", "created_at"]
-    audit_name = "client"
+    created_action, updated_action = Action.CLIENT_CREATED, Action.CLIENT_UPDATED
 
     def get_queryset(self):
         return Client.objects.visible_to(self.request.user).select_related("staff")

@@ -1,6 +1,7 @@
 import django_filters
 
 from apps.accounts.permissions import FirmAdminWrites
+from apps.audit.models import Action
 from apps.clients.models import Client
 from apps.core.api import AuditedModelViewSet
 
@@ -20,7 +21,7 @@ class DeviceViewSet(AuditedModelViewSet):
     filterset_class = DeviceFilter
     search_fields = ["number", "client__name", "client__taxpayer_id", "slot"]
     ordering_fields = ["number", "client__name", "monitored_at"]
-    audit_name = "device"
+    created_action, updated_action = Action.DEVICE_CREATED, Action.DEVICE_UPDATED
 
     def get_queryset(self):
         return Device.objects.filter(client__in=Client.objects.visible_to(self.request.user)).select_related(
