@@ -29,9 +29,8 @@ from apps.accounts.models import User  # noqa: E402
 from apps.audit.models import AuditEvent  # noqa: E402
 from apps.clients.models import Client  # noqa: E402
 from apps.core import clock  # noqa: E402
-from apps.core.months import add_months  # noqa: E402
 from apps.devices.models import Agent, Device  # noqa: E402
-from apps.filing_calendar.models import deadline_for  # noqa: E402
+from apps.filing_calendar.models import period_deadline  # noqa: E402
 from apps.jobs.models import Job  # noqa: E402
 from apps.periods.models import Period  # noqa: E402
 from apps.scheduling.models import Batch  # noqa: E402
@@ -62,7 +61,7 @@ def fill() -> None:
         for device in devices:
             device.device_password = "88888888"
         Device.objects.bulk_create(devices)
-        deadline = deadline_for(add_months(MONTH, 1)).date
+        deadline = period_deadline(MONTH).date
         Period.objects.bulk_create([Period(client=c, month=MONTH, deadline=deadline) for c in clients])
 
 
@@ -71,7 +70,7 @@ def reset() -> None:
     Job.objects.all().delete()
     Batch.objects.all().delete()
     Device.objects.update(agent=None, present=False, busy=False, monitoring=None, monitored_at=None, slot="")
-    Period.objects.update(summary_uploaded_at=None, cleared_at=None, locked=False, return_filed_on=dt.date(2026, 12, 2))
+    Period.objects.update(summary_uploaded_at=None, cleared_at=None, return_filed_on=dt.date(2026, 12, 2))
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     common.flush_redis()
@@ -105,13 +104,6 @@ def cabinets(agents: int, site_url: str) -> list[dict]:
 def confirm(http) -> None:
     data = {"month": "2026-11", "kind": "upload_and_clear", "when": "now", "per_agent_per_minute": ""}
     response = http.post("/bulk/confirm/", {**data, "token": str(uuid.uuid4())})
-    if not Job.objects.exists():  # a site whose form requires a cap: every job requested due now
-        from apps.jobs.pipeline import request_jobs
-
-        admin = User.objects.get(username="bench-admin")
-        for device in Device.objects.select_related("agent", "client"):
-            period = Period.objects.get(client=device.client, month=MONTH)
-            request_jobs("upload_and_clear", [device], period=period, user=admin)
     assert Job.objects.count() == DEVICES, (response.status_code, Job.objects.count())
 
 

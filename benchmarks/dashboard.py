@@ -33,10 +33,9 @@ from apps.clients.models import Client  # noqa: E402
 from apps.core import clock  # noqa: E402
 from apps.core.months import add_months  # noqa: E402
 from apps.devices.models import Device  # noqa: E402
-from apps.filing_calendar.models import deadline_for  # noqa: E402
+from apps.filing_calendar.models import period_deadline  # noqa: E402
 from apps.jobs.models import Job  # noqa: E402
-from apps.periods.models import Period  # noqa: E402
-from apps.periods.rules import working_month  # noqa: E402
+from apps.periods.models import Period, working_month  # noqa: E402
 
 
 def fill(count: int) -> None:
@@ -77,7 +76,7 @@ def fill(count: int) -> None:
         devices = Device.objects.bulk_create(devices, batch_size=2000)
         working = working_month(today)
         months = [add_months(working, -k) for k in range(MONTHS)]
-        deadlines = {m: deadline_for(add_months(m, 1)).date for m in months}
+        deadlines = {m: period_deadline(m).date for m in months}
         periods = []
         for client in clients:
             for m in months:

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from apps.clients.models import Client
 from apps.core.months import add_months
-from apps.devices.models import Agent, Device
+from apps.devices.models import Device, share_agents
 from apps.filing_calendar.models import period_deadline
 from apps.holds.models import Hold, active_hold_reason
 from apps.jobs.models import ACTIVE_STATES, Job, JobKind, JobState, Origin
@@ -143,7 +143,7 @@ def run_pass(now: dt.datetime, autopilot: Autopilot) -> dict[str, int]:
             )
         )
     )
-    agents = Agent.objects.defer("signing_key").in_bulk()
+    share_agents([device for client in clients for device in client.devices.all()])
     periods = _periods(clients, months)
     busy = set(Job.objects.filter(state__in=ACTIVE_STATES).values_list("device_id", flat=True))
     failed = _failed_needing_a_person(months)
@@ -152,7 +152,6 @@ def run_pass(now: dt.datetime, autopilot: Autopilot) -> dict[str, int]:
     for client in clients:
         work = _work(client, months, periods, now)
         for device in client.devices.all():
-            device.agent = agents.get(device.agent_id)  # a few agents, shared: not one copy per device
             facts = Facts(
                 hold_reason=device.hold_reason,
                 busy=device.pk in busy,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, Prefetch
 
 from apps.clients.models import Client
-from apps.devices.models import Device
+from apps.devices.models import Device, share_agents
 from apps.filing_calendar.models import period_deadline
 from apps.holds.models import active_hold_reason
 from apps.jobs.models import ACTIVE_STATES, Job
@@ -47,8 +47,7 @@ def candidates(kind: str, month: dt.date, filters: dict, now: dt.datetime) -> li
     if filters.get("taxpayer_kind"):
         clients = clients.filter(taxpayer_kind=filters["taxpayer_kind"])
     devices = (
-        Device.objects.select_related("agent")
-        .defer(*Device.SECRET_FIELDS, "agent__signing_key")  # not needed to plan; each costs a decryption
+        Device.objects.defer(*Device.SECRET_FIELDS)  # not needed to plan; each costs a decryption
         .order_by("sub_number")
         .annotate(
             hold_reason=active_hold_reason(),
@@ -57,15 +56,26 @@ def candidates(kind: str, month: dt.date, filters: dict, now: dt.datetime) -> li
             ),
         )
     )
-    device_filtered = bool(filters.get("agent") or filters.get("device_kind"))
+    # Every device of the client speaks for its lock; batch_devices are the ones the filters chose,
+    # loaded apart only when the filters leave some out.
+    chosen_devices = devices
     if filters.get("agent"):
-        devices = devices.filter(agent=filters["agent"])
+        chosen_devices = chosen_devices.filter(agent=filters["agent"])
     if filters.get("device_kind"):
-        devices = devices.filter(kind=filters["device_kind"])
-    if device_filtered:
-        clients = clients.filter(pk__in=devices.values("client"))
-    # every device of the client speaks for its lock; batch_devices are the ones the filters chose
-    clients = list(clients.prefetch_related("devices", Prefetch("devices", queryset=devices, to_attr="batch_devices")))
+        chosen_devices = chosen_devices.filter(kind=filters["device_kind"])
+    if chosen_devices is devices:
+        clients = list(clients.prefetch_related(Prefetch("devices", queryset=devices)))
+        for client in clients:
+            client.batch_devices = list(client.devices.all())
+    else:
+        clients = clients.filter(pk__in=chosen_devices.values("client"))
+        clients = list(
+            clients.prefetch_related(
+                Prefetch("devices", queryset=Device.objects.defer(*Device.SECRET_FIELDS)),
+                Prefetch("devices", queryset=chosen_devices, to_attr="batch_devices"),
+            )
+        )
+    share_agents([device for client in clients for device in client.batch_devices])
     periods = {p.client_id: p for p in Period.objects.filter(client__in=clients, month=month)}
     deadline = period_deadline(month).date
     found = []

@@ -47,11 +47,11 @@ def create_batch(data: dict, filters: dict, chosen_filters: dict, start: dt.date
         created_by=user,
     )
     found = preview(data, filters, start)
-    new_periods = {c.client.pk: c.period for c in found.chosen if c.period.pk is None}
-    Period.objects.bulk_create(new_periods.values(), ignore_conflicts=True)
-    periods = {
-        p.client_id: p for p in Period.objects.filter(month=batch.month, client__in=[c.client for c in found.chosen])
-    }
+    periods = {c.client.pk: c.period for c in found.chosen}
+    new = [client_pk for client_pk, period in periods.items() if period.pk is None]
+    if new:  # rows for clients that had none for the month; ids come back from a second look
+        Period.objects.bulk_create([periods[client_pk] for client_pk in new], ignore_conflicts=True)
+        periods.update({p.client_id: p for p in Period.objects.filter(month=batch.month, client__in=new)})
     wanted = [pipeline.Wanted(batch.kind, c.device, periods[c.client.pk], c.run_after) for c in found.chosen]
     jobs = pipeline.create_jobs(wanted, origin=Origin.BATCH, user=user, request=request, batch=batch)
     batch.planned_count = len(found.chosen)
