@@ -49,10 +49,11 @@ test-agent:
 	! $(AGENT_VENV)/bin/python -c "import django" 2>/dev/null
 	cd agent && .venv/bin/pytest $(PYTEST_ARGS)
 
-# Style and migrations, checked by CI before the tests.
+# Style, types and migrations, checked by CI before the tests.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 # The demo runs on SQLite under var/ and an embedded Redis unless DATABASE_URL and REDIS_URL say

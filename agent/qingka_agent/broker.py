@@ -27,9 +27,9 @@ class Channel(redis.Channel):
             log.error("an item on the queue is not a message (%s: %s): dropped", type(exc).__name__, exc)
             raise Empty() from None
 
-    def _get(self, queue):
+    def _get(self, queue, timeout=None):
         try:
-            return super()._get(queue)
+            return super()._get(queue)  # the Redis channel takes no timeout
         except self.connection_errors:
             raise
         except NOT_A_MESSAGE as exc:

@@ -91,7 +91,9 @@ class Inventory:
                 else:
                     if self._errors.pop(index, None):
                         log.info("discovery by %s works again", driver.name)
-            rows, by_number, taken = [], {}, set()
+            rows: list[dict[str, Any]] = []
+            by_number: dict[str, Driver] = {}
+            taken: set[str] = set()
             # Devices a driver can operate first, so a USB device the command driver identifies
             # is not listed again as driver "none".
             found = [(self.drivers[i], d) for i in sorted(self._found) for d in self._found[i]]

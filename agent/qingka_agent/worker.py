@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from celery import Celery
@@ -66,7 +67,7 @@ def _cleared(monitoring: dict[str, Any], period: str) -> bool:
 
 def _summarised(monitoring: dict[str, Any], period: str) -> bool:
     """抄报 for `period` happened: the latest 抄报 is from after the period (or it is cleared)."""
-    zxbsrq = monitoring.get("zxbsrq")
+    zxbsrq = monitoring.get("zxbsrq") or ""
     return _cleared(monitoring, period) or (bool(zxbsrq) and _month(zxbsrq) > _month(period))
 
 
@@ -100,14 +101,17 @@ def _operate(
         if kind == "read_status" or not known:
             monitoring = known = driver.read_status(number, secrets)
         steps = []
-        if kind in ("upload_summary", "upload_and_clear") and not _summarised(known, period):
-            steps.append(driver.upload_summary)
-        if kind in ("clear", "upload_and_clear") and not _cleared(known, period):
-            steps.append(driver.clear)
+        if kind != "read_status":
+            if period is None:
+                raise ValueError(f"a {kind} job without its period")
+            if kind in ("upload_summary", "upload_and_clear") and not _summarised(known, period):
+                steps.append(partial(driver.upload_summary, number, period, secrets))
+            if kind in ("clear", "upload_and_clear") and not _cleared(known, period):
+                steps.append(partial(driver.clear, number, period, secrets))
         already_done, raw_code = kind != "read_status", None
         monitoring = monitoring or known
         for step in steps:
-            monitoring = step(number, period, secrets)
+            monitoring = step()
             # A repeat the device reports as success comes with already_done and its code (195, …).
             already_done = already_done and bool(monitoring.get("already_done"))
             raw_code = monitoring.get("raw_code") or raw_code

@@ -7,8 +7,8 @@ from .models import ApiToken, FirmSettings, User
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    fieldsets = DjangoUserAdmin.fieldsets + ((_("清卡"), {"fields": ("role", "display_name")}),)
-    add_fieldsets = DjangoUserAdmin.add_fieldsets + ((_("清卡"), {"fields": ("role", "display_name")}),)
+    fieldsets = (*(DjangoUserAdmin.fieldsets or ()), (_("清卡"), {"fields": ("role", "display_name")}))
+    add_fieldsets = (*DjangoUserAdmin.add_fieldsets, (_("清卡"), {"fields": ("role", "display_name")}))
     list_display = ("username", "display_name", "role", "is_active", "last_login")
     list_filter = ("role", "is_active", "is_staff")
     search_fields = ("username", "display_name", "email")

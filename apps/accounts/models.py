@@ -32,7 +32,7 @@ class User(AbstractUser):
     def save(self, *args, **kwargs):
         # set_password() leaves the new password in _password until the save; whoever changed it
         # (the person, a reset link, an admin, a command), the user's API tokens stop working.
-        password_changed = self._password is not None and self.pk is not None
+        password_changed = getattr(self, "_password", None) is not None and self.pk is not None
         super().save(*args, **kwargs)
         if password_changed:
             from .tokens import revoke_all

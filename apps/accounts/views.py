@@ -1,6 +1,7 @@
 """The person's own security pages: API tokens, the second factor, and a rate-limited password reset."""
 
 import base64
+from typing import Any
 
 import segno
 from django import forms
@@ -50,7 +51,7 @@ def api_tokens(request):
         _token, key = tokens.issue(request.user, form.cleaned_data["name"], form.cleaned_data["days"], request)
         form = TokenForm()
     now = clock.now()
-    mine = list(ApiToken.objects.filter(user=request.user))
+    mine: list[Any] = list(ApiToken.objects.filter(user=request.user))  # each given its state to show
     for token in mine:
         token.state = _("已撤销") if token.revoked_at else _("有效") if token.is_active(now) else _("已过期")
     return render(request, "accounts/tokens.html", {"form": form, "key": key, "tokens": mine})
@@ -122,7 +123,7 @@ def two_factor(request):
                 log.record(Action.ACCOUNT_SECOND_FACTOR_DISABLED, user, request=request)
                 messages.success(request, _("已关闭两步验证"))
                 return redirect("two_factor")
-        elif code.strip().isdigit() and device.verify_token(code.strip()):
+        elif device is not None and code.strip().isdigit() and device.verify_token(code.strip()):
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             otp_login(request, device)

@@ -4,12 +4,14 @@ before/after as a short list of changes."""
 import json
 from dataclasses import dataclass
 
+from apps.core.text import Text
+
 from .models import Action
 
 SHORT = 60
 
 
-def action_label(code: str) -> str:
+def action_label(code: str) -> Text:
     """The Chinese label, or the code itself for an action the site no longer writes."""
     return Action(code).label if code in Action.values else code
 

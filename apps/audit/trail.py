@@ -1,12 +1,19 @@
 """Every change made in the Django admin is an audit event, with before and after: one mixin,
 which apps.audit puts under every registered ModelAdmin (ours and other packages' alike)."""
 
+from typing import TYPE_CHECKING
+
 from django.contrib import admin
 
 from apps.core.fields import EncryptedTextField
 
 from . import log
 from .models import Action
+
+if TYPE_CHECKING:  # a mixin for ModelAdmin classes: typed as one, a plain class when run
+    _AdminBase = admin.ModelAdmin
+else:
+    _AdminBase = object
 
 SECRET_NAMES = {"password", "key", "key_hash", "token_hash", "signing_key"}
 SET, UNSET, CHANGED = "已设置", "未设置", "已修改"
@@ -32,7 +39,7 @@ def audit_data(obj, values: dict, compare_with: dict | None = None) -> dict:
     return data
 
 
-class AuditedAdmin:
+class AuditedAdmin(_AdminBase):
     """Mix in before ModelAdmin. Django calls log_addition, log_change and log_deletions after
     every add, change (password changes included) and before every deletion, bulk or not."""
 

@@ -27,7 +27,7 @@ class AuditFilter(django_filters.FilterSet):
 
     class Meta:
         model = AuditEvent
-        fields = []
+        fields: list[str] = []
         form = DateRangeForm
 
     def __init__(self, *args, **kwargs):

@@ -24,7 +24,7 @@ from apps.clients.models import Client
 from apps.core.months import add_months
 from apps.devices.models import Device, share_agents
 from apps.filing_calendar.models import period_deadline
-from apps.holds.models import Hold, active_hold_reason
+from apps.holds.models import Hold, active_hold_reason, hold_reason_of
 from apps.jobs.models import ACTIVE_STATES, Job, JobKind, JobState, Origin
 from apps.jobs.pipeline import Wanted, create_jobs
 from apps.jobs.rules import period_reason, refusal_reason
@@ -153,7 +153,7 @@ def run_pass(now: dt.datetime, autopilot: Autopilot) -> dict[str, int]:
         work = _work(client, months, periods, now)
         for device in client.devices.all():
             facts = Facts(
-                hold_reason=device.hold_reason,
+                hold_reason=hold_reason_of(device),  # the annotation the prefetch made
                 busy=device.pk in busy,
                 failed_needs_person=work is not None and (device.pk, work.period.pk) in failed,
             )

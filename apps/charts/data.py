@@ -69,11 +69,10 @@ def _not_done_by_day(clients, period_month: dt.date, days: int, until: dt.date |
     total = clients.count()
     cleared = sorted(
         _local_day(moment)
-        for moment in Period.objects.filter(
-            client__in=clients, month=period_month, cleared_at__isnull=False
-        ).values_list("cleared_at", flat=True)
+        for moment in Period.objects.filter(client__in=clients, month=period_month).values_list("cleared_at", flat=True)
+        if moment is not None
     )
-    values = []
+    values: list[int | None] = []
     for n in range(1, days + 1):
         day = worked.replace(day=n)
         if until is not None and day > until:

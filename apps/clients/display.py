@@ -3,17 +3,19 @@ link show the same facts from here."""
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.months import add_months
+from apps.core.text import Text
 from apps.devices.models import Device
 from apps.periods.models import Period
 from apps.periods.rules import PeriodStatus, window_opens
 
-INVOICE_TYPES = {
+INVOICE_TYPES: dict[str, Text] = {
     "004": _("增值税专用发票"),
     "007": _("普通发票"),
     "026": _("电子普通发票"),
@@ -24,17 +26,17 @@ INVOICE_TYPES = {
     "009": _("货物运输业增值税专用发票"),
 }
 # The per-invoice-type state the vendors' client software shows.
-INVOICE_TYPE_STATES = {1: _("未抄税"), 2: _("抄税未清卡"), 3: _("已清卡"), 4: _("已锁死")}
-INVOICE_TYPE_STATE_CSS = {1: "summary_due", 2: "clear_due", 3: "done", 4: "locked"}
+INVOICE_TYPE_STATES: dict[int | None, Text] = {1: _("未抄税"), 2: _("抄税未清卡"), 3: _("已清卡"), 4: _("已锁死")}
+INVOICE_TYPE_STATE_CSS: dict[int | None, str] = {1: "summary_due", 2: "clear_due", 3: "done", 4: "locked"}
 TIMELINE_MONTHS = 24
 
 
 @dataclass
 class InvoiceTypeState:
     code: str
-    name: str
+    name: Text
     state: int | None
-    label: str
+    label: Text
     css: str
 
 
@@ -46,8 +48,8 @@ def invoice_type_states(device: Device) -> list[InvoiceTypeState]:
     for code in sorted(map(str, types)):
         entry = types.get(code)
         try:
-            state = int(entry.get("state")) if isinstance(entry, dict) else None
-        except (TypeError, ValueError):
+            state = int(entry["state"]) if isinstance(entry, dict) else None
+        except (KeyError, TypeError, ValueError):
             state = None
         rows.append(
             InvoiceTypeState(
@@ -70,7 +72,7 @@ def _number(value):
     return value if isinstance(value, (int, float, str)) and not isinstance(value, bool) else None
 
 
-def decorate_device(device: Device, today: dt.date) -> Device:
+def decorate_device(device: Any, today: dt.date) -> Any:
     """Adds the facts a page shows: cycle state, lock and latest-report dates, offline limits, and
     the values the device reported that could not be read (kept raw, flagged on its card)."""
     monitoring = _monitoring(device)

@@ -22,6 +22,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -29,8 +30,10 @@ from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import User
 from apps.audit import log
+from apps.audit.models import Action
 from apps.core import export
 from apps.core.spreadsheet import Limits, TableError, read_table
+from apps.core.text import Text
 from apps.devices.models import Device, DeviceKind
 
 from . import identifiers
@@ -46,7 +49,7 @@ TEMPLATE_NAME = "qingka-clients-template"
 class Column:
     header: str  # the file's column title (a file format, so not translated)
     field: str
-    help: str
+    help: Text
     example: str
 
 
@@ -102,7 +105,7 @@ class Change:
     row: int
     fields: dict = field(default_factory=dict)  # field → (before, after), passwords masked
     values: dict = field(default_factory=dict)  # field → value to write (plain: never shown)
-    instance: object = None
+    instance: Any = None  # the Client or Device, once planned
     client: "Change | None" = None  # a device's client
 
     def shown(self) -> dict:
@@ -241,7 +244,7 @@ def _parse(name: str, text: str, staff: dict):
 def _staff_lookup() -> dict:
     """Active users by username, and by display name where that name is unique."""
     users = list(User.objects.filter(is_active=True))
-    by_name = {}
+    by_name: dict[str, list[User]] = {}
     for user in users:
         if user.display_name:
             by_name.setdefault(user.display_name, []).append(user)
@@ -391,9 +394,9 @@ def _plan_devices(rows: list[_Row], clients: dict[str, Change], ids: dict[int, s
     existing = Device.objects.select_related("client").in_bulk(numbers, field_name="number")
     client_pks = [c.instance.pk for c in clients.values() if c.instance is not None]
     taken: dict[tuple[object, int], str] = {}  # (client key, sub number) → where: a device number
-    for device in Device.objects.filter(client__in=client_pks).select_related("client"):
-        if device.number not in numbers:
-            taken[(device.client.taxpayer_id, device.sub_number)] = device.number
+    for other in Device.objects.filter(client__in=client_pks).select_related("client"):
+        if other.number not in numbers:
+            taken[(other.client.taxpayer_id, other.sub_number)] = other.number
     seen: dict[str, int] = {}
     planned: list[tuple[_Row, Change, Change]] = []
     for row in rows:
@@ -409,7 +412,7 @@ def _plan_devices(rows: list[_Row], clients: dict[str, Change], ids: dict[int, s
             )
             continue
         seen[number] = row.line
-        client_change = clients.get(ids.get(row.line))
+        client_change = clients.get(ids.get(row.line, ""))
         if client_change is None:
             continue  # the row's taxpayer identifier is wrong: already reported
         device = existing.get(number)
@@ -499,7 +502,12 @@ def _audit(change: Change, file_name: str, user, request) -> None:
     after["import_file"] = file_name
     verb = "created" if change.action == "created" else "updated"
     log.record(
-        f"{change.object}.{verb}", change.instance, user=user, request=request, before=before or None, after=after
+        Action(f"{change.object}.{verb}"),
+        change.instance,
+        user=user,
+        request=request,
+        before=before or None,
+        after=after,
     )
 
 
@@ -519,6 +527,7 @@ def _write_client(change: Change, file_name: str, user, request) -> None:
 
 
 def _write_device(change: Change, file_name: str, user, request) -> None:
+    assert change.client is not None, "a device change has its client"
     device = change.instance or Device(number=change.key, client=change.client.instance)
     for name, value in change.values.items():
         setattr(device, name, value)

@@ -19,7 +19,10 @@ class FilingFrequency(models.TextChoices):
     QUARTERLY = "quarterly", _("按季申报")
 
 
-DEFAULT_FREQUENCY = {TaxpayerKind.GENERAL: FilingFrequency.MONTHLY, TaxpayerKind.SMALL_SCALE: FilingFrequency.QUARTERLY}
+DEFAULT_FREQUENCY: dict[str, str] = {
+    TaxpayerKind.GENERAL: FilingFrequency.MONTHLY,
+    TaxpayerKind.SMALL_SCALE: FilingFrequency.QUARTERLY,
+}
 
 
 def validate_taxpayer_id(value):

@@ -48,7 +48,7 @@ class ClientFilter(django_filters.FilterSet):
 
     class Meta:
         model = Client
-        fields = []
+        fields: list[str] = []
 
     def filter_q(self, clients, name, value):
         value = (value or "").strip()

@@ -1,6 +1,8 @@
 """客户详情: identity, devices with their monitoring data, 24 months, jobs and audit events; and
 the actions staff take on one client, each confirmed and audited."""
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -43,7 +45,9 @@ def detail(request, pk):
     holds = {hold.device_id: hold for hold in Hold.objects.active().filter(device__client=client)}
     for device in devices:
         device.active_hold = holds.get(device.pk)
-    jobs = list(Job.objects.filter(device__client=client).select_related("device", "period", "requested_by")[:HISTORY])
+    jobs: list[Any] = list(
+        Job.objects.filter(device__client=client).select_related("device", "period", "requested_by")[:HISTORY]
+    )
     for job in jobs:
         job.error = error_info(job.error_code) if job.error_code else None
     events = list(client.audit_events.order_by("-created_at", "-id")[:HISTORY])
@@ -145,7 +149,9 @@ class ReturnFiledForm(forms.Form):
 
     def __init__(self, *args, month_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["month"].choices = [(format_month(m), date_format(m, "YEAR_MONTH_FORMAT")) for m in month_choices]
+        month = self.fields["month"]
+        assert isinstance(month, forms.ChoiceField)
+        month.choices = [(format_month(m), date_format(m, "YEAR_MONTH_FORMAT")) for m in month_choices]
 
 
 @login_required

@@ -9,7 +9,7 @@ def _array_type(field) -> str:
     if isinstance(field, models.JSONField):
         return "text[]::jsonb[]"
     if isinstance(field, models.ForeignKey):
-        return field.target_field.rel_db_type(connection) + "[]"
+        return f"{field.target_field.rel_db_type(connection)}[]"
     if isinstance(field, (models.CharField, models.TextField)):
         return "text[]"
     return field.db_type(connection) + "[]"

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpResponse
@@ -26,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core import clock
+from apps.core.text import Text
 
 FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {
@@ -135,9 +137,9 @@ class Table:
     reads one of the page's objects as the values of those columns."""
 
     name: str
-    title: str
+    title: Text
     headers: Sequence
-    row: Callable[[object], Sequence]
+    row: Callable[[Any], Sequence]
 
     def respond(self, request, objects: Iterable) -> HttpResponse | None:
         """The file that `?export=csv|xlsx` asks for, of every object (all pages), else None."""

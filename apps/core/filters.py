@@ -21,7 +21,7 @@ class DateRangeForm(forms.Form):
     here, a bad field is reported and left out; the good ones still filter."""
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and start > end:
             self.add_error("date_to", _("结束日期不能早于开始日期"))

@@ -82,7 +82,7 @@ def _xlsx_rows(data: bytes, limits: Limits) -> list[list]:
         raise TableError(unreadable) from None
     if unpacked > limits.max_unpacked_bytes:
         raise TableError(_("Excel文件解压后过大，请分批上传"))
-    rows = []
+    rows: list[list] = []
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
@@ -107,7 +107,7 @@ def _csv_rows(data: bytes, limits: Limits) -> list[list]:
     else:
         raise TableError(_("无法识别CSV文件的编码，请保存为UTF-8或GBK编码"))
     reader = csv.reader(io.StringIO(text, newline=""))
-    rows = []
+    rows: list[list] = []
     try:
         for values in reader:
             rows.append(_checked(rows, values, limits))

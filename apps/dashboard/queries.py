@@ -22,7 +22,7 @@ from apps.periods.rules import PeriodStatus
 
 S = PeriodStatus
 # How far from done: the lower, the more urgent. Locked first, done last.
-RISK_RANK = {
+RISK_RANK: dict[str, int] = {
     S.LOCKED: 0,
     S.RETURN_OVERDUE: 1,
     S.SUMMARY_DUE: 2,

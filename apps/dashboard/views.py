@@ -2,6 +2,7 @@
 and the returns filed, recorded in bulk."""
 
 import datetime as dt
+from typing import Any
 
 import django_filters
 from django import forms
@@ -79,7 +80,7 @@ class DashboardFilter(django_filters.FilterSet):
 
     class Meta:
         model = Client
-        fields = []
+        fields: list[str] = []
 
     def filter_problem(self, clients, name, value):
         if value == "late":
@@ -232,7 +233,7 @@ def _bar(base: QueryDict, key: str, value: str, label, count: int, active: bool)
     return {"key": value, "label": label, "count": count, "active": active, "query": query.urlencode()}
 
 
-def _decorate(client: Client, today: dt.date) -> None:
+def _decorate(client: Any, today: dt.date) -> None:  # a row of clients_for_month, annotated
     client.status = PeriodStatus(client.status_code)
     client.remedy = REMEDIES.get(client.status)
     client.device_list = list(client.devices.all())
@@ -262,7 +263,7 @@ def _decorate_all(clients, today):
     return clients
 
 
-def export_row(client: Client) -> list:
+def export_row(client: Any) -> list:  # a decorated row of clients_for_month
     job, error = client.last_job, client.last_job_error
     return [
         client.name,
@@ -312,7 +313,7 @@ def dashboard(request):
     if request.GET.get("export") in export.FORMATS:
         now, today = clock.now(), clock.today()
         clients = period_queries.clients_for_month(
-            request.user, _month_from(request, working_month(today), warn=False), now
+            request.user, _month_from(request, None, warn=False) or working_month(today), now
         )
         return EXPORT.respond(request, _decorated(_listed(DashboardFilter(request.GET, queryset=clients)), today))
     return render(request, "dashboard/index.html", dashboard_context(request))
@@ -370,8 +371,8 @@ def record_filed(request):
             continue
         period = periods.get(client.pk) or Period.blank(client, month)
         period.client = client
-        for errors in return_filed_errors(period, filed_on).values():
-            problems += [f"{client}：{error}" for error in errors]
+        for refused in return_filed_errors(period, filed_on).values():
+            problems += [f"{client}：{error}" for error in refused]
         todo.append((client, period))
     if problems:
         for problem in dict.fromkeys(problems):

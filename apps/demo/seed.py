@@ -215,6 +215,8 @@ def _plan(demo: DemoClient, month: dt.date, working: dt.date, acting: dt.date, n
         summary = opens + dt.timedelta(minutes=rng.randint(5, 40))
     else:
         summary = _at(first, 1 + rng.randint(0, 2), 10)
+    filed: dt.date | None
+    cleared: dt.datetime | None
     if demo.speed < 0.35:
         filed = first + dt.timedelta(days=rng.randint(2, 5))
     elif demo.speed < 0.7:
@@ -304,6 +306,13 @@ def _lock_date(demo: DemoClient, last_cleared: dt.date) -> dt.date:
     return deadline + dt.timedelta(days=LATE_LOCK_DAYS) if demo.late_lock else deadline
 
 
+FAULT_SPECS: dict[str, dict] = {  # the simulated device's settings that make each demo fault
+    "wrong_password": {"certificate_password": "87654321"},
+    "flaky_line": {"transfer_failures": 2},
+    "offline_invoices": {"offline_invoices_pending": True},
+}
+
+
 def _write_cabinet(firm: list[DemoClient], now: dt.datetime) -> None:
     """The simulated cabinet of every demo device, in the state the seeded data says, with the faults."""
     acting = acting_month(now)
@@ -317,19 +326,13 @@ def _write_cabinet(firm: list[DemoClient], now: dt.datetime) -> None:
                 "taxpayer_id": demo.client.taxpayer_id,
                 "sub_number": device.sub_number,
                 "taxpayer_nature": "01" if demo.client.taxpayer_kind == "general" else "08",
-                "zxbsrq": device.monitoring["zxbsrq"],
-                "kpjzsj": device.monitoring["kpjzsj"],
+                "zxbsrq": (device.monitoring or {})["zxbsrq"],  # seeded above for every device
+                "kpjzsj": (device.monitoring or {})["kpjzsj"],
                 "present": device.present,
             }
             if demo.late_lock:
                 spec["lock_days_after_deadline"] = LATE_LOCK_DAYS
-            spec.update(
-                {
-                    "wrong_password": {"certificate_password": "87654321"},
-                    "flaky_line": {"transfer_failures": 2},
-                    "offline_invoices": {"offline_invoices_pending": True},
-                }.get(demo.fault, {})
-            )
+            spec.update(FAULT_SPECS.get(demo.fault or "", {}))
             specs.append(spec)
         if demo.fault == "unfiled_at_bureau":
             unfiled[demo.client.taxpayer_id] = [format_month(acting)]

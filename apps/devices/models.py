@@ -98,7 +98,7 @@ class DeviceKind(models.TextChoices):
     UKEY = "ukey", _("税务UKey")
 
 
-DEFAULT_PASSWORDS = {
+DEFAULT_PASSWORDS: dict[str, tuple[str, str]] = {
     DeviceKind.GOLDEN_TAX_DISK: ("12345678", "23456789"),
     DeviceKind.TAX_DISK: ("12345678", "88888888"),
     DeviceKind.UKEY: ("12345678", "88888888"),

@@ -1,6 +1,8 @@
 """税控设备: one device's page, its monitoring data over time, its jobs, and the failures that
 wait for a person."""
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, OuterRef
 from django.shortcuts import get_object_or_404, render
@@ -40,7 +42,7 @@ def unresolved_failures(device: Device):
 
 def history(device: Device) -> list:
     """The last readings, newest first, each with the fields that changed since the one before."""
-    readings = list(device.readings.all()[: HISTORY + 1])
+    readings: list[Any] = list(device.readings.all()[: HISTORY + 1])  # each given its cells to show
     for reading, older in zip(readings, [*readings[1:], None], strict=True):
         reading.cells = [
             (

@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 
 from apps.clients.models import Client
 from apps.core.months import add_months
+from apps.core.text import Text
 from apps.scheduling.models import Batch
 
 from .models import FilingDeadline, Source
@@ -26,7 +27,7 @@ class MonthDeadline:
     reference: str
 
     @property
-    def source_label(self) -> str:
+    def source_label(self) -> Text:
         return Source(self.source).label
 
     @property
@@ -102,7 +103,7 @@ def month_grid(month: dt.date, user) -> list[list[Day]]:
     """The weeks (Monday first) covering `month`, each day with what happens on it."""
     weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
     deadline = deadlines_between(month, month)[0]
-    batches = {}
+    batches: dict[dt.date, list] = {}
     for batch in visible_batches(user, local_midnight(weeks[0][0]), local_midnight(weeks[-1][-1]) + dt.timedelta(1)):
         batches.setdefault(timezone.localdate(batch.start_at), []).append(batch)
     known = knows_year(month.year)

@@ -2,6 +2,7 @@
 user's secret ICS feed (/calendar.ics?key=…) that a phone calendar can subscribe to."""
 
 import datetime as dt
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -20,7 +21,6 @@ from apps.core import clock
 from apps.core.filters import DateInput
 from apps.core.forms import MonthField
 from apps.core.months import add_months, format_month, month_start, parse_month
-from apps.scheduling.models import Batch
 
 from . import services
 from .display import deadlines_between, knows_year, local_midnight, month_grid, visible_batches
@@ -171,7 +171,7 @@ def ics_for(user) -> bytes:
     return cal.to_ical()
 
 
-def _batch_event(batch: Batch, stamp) -> Event:
+def _batch_event(batch: Any, stamp) -> Event:  # a Batch of visible_batches(), with visible_jobs
     event = Event()
     event.add("uid", f"batch-{batch.pk}@qingka")
     event.add("dtstamp", stamp)

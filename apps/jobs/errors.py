@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.text import Text
+
 RETRY = "retry"  # transient: retried with backoff up to the job's limit
 NEVER = "never"  # needs a person; retrying can do harm (passwords!) or cannot help
 DEVICE_LOCKED = "DEVICE_LOCKED"  # the device is past its 开票截止日期 (248, 0x09d109)
@@ -13,8 +15,8 @@ DEVICE_LOCKED = "DEVICE_LOCKED"  # the device is past its 开票截止日期 (24
 @dataclass(frozen=True)
 class DeviceErrorInfo:
     code: str
-    message: str
-    remedy: str
+    message: Text
+    remedy: Text
     retry: str
     password: bool = False  # a wrong or locked password: the device is held until a person acts
 

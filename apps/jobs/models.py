@@ -35,7 +35,7 @@ class JobState(models.TextChoices):
 
 
 S = JobState
-TRANSITIONS = {
+TRANSITIONS: dict[str, set[JobState]] = {
     S.SCHEDULED: {S.QUEUED, S.CANCELLED},
     # the QUEUED steps past RUNNING: the late result of an earlier attempt, while no one claimed this one
     S.QUEUED: {S.RUNNING, S.CANCELLED, S.SUCCEEDED, S.FAILED, S.SCHEDULED},

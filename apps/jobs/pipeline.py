@@ -30,6 +30,7 @@ from apps.devices.services import record_reading
 from apps.holds.models import Hold, HoldReason, hold_reason_of
 from apps.holds.services import hold
 from apps.notifications import events
+from apps.periods.models import Period
 from config.celery import app as celery_app
 
 from .errors import DEVICE_LOCKED, RETRY, error_info
@@ -68,7 +69,7 @@ class Wanted:
 
     kind: str
     device: Device
-    period: object = None  # a saved Period, or None for 读取状态
+    period: Period | None = None  # a saved Period, or None for 读取状态
     run_after: dt.datetime | None = None
 
 
@@ -97,9 +98,9 @@ def create_jobs(wanted: list[Wanted], *, origin: str, user=None, request=None, b
         )
     Job.objects.bulk_create(jobs)
     _audit_requested(jobs, origin, user, request)
-    due = [job.pk for job in jobs if job.state == JobState.QUEUED]
-    if due:
-        transaction.on_commit(partial(send_messages, due))
+    queued = [job.pk for job in jobs if job.state == JobState.QUEUED]
+    if queued:
+        transaction.on_commit(partial(send_messages, queued))
     return jobs
 
 
@@ -512,6 +513,7 @@ def _update_period(job: Job, audit) -> None:
     """The period follows its devices: summarised or cleared when every device of the client is
     (main and sub devices alike). Whether it is locked is the devices' own word (Device.lock_state)."""
     period = job.period
+    assert period is not None, "called for jobs with a period only"
     devices = list(job.device.client.devices.all())
     succeeded = job.state == JobState.SUCCEEDED
 

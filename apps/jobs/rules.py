@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from apps.core.text import Text
 from apps.devices.models import Device, Health
 from apps.holds.models import HoldReason
 from apps.periods.models import Period
@@ -14,7 +15,7 @@ from apps.periods.rules import READY_TO_CLEAR, PeriodStatus
 
 from .models import JobKind
 
-HOLD_REASONS = {
+HOLD_REASONS: dict[str, Text] = {
     HoldReason.PASSWORD: gettext_lazy(
         "设备已暂停：上次任务口令错误，更正口令并解除暂停后才能执行（不自动重试，以免锁定证书）"
     ),

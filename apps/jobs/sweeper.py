@@ -46,7 +46,7 @@ def mark_offline_agents(now: dt.datetime) -> int:
             log.record(
                 Action.AGENT_OFFLINE, agent, before={"online": True}, after={"online": False}, source=agent.hostname
             )
-            events.agent_offline(agent, since=agent.last_heartbeat_at)
+            events.agent_offline(agent, since=agent.last_heartbeat_at or now)
             flipped += 1
     return flipped
 
@@ -94,7 +94,7 @@ def dispatch_due(now: dt.datetime) -> int:
 
 def broker_queue_length(queue_name: str) -> int:
     """Messages waiting in an agent's queue (kombu keeps a Redis list named after the queue)."""
-    return redis.Redis.from_url(settings.CELERY_BROKER_URL).llen(queue_name)
+    return int(redis.Redis.from_url(settings.CELERY_BROKER_URL).llen(queue_name))  # type: ignore[arg-type]  # sync client
 
 
 def resend_lost(now: dt.datetime) -> int:

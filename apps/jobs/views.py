@@ -1,5 +1,7 @@
 """任务: the jobs the user may see, filtered, paged and exported; one job with its history."""
 
+from typing import Any
+
 import django_filters
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -44,7 +46,7 @@ class JobFilter(django_filters.FilterSet):
 
     class Meta:
         model = Job
-        fields = []
+        fields: list[str] = []
         form = DateRangeForm
 
 
@@ -119,7 +121,7 @@ def job_list(request):
 def job_detail(request, pk):
     job = get_object_or_404(visible_jobs(request.user), pk=pk)
     job.error = error_info(job.error_code) if job.error_code else None
-    events = list(
+    events: list[Any] = list(  # each given its label
         AuditEvent.objects.filter(object_type=Job._meta.label_lower, object_id=str(job.pk)).order_by("created_at", "id")
     )
     for event in events:

@@ -111,7 +111,7 @@ def missing_devices(now: dt.datetime) -> int:
     sent = 0
     for device in missing:
         if missing_key(device) not in known:
-            device_missing(device, since=device.last_seen_at)
+            device_missing(device, since=device.last_seen_at or now)
             sent += 1
     return sent
 

@@ -110,7 +110,7 @@ class PeriodQuerySet(models.QuerySet):
         table = quote(self.model._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {table} (client_id, {', '.join(quote(f.column) for f in fields)}) "
+                f"INSERT INTO {table} (client_id, {', '.join(quote(str(f.column)) for f in fields)}) "
                 f"SELECT c.id, {', '.join(['%s'] * len(values))} FROM {quote(clients.model._meta.db_table)} c "
                 f"WHERE c.id IN ({client_sql}) "
                 f"AND NOT EXISTS (SELECT 1 FROM {table} p WHERE p.client_id = c.id AND p.month = %s) "

@@ -79,7 +79,7 @@ class BatchForm(forms.Form):
         return month
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("when") == AT:
             start = data.get("start_at")
             if start is None and "start_at" not in self.errors:
@@ -100,7 +100,8 @@ class BatchForm(forms.Form):
             value = self.cleaned_data.get(name)
             if value in (None, ""):
                 continue
-            label = str(value) if hasattr(value, "pk") else str(dict(self.fields[name].choices)[value])
+            field = self.fields[name]
+            label = str(value) if hasattr(value, "pk") else str(dict(getattr(field, "choices", ()))[value])
             chosen[name] = {"value": value.pk if hasattr(value, "pk") else value, "label": label}
         return chosen
 

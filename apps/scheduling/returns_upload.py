@@ -248,7 +248,7 @@ def parse_amount(value) -> Decimal | None:
 def check_rows(table, user, today: dt.date) -> list[Row]:
     """Every row with its client, values and errors, for `user` on `today`."""
     rows = [Row(line, {KEYS[name]: _text(value) for name, value in values.items()}) for line, values in table]
-    wanted = {}
+    wanted: dict[int, str] = {}  # line → taxpayer identifier
     for row, (_line, values) in zip(rows, table, strict=True):
         _read_values(row, values, wanted)
     clients = Client.objects.select_related("staff").in_bulk(set(wanted.values()), field_name="taxpayer_id")
@@ -329,17 +329,20 @@ def parse_upload(name: str, data: bytes, user, today: dt.date) -> list[Row]:
 
 def to_session(rows: list[Row]) -> list[dict]:
     """The checked rows as plain JSON for the session, between the preview and the confirmation."""
-    return [
-        {
-            "line": row.line,
-            "client": row.client.pk,
-            "month": format_month(row.month),
-            "filed_on": row.filed_on.isoformat(),
-            "declared_sales": None if row.declared_sales is None else str(row.declared_sales),
-            "declared_tax": None if row.declared_tax is None else str(row.declared_tax),
-        }
-        for row in rows
-    ]
+    entries = []
+    for row in rows:
+        assert row.client and row.month and row.filed_on, "only rows checked ok are kept"
+        entries.append(
+            {
+                "line": row.line,
+                "client": row.client.pk,
+                "month": format_month(row.month),
+                "filed_on": row.filed_on.isoformat(),
+                "declared_sales": None if row.declared_sales is None else str(row.declared_sales),
+                "declared_tax": None if row.declared_tax is None else str(row.declared_tax),
+            }
+        )
+    return entries
 
 
 def record_all(entries: list[dict], user, request=None) -> int:
@@ -354,13 +357,14 @@ def record_all(entries: list[dict], user, request=None) -> int:
                 raise ValidationError(_("第 %(line)d 行：客户已不存在或您已无权为其记录申报") % {"line": entry["line"]})
             period = Period.for_client(client, parse_month(entry["month"]))
             try:
+                sales, tax = (
+                    None if entry[name] is None else Decimal(entry[name]) for name in ("declared_sales", "declared_tax")
+                )
                 record_return_filed(
                     period,
                     dt.date.fromisoformat(entry["filed_on"]),
-                    *(
-                        None if entry[name] is None else Decimal(entry[name])
-                        for name in ("declared_sales", "declared_tax")
-                    ),
+                    declared_sales=sales,
+                    declared_tax=tax,
                     user=user,
                     request=request,
                 )

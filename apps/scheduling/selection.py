@@ -3,6 +3,7 @@ jobs/rules.py), and the plan for those that take a job (planning.py)."""
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch
 
@@ -35,7 +36,7 @@ class Preview:
 
     @property
     def agents(self) -> int:
-        return len({c.device.agent_id for c in self.chosen})
+        return len({c.device.agent_id for c in self.chosen if c.device})
 
 
 def candidates(kind: str, month: dt.date, filters: dict, now: dt.datetime) -> list[Candidate]:
@@ -63,23 +64,24 @@ def candidates(kind: str, month: dt.date, filters: dict, now: dt.datetime) -> li
         chosen_devices = chosen_devices.filter(agent=filters["agent"])
     if filters.get("device_kind"):
         chosen_devices = chosen_devices.filter(kind=filters["device_kind"])
+    rows: list[Any]  # clients, each given its batch_devices
     if chosen_devices is devices:
-        clients = list(clients.prefetch_related(Prefetch("devices", queryset=devices)))
-        for client in clients:
+        rows = list(clients.prefetch_related(Prefetch("devices", queryset=devices)))
+        for client in rows:
             client.batch_devices = list(client.devices.all())
     else:
         clients = clients.filter(pk__in=chosen_devices.values("client"))
-        clients = list(
+        rows = list(
             clients.prefetch_related(
                 Prefetch("devices", queryset=Device.objects.defer(*Device.SECRET_FIELDS)),
                 Prefetch("devices", queryset=chosen_devices, to_attr="batch_devices"),
             )
         )
-    share_agents([device for client in clients for device in client.batch_devices])
-    periods = {p.client_id: p for p in Period.objects.filter(client__in=clients, month=month)}
+    share_agents([device for client in rows for device in client.batch_devices])
+    periods = {p.client_id: p for p in Period.objects.filter(client__in=rows, month=month)}
     deadline = period_deadline(month).date
     found = []
-    for client in clients:
+    for client in rows:
         period = periods.get(client.pk) or Period.blank(client, month, deadline=deadline)
         period.client = client
         status = period.status(now)

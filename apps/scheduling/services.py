@@ -3,6 +3,7 @@ retrying its jobs through the job pipeline's verbs, so that a batch refuses what
 
 import datetime as dt
 from collections import Counter
+from typing import Any
 
 from django.db import transaction
 
@@ -12,7 +13,7 @@ from apps.core import clock
 from apps.core.months import format_month
 from apps.jobs import pipeline
 from apps.jobs.errors import error_info
-from apps.jobs.models import FINISHED_STATES, NOT_STARTED_STATES, JobState, Origin
+from apps.jobs.models import FINISHED_STATES, NOT_STARTED_STATES, Job, JobState, Origin
 from apps.periods.models import Period
 from apps.periods.rules import PeriodStatus
 
@@ -52,7 +53,9 @@ def create_batch(data: dict, filters: dict, chosen_filters: dict, start: dt.date
     if new:  # rows for clients that had none for the month; ids come back from a second look
         Period.objects.bulk_create([periods[client_pk] for client_pk in new], ignore_conflicts=True)
         periods.update({p.client_id: p for p in Period.objects.filter(month=batch.month, client__in=new)})
-    wanted = [pipeline.Wanted(batch.kind, c.device, periods[c.client.pk], c.run_after) for c in found.chosen]
+    wanted = [
+        pipeline.Wanted(batch.kind, c.device, periods[c.client.pk], c.run_after) for c in found.chosen if c.device
+    ]
     jobs = pipeline.create_jobs(wanted, origin=Origin.BATCH, user=user, request=request, batch=batch)
     batch.planned_count = len(found.chosen)
     batch.created_count = len(jobs)
@@ -88,7 +91,9 @@ def create_batch(data: dict, filters: dict, chosen_filters: dict, start: dt.date
 
 def progress(batch: Batch) -> dict:
     """The batch's jobs with their errors and their periods' statuses, and the counts by state."""
-    jobs = list(batch.jobs.select_related("device__client", "device__agent", "period").order_by("run_after", "pk"))
+    jobs: list[Any] = list(
+        batch.jobs.select_related("device__client", "device__agent", "period").order_by("run_after", "pk")
+    )
     statuses = dict(
         Period.objects.with_status()
         .filter(pk__in={j.period_id for j in jobs if j.period_id})
@@ -130,7 +135,7 @@ def cancel_not_started(batch: Batch, *, user, request=None) -> int:
     return cancelled
 
 
-def retry_failed(batch: Batch, *, user, request=None) -> tuple[int, list[tuple[object, str]]]:
+def retry_failed(batch: Batch, *, user, request=None) -> tuple[int, list[tuple[Job, str]]]:
     """Retries each failed job the rule allows; returns (retried, [(job, reason refused), …])."""
     retried, refused = 0, []
     for job in batch.jobs.filter(state=JobState.FAILED).select_related("device__client", "device__agent", "period"):

@@ -2,6 +2,7 @@
 from a spreadsheet (管理员 and 会计)."""
 
 import uuid
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -47,7 +48,7 @@ def new(request):
         form = BatchForm(request.GET)
     else:
         form = BatchForm(initial={"month": format_month(working_month())})
-    context = {"form": form}
+    context: dict[str, Any] = {"form": form}
     if form.is_bound and form.is_valid():
         context.update(
             preview=_preview_for(form, form.start()),
@@ -67,7 +68,7 @@ def confirm(request):
         for name, errors in form.errors.items():
             label = form.fields[name].label if name in form.fields else ""
             for error in errors:
-                messages.error(request, f"{label}：{error}" if label else error)
+                messages.error(request, f"{label}：{error}" if label else str(error))
         messages.error(request, _("未创建任何任务，请重新预览后确认"))
         return redirect("scheduling:new")
     data = form.cleaned_data
@@ -136,7 +137,7 @@ def live(request, pk):
     return render(request, "scheduling/_progress.html", services.progress(_batch(request, pk)))
 
 
-def _filter_labels(batch: Batch) -> list[tuple[str, str]]:
+def _filter_labels(batch: Batch) -> list[tuple]:
     fields = BatchForm.base_fields
     return [(fields[name].label, chosen["label"]) for name, chosen in batch.filters.items() if name in fields]
 

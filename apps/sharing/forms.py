@@ -11,5 +11,5 @@ class ShareLinkForm(forms.Form):
         coerce=int,
         initial=DEFAULT_DAYS,
         required=False,
-        empty_value=DEFAULT_DAYS,
+        empty_value=DEFAULT_DAYS,  # type: ignore[arg-type]  # an int: the form's days when none is chosen
     )

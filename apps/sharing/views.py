@@ -30,7 +30,7 @@ def create(request, client_pk):
     client = client_for_operation(request.user, get_object_or_404(Client, pk=client_pk))
     form = ShareLinkForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("有效期：%(error)s") % {"error": "；".join(form.errors["days"])})
+        messages.error(request, _("有效期：%(error)s") % {"error": "；".join(map(str, form.errors["days"]))})
         return redirect("clients:detail", client.pk)
     link = ShareLink.objects.create(
         client=client, created_by=request.user, expires_at=clock.now() + dt.timedelta(days=form.cleaned_data["days"])

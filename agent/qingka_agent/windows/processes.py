@@ -2,7 +2,8 @@ import subprocess
 
 
 def popen_options() -> dict:
-    return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+    # Imported on Windows only (qingka_agent.system); mypy checks as on Linux, which lacks the flag.
+    return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}  # type: ignore[attr-defined]
 
 
 def kill_tree(proc: subprocess.Popen) -> None:

@@ -9,7 +9,7 @@ from ..models import Client, staff_error
 
 class ClientSerializer(serializers.ModelSerializer):
     filing_frequency = serializers.CharField(read_only=True)
-    staff_name = serializers.StringRelatedField(source="staff", read_only=True)
+    staff_name: serializers.StringRelatedField = serializers.StringRelatedField(source="staff", read_only=True)
     staff = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.all(), allow_null=True, required=False, help_text="负责会计：角色为“会计”的用户"
     )

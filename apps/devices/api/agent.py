@@ -1,6 +1,7 @@
 """The agent's own calls about itself: who am I, and the heartbeat with its inventory."""
 
 import re
+from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -64,10 +65,11 @@ def inventory_row(row) -> dict:
     """The checks of InventoryRow, done by hand; ValidationError names the fields that fail."""
     if not isinstance(row, dict):
         raise serializers.ValidationError(_("应为对象"))
-    errors = {}
+    errors: dict[str, Any] = {}  # field → its messages
     text = {name: row.get(name) for name in ("slot", "driver")}
     for name, limit in (("slot", 64), ("driver", 32)):
-        if not isinstance(text[name], str) or not text[name] or len(text[name]) > limit:
+        value = text[name]
+        if not isinstance(value, str) or not value or len(value) > limit:
             errors[name] = [_("应为不超过 %(n)d 个字符的文本") % {"n": limit}]
     if row.get("kind") not in (*KINDS, None):
         errors["kind"] = [_("设备类型无效")]
@@ -111,7 +113,8 @@ class Heartbeat(serializers.Serializer):
     )
 
     def validate_devices(self, rows):
-        checked, errors = [], {}
+        checked: list[dict] = []
+        errors: dict[Any, Any] = {}  # row index → its field errors
         for index, row in enumerate(rows):
             try:
                 checked.append(inventory_row(row))
@@ -123,7 +126,7 @@ class Heartbeat(serializers.Serializer):
 
 
 class HeartbeatSchema(Heartbeat):
-    devices = InventoryRow(many=True)
+    devices = InventoryRow(many=True)  # type: ignore[assignment]  # the schema spells out the rows
 
 
 @extend_schema(tags=["agent"], request=HeartbeatSchema, responses={200: dict})

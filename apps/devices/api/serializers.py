@@ -47,7 +47,7 @@ class DeviceSerializer(serializers.ModelSerializer):
         fields = super().get_fields()
         request = self.context.get("request")
         if request is not None and request.user.is_authenticated:
-            fields["client"].queryset = Client.objects.visible_to(request.user)
+            fields["client"].queryset = Client.objects.visible_to(request.user)  # type: ignore[attr-defined]  # a PrimaryKeyRelatedField
         return fields
 
     def update(self, instance, validated_data):

@@ -48,7 +48,7 @@ def claim(request, job_id: int):
                 "kind": job.kind,
                 "attempt": job.attempts,
                 "period": format_month(job.period.month) if job.period else None,
-                "lease_expires_at": job.lease_expires_at.isoformat(),
+                "lease_expires_at": job.lease_expires_at and job.lease_expires_at.isoformat(),
                 "device": {
                     "number": device.number,
                     "kind": device.kind,

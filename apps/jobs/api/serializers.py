@@ -67,8 +67,9 @@ class JobRequestSerializer(serializers.Serializer):
         super().__init__(*args, **kwargs)
         # No user (the schema generator): no device or period is choosable.
         visible = Client.objects.visible_to(user) if user is not None else Client.objects.none()
-        self.fields["device"].queryset = Device.objects.filter(client__in=visible).select_related("agent", "client")
-        self.fields["period"].queryset = Period.objects.filter(client__in=visible).select_related("client")
+        # Both are PrimaryKeyRelatedFields, whose querysets the stubs do not know from Field.
+        self.fields["device"].queryset = Device.objects.filter(client__in=visible).select_related("agent", "client")  # type: ignore[attr-defined]
+        self.fields["period"].queryset = Period.objects.filter(client__in=visible).select_related("client")  # type: ignore[attr-defined]
 
     def validate(self, data):
         device, period = data.get("device"), data.get("period")

