@@ -8,8 +8,7 @@ import django_filters
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Prefetch, Q, Window
 from django.http import QueryDict
 from django.shortcuts import redirect, render
@@ -31,9 +30,9 @@ from apps.devices.models import Agent, Device, DeviceKind
 from apps.filing_calendar.models import period_deadlines
 from apps.jobs.errors import error_info
 from apps.periods import queries as period_queries
-from apps.periods.models import Period, working_month
+from apps.periods.models import working_month
 from apps.periods.rules import REMEDIES, PeriodStatus, window_opens, working_month_for
-from apps.periods.services import record_return_filed, return_filed_errors
+from apps.periods.services import FiledReturn, record_returns
 
 from . import queries
 
@@ -358,7 +357,6 @@ def record_filed(request):
     back = f"{back}?{data['return_query']}"
     month, filed_on = data["month"], data["filed_on"] or clock.today()
     selected = data["clients"]
-    periods = {p.client_id: p for p in Period.objects.filter(client__in=selected, month=month)}
     problems, todo = [], []
     for client in selected:
         if not can_operate_client(user, client):
@@ -369,21 +367,17 @@ def record_filed(request):
                 else _("所选客户中有不存在或无权查看的客户")
             )
             continue
-        period = periods.get(client.pk) or Period.blank(client, month)
-        period.client = client
-        for refused in return_filed_errors(period, filed_on).values():
-            problems += [f"{client}：{error}" for error in refused]
-        todo.append((client, period))
+        todo.append(FiledReturn(client, month, filed_on, str(client)))
+    if not problems:
+        try:
+            record_returns(todo, user=user, request=request)
+        except ValidationError as refused:
+            problems = refused.messages
     if problems:
         for problem in dict.fromkeys(problems):
             messages.error(request, problem)
         messages.error(request, _("未记录任何申报，请更正后重试"))
         return redirect(back)
-    with transaction.atomic():
-        for client, period in todo:
-            if period.pk is None:
-                period = Period.for_client(client, month)
-            record_return_filed(period, filed_on, user=user, request=request)
     messages.success(
         request,
         _("已为 %(n)d 个客户记录 %(month)s 的申报（申报日期 %(day)s）")

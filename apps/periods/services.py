@@ -2,6 +2,7 @@
 filed returns all go through here, so the checks and the audit trail are the same everywhere."""
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -68,3 +69,40 @@ def record_return_filed(
         period.save(update_fields=[*changes, "updated_at"])
         log.record(Action.PERIOD_RETURN_FILED, period, user=user, request=request, before=before, after=changes)
     return period
+
+
+@dataclass
+class FiledReturn:
+    """One return to record: `client`'s period of `month`, filed on `filed_on`. `label` names it
+    in a refusal (the client, or the line of an uploaded file)."""
+
+    client: object
+    month: dt.date
+    filed_on: dt.date
+    label: str
+    declared_sales: Decimal | None = None
+    declared_tax: Decimal | None = None
+
+
+def record_returns(returns: list[FiledReturn], *, user, request=None) -> int:
+    """Records every return, or none: the dashboard's 已申报 for many clients and the upload of
+    filed returns. Raises ValidationError listing each refusal under its label. The callers have
+    checked that `user` may record for each client."""
+    refusals = []
+    with transaction.atomic():
+        for filed in returns:
+            period = Period.for_client(filed.client, filed.month)
+            try:
+                record_return_filed(
+                    period,
+                    filed.filed_on,
+                    declared_sales=filed.declared_sales,
+                    declared_tax=filed.declared_tax,
+                    user=user,
+                    request=request,
+                )
+            except ValidationError as error:
+                refusals += [f"{filed.label}：{message}" for message in error.messages]
+        if refusals:
+            raise ValidationError(refusals)  # and the transaction writes nothing
+    return len(returns)

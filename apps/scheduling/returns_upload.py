@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from apps.accounts.permissions import can_operate_client
@@ -21,7 +20,7 @@ from apps.clients import identifiers
 from apps.clients.models import Client
 from apps.core.months import format_month, month_start, parse_month
 from apps.periods.models import Period
-from apps.periods.services import record_return_filed, return_filed_errors
+from apps.periods.services import FiledReturn, record_returns, return_filed_errors
 
 TAXPAYER_ID, MONTH, FILED_ON, SALES, TAX = "纳税人识别号", "所属月份", "申报日期", "申报销售额", "申报税额"
 REQUIRED = (TAXPAYER_ID, MONTH, FILED_ON)
@@ -346,30 +345,22 @@ def to_session(rows: list[Row]) -> list[dict]:
 
 
 def record_all(entries: list[dict], user, request=None) -> int:
-    """Records every entry of to_session() in one transaction, or none: a ValidationError names
-    the first row that cannot be recorded (its client gone or no longer the user's, or its
-    values refused by record_return_filed)."""
+    """Records every entry of to_session(), or none (periods.services.record_returns): a
+    ValidationError names each row that cannot be recorded (its client gone or no longer the
+    user's, or its values refused)."""
     clients = Client.objects.select_related("staff").in_bulk({entry["client"] for entry in entries})
-    with transaction.atomic():
-        for entry in entries:
-            client = clients.get(entry["client"])
-            if client is None or not can_operate_client(user, client):
-                raise ValidationError(_("第 %(line)d 行：客户已不存在或您已无权为其记录申报") % {"line": entry["line"]})
-            period = Period.for_client(client, parse_month(entry["month"]))
-            try:
-                sales, tax = (
-                    None if entry[name] is None else Decimal(entry[name]) for name in ("declared_sales", "declared_tax")
-                )
-                record_return_filed(
-                    period,
-                    dt.date.fromisoformat(entry["filed_on"]),
-                    declared_sales=sales,
-                    declared_tax=tax,
-                    user=user,
-                    request=request,
-                )
-            except ValidationError as error:
-                raise ValidationError(
-                    _("第 %(line)d 行：%(errors)s") % {"line": entry["line"], "errors": "；".join(error.messages)}
-                ) from None
-    return len(entries)
+    returns, gone = [], []
+    for entry in entries:
+        line = _("第 %(line)d 行") % {"line": entry["line"]}
+        client = clients.get(entry["client"])
+        if client is None or not can_operate_client(user, client):
+            gone.append(f"{line}：{_('客户已不存在或您已无权为其记录申报')}")
+            continue
+        sales, tax = (
+            None if entry[name] is None else Decimal(entry[name]) for name in ("declared_sales", "declared_tax")
+        )
+        filed_on = dt.date.fromisoformat(entry["filed_on"])
+        returns.append(FiledReturn(client, parse_month(entry["month"]), filed_on, line, sales, tax))
+    if gone:
+        raise ValidationError(gone)
+    return record_returns(returns, user=user, request=request)

@@ -79,3 +79,24 @@ def test_create_blank_makes_only_the_missing_rows_of_the_clients_asked_for():
         None,
     )
     assert left_out.pk not in rows
+
+
+@pytest.mark.django_db
+def test_record_returns_records_all_or_none_and_names_each_refusal(users):
+    from apps.periods.services import FiledReturn, record_returns
+
+    general, small = make_client(), make_client(taxpayer_kind="small_scale")
+    october = dt.date(2026, 10, 1)  # no return for a quarterly filer in October
+    returns = [
+        FiledReturn(general, october, dt.date(2026, 11, 5), "甲"),
+        FiledReturn(small, october, dt.date(2026, 11, 5), "乙"),
+    ]
+    with pytest.raises(ValidationError) as refused:
+        record_returns(returns, user=users["admin"])
+    assert [m.split("：")[0] for m in refused.value.messages] == ["乙"]
+    assert not Period.objects.exists() and not AuditEvent.objects.exists()  # nothing written, not even 甲
+
+    assert record_returns(returns[:1], user=users["admin"]) == 1
+    period = Period.objects.get(client=general, month=october)
+    assert period.return_filed_on == dt.date(2026, 11, 5)
+    assert AuditEvent.objects.filter(action="period.return_filed", object_id=str(period.pk)).count() == 1
