@@ -13,6 +13,7 @@ from apps.jobs.api import agent as agent_jobs_api
 from apps.jobs.api.views import JobViewSet
 from apps.notifications.api.views import ChannelViewSet
 from apps.periods.api.views import PeriodViewSet, month_summary
+from apps.reports.api.views import month_end
 
 router = DefaultRouter()
 router.register("clients", ClientViewSet, basename="client")
@@ -25,6 +26,7 @@ urlpatterns = [
     path("", include(router.urls)),
     path("calendar/<int:year>/", year_calendar, name="calendar-year"),
     path("months/<str:month>/", month_summary, name="month-summary"),
+    path("reports/month-end/", month_end, name="report-month-end"),
     path("agent/me/", agent_api.me, name="agent-me"),
     path("agent/heartbeat/", agent_api.heartbeat, name="agent-heartbeat"),
     path("agent/jobs/<int:job_id>/claim/", agent_jobs_api.claim, name="agent-claim"),

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.attention",
     "apps.charts",
+    "apps.reports",
     "apps.demo",
     "django_otp",
     "django_otp.plugins.otp_totp",

@@ -11,6 +11,7 @@ urlpatterns = [
     path("devices/", include("apps.devices.urls")),
     path("", include("apps.filing_calendar.urls")),
     path("charts/", include("apps.charts.urls")),
+    path("reports/", include("apps.reports.urls")),
     path("jobs/", include("apps.jobs.urls")),
     path("audit/", include("apps.audit.urls")),
     path("bulk/", include("apps.scheduling.urls")),

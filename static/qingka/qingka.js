@@ -10,6 +10,7 @@ document.addEventListener("change", (event) => {
 
 document.addEventListener("click", (event) => {
   if (event.target.matches("input.select-on-focus")) event.target.select();
+  if (event.target.matches("[data-print]")) window.print();
 });
 
 // The dashboard stops polling while the person has ticked clients, so the ticks are not lost.

@@ -152,6 +152,16 @@ def test_month_end_in_the_browser(firm, stack, new_page, shot):  # noqa: F811
     assert page.locator("#burn-down table.chart-numbers tbody tr").count() >= 28
     shot(page, "charts")
 
+    page.click("header nav >> text=月结报告")
+    page.select_option("select[name=accountant]", index=0)
+    page.fill("input[name=month]", "2026-10")
+    page.click("form.filters >> text=查看")
+    assert page.locator(f'table.month-end tr[data-client="{client.pk}"]').count() == 1
+    page.emulate_media(media="print")
+    assert not page.locator("header.top").is_visible() and not page.locator("form.filters").is_visible()
+    shot(page, "month-end-report-printed")
+    page.emulate_media(media="screen")
+
     public = new_page()  # logged out
     assert public.goto(share_url).status == 200
     body = public.inner_text("main")
