@@ -8,9 +8,14 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 from qingka_agent.drivers.base import FoundDevice
 
 TOKEN = "test-agent-token"
+# The tests that send through a real broker use Redis database 15 from this process and flush it:
+# under make test-fast one xdist worker runs all of them.
+BROKER = "redis://127.0.0.1:6379/15"
+SHARES_BROKER = pytest.mark.xdist_group("broker-db-15")
 CERT_PASSWORD = "cert-secret-4711"
 DEVICE_PASSWORD = "device-secret-0815"
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from agent_fakes import TOKEN, FakeSite
+from agent_fakes import TOKEN
 from qingka_agent import cli, logs
 from qingka_agent.config import load
 from qingka_agent.linux import journal, service
@@ -21,13 +21,6 @@ from qingka_agent.usb import USB_KINDS
 
 BIN = Path(sys.executable).parent
 UMOCKDEV = Path(__file__).with_name("umockdev") / "cabinet.umockdev"
-
-
-@pytest.fixture
-def site():
-    site = FakeSite()
-    yield site
-    site.close()
 
 
 @pytest.fixture(autouse=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from agent_fakes import CLEAR_DUE, TOKEN, FakeDriver, FakeSite
+from agent_fakes import BROKER, CLEAR_DUE, SHARES_BROKER, TOKEN, FakeDriver
 from qingka_agent import runner, worker
 from qingka_agent.client import SiteClient, SiteUnreachable
 from qingka_agent.config import load
@@ -20,16 +20,7 @@ from qingka_agent.outbox import Outbox
 from qingka_agent.signing import sign, signing_key
 
 NUMBER = "539912237528"
-BROKER = "redis://127.0.0.1:6379/15"
-# Both files send through Redis database 15 from this process (and flush it): one xdist worker runs them.
-pytestmark = pytest.mark.xdist_group("broker-db-15")
-
-
-@pytest.fixture
-def site():
-    site = FakeSite()
-    yield site
-    site.close()
+pytestmark = SHARES_BROKER
 
 
 def test_wrong_token_is_fatal(site):

@@ -5,7 +5,18 @@ import time
 
 import pytest
 import redis
-from agent_fakes import CERT_PASSWORD, CLEAR_DUE, DEVICE_PASSWORD, DONE, SUMMARY_DUE, TOKEN, FakeDriver, FakeSite
+from agent_fakes import (
+    BROKER,
+    CERT_PASSWORD,
+    CLEAR_DUE,
+    DEVICE_PASSWORD,
+    DONE,
+    SHARES_BROKER,
+    SUMMARY_DUE,
+    TOKEN,
+    FakeDriver,
+    FakeSite,
+)
 from celery.contrib.testing.worker import start_worker
 from celery.exceptions import Retry
 from qingka_agent import worker
@@ -18,15 +29,7 @@ from qingka_agent.signing import sign, signing_key
 
 KEY = signing_key(TOKEN)
 NUMBER = "539912237528"
-# Both files send through Redis database 15 from this process (and flush it): one xdist worker runs them.
-pytestmark = pytest.mark.xdist_group("broker-db-15")
-
-
-@pytest.fixture
-def site():
-    site = FakeSite()
-    yield site
-    site.close()
+pytestmark = SHARES_BROKER
 
 
 def make_agent(site, tmp_path, driver):
@@ -248,7 +251,7 @@ def test_task_retries_later_when_the_site_is_down_at_claim(tmp_path, monkeypatch
 
 def test_worker_consumes_only_its_own_queue(site, tmp_path):
     """The real Celery path over Redis (DB 15): a message on agent.1 is run, agent.2's is not."""
-    broker = "redis://127.0.0.1:6379/15"
+    broker = BROKER
     redis.Redis.from_url(broker).flushdb()
     driver = FakeDriver({NUMBER: CLEAR_DUE})
     worker.install(make_agent(site, tmp_path, driver))
