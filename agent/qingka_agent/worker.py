@@ -108,14 +108,17 @@ def _operate(
                 steps.append(partial(driver.upload_summary, number, period, secrets))
             if kind in ("clear", "upload_and_clear") and not _cleared(known, period):
                 steps.append(partial(driver.clear, number, period, secrets))
-        already_done, raw_code = kind != "read_status", None
+        already_done, raw_code, summary = kind != "read_status", None, None
         monitoring = monitoring or known
         for step in steps:
             monitoring = step()
+            summary = monitoring.get("summary", summary)  # what 抄报 uploaded, kept past the clear after it
             # A repeat the device reports as success comes with already_done and its code (195, …).
             already_done = already_done and bool(monitoring.get("already_done"))
             raw_code = monitoring.get("raw_code") or raw_code
-        monitoring = {k: v for k, v in monitoring.items() if k not in ("already_done", "raw_code")}
+        monitoring = {k: v for k, v in monitoring.items() if k not in ("already_done", "raw_code", "summary")}
+        if summary is not None:
+            monitoring["summary"] = summary
         return {
             "outcome": "succeeded",
             "already_done": already_done,

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ from qingka_agent.drivers.base import (
     DeviceError,
     Secrets,
 )
-from qingka_agent.drivers.simulated import SHANGHAI, SimulatedDriver
+from qingka_agent.drivers.simulated import SHANGHAI, SimulatedDriver, invoice_summary
 from qingka_agent.simctl import add_sim_commands
 
 GOLD, GOLD_SUB, DISK, UKEY = "661814461322", "661814461323", "539912237528", "537100494968"
@@ -594,3 +595,20 @@ def test_sim_commands_need_their_files(capsys, monkeypatch):
     monkeypatch.delenv("QINGKA_STATE_DIR", raising=False)
     with pytest.raises(SystemExit, match="QINGKA_SIM_DEVICES"):
         run_sim(["sim", "show"], capsys)
+
+
+def test_a_summary_uploads_the_months_invoices_and_a_fault_counts_one_twice(sim):
+    driver, _clock = sim([gold(), disk(summary_mismatch_for=["2026-10"])])
+    uploaded = driver.upload_summary(GOLD, "2026-10", GOLD_PW)["summary"]
+    expected = invoice_summary(GOLD, ["004", "007", "026"], 2026 * 12 + 9)
+    assert uploaded == expected and set(uploaded) == {"004", "007", "026"}
+    for entry in uploaded.values():  # the tax of each invoice, rounded, summed: 13% within a cent per invoice
+        assert (
+            abs(Decimal(entry["tax"]) - Decimal(entry["amount"]) * Decimal("0.13")) <= Decimal("0.01") * entry["count"]
+        )
+    assert invoice_summary(GOLD, ["004"], 2026 * 12 + 8) != invoice_summary(GOLD, ["004"], 2026 * 12 + 9)
+    faulty = driver.upload_summary(DISK, "2026-10", DISK_PW)["summary"]
+    honest = invoice_summary(DISK, ["004", "007", "026"], 2026 * 12 + 9)
+    assert faulty["004"]["count"] == honest["004"]["count"] + 1
+    assert Decimal(faulty["004"]["amount"]) - Decimal(honest["004"]["amount"]) == Decimal("1000.00")
+    assert "summary" not in driver.upload_summary(GOLD, "2026-10", GOLD_PW)  # a repeat uploads nothing

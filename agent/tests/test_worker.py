@@ -22,7 +22,7 @@ from celery.exceptions import Retry
 from qingka_agent import worker
 from qingka_agent.client import SiteClient
 from qingka_agent.config import load
-from qingka_agent.drivers.base import DeviceError
+from qingka_agent.drivers.base import DeviceError, Secrets
 from qingka_agent.inventory import Inventory
 from qingka_agent.outbox import Outbox
 from qingka_agent.signing import sign, signing_key
@@ -270,3 +270,18 @@ def test_worker_consumes_only_its_own_queue(site, tmp_path):
         assert redis.Redis.from_url(broker).llen("agent.2") == 1
     finally:
         redis.Redis.from_url(broker).flushdb()
+
+
+def test_what_the_summary_uploaded_is_reported_after_the_clear_that_followed_it():
+    summary = {"004": {"count": 1, "amount": "100.00", "tax": "13.00"}}
+
+    class Device:
+        def upload_summary(self, number, period, secrets):
+            return {**SUMMARY_DUE, "zxbsrq": "2026-11-02", "summary": summary}
+
+        def clear(self, number, period, secrets):
+            return {**DONE}
+
+    result = worker._operate(Device(), "upload_and_clear", NUMBER, "2026-10", Secrets(), dict(SUMMARY_DUE))
+    assert result["outcome"] == "succeeded" and result["monitoring"]["summary"] == summary
+    assert result["monitoring"]["kpjzsj"] == DONE["kpjzsj"]  # the rest is the latest reading

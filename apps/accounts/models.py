@@ -1,8 +1,10 @@
 import datetime as dt
 import secrets
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -84,6 +86,14 @@ class FirmSettings(models.Model):
         _("管理员必须使用两步验证"),
         default=False,
         help_text=_("开启后，管理员登录时须输入验证器应用中的动态验证码；尚未设置的须先设置"),
+    )
+    reconciliation_tolerance = models.DecimalField(
+        _("票表比对容差（元）"),
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("10.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("申报销售额或税额与抄报上传的开票汇总相差超过此金额时，暂停清卡，直到有人核对确认或更正申报"),
     )
 
     class Meta:

@@ -67,6 +67,7 @@ class Action(models.TextChoices):
     PERIOD_SUMMARY_UPLOADED = "period.summary_uploaded", _("抄报完成")
     PERIOD_CLEARED = "period.cleared", _("清卡完成")
     PERIOD_RETURN_FILED = "period.return_filed", _("记录申报")
+    PERIOD_RECONCILIATION_CONFIRMED = "period.reconciliation_confirmed", _("确认票表比对差异")
     BATCH_CREATED = "batch.created", _("创建批量任务")
     SHARE_LINK_CREATED = "share_link.created", _("创建状态分享链接")
     SHARE_LINK_REVOKED = "share_link.revoked", _("撤销状态分享链接")

@@ -14,12 +14,14 @@ two sweeps at once, or twice in a minute, make one pass and no duplicate job.
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, Max, OuterRef, Prefetch, Q
 from django.utils import timezone
 
+from apps.accounts.models import FirmSettings
 from apps.clients.models import Client
 from apps.core.months import add_months
 from apps.devices.models import Device, share_agents
@@ -59,10 +61,11 @@ def claim_pass(now: dt.datetime) -> Autopilot | None:
 
 
 def summary_kind(period: Period, device_count: int) -> str:
-    """抄报 alone while a return is still to come, or while the client has sub-devices (a device
-    clears only once every device of its taxpayer is summarised); 抄报并清卡 when nothing stands
-    between them."""
-    if device_count == 1 and (not period.return_required or period.return_filed_on is not None):
+    """抄报 alone while a return is still to come, while the client has sub-devices (a device
+    clears only once every device of its taxpayer is summarised), or while declared figures wait
+    to be compared with what the 抄报 uploads (票表比对); 抄报并清卡 when nothing stands between them."""
+    declared = period.declared_sales is not None or period.declared_tax is not None
+    if device_count == 1 and not declared and (not period.return_required or period.return_filed_on is not None):
         return JobKind.UPLOAD_AND_CLEAR
     return JobKind.UPLOAD_SUMMARY
 
@@ -77,9 +80,9 @@ class Work:
     refused: str | None
 
 
-def work_for(period: Period, now: dt.datetime) -> Work:
+def work_for(period: Period, now: dt.datetime, tolerance: Decimal) -> Work:
     kind = period_kind(period.status(now), period)
-    return Work(period, kind, period_reason(kind, period, now) if kind else None)
+    return Work(period, kind, period_reason(kind, period, now, tolerance) if kind else None)
 
 
 def period_kind(status: PeriodStatus, period: Period) -> str | None:
@@ -145,12 +148,13 @@ def run_pass(now: dt.datetime, autopilot: Autopilot) -> dict[str, int]:
     )
     share_agents([device for client in clients for device in client.devices.all()])
     periods = _periods(clients, months)
+    tolerance = FirmSettings.current().reconciliation_tolerance
     busy = set(Job.objects.filter(state__in=ACTIVE_STATES).values_list("device_id", flat=True))
     failed = _failed_needing_a_person(months)
     season = in_filing_season(today, working)
     wanted = []
     for client in clients:
-        work = _work(client, months, periods, now)
+        work = _work(client, months, periods, now, tolerance)
         for device in client.devices.all():
             facts = Facts(
                 hold_reason=hold_reason_of(device),  # the annotation the prefetch made
@@ -174,9 +178,9 @@ def _periods(clients: list[Client], months: list[dt.date]) -> dict[tuple[int, dt
     return found
 
 
-def _work(client, months, periods, now) -> Work | None:
+def _work(client, months, periods, now, tolerance) -> Work | None:
     """The oldest open period with work the cycle can do (a straggler first), else the newest."""
-    found = [work_for(periods[(client.pk, month)], now) for month in months if (client.pk, month) in periods]
+    found = [work_for(periods[(client.pk, m)], now, tolerance) for m in months if (client.pk, m) in periods]
     for work in found:
         if work.kind:
             return work

@@ -13,4 +13,5 @@ urlpatterns = [
     path("<int:pk>/upload-summary/", views.upload_summary, name="upload_summary"),
     path("<int:pk>/clear/", views.clear, name="clear"),
     path("<int:pk>/return/", views.record_return, name="record_return"),
+    path("<int:pk>/reconciliation/confirm/", views.confirm_difference, name="confirm_difference"),
 ]

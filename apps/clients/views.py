@@ -14,11 +14,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from apps.accounts.models import FirmSettings
 from apps.accounts.permissions import can_operate_client, client_for_operation
 from apps.audit.display import action_label
 from apps.autopilot.models import Exclusion
 from apps.core import clock
 from apps.core.filters import DateInput
+from apps.core.forms import MONTH_ERROR
 from apps.core.months import add_months, format_month, month_start, parse_month
 from apps.holds.models import Hold
 from apps.jobs import pipeline
@@ -27,7 +29,7 @@ from apps.jobs.models import Job, JobKind
 from apps.jobs.rules import period_reason
 from apps.periods.models import Period, working_month
 from apps.periods.rules import REMEDIES
-from apps.periods.services import record_return_filed
+from apps.periods.services import confirm_reconciliation, record_return_filed
 from apps.sharing.models import DAYS_CHOICES, DEFAULT_DAYS
 
 from .display import action_period, decorate_device, timeline
@@ -55,6 +57,7 @@ def detail(request, pk):
         event.label = action_label(event.action)
     acting = action_period(client, month, now)
     acting_status = acting.status(now)
+    tolerance = FirmSettings.current().reconciliation_tolerance
     can_operate = can_operate_client(request.user, client)
     return render(
         request,
@@ -70,6 +73,8 @@ def detail(request, pk):
             "acting_remedy": REMEDIES.get(acting_status),
             "acting_late": acting.lateness(today).any,
             "acting_lock_estimated": acting.lock_is_estimate(now),
+            "reconciliation": acting.reconciliation(tolerance),
+            "reconciliation_held": acting.clear_held_by_reconciliation(tolerance),
             "is_straggler": acting.month != month,
             "can_operate": can_operate,
             "share_days": DAYS_CHOICES,
@@ -79,6 +84,22 @@ def detail(request, pk):
             "now": now,
         },
     )
+
+
+@login_required
+@require_POST
+def confirm_difference(request, pk):
+    """已核对，仍然清卡: the difference between the return and the invoices is explained."""
+    client = _operable(request, pk)
+    try:
+        month = parse_month(request.POST.get("month", ""))
+    except ValueError:
+        messages.error(request, MONTH_ERROR)
+        return redirect("clients:detail", client.pk)
+    period = get_object_or_404(Period, client=client, month=month)
+    confirm_reconciliation(period, user=request.user, request=request)
+    messages.success(request, _("已确认 %(month)s 的票表比对差异，可以清卡") % {"month": format_month(month)})
+    return redirect("clients:detail", client.pk)
 
 
 def _operable(request, pk) -> Client:

@@ -64,6 +64,18 @@ def _invoice_types(value):
     return types
 
 
+def _summary(value):
+    """What a 抄报 uploaded: {invoice type: {"count", "amount", "tax"}}."""
+    if not isinstance(value, dict) or len(value) > 20:
+        return _bad()
+    summary = {}
+    for code, entry in value.items():
+        if not (isinstance(code, str) and code.isdigit() and len(code) == 3 and isinstance(entry, dict)):
+            return _bad()
+        summary[code] = {"count": _count(entry.get("count")), **{k: _decimal(entry.get(k)) for k in ("amount", "tax")}}
+    return summary
+
+
 class _Unreadable(Exception):
     pass
 
@@ -94,6 +106,7 @@ FIELDS = {
     "summary_count": _count,
     "clear_count": _count,
     "invoice_types": _invoice_types,
+    "summary": _summary,
 }
 
 

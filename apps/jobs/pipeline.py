@@ -516,6 +516,11 @@ def _update_period(job: Job, audit) -> None:
     assert period is not None, "called for jobs with a period only"
     devices = list(job.device.client.devices.all())
     succeeded = job.state == JobState.SUCCEEDED
+    summary = (job.device.monitoring or {}).get("summary")
+    if succeeded and job.kind in SUMMARY_KINDS and summary and not job.already_done:
+        # What this device's 抄报 uploaded, kept with the period for 票表比对 before the clear.
+        period.invoice_summary = {**(period.invoice_summary or {}), job.device.number: summary}
+        period.save(update_fields=["invoice_summary", "updated_at"])
 
     def done(device, kinds, shows, field):
         if device.pk == job.device_id and succeeded and job.kind in kinds:

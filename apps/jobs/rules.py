@@ -2,11 +2,13 @@
 and the autopilot, so that none of them creates a job another would refuse."""
 
 import datetime as dt
+from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from apps.accounts.models import FirmSettings
 from apps.core.text import Text
 from apps.devices.models import Device, Health
 from apps.holds.models import HoldReason
@@ -23,8 +25,9 @@ HOLD_REASONS: dict[str, Text] = {
 }
 
 
-def period_reason(kind: str, period: Period, now: dt.datetime) -> str | None:
-    """Why no device of this client takes a `kind` job for `period` now, or None."""
+def period_reason(kind: str, period: Period, now: dt.datetime, tolerance: Decimal | None = None) -> str | None:
+    """Why no device of this client takes a `kind` job for `period` now, or None. `tolerance`:
+    the firm's 票表比对 tolerance, when the caller asks for many periods (read here otherwise)."""
     status = period.status(now)
     if status == PeriodStatus.DONE:
         return _("本期已完成")
@@ -46,6 +49,18 @@ def period_reason(kind: str, period: Period, now: dt.datetime) -> str | None:
         return _("未完成申报（待申报），申报后才能清卡")
     if kind == JobKind.CLEAR and status not in READY_TO_CLEAR:
         return _("尚未抄报，请选择“抄报并清卡”")
+    if period.invoice_summary and (period.declared_sales is not None or period.declared_tax is not None):
+        tolerance = FirmSettings.current().reconciliation_tolerance if tolerance is None else tolerance
+        found = period.reconciliation(tolerance)
+        if found is not None and period.clear_held_by_reconciliation(tolerance):
+            return _(
+                "票表比对不一致：申报销售额与开票金额相差 %(sales)s 元，税额相差 %(tax)s 元（容差 %(tolerance)s 元）；"
+                "请核对后在客户页确认，或更正申报，再清卡"
+            ) % {
+                "sales": "—" if found.sales_gap is None else f"{found.sales_gap:+.2f}",
+                "tax": "—" if found.tax_gap is None else f"{found.tax_gap:+.2f}",
+                "tolerance": f"{tolerance:.2f}",
+            }
     return None
 
 
@@ -83,11 +98,12 @@ def refusal_reason(
     *,
     hold_reason: str | None,
     has_active_job: bool,
+    tolerance: Decimal | None = None,
 ) -> str | None:
     """Why a `kind` job for `period` on `device` is refused now, or None: the period first, then
     the device, then a job of the same kind already under way."""
     if period is not None and kind != JobKind.READ_STATUS:
-        reason = period_reason(kind, period, now)
+        reason = period_reason(kind, period, now, tolerance)
         if reason:
             return reason
     if device is None:

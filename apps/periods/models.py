@@ -1,5 +1,7 @@
 import datetime as dt
+from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.db.models import Case, Exists, ExpressionWrapper, F, OuterRef, Q, Value, When
@@ -17,12 +19,14 @@ from .rules import (
     QUARTER_END_MONTHS,
     Lateness,
     PeriodStatus,
+    Reconciliation,
     acting_month_for,
     devices_locked,
     last_open_month,
     lateness,
     lock_is_estimate,
     period_status,
+    reconciliation,
     return_due,
     window_opens,
     working_month_for,
@@ -132,6 +136,21 @@ class Period(models.Model):
     declared_sales = models.DecimalField(_("申报销售额"), max_digits=16, decimal_places=2, null=True, blank=True)
     declared_tax = models.DecimalField(_("申报税额"), max_digits=16, decimal_places=2, null=True, blank=True)
     cleared_at = models.DateTimeField(_("清卡时间"), null=True, blank=True)
+    invoice_summary = models.JSONField(
+        _("抄报汇总"),
+        null=True,
+        blank=True,
+        help_text=_("各设备抄报上传的开票汇总：设备编号 → 发票类型 → 份数、金额、税额"),
+    )
+    reconciliation_confirmed_at = models.DateTimeField(_("票表比对确认时间"), null=True, blank=True)
+    reconciliation_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("票表比对确认人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("创建时间"), default=clock.now, editable=False)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -182,6 +201,15 @@ class Period(models.Model):
     def lock_is_estimate(self, now: dt.datetime | None = None) -> bool:
         now = now or clock.now()
         return lock_is_estimate(self.status(now), self.devices_locked(timezone.localdate(now)))
+
+    def reconciliation(self, tolerance: Decimal) -> Reconciliation | None:
+        return reconciliation(self.invoice_summary, self.declared_sales, self.declared_tax, tolerance)
+
+    def clear_held_by_reconciliation(self, tolerance: Decimal) -> bool:
+        """The declared return and the invoices disagree beyond the firm's tolerance, and no one
+        has confirmed the difference since (a corrected return is compared afresh)."""
+        found = self.reconciliation(tolerance)
+        return found is not None and found.mismatch and self.reconciliation_confirmed_at is None
 
     def lateness(self, today: dt.date | None = None) -> Lateness:
         return lateness(

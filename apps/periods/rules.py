@@ -9,6 +9,7 @@ locked may still be cleared.
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import models
@@ -121,6 +122,41 @@ def period_status(
 
 def lock_is_estimate(status: PeriodStatus, locked: bool | None) -> bool:
     return status == S.LOCKED and locked is None
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """票表比对: what the devices' 抄报 uploaded (summed over devices and invoice types) against the
+    sales and tax declared with the return. A gap is declared minus invoiced; None where nothing
+    was declared."""
+
+    invoiced_sales: Decimal
+    invoiced_tax: Decimal
+    sales_gap: Decimal | None
+    tax_gap: Decimal | None
+    tolerance: Decimal
+
+    @property
+    def mismatch(self) -> bool:
+        return any(gap is not None and abs(gap) > self.tolerance for gap in (self.sales_gap, self.tax_gap))
+
+
+def reconciliation(
+    invoice_summary: dict | None, declared_sales: Decimal | None, declared_tax: Decimal | None, tolerance: Decimal
+) -> Reconciliation | None:
+    """None until a 抄报 has uploaded its summary (Period.invoice_summary: device → type → figures)."""
+    if not invoice_summary:
+        return None
+    entries = [entry for by_type in invoice_summary.values() for entry in by_type.values()]
+    sales = sum((Decimal(entry["amount"]) for entry in entries), Decimal(0))
+    tax = sum((Decimal(entry["tax"]) for entry in entries), Decimal(0))
+    return Reconciliation(
+        invoiced_sales=sales,
+        invoiced_tax=tax,
+        sales_gap=None if declared_sales is None else declared_sales - sales,
+        tax_gap=None if declared_tax is None else declared_tax - tax,
+        tolerance=tolerance,
+    )
 
 
 @dataclass(frozen=True)

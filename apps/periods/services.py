@@ -62,6 +62,8 @@ def record_return_filed(
     if errors:
         raise ValidationError(errors)
     changes = {"return_filed_on": filed_on, "declared_sales": declared_sales, "declared_tax": declared_tax}
+    if (declared_sales, declared_tax) != (period.declared_sales, period.declared_tax):
+        changes.update(reconciliation_confirmed_at=None, reconciliation_confirmed_by_id=None)  # compared afresh
     before = {name: getattr(period, name) for name in changes}
     with transaction.atomic():
         for name, value in changes.items():
@@ -106,3 +108,12 @@ def record_returns(returns: list[FiledReturn], *, user, request=None) -> int:
         if refusals:
             raise ValidationError(refusals)  # and the transaction writes nothing
     return len(returns)
+
+
+def confirm_reconciliation(period: Period, *, user, request=None) -> None:
+    """A person has checked why the return and the invoices differ: the clear may go ahead."""
+    before = {"reconciliation_confirmed_at": period.reconciliation_confirmed_at}
+    period.reconciliation_confirmed_at, period.reconciliation_confirmed_by = clock.now(), user
+    period.save(update_fields=["reconciliation_confirmed_at", "reconciliation_confirmed_by", "updated_at"])
+    after = {"reconciliation_confirmed_at": period.reconciliation_confirmed_at}
+    log.record(Action.PERIOD_RECONCILIATION_CONFIRMED, period, user=user, request=request, before=before, after=after)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch
 
+from apps.accounts.models import FirmSettings
 from apps.clients.models import Client
 from apps.devices.models import Device, share_agents
 from apps.filing_calendar.models import period_deadline
@@ -80,6 +81,7 @@ def candidates(kind: str, month: dt.date, filters: dict, now: dt.datetime) -> li
     share_agents([device for client in rows for device in client.batch_devices])
     periods = {p.client_id: p for p in Period.objects.filter(client__in=rows, month=month)}
     deadline = period_deadline(month).date
+    tolerance = FirmSettings.current().reconciliation_tolerance
     found = []
     for client in rows:
         period = periods.get(client.pk) or Period.blank(client, month, deadline=deadline)
@@ -95,6 +97,7 @@ def candidates(kind: str, month: dt.date, filters: dict, now: dt.datetime) -> li
                 now,
                 hold_reason=device.hold_reason if device else None,
                 has_active_job=device.has_active_job if device else False,
+                tolerance=tolerance,
             )
             found.append(Candidate(client, device, period, status, reason))
     return found

@@ -358,3 +358,15 @@ def test_a_result_parked_in_the_agents_outbox_is_reported_once(setup, sent):
         assert setup["api"].post("/api/v1/agent/heartbeat/", body, format="json").status_code == 200
     event = AuditEvent.objects.get(action="job.result_parked")
     assert event.object_id == str(job.pk) and event.actor_agent == setup["agent"]
+
+
+def test_what_a_summary_uploaded_is_kept_with_the_period(setup, sent):
+    setup["period"].summary_uploaded_at = None
+    setup["period"].save()
+    job = ask(setup, kind="upload_summary")
+    setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
+    summary = {"004": {"count": 3, "amount": "3000.00", "tax": "390.00"}}
+    monitoring = {**MONITORING_CLEARED, "kpjzsj": "2026-11-16", "summary": summary}
+    assert result(setup, job, monitoring=monitoring).status_code == 200
+    setup["period"].refresh_from_db()
+    assert setup["period"].invoice_summary == {setup["device"].number: summary}

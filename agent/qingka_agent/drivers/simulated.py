@@ -11,6 +11,7 @@ import copy
 import fcntl
 import json
 import os
+import random
 import re
 import struct
 import tempfile
@@ -242,7 +243,13 @@ class SimulatedDriver:
         self._reach_bureau(state)
         state["zxbsrq"] = now.date().isoformat()
         state["summary_count"] += 1
-        return {}
+        summary = invoice_summary(state["device_number"], state["invoice_types"], period)
+        if _label(period) in state.get("summary_mismatch_for", []) and summary:  # one invoice uploaded twice
+            first = next(iter(summary.values()))
+            first["count"] += 1
+            first["amount"] = f"{Decimal(first['amount']) + DUPLICATE[0]:.2f}"
+            first["tax"] = f"{Decimal(first['tax']) + DUPLICATE[1]:.2f}"
+        return {"summary": summary}
 
     def _clear(self, state: dict, now: datetime, period: int, cabinet: dict) -> dict:
         _check_window(now, period)
@@ -399,6 +406,7 @@ class SimulatedDriver:
             "busy_failures": int(spec.get("busy_failures", 0)),
             "latency_seconds": float(spec.get("latency_seconds", 0)),
             "reconciliation_fails_for": [str(p) for p in spec.get("reconciliation_fails_for", [])],
+            "summary_mismatch_for": [str(p) for p in spec.get("summary_mismatch_for", [])],
             "lock_days_after_deadline": int(spec.get("lock_days_after_deadline", 0)),
             "offline_invoices_pending": bool(spec.get("offline_invoices_pending", False)),
             "summary_count": 0,
@@ -529,6 +537,26 @@ def _deadline(month: int, cabinet: dict) -> date:
 
 def _nature(value: Any) -> str:
     return str(value).zfill(2)  # YAML reads an unquoted 01 as the number 1
+
+
+DUPLICATE = (Decimal("1000.00"), Decimal("130.00"))  # the invoice a summary_mismatch_for device counts twice
+
+
+def invoice_summary(device_number: str, invoice_types: list[str], period: int) -> dict[str, dict[str, Any]]:
+    """What the 抄报 of month index `period` uploads: the device's invoices of that month summed per
+    type, {type: {"count", "amount", "tax"}}. A device issues the same invoices for the same month
+    every time, so a test or the demo can know the figures and declare them."""
+    rng = random.Random(f"{device_number}:{period}")
+    summary = {}
+    for code in invoice_types:
+        amounts = [Decimal(rng.randint(100_00, 20_000_00)) / 100 for _ in range(rng.randint(0, 12))]
+        taxes = [(amount * Decimal("0.13")).quantize(Decimal("0.01")) for amount in amounts]
+        summary[code] = {
+            "count": len(amounts),
+            "amount": f"{sum(amounts, Decimal(0)):.2f}",
+            "tax": f"{sum(taxes, Decimal(0)):.2f}",
+        }
+    return summary
 
 
 def _period(text: str) -> int:
