@@ -74,7 +74,6 @@ def detail(request, pk):
             "acting_late": acting.lateness(today).any,
             "acting_lock_estimated": acting.lock_is_estimate(now),
             "reconciliation": acting.reconciliation(tolerance),
-            "reconciliation_held": acting.clear_held_by_reconciliation(tolerance),
             "is_straggler": acting.month != month,
             "can_operate": can_operate,
             "share_days": DAYS_CHOICES,

@@ -52,7 +52,7 @@ def period_reason(kind: str, period: Period, now: dt.datetime, tolerance: Decima
     if period.invoice_summary and (period.declared_sales is not None or period.declared_tax is not None):
         tolerance = FirmSettings.current().reconciliation_tolerance if tolerance is None else tolerance
         found = period.reconciliation(tolerance)
-        if found is not None and period.clear_held_by_reconciliation(tolerance):
+        if found is not None and found.holds_clear:
             return _(
                 "票表比对不一致：申报销售额与开票金额相差 %(sales)s 元，税额相差 %(tax)s 元（容差 %(tolerance)s 元）；"
                 "请核对后在客户页确认，或更正申报，再清卡"

@@ -203,13 +203,11 @@ class Period(models.Model):
         return lock_is_estimate(self.status(now), self.devices_locked(timezone.localdate(now)))
 
     def reconciliation(self, tolerance: Decimal) -> Reconciliation | None:
-        return reconciliation(self.invoice_summary, self.declared_sales, self.declared_tax, tolerance)
-
-    def clear_held_by_reconciliation(self, tolerance: Decimal) -> bool:
-        """The declared return and the invoices disagree beyond the firm's tolerance, and no one
-        has confirmed the difference since (a corrected return is compared afresh)."""
-        found = self.reconciliation(tolerance)
-        return found is not None and found.mismatch and self.reconciliation_confirmed_at is None
+        """票表比对 of this period; its holds_clear: the return and the invoices disagree beyond the
+        firm's tolerance and no one has confirmed the difference since (a corrected return is
+        compared afresh)."""
+        confirmed = self.reconciliation_confirmed_at is not None
+        return reconciliation(self.invoice_summary, self.declared_sales, self.declared_tax, tolerance, confirmed)
 
     def lateness(self, today: dt.date | None = None) -> Lateness:
         return lateness(

@@ -135,14 +135,23 @@ class Reconciliation:
     sales_gap: Decimal | None
     tax_gap: Decimal | None
     tolerance: Decimal
+    confirmed: bool = False  # a person checked the difference since the return was last recorded
 
     @property
     def mismatch(self) -> bool:
         return any(gap is not None and abs(gap) > self.tolerance for gap in (self.sales_gap, self.tax_gap))
 
+    @property
+    def holds_clear(self) -> bool:
+        return self.mismatch and not self.confirmed
+
 
 def reconciliation(
-    invoice_summary: dict | None, declared_sales: Decimal | None, declared_tax: Decimal | None, tolerance: Decimal
+    invoice_summary: dict | None,
+    declared_sales: Decimal | None,
+    declared_tax: Decimal | None,
+    tolerance: Decimal,
+    confirmed: bool = False,
 ) -> Reconciliation | None:
     """None until a 抄报 has uploaded its summary (Period.invoice_summary: device → type → figures)."""
     if not invoice_summary:
@@ -156,6 +165,7 @@ def reconciliation(
         sales_gap=None if declared_sales is None else declared_sales - sales,
         tax_gap=None if declared_tax is None else declared_tax - tax,
         tolerance=tolerance,
+        confirmed=confirmed,
     )
 
 
