@@ -58,17 +58,13 @@ class Chart:
         return [(label, *(s.values[i] for s in self.series)) for i, label in enumerate(self.labels)]
 
 
-def _local_day(moment: dt.datetime) -> dt.date:
-    return timezone.localtime(moment).date()
-
-
 def _not_done_by_day(clients, period_month: dt.date, days: int, until: dt.date | None) -> list:
     """For day 1..days of the month after `period_month`: clients whose period is not cleared at
     the end of that day; None for days after `until`."""
     worked = add_months(period_month, 1)
     total = clients.count()
     cleared = sorted(
-        _local_day(moment)
+        timezone.localdate(moment)
         for moment in Period.objects.filter(client__in=clients, month=period_month).values_list("cleared_at", flat=True)
         if moment is not None
     )
