@@ -2,10 +2,12 @@
 a 会计 sees their own clients' rows, an admin all; each row has the buttons that act on it."""
 
 import datetime as dt
+import io
 
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
+from openpyxl import load_workbook
 
 from apps.attention.rows import Kind, rows_for
 from apps.autopilot.models import Autopilot
@@ -89,3 +91,17 @@ def test_the_page_and_the_dashboard_block_carry_the_buttons(world, as_role):
 def test_a_stopped_sweep_is_a_row_for_everyone(users):
     cache.clear()
     assert [row.kind for row in rows_for(users["owner"], clock.now())] == [Kind.SWEEP_STALE]
+
+
+def test_the_page_exports_what_it_shows(world, as_role):
+    """Each visible row, as the page shows it; another 会计's rows are not in the file."""
+    response = as_role("owner").get(reverse("attention:list"), {"export": "xlsx"})
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert rows[0][:4] == ["事项", "客户", "纳税人识别号", "税控设备"]
+    assert sorted(row[0] for row in rows[1:]) == ["前置机离线", "设备已暂停"]
+    held = next(row for row in rows if row[0] == "设备已暂停")
+    assert held[1:4] == ["乙的客户", world["mine"].taxpayer_id, world["held"].number]
+    assert "证书口令错误" in held[6] and "丙的客户" not in str(rows)
+    csv = as_role("colleague").get(reverse("attention:list"), {"export": "csv"}).content.decode("utf-8-sig")
+    assert "丙的客户" in csv and "乙的客户" not in csv
