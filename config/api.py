@@ -9,6 +9,7 @@ from apps.clients.api.views import ClientViewSet
 from apps.devices.api import agent as agent_api
 from apps.devices.api.views import DeviceViewSet
 from apps.filing_calendar.api.views import year_calendar
+from apps.invoices.api import views as invoices_api
 from apps.jobs.api import agent as agent_jobs_api
 from apps.jobs.api.views import JobViewSet
 from apps.notifications.api.views import ChannelViewSet
@@ -27,6 +28,8 @@ urlpatterns = [
     path("calendar/<int:year>/", year_calendar, name="calendar-year"),
     path("months/<str:month>/", month_summary, name="month-summary"),
     path("reports/month-end/", month_end, name="report-month-end"),
+    path("invoices/", invoices_api.invoices, name="invoices"),
+    path("invoices/sync/", invoices_api.sync, name="invoices-sync"),
     path("agent/me/", agent_api.me, name="agent-me"),
     path("agent/heartbeat/", agent_api.heartbeat, name="agent-heartbeat"),
     path("agent/jobs/<int:job_id>/claim/", agent_jobs_api.claim, name="agent-claim"),

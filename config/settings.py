@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "apps.attention",
     "apps.charts",
     "apps.reports",
+    "apps.invoices",
     "apps.demo",
     "django_otp",
     "django_otp.plugins.otp_totp",

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("apps.filing_calendar.urls")),
     path("charts/", include("apps.charts.urls")),
     path("reports/", include("apps.reports.urls")),
+    path("invoices/", include("apps.invoices.urls")),
     path("jobs/", include("apps.jobs.urls")),
     path("audit/", include("apps.audit.urls")),
     path("bulk/", include("apps.scheduling.urls")),

@@ -1,4 +1,5 @@
-"""`sim` commands: move the simulated cabinet's clock, plug and unplug its devices, file returns.
+"""`sim` commands: move the simulated cabinet's clock, plug and unplug its devices, file returns,
+issue invoices.
 
 They change files in the state dir, which a running agent reads at its next scan or operation.
 The agent CLI adds them with add_sim_commands(subparsers); each parsed command carries
@@ -13,6 +14,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from .drivers.base import DeviceError
@@ -53,9 +55,28 @@ def add_sim_commands(subparsers: argparse._SubParsersAction) -> None:
     file_return.add_argument("taxpayer", metavar="DEVICE_NUMBER|TAXPAYER_ID")
     file_return.add_argument("period", metavar="YYYY-MM")
     file_return.set_defaults(func=_reporting(_file_return))
+    issue = commands.add_parser(
+        "issue-invoice", parents=[common], help="issue an invoice on a simulated device, at its clock"
+    )
+    issue.add_argument("device_number")
+    issue.add_argument("amount", type=_amount, help="金额 before tax, e.g. 1000.00 (the tax is 13%%)")
+    issue.add_argument("--type", dest="invoice_type", help="invoice type code (default: the device's first)")
+    issue.add_argument("--offline", action="store_true", help="issued offline: not uploaded until upload-offline")
+    issue.add_argument("--buyer", default="")
+    issue.set_defaults(func=_reporting(_issue_invoice))
+    upload = commands.add_parser("upload-offline", parents=[common], help="upload a device's offline invoices")
+    upload.add_argument("device_number")
+    upload.set_defaults(func=_reporting(_upload_offline))
     show = commands.add_parser("show", parents=[common], help="show every simulated device")
     show.add_argument("--json", action="store_true")
     show.set_defaults(func=_reporting(_show))
+
+
+def _amount(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise argparse.ArgumentTypeError(f"not an amount: {text!r}") from None
 
 
 def _reporting(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -94,6 +115,19 @@ def _presence(args: argparse.Namespace) -> int:
 def _file_return(args: argparse.Namespace) -> int:
     taxpayer = _driver(args).file_return(args.taxpayer, args.period)
     print(f"return {args.period} filed for {taxpayer}")
+    return 0
+
+
+def _issue_invoice(args: argparse.Namespace) -> int:
+    invoice = _driver(args).issue_invoice(
+        args.device_number, args.amount, invoice_type=args.invoice_type, offline=args.offline, buyer=args.buyer
+    )
+    print(json.dumps(invoice, ensure_ascii=False))
+    return 0
+
+
+def _upload_offline(args: argparse.Namespace) -> int:
+    print(f"{_driver(args).upload_offline(args.device_number)} offline invoices uploaded")
     return 0
 
 

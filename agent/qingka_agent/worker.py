@@ -41,7 +41,7 @@ app.conf.update(
     worker_hijack_root_logger=False,  # the CLI sets up plain one-line logging
 )
 
-KINDS = ("read_status", "upload_summary", "clear", "upload_and_clear")
+KINDS = ("read_status", "upload_summary", "clear", "upload_and_clear", "query_invoices")
 SENDERS = 16  # threads sending results
 
 
@@ -84,8 +84,25 @@ def _failed(
     }
 
 
+def _succeeded(monitoring: dict[str, Any], already_done: bool = False, raw_code: str | None = None) -> dict[str, Any]:
+    return {
+        "outcome": "succeeded",
+        "already_done": already_done,
+        "error_code": None,
+        "raw_code": raw_code,
+        "message": "",
+        "monitoring": monitoring,
+    }
+
+
 def _operate(
-    driver: Driver, kind: str, number: str, period: str | None, secrets: Secrets, known: dict[str, Any] | None
+    driver: Driver,
+    kind: str,
+    number: str,
+    period: str | None,
+    secrets: Secrets,
+    known: dict[str, Any] | None,
+    query: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Run one job on its device; always returns the result fields, never raises.
 
@@ -93,11 +110,16 @@ def _operate(
     known from its latest reading (`known`: the last scan's or the last operation's); only without
     one is the device read first. A reading can only be behind the device, never ahead of it (a
     clear does not come undone), and a device reports a repeated 抄报 or 清卡 as already done, so
-    acting on an old reading repeats nothing: 抄报并清卡 costs two device operations, not three."""
+    acting on an old reading repeats nothing: 抄报并清卡 costs two device operations, not three.
+    发票查询 (`query`: a month, or a code and number) reads the device's invoices and changes nothing."""
     monitoring = None
     try:
         if kind not in KINDS:
             raise ValueError(f"unknown job kind {kind!r}")
+        if kind == "query_invoices":
+            answer = driver.query_invoices(number, secrets, query or {})
+            monitoring = {k: v for k, v in answer.items() if k not in ("invoices", "already_done", "raw_code")}
+            return {**_succeeded(monitoring), "invoices": answer.get("invoices") or []}
         if kind == "read_status" or not known:
             monitoring = known = driver.read_status(number, secrets)
         steps = []
@@ -119,14 +141,7 @@ def _operate(
         monitoring = {k: v for k, v in monitoring.items() if k not in ("already_done", "raw_code", "summary")}
         if summary is not None:
             monitoring["summary"] = summary
-        return {
-            "outcome": "succeeded",
-            "already_done": already_done,
-            "error_code": None,
-            "raw_code": raw_code,
-            "message": "",
-            "monitoring": monitoring,
-        }
+        return _succeeded(monitoring, already_done, raw_code)
     except DeviceError as exc:
         code = exc.code if exc.code in ERROR_CODES else DRIVER_ERROR
         return _failed(
@@ -215,7 +230,8 @@ class Agent:
             result = _failed(DEVICE_MISSING, "设备未连接到本前置机")
         else:
             with self._device_lock(number):
-                result = _operate(driver, kind, number, period, secrets, self.inventory.reading_of(number))
+                known = self.inventory.reading_of(number)
+                result = _operate(driver, kind, number, period, secrets, known, job.get("query"))
             if result.get("monitoring"):
                 self.inventory.remember(number, result["monitoring"])
         result = {"attempt": attempt, **result, "started_at": started_at, "finished_at": _now()}

@@ -29,7 +29,13 @@ if mode == "ok" or (mode == "slow" and request["op"] == "identify"):
     number = request["device_number"] or DEVICES.get(request["slot"])
     if number is None:
         answer(ok=False, error_code="DEVICE_NOT_STARTED", message="设备未开启")
-    answer(ok=True, already_done=False, monitoring={"device_number": number, "kpjzsj": "2026-12-15"})
+    invoices = [{"type": "026", "code": "031260000001", "number": "00000042", "amount": "100.00"}]
+    answer(
+        ok=True,
+        already_done=False,
+        monitoring={"device_number": number, "kpjzsj": "2026-12-15"},
+        **({"invoices": invoices} if request["op"] == "query_invoices" else {}),
+    )
 if mode == "slow":  # operations take ARG seconds
     time.sleep(float(arg))
     answer(ok=True, monitoring={"device_number": request["device_number"], "clear_count": 5})

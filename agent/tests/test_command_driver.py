@@ -130,6 +130,16 @@ def test_each_operation_sends_one_request_on_stdin_and_returns_monitoring(log):
     assert not any("Pw" in arg for r in log() for arg in r["argv"])
 
 
+def test_an_invoice_query_sends_its_query_and_returns_the_invoices_apart_from_monitoring(log):
+    driver = tool("ok")
+    driver.discover()
+    answer = driver.query_invoices(UKEY, SECRETS, {"month": "2026-11"})
+    assert answer["invoices"] == [{"type": "026", "code": "031260000001", "number": "00000042", "amount": "100.00"}]
+    assert log()[-1]["request"]["op"] == "query_invoices" and log()[-1]["request"]["query"] == {"month": "2026-11"}
+    assert "invoices" not in driver._devices[UKEY].monitoring  # the device's reading is not the invoice list
+    fails(DRIVER_ERROR, tool("slow", "0").query_invoices, DISK, SECRETS, {"month": "2026-11"})  # no list: an error
+
+
 def test_an_unknown_device_number_is_missing_after_a_fresh_discovery(log):
     fails(DEVICE_MISSING, tool("ok").read_status, "000000000000", SECRETS)
     assert [r["request"]["op"] for r in log()] == ["identify"] * 3

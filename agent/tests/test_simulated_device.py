@@ -18,6 +18,7 @@ from qingka_agent.drivers.base import (
     CERT_LOCKED,
     CERT_PASSWORD_WRONG,
     DEVICE_BUSY,
+    DEVICE_LOCKED,
     DEVICE_MISSING,
     DEVICE_PASSWORD_WRONG,
     DRIVER_ERROR,
@@ -32,7 +33,7 @@ from qingka_agent.drivers.base import (
     DeviceError,
     Secrets,
 )
-from qingka_agent.drivers.simulated import SHANGHAI, SimulatedDriver, invoice_summary
+from qingka_agent.drivers.simulated import SHANGHAI, SimulatedDriver, invoice_summary, month_invoices
 from qingka_agent.simctl import add_sim_commands
 
 GOLD, GOLD_SUB, DISK, UKEY = "661814461322", "661814461323", "539912237528", "537100494968"
@@ -61,6 +62,7 @@ MONITORING_FIELDS = {
     "registered",
     "summary_count",
     "clear_count",
+    "offline_pending",
     "invoice_types",
 }
 
@@ -612,3 +614,74 @@ def test_a_summary_uploads_the_months_invoices_and_a_fault_counts_one_twice(sim)
     assert faulty["004"]["count"] == honest["004"]["count"] + 1
     assert Decimal(faulty["004"]["amount"]) - Decimal(honest["004"]["amount"]) == Decimal("1000.00")
     assert "summary" not in driver.upload_summary(GOLD, "2026-10", GOLD_PW)  # a repeat uploads nothing
+
+
+def test_a_month_query_lists_the_months_invoices_the_summary_adds_up(sim):
+    driver, _clock = sim([gold()])
+    invoices = driver.query_invoices(GOLD, GOLD_PW, {"month": "2026-10"})["invoices"]
+    assert invoices == month_invoices(GOLD, ["004", "007", "026"], 2026 * 12 + 9) and invoices
+    assert {i["issued_at"][:7] for i in invoices} == {"2026-10"} and all(i["uploaded"] for i in invoices)
+    assert len({(i["code"], i["number"]) for i in invoices}) == len(invoices)  # each invoice once
+    assert {len(i["code"]) for i in invoices if i["type"] == "026"} == {12}
+    assert {len(i["code"]) for i in invoices if i["type"] == "004"} == {10}
+    summary = driver.upload_summary(GOLD, "2026-10", GOLD_PW)["summary"]
+    assert summary["007"]["count"] == sum(i["type"] == "007" for i in invoices)
+    assert Decimal(summary["007"]["amount"]) == sum(Decimal(i["amount"]) for i in invoices if i["type"] == "007")
+    assert driver.query_invoices(GOLD, GOLD_PW, {"month": "2026-11"})["invoices"] == []  # the month under way
+    assert driver.read_status(GOLD, GOLD_PW)["summary_count"] == 1  # a query changes nothing
+
+
+def test_an_invoice_issued_after_the_summary_is_found_by_month_and_by_code_and_number(sim):
+    driver, clock = sim([gold(), disk()])
+    driver.upload_summary(GOLD, "2026-10", GOLD_PW)
+    clock.set("2026-11-04T10:30:00")
+    issued = driver.issue_invoice(GOLD, Decimal("2400.00"), invoice_type="026", buyer="上海明远贸易有限公司")
+    assert (issued["issued_at"], issued["amount"], issued["tax"], issued["uploaded"]) == (
+        "2026-11-04T10:30:00+08:00",
+        "2400.00",
+        "312.00",
+        True,
+    )
+    assert driver.query_invoices(GOLD, GOLD_PW, {"month": "2026-11"})["invoices"] == [issued]
+    by_number = {"code": issued["code"], "number": issued["number"]}
+    assert again(driver, clock).query_invoices(GOLD, GOLD_PW, by_number)["invoices"] == [issued]  # kept on disk
+    assert driver.query_invoices(DISK, DISK_PW, by_number)["invoices"] == []  # another device's
+    second = driver.issue_invoice(GOLD, Decimal("10.00"), invoice_type="026")
+    assert second["code"] == issued["code"] and second["number"] != issued["number"]
+    fails(DRIVER_ERROR, driver.query_invoices, GOLD, GOLD_PW, {})
+    fails(DEVICE_PASSWORD_WRONG, driver.query_invoices, GOLD, DISK_PW, {"month": "2026-11"})
+
+
+def test_offline_invoices_stay_on_the_device_until_uploaded_and_block_their_months_summary(sim):
+    driver, clock = sim([gold()], clock="2026-10-20T09:00:00")
+    offline = driver.issue_invoice(GOLD, Decimal("500.00"), offline=True)
+    assert offline["uploaded"] is False and driver.read_status(GOLD, GOLD_PW)["offline_pending"] == 1
+    clock.set("2026-11-03T09:00:00")
+    fails(UPLOAD_OVERDUE, driver.upload_summary, GOLD, "2026-10", GOLD_PW)
+    assert driver.upload_offline(GOLD) == 1
+    assert driver.read_status(GOLD, GOLD_PW)["offline_pending"] == 0
+    summary = driver.upload_summary(GOLD, "2026-10", GOLD_PW)["summary"]
+    honest = invoice_summary(GOLD, ["004", "007", "026"], 2026 * 12 + 9)
+    assert summary["004"]["count"] == honest["004"]["count"] + 1  # the offline one, issued as 004, counted
+
+
+def test_issuing_refuses_a_locked_device_and_amounts_beyond_its_limit(sim):
+    driver, clock = sim([gold()])
+    with pytest.raises(ValueError, match="limit"):
+        driver.issue_invoice(GOLD, Decimal("100000.00"))
+    with pytest.raises(ValueError, match="issues"):
+        driver.issue_invoice(GOLD, Decimal("1.00"), invoice_type="028")
+    clock.set("2026-11-20T09:00:00")  # past kpjzsj 2026-11-15 without a clear
+    fails(DEVICE_LOCKED, driver.issue_invoice, GOLD, Decimal("1.00"))
+
+
+def test_sim_issues_invoices_from_the_command_line(sim, capsys):
+    driver = sim([gold()])[0]
+    where = ["--devices", str(driver.devices_file), "--state-dir", str(driver.dir.parent)]
+    assert run_sim(["sim", "clock", "2026-11-03T09:00:00", *where], capsys)[0] == 0
+    status, out = run_sim(["sim", "issue-invoice", GOLD, "88.50", "--offline", *where], capsys)
+    assert status == 0 and json.loads(out)["amount"] == "88.50" and json.loads(out)["uploaded"] is False
+    assert run_sim(["sim", "upload-offline", GOLD, *where], capsys) == (0, "1 offline invoices uploaded\n")
+    with pytest.raises(SystemExit):  # argparse's own message, exit 2
+        run_sim(["sim", "issue-invoice", GOLD, "abc", *where], capsys)
+    assert run_sim(["sim", "issue-invoice", GOLD, "1.00", "--type", "028", *where], capsys)[0] == 2

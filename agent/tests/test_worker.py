@@ -285,3 +285,18 @@ def test_what_the_summary_uploaded_is_reported_after_the_clear_that_followed_it(
     result = worker._operate(Device(), "upload_and_clear", NUMBER, "2026-10", Secrets(), dict(SUMMARY_DUE))
     assert result["outcome"] == "succeeded" and result["monitoring"]["summary"] == summary
     assert result["monitoring"]["kpjzsj"] == DONE["kpjzsj"]  # the rest is the latest reading
+
+
+def test_an_invoice_query_reads_the_invoices_and_reports_them_beside_the_reading():
+    invoice = {"type": "026", "code": "031260000001", "number": "00000042", "amount": "100.00"}
+    asked = []
+
+    class Device:
+        def query_invoices(self, number, secrets, query):
+            asked.append(query)
+            return {**DONE, "invoices": [invoice]}
+
+    result = worker._operate(Device(), "query_invoices", NUMBER, None, Secrets(), dict(DONE), {"month": "2026-11"})
+    assert asked == [{"month": "2026-11"}]  # one device operation, no read before it
+    assert result["outcome"] == "succeeded" and result["invoices"] == [invoice]
+    assert "invoices" not in result["monitoring"] and result["monitoring"]["kpjzsj"] == DONE["kpjzsj"]

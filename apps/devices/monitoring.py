@@ -105,6 +105,7 @@ FIELDS = {
     "registered": _flag,
     "summary_count": _count,
     "clear_count": _count,
+    "offline_pending": _count,  # invoices issued offline and not yet uploaded, still only on the device
     "invoice_types": _invoice_types,
     "summary": _summary,
 }

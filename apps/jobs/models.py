@@ -15,6 +15,7 @@ class JobKind(models.TextChoices):
     UPLOAD_SUMMARY = "upload_summary", _("抄报")
     CLEAR = "clear", _("清卡")
     UPLOAD_AND_CLEAR = "upload_and_clear", _("抄报并清卡")
+    QUERY_INVOICES = "query_invoices", _("发票查询")
 
 
 class Origin(models.TextChoices):
@@ -81,6 +82,7 @@ class Job(models.Model):
     raw_code = models.CharField(_("设备原始代码"), max_length=32, blank=True)
     error_message = models.TextField(_("错误信息"), blank=True)
     already_done = models.BooleanField(_("此前已完成"), default=False)
+    query = models.JSONField(_("查询条件"), null=True, blank=True, help_text=_("发票查询的月份，或发票代码与号码"))
     result = models.JSONField(_("结果数据"), null=True, blank=True)
     late_results = models.JSONField(
         _("迟到的结果"), default=list, blank=True, help_text=_("新的尝试已开始之后才送达的结果，留作凭证")

@@ -29,6 +29,7 @@ from apps.devices.rules import shows_cleared, shows_summarised
 from apps.devices.services import record_reading
 from apps.holds.models import Hold, HoldReason, hold_reason_of
 from apps.holds.services import hold
+from apps.invoices.services import record_invoices
 from apps.notifications import events
 from apps.periods.models import Period
 from config.celery import app as celery_app
@@ -69,8 +70,9 @@ class Wanted:
 
     kind: str
     device: Device
-    period: Period | None = None  # a saved Period, or None for 读取状态
+    period: Period | None = None  # a saved Period, or None for 读取状态 and 发票查询
     run_after: dt.datetime | None = None
+    query: dict | None = None  # 发票查询's month, or code and number
 
 
 def create_jobs(wanted: list[Wanted], *, origin: str, user=None, request=None, batch=None) -> list[Job]:
@@ -87,6 +89,7 @@ def create_jobs(wanted: list[Wanted], *, origin: str, user=None, request=None, b
                 kind=w.kind,
                 device=w.device,
                 period=w.period,
+                query=w.query,
                 origin=origin,
                 requested_by=user,
                 run_after=when,
@@ -125,6 +128,7 @@ def _audit_requested(jobs: list[Job], origin: str, user, request) -> None:
                         "origin": origin,
                         "period": str(job.period) if job.period else None,
                         "run_after": job.run_after,
+                        "query": job.query,
                     },
                 )
                 for job in jobs
@@ -140,7 +144,7 @@ def _audit_requested(jobs: list[Job], origin: str, user, request) -> None:
             SELECT %(now)s, %(user)s, %(actor)s, 'job.requested', 'jobs.job', j.id::text,
                    '#' || j.id || ' ' || (%(kind_labels)s::jsonb ->> j.kind) || ' ' || d.number, d.client_id,
                    jsonb_build_object(
-                       'kind', j.kind, 'origin', j.origin, 'run_after', j.run_after,
+                       'kind', j.kind, 'origin', j.origin, 'run_after', j.run_after, 'query', j.query,
                        'period', CASE WHEN p.id IS NULL THEN NULL ELSE c.name || ' ' || to_char(p.month, 'YYYY-MM') END
                    ),
                    %(source)s, d.simulated
@@ -172,6 +176,7 @@ def request_jobs(
     run_after=None,
     request=None,
     batch=None,
+    query=None,
 ) -> tuple[list[Job], list[tuple[Device, str]]]:
     """One job per device that may take one now (jobs/rules.refusal_reason, the same rule for
     every way in); returns (jobs, [(device, reason), …])."""
@@ -179,9 +184,9 @@ def request_jobs(
     devices = list(devices)
     holds = dict(Hold.objects.active().filter(device__in=devices).values_list("device_id", "reason"))
     busy = set(
-        Job.objects.filter(device__in=devices, kind=kind, period=period, state__in=ACTIVE_STATES).values_list(
-            "device_id", flat=True
-        )
+        Job.objects.filter(
+            device__in=devices, kind=kind, period=period, state__in=ACTIVE_STATES, **_same_query(query)
+        ).values_list("device_id", flat=True)
     )
     wanted, skipped = [], []
     for device in devices:
@@ -191,8 +196,13 @@ def request_jobs(
         if reason:
             skipped.append((device, reason))
         else:
-            wanted.append(Wanted(kind, device, period, run_after))
+            wanted.append(Wanted(kind, device, period, run_after, query))
     return create_jobs(wanted, origin=origin, user=user, request=request, batch=batch), skipped
+
+
+def _same_query(query: dict | None) -> dict:
+    """Jobs doing the same work: 发票查询 of another month is other work."""
+    return {} if query is None else {"query": query}
 
 
 def request_job(kind: str, device: Device, **options) -> Job:
@@ -225,7 +235,9 @@ def retry_refusal(job: Job, now: dt.datetime) -> str | None:
     if error_info(job.error_code).password:
         return _("口令错误的任务不能重试：更正口令并解除设备暂停后，重新发起任务")
     busy = (
-        Job.objects.filter(device=job.device, kind=job.kind, period=job.period, state__in=ACTIVE_STATES)
+        Job.objects.filter(
+            device=job.device, kind=job.kind, period=job.period, state__in=ACTIVE_STATES, **_same_query(job.query)
+        )
         .exclude(pk=job.pk)
         .exists()
     )
@@ -405,6 +417,8 @@ def accept_result(agent, job_id: int, result: dict) -> Job:
     }
     audit = partial(log.record, agent=agent, source=agent.hostname, simulated=device.simulated)
     if result.get("outcome") == "succeeded":
+        if job.kind == JobKind.QUERY_INVOICES:  # the answer is the invoices: kept, counted on the job
+            stored["invoices"], stored["invoices_rejected"] = record_invoices(job, result.get("invoices") or [], now)
         job.move(
             JobState.SUCCEEDED,
             **back,

@@ -1,6 +1,6 @@
 """The one small interface every device driver implements.
 
-A driver finds its devices and runs the three device operations. Every operation returns the
+A driver finds its devices and runs the device operations. Every operation returns the
 device's monitoring data as read *after* the operation, and fails only by raising DeviceError
 with one of the stable codes below. The site owns the catalogue that gives each code its Chinese
 message, remedy and retry class; the agent only reports codes (the server decides, LAVA-style).
@@ -104,4 +104,10 @@ class Driver(Protocol):
 
     def clear(self, device_number: str, period: str, secrets: Secrets) -> dict[str, Any]:
         """清卡 for period "YYYY-MM". A repeated clear returns monitoring with "already_done": True."""
+        ...
+
+    def query_invoices(self, device_number: str, secrets: Secrets, query: dict[str, str]) -> dict[str, Any]:
+        """发票查询, read-only: the invoices on the device of one month ({"month": "YYYY-MM"}) or with one
+        code and number ({"code", "number"}), uploaded to the bureau or not, under "invoices": a list
+        of {"type", "code", "number", "issued_at", "amount", "tax", "buyer", "uploaded"}."""
         ...

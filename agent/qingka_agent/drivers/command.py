@@ -109,7 +109,12 @@ class CommandDriver:
     def clear(self, device_number: str, period: str, secrets: Secrets) -> dict[str, Any]:
         return self._operate("clear", device_number, period, secrets)
 
-    def _operate(self, op: str, device_number: str, period: str | None, secrets: Secrets) -> dict[str, Any]:
+    def query_invoices(self, device_number: str, secrets: Secrets, query: dict[str, str]) -> dict[str, Any]:
+        return self._operate("query_invoices", device_number, None, secrets, query)
+
+    def _operate(
+        self, op: str, device_number: str, period: str | None, secrets: Secrets, query: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         if device_number not in self._devices:
             self.discover()
         device = self._devices.get(device_number)
@@ -120,18 +125,25 @@ class CommandDriver:
                 raise DeviceError(DEVICE_BUSY, "税盘正在被使用: another operation is running on it")
             self._running.add(device_number)
         try:
-            result = self._run(op, device.slot, device.kind, device_number, period, secrets)
+            result = self._run(op, device.slot, device.kind, device_number, period, secrets, query)
         finally:
             with self._running_lock:
                 self._running.discard(device_number)
-        monitoring = {k: v for k, v in result.items() if k not in ("already_done", "raw_code")}
+        monitoring = {k: v for k, v in result.items() if k not in ("already_done", "raw_code", "invoices")}
         latest = self._devices.get(device_number)  # a scan during the operation made a new one
         if monitoring and latest is not None:
             latest.monitoring = monitoring
         return result
 
     def _run(
-        self, op: str, slot: str, kind: str | None, device_number: str | None, period: str | None, secrets: Secrets
+        self,
+        op: str,
+        slot: str,
+        kind: str | None,
+        device_number: str | None,
+        period: str | None,
+        secrets: Secrets,
+        query: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         request = {
             "op": op,
@@ -139,6 +151,7 @@ class CommandDriver:
             "kind": kind,
             "device_number": device_number,
             "period": period,
+            **({"query": query} if query is not None else {}),
             "certificate_password": secrets.certificate_password,
             "device_password": secrets.device_password,
         }
@@ -183,7 +196,14 @@ class CommandDriver:
         monitoring = dict(answer.get("monitoring") or {})
         raw_code = answer.get("raw_code")
         if answer.get("ok") is True:
-            return monitoring | _repeat(answer.get("already_done"), raw_code)
+            invoices = answer.get("invoices")
+            if op == "query_invoices" and not isinstance(invoices, list):
+                raise DeviceError(DRIVER_ERROR, f"{self.program[0]} gave no list of invoices to {op}")
+            return (
+                monitoring
+                | _repeat(answer.get("already_done"), raw_code)
+                | ({"invoices": invoices} if invoices else {})
+            )
         code = answer.get("error_code")
         message = scrub(str(answer.get("message") or ""))
         if not isinstance(code, str) or code not in ERROR_CODES:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import fcntl
+import hashlib
 import json
 import os
 import random
@@ -30,6 +31,7 @@ from .base import (
     CERT_LOCKED,
     CERT_PASSWORD_WRONG,
     DEVICE_BUSY,
+    DEVICE_LOCKED,
     DEVICE_MISSING,
     DEVICE_PASSWORD_WRONG,
     DRIVER_ERROR,
@@ -116,7 +118,70 @@ class SimulatedDriver:
             device_number, secrets, lambda state, now, cabinet: self._clear(state, now, month, cabinet)
         )
 
+    def query_invoices(self, device_number: str, secrets: Secrets, query: dict[str, str]) -> dict[str, Any]:
+        """发票查询, read-only: the device's invoices of one month ({"month": "YYYY-MM"}) or the one
+        with a code and number ({"code", "number"}), uploaded or not."""
+        if "month" in query:
+            month = _period(query["month"])
+
+            def find(state: dict, now: datetime) -> list:
+                return _of_month(state, month, now)
+
+        elif query.get("number"):
+            wanted = (query.get("code") or "", query["number"])
+
+            def find(state: dict, now: datetime) -> list:
+                return [i for i in _invoices(state, now) if (i["code"], i["number"]) == wanted]
+
+        else:
+            raise DeviceError(DRIVER_ERROR, f"a query needs a month or a number, not {query!r}")
+        return self._operate(device_number, secrets, lambda state, now, cabinet: {"invoices": find(state, now)})
+
     # -- controls used by `sim` commands -------------------------------------------------------
+
+    def issue_invoice(
+        self,
+        device_number: str,
+        amount: Decimal,
+        invoice_type: str | None = None,
+        offline: bool = False,
+        buyer: str = "",
+    ) -> dict[str, Any]:
+        """开票 at the device's clock, as a person at the vendor software would. An offline invoice
+        stays on the device, not uploaded, until upload_offline()."""
+        cabinet = self._cabinet()
+        if device_number not in cabinet["devices"]:
+            raise ValueError(f"no device {device_number} in {self.devices_file}")
+        with self._lock(device_number, wait=True):
+            state = self._state(device_number, cabinet)
+            now = self.now()
+            kind = invoice_type or state["invoice_types"][0]
+            if kind not in state["invoice_types"]:
+                raise ValueError(f"device {device_number} issues {', '.join(state['invoice_types'])}, not {kind}")
+            if _type_state(state, now.date()) == 4:
+                raise DeviceError(DEVICE_LOCKED, "已到开票截止日期，禁止开票")
+            if not Decimal(0) < amount <= Decimal(state["dzkpxe"]):
+                raise ValueError(f"amount must be above 0 and at most the device's limit {state['dzkpxe']}")
+            month = _month(now.date())
+            issued = [i for i in state.get("issued", []) if i["type"] == kind and i["issued_at"][:7] == _label(month)]
+            invoice = _invoice(device_number, kind, month, ISSUED_FROM + len(issued), now, amount, buyer or BUYERS[0])
+            invoice["uploaded"] = not offline
+            state["issued"] = [*state.get("issued", []), invoice]
+            self._save(state)
+        return invoice
+
+    def upload_offline(self, device_number: str) -> int:
+        """Uploads the device's offline invoices (a cabinet does it every two hours); how many."""
+        cabinet = self._cabinet()
+        if device_number not in cabinet["devices"]:
+            raise ValueError(f"no device {device_number} in {self.devices_file}")
+        with self._lock(device_number, wait=True):
+            state = self._state(device_number, cabinet)
+            pending = [i for i in state.get("issued", []) if not i["uploaded"]]
+            for invoice in pending:
+                invoice["uploaded"] = True
+            self._save(state)
+        return len(pending)
 
     def now(self) -> datetime:
         if self._clock is not None:
@@ -228,7 +293,8 @@ class SimulatedDriver:
         zxbsrq = date.fromisoformat(state["zxbsrq"])
         if zxbsrq >= _first(period + 1):
             return _repeat(state, REPEAT_SUMMARY_CODES)
-        if state.get("offline_invoices_pending"):
+        offline = [i for i in state.get("issued", []) if not i["uploaded"] and i["issued_at"][:7] == _label(period)]
+        if state.get("offline_invoices_pending") or offline:
             raise DeviceError(
                 UPLOAD_OVERDUE,
                 "已到上传截止日期，上月有已开未上传发票，不能继续开票",
@@ -243,7 +309,7 @@ class SimulatedDriver:
         self._reach_bureau(state)
         state["zxbsrq"] = now.date().isoformat()
         state["summary_count"] += 1
-        summary = invoice_summary(state["device_number"], state["invoice_types"], period)
+        summary = _summary(state["invoice_types"], _of_month(state, period, now))
         if _label(period) in state.get("summary_mismatch_for", []) and summary:  # one invoice uploaded twice
             first = next(iter(summary.values()))
             first["count"] += 1
@@ -325,6 +391,7 @@ class SimulatedDriver:
             "registered": state["registered"],
             "summary_count": state["summary_count"],
             "clear_count": state["clear_count"],
+            "offline_pending": sum(not i["uploaded"] for i in state.get("issued", [])),
             "invoice_types": {
                 code: {"state": type_state, "kpjzsj": state["kpjzsj"], "zxbsrq": state["zxbsrq"]}
                 for code in state["invoice_types"]
@@ -542,21 +609,76 @@ def _nature(value: Any) -> str:
 DUPLICATE = (Decimal("1000.00"), Decimal("130.00"))  # the invoice a summary_mismatch_for device counts twice
 
 
-def invoice_summary(device_number: str, invoice_types: list[str], period: int) -> dict[str, dict[str, Any]]:
-    """What the 抄报 of month index `period` uploads: the device's invoices of that month summed per
-    type, {type: {"count", "amount", "tax"}}. A device issues the same invoices for the same month
-    every time, so a test or the demo can know the figures and declare them."""
+BUYERS = ("上海明远贸易有限公司", "杭州青禾科技有限公司", "南京恒通物流有限公司", "苏州嘉和电子有限公司", "个人")
+ISSUED_FROM = 5001  # numbers of invoices issued through `sim issue-invoice` start here in a month
+ELECTRONIC = ("026", "028")  # their codes have 12 digits, paper invoices' 10
+
+
+def month_invoices(device_number: str, invoice_types: list[str], period: int) -> list[dict[str, Any]]:
+    """The invoices a device issued on its own in month index `period` (the same every time, so a
+    test or the demo can know them), all uploaded. Only months before the device clock's are
+    shown (_of_month): the current one holds only what `sim issue-invoice` issued."""
     rng = random.Random(f"{device_number}:{period}")
-    summary = {}
-    for code in invoice_types:
+    invoices = []
+    for kind in invoice_types:
         amounts = [Decimal(rng.randint(100_00, 20_000_00)) / 100 for _ in range(rng.randint(0, 12))]
-        taxes = [(amount * Decimal("0.13")).quantize(Decimal("0.01")) for amount in amounts]
-        summary[code] = {
-            "count": len(amounts),
-            "amount": f"{sum(amounts, Decimal(0)):.2f}",
-            "tax": f"{sum(taxes, Decimal(0)):.2f}",
+        when = random.Random(f"{device_number}:{period}:{kind}")
+        for seq, amount in enumerate(amounts, 1):
+            day = datetime.combine(_first(period), datetime.min.time(), SHANGHAI).replace(
+                day=when.randint(1, 28), hour=when.randint(9, 17), minute=when.randint(0, 59)
+            )
+            invoices.append(_invoice(device_number, kind, period, seq, day, amount, when.choice(BUYERS)))
+    return invoices
+
+
+def _invoice(
+    device_number: str, kind: str, period: int, seq: int, when: datetime, amount: Decimal, buyer: str
+) -> dict[str, Any]:
+    """One invoice; its code is the device's for this type and year, its number runs in the month."""
+    key = int(hashlib.sha256(f"{device_number}:{kind}".encode()).hexdigest(), 16)
+    year = period // 12 % 100
+    code = f"031{year:02d}{key % 10**7:07d}" if kind in ELECTRONIC else f"31{year:02d}{key % 10**6:06d}"
+    return {
+        "type": kind,
+        "code": code,
+        "number": f"{key // 10**7 % 100:02d}{period % 12 + 1:02d}{seq:04d}",
+        "issued_at": when.isoformat(timespec="seconds"),
+        "amount": f"{amount:.2f}",
+        "tax": f"{(amount * Decimal('0.13')).quantize(Decimal('0.01')):.2f}",
+        "buyer": buyer,
+        "uploaded": True,
+    }
+
+
+def _of_month(state: dict, period: int, now: datetime) -> list[dict[str, Any]]:
+    """The device's invoices of month index `period`: its own (for a month before its clock's) and
+    those issued by hand."""
+    own = month_invoices(state["device_number"], state["invoice_types"], period) if period < _month(now.date()) else []
+    return own + [dict(i) for i in state.get("issued", []) if i["issued_at"][:7] == _label(period)]
+
+
+def _invoices(state: dict, now: datetime) -> list[dict[str, Any]]:
+    """Every invoice on the device, from a year before its latest 抄报 to now."""
+    first = _month(date.fromisoformat(state["zxbsrq"])) - 12
+    return [invoice for period in range(first, _month(now.date()) + 1) for invoice in _of_month(state, period, now)]
+
+
+def _summary(invoice_types: list[str], invoices: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """What a 抄报 uploads: these invoices summed per type, {type: {"count", "amount", "tax"}}."""
+    summary = {}
+    for kind in invoice_types:
+        mine = [i for i in invoices if i["type"] == kind]
+        summary[kind] = {
+            "count": len(mine),
+            "amount": f"{sum((Decimal(i['amount']) for i in mine), Decimal(0)):.2f}",
+            "tax": f"{sum((Decimal(i['tax']) for i in mine), Decimal(0)):.2f}",
         }
     return summary
+
+
+def invoice_summary(device_number: str, invoice_types: list[str], period: int) -> dict[str, dict[str, Any]]:
+    """What the 抄报 of month index `period` uploads from a device that issued nothing by hand."""
+    return _summary(invoice_types, month_invoices(device_number, invoice_types, period))
 
 
 def _period(text: str) -> int:

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 
 from apps.core.months import format_month
 from apps.devices.api.agent import agent_view
+from apps.invoices.services import MAX_INVOICES_PER_RESULT
 
 from .. import pipeline
 
@@ -22,6 +23,9 @@ class Result(serializers.Serializer):
     raw_code = serializers.CharField(max_length=32, allow_null=True, required=False)
     message = serializers.CharField(allow_blank=True, allow_null=True, required=False)
     monitoring = serializers.DictField(allow_null=True, required=False)
+    invoices = serializers.ListField(
+        child=serializers.JSONField(), required=False, allow_null=True, max_length=MAX_INVOICES_PER_RESULT
+    )
     started_at = serializers.CharField(allow_null=True, required=False)
     finished_at = serializers.CharField(allow_null=True, required=False)
 
@@ -48,6 +52,7 @@ def claim(request, job_id: int):
                 "kind": job.kind,
                 "attempt": job.attempts,
                 "period": format_month(job.period.month) if job.period else None,
+                "query": job.query,
                 "lease_expires_at": job.lease_expires_at and job.lease_expires_at.isoformat(),
                 "device": {
                     "number": device.number,
