@@ -145,7 +145,12 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = int(os.environ.get("DB_CONNECT_TIMEOUT", 5))
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        connect_timeout=int(os.environ.get("DB_CONNECT_TIMEOUT", 5)),
+        # No JIT: the status expression makes the planner's cost of the dashboard's query look huge,
+        # so PostgreSQL compiled it for 2.5 s to run it in 40 ms (benchmarks/dashboard.py, 5,000 clients).
+        options="-c jit=off",
+    )
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The demo's site, worker, sweeper and agent calls write at once: wait for the lock, use WAL.
     DATABASES["default"]["OPTIONS"] = {
