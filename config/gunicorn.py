@@ -18,7 +18,10 @@ logconfig_dict = logging_config(os.environ.get("LOG_FORMAT", "json"), os.environ
 
 
 def post_worker_init(worker):
-    """What Django built while loading stays for the worker's life: frozen, the garbage collector no
-    longer walks it at every full collection. Those walks, set off by a request that allocates much
-    (a 600-device heartbeat), made p95 several times the median (benchmarks/heartbeat.py)."""
+    """A new worker warms up (apps/core/warmup.py), then freezes what Django built: it stays for the
+    worker's life, and the garbage collector no longer walks it at every full collection. Cold
+    workers and those walks made p95 several times the median (benchmarks/heartbeat.py)."""
+    from apps.core.warmup import warm_up
+
+    warm_up()
     gc.freeze()
