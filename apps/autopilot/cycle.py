@@ -81,8 +81,9 @@ class Work:
 
 
 def work_for(period: Period, now: dt.datetime, tolerance: Decimal) -> Work:
-    kind = period_kind(period.status(now), period)
-    return Work(period, kind, period_reason(kind, period, now, tolerance) if kind else None)
+    status = period.status(now)
+    kind = period_kind(status, period)
+    return Work(period, kind, period_reason(kind, period, now, tolerance, status) if kind else None)
 
 
 def period_kind(status: PeriodStatus, period: Period) -> str | None:

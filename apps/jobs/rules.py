@@ -25,10 +25,12 @@ HOLD_REASONS: dict[str, Text] = {
 }
 
 
-def period_reason(kind: str, period: Period, now: dt.datetime, tolerance: Decimal | None = None) -> str | None:
-    """Why no device of this client takes a `kind` job for `period` now, or None. `tolerance`:
-    the firm's 票表比对 tolerance, when the caller asks for many periods (read here otherwise)."""
-    status = period.status(now)
+def period_reason(
+    kind: str, period: Period, now: dt.datetime, tolerance: Decimal | None = None, status: PeriodStatus | None = None
+) -> str | None:
+    """Why no device of this client takes a `kind` job for `period` now, or None. `tolerance` and
+    `status` (the period's at `now`), when the caller asking for many periods has them already."""
+    status = status or period.status(now)
     if status == PeriodStatus.DONE:
         return _("本期已完成")
     if status == PeriodStatus.LOCKED:
@@ -99,11 +101,12 @@ def refusal_reason(
     hold_reason: str | None,
     has_active_job: bool,
     tolerance: Decimal | None = None,
+    status: PeriodStatus | None = None,
 ) -> str | None:
     """Why a `kind` job for `period` on `device` is refused now, or None: the period first, then
     the device, then a job of the same kind already under way."""
     if period is not None and kind != JobKind.READ_STATUS:
-        reason = period_reason(kind, period, now, tolerance)
+        reason = period_reason(kind, period, now, tolerance, status)
         if reason:
             return reason
     if device is None:

@@ -98,6 +98,7 @@ def candidates(kind: str, month: dt.date, filters: dict, now: dt.datetime) -> li
                 hold_reason=device.hold_reason if device else None,
                 has_active_job=device.has_active_job if device else False,
                 tolerance=tolerance,
+                status=status,
             )
             found.append(Candidate(client, device, period, status, reason))
     return found
