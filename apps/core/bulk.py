@@ -1,6 +1,7 @@
 """Many rows changed in one statement, so a busy path holds its row locks for one short moment."""
 
 import json
+from collections.abc import Sequence
 
 from django.db import connection, models
 
@@ -48,7 +49,7 @@ def update_rows(model, fields: list[str], rows: list[tuple]) -> None:
         cursor.execute(sql, params)
 
 
-def insert_rows(objects: list[models.Model]) -> None:
+def insert_rows(objects: Sequence[models.Model]) -> None:
     """Inserts new instances of one model and sets their primary keys. PostgreSQL takes them in one
     INSERT … SELECT FROM unnest(…) (5,000 jobs: 0.06 s, where bulk_create spent 0.4 s preparing each
     value); other databases through bulk_create. The instances carry their defaults already (their
@@ -57,7 +58,7 @@ def insert_rows(objects: list[models.Model]) -> None:
         return
     model = type(objects[0])
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(objects)
+        model._default_manager.bulk_create(objects)
         return
     meta = model._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
