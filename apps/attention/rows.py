@@ -131,7 +131,7 @@ def _held(clients) -> list[Row]:
 def _failed(clients) -> list[Row]:
     """The last job of a device failed for good on an error a person must fix (a password or a
     lock is a hold instead)."""
-    latest = Job.objects.filter(device=OuterRef("device")).order_by("-created_at", "-pk").values("pk")[:1]
+    latest = Job.objects.cycle_work().filter(device=OuterRef("device")).order_by("-created_at", "-pk").values("pk")[:1]
     failed = (
         Job.objects.filter(state=JobState.FAILED, device__client__in=clients, pk=Subquery(latest))
         .exclude(error_code__in=(*PASSWORD_CODES, DEVICE_LOCKED))

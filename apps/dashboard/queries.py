@@ -77,7 +77,9 @@ def attach_last_jobs(clients) -> None:
     clients only (as an annotation of the list it ran for every row skipped on the way to a deep
     page)."""
     clients = list(clients)
-    last_job = Job.objects.filter(device__client=OuterRef("pk")).order_by("-created_at", "-id").values("pk")[:1]
+    last_job = (
+        Job.objects.cycle_work().filter(device__client=OuterRef("pk")).order_by("-created_at", "-id").values("pk")[:1]
+    )
     last_ids = Client.objects.filter(pk__in=[c.pk for c in clients]).annotate(job=Subquery(last_job)).values("job")
     jobs = {
         job.client_id: job for job in Job.objects.filter(pk__in=last_ids).annotate(client_id=F("device__client_id"))

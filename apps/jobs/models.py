@@ -55,6 +55,11 @@ class JobQuerySet(models.QuerySet):
     def visible_to(self, user):
         return restrict(self, user, "device__client__")
 
+    def cycle_work(self):
+        """Jobs that speak of the month's cycle: a 发票查询 only reads invoices, so it never hides the
+        outcome of the job before it (a failed clear stays the client's last job)."""
+        return self.exclude(kind=JobKind.QUERY_INVOICES)
+
 
 class Job(models.Model):
     """设备任务. The row is the truth; a queue message only points at (id, attempt)."""

@@ -239,3 +239,23 @@ def test_a_query_needs_no_period_and_stops_at_a_held_device_like_a_read(world):
     Hold.objects.create(device=world["my_device"], reason=HoldReason.PASSWORD, error_code="CERT_PASSWORD_WRONG")
     jobs, skipped = pipeline.request_jobs(JobKind.QUERY_INVOICES, [world["my_device"]], query={"month": "2026-11"})
     assert jobs == [] and "口令错误" in skipped[0][1]
+
+
+def test_a_query_after_a_failed_clear_hides_neither_the_last_job_nor_the_row_to_handle(world, users):
+    from apps.attention.rows import Kind, rows_for
+    from apps.dashboard.queries import attach_last_jobs
+
+    failed = Job.objects.create(
+        kind=JobKind.CLEAR,
+        device=world["my_device"],
+        state="failed",
+        error_code="RETURN_NOT_FILED",
+        finished_at=clock.now(),
+        created_at=clock.now(),
+    )
+    world["report"](world["my_device"], [reported("00000001")])  # the newest job of the device
+    client = world["mine"]
+    attach_last_jobs([client])
+    assert client.last_job == failed
+    rows = [row for row in rows_for(users["owner"], clock.now()) if row.kind == Kind.FAILED]
+    assert [row.actions["retry"] for row in rows] == [failed]
