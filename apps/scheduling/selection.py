@@ -79,7 +79,7 @@ def candidates(kind: str, month: dt.date, filters: dict, now: dt.datetime) -> li
             )
         )
     share_agents([device for client in rows for device in client.batch_devices])
-    periods = {p.client_id: p for p in Period.objects.filter(client__in=rows, month=month)}
+    periods = {p.client_id: p for p in Period.objects.filter(client__in=clients.values("pk"), month=month)}
     deadline = period_deadline(month).date
     tolerance = FirmSettings.current().reconciliation_tolerance
     found = []

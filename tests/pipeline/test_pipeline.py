@@ -9,10 +9,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.audit.models import AuditEvent
+from apps.core import clock
 from apps.devices.models import Health
 from apps.jobs import pipeline
 from apps.jobs.models import Job, JobState
-from apps.jobs.sweeper import sweep
+from apps.jobs.sweeper import resend_lost, sweep
 from tests.factories import make_agent, make_client, make_device, make_period
 
 MONITORING_CLEARED = {
@@ -370,3 +371,21 @@ def test_what_a_summary_uploaded_is_kept_with_the_period(setup, sent):
     assert result(setup, job, monitoring=monitoring).status_code == 200
     setup["period"].refresh_from_db()
     assert setup["period"].invoice_summary == {setup["device"].number: summary}
+
+
+def test_a_new_job_whose_send_failed_is_sent_again_once_it_has_waited(setup, monkeypatch, settings):
+    """A new job carries its send's stamp from the start; a send that never went is still sent
+    again by the sweep, once the job has waited QINGKA_RESEND_AFTER_SECONDS in the queue."""
+
+    def broker_away(producer, queue, args):
+        raise ConnectionError("broker away")
+
+    monkeypatch.setattr(pipeline, "_publish", broker_away)
+    job = ask(setup)
+    sent = []
+    monkeypatch.setattr(pipeline, "_publish", lambda producer, queue, args: sent.append(args))
+    assert resend_lost(clock.now()) == 0 and sent == []  # it may still be on its way
+    later = clock.now() + dt.timedelta(seconds=settings.QINGKA_RESEND_AFTER_SECONDS + 1)
+    assert resend_lost(later) == 1 and [args[:2] for args in sent] == [[job.pk, 1]]
+    job.refresh_from_db()
+    assert job.last_sent_at > job.queued_at  # stamped by that send
