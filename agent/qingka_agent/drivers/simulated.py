@@ -149,11 +149,7 @@ class SimulatedDriver:
     ) -> dict[str, Any]:
         """开票 at the device's clock, as a person at the vendor software would. An offline invoice
         stays on the device, not uploaded, until upload_offline()."""
-        cabinet = self._cabinet()
-        if device_number not in cabinet["devices"]:
-            raise ValueError(f"no device {device_number} in {self.devices_file}")
-        with self._lock(device_number, wait=True):
-            state = self._state(device_number, cabinet)
+        with self._editing(device_number) as state:
             now = self.now()
             kind = invoice_type or state["invoice_types"][0]
             if kind not in state["invoice_types"]:
@@ -167,20 +163,14 @@ class SimulatedDriver:
             invoice = _invoice(device_number, kind, month, ISSUED_FROM + len(issued), now, amount, buyer or BUYERS[0])
             invoice["uploaded"] = not offline
             state["issued"] = [*state.get("issued", []), invoice]
-            self._save(state)
         return invoice
 
     def upload_offline(self, device_number: str) -> int:
         """Uploads the device's offline invoices (a cabinet does it every two hours); how many."""
-        cabinet = self._cabinet()
-        if device_number not in cabinet["devices"]:
-            raise ValueError(f"no device {device_number} in {self.devices_file}")
-        with self._lock(device_number, wait=True):
-            state = self._state(device_number, cabinet)
+        with self._editing(device_number) as state:
             pending = [i for i in state.get("issued", []) if not i["uploaded"]]
             for invoice in pending:
                 invoice["uploaded"] = True
-            self._save(state)
         return len(pending)
 
     def now(self) -> datetime:
@@ -201,13 +191,8 @@ class SimulatedDriver:
         _write_atomic(self.dir / "clock", setting + "\n")
 
     def set_present(self, device_number: str, present: bool) -> None:
-        cabinet = self._cabinet()
-        if device_number not in cabinet["devices"]:
-            raise ValueError(f"no device {device_number} in {self.devices_file}")
-        with self._lock(device_number, wait=True):
-            state = self._state(device_number, cabinet)
+        with self._editing(device_number) as state:
             state["present"] = present
-            self._save(state)
 
     def file_return(self, key: str, period: str) -> str:
         """Files the VAT return of period "YYYY-MM" for a taxpayer, named by its taxpayer id or
@@ -488,6 +473,18 @@ class SimulatedDriver:
 
     def _save(self, state: dict) -> None:
         _write_atomic(self.dir / "devices" / f"{state['device_number']}.json", json.dumps(state, indent=1))
+
+    @contextmanager
+    def _editing(self, device_number: str) -> Iterator[dict]:
+        """A `sim` command's change to one device's state: under its lock, saved when the block ends
+        without an error (ValueError for a device the cabinet does not have)."""
+        cabinet = self._cabinet()
+        if device_number not in cabinet["devices"]:
+            raise ValueError(f"no device {device_number} in {self.devices_file}")
+        with self._lock(device_number, wait=True):
+            state = self._state(device_number, cabinet)
+            yield state
+            self._save(state)
 
     @contextmanager
     def _lock(self, name: str, wait: bool) -> Iterator[None]:
