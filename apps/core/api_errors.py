@@ -35,6 +35,12 @@ class BoundedJSONParser(parsers.JSONParser):
         return data
 
 
+def form_errors(form) -> exceptions.ValidationError:
+    """A Django form's errors as the API's 400, field by field (an endpoint that reads its query
+    through the same form as its page)."""
+    return exceptions.ValidationError({field: [str(e) for e in errors] for field, errors in form.errors.items()})
+
+
 def exception_handler(exc, context):
     """DRF's handler, and the same classes of failure as the pages (apps/core/errors.py): a value
     the database refuses is a 400, the database away a 503, each with a reason in Chinese."""

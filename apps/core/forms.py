@@ -1,6 +1,7 @@
 """Form pieces every page shares."""
 
 from django import forms
+from django.contrib import messages
 from django.utils.translation import gettext_lazy as _
 
 from .months import parse_month
@@ -21,3 +22,12 @@ class MonthField(forms.CharField):
             return parse_month(value)
         except ValueError:
             raise forms.ValidationError(MONTH_ERROR) from None
+
+
+def report_errors(request, form) -> None:
+    """A bound form's errors as messages for the page the view redirects to, each after its
+    field's label (a field without one, and the form's own errors, as they are)."""
+    for name, errors in form.errors.items():
+        label = form.fields[name].label if name in form.fields else ""
+        for error in errors:
+            messages.error(request, f"{label}：{error}" if label else str(error))

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST, require_safe
 from apps.accounts.permissions import can_record_returns
 from apps.core import clock, export
 from apps.core.filters import page_of
+from apps.core.forms import report_errors
 from apps.core.months import format_month
 
 from .forms import SearchForm, SyncForm
@@ -93,9 +94,7 @@ def sync(request):
         if not jobs and not skipped:
             messages.warning(request, _("没有可以查询的设备"))
     else:
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, str(error))
+        report_errors(request, form)
     back = request.POST.get("back", "")
     if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return redirect(back)

@@ -19,6 +19,7 @@ from apps.accounts.middleware import background
 from apps.accounts.permissions import can_record_returns, require_firm_admin
 from apps.core import clock, export
 from apps.core.filters import page_of
+from apps.core.forms import report_errors
 from apps.core.months import format_month
 from apps.jobs.models import FINISHED_STATES, JobState
 from apps.periods.models import working_month
@@ -65,10 +66,7 @@ def confirm(request):
     _admin(request)
     form = ConfirmBatchForm(request.POST, user=request.user)
     if not form.is_valid():
-        for name, errors in form.errors.items():
-            label = form.fields[name].label if name in form.fields else ""
-            for error in errors:
-                messages.error(request, f"{label}：{error}" if label else str(error))
+        report_errors(request, form)
         messages.error(request, _("未创建任何任务，请重新预览后确认"))
         return redirect("scheduling:new")
     data = form.cleaned_data

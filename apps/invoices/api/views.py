@@ -4,11 +4,12 @@ POST /api/v1/invoices/sync/  {"client"?, "month" | "code" + "number"}  (read the
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from apps.accounts.permissions import can_record_returns
 from apps.core import clock
+from apps.core.api_errors import form_errors
 from apps.core.months import format_month
 
 from ..forms import SearchForm, SyncForm
@@ -20,7 +21,7 @@ MAX_RESULTS = 500
 
 def _checked(form):
     if not form.is_valid():
-        raise ValidationError({field: [str(e) for e in errors] for field, errors in form.errors.items()})
+        raise form_errors(form)
     return form
 
 

@@ -4,11 +4,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view, renderer_classes
-from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from apps.core import clock, export
+from apps.core.api_errors import form_errors
 from apps.core.months import format_month
 from apps.periods.models import working_month
 
@@ -76,7 +76,7 @@ def month_end(request):
     if not form.is_valid():
         # The errors are JSON whatever format was asked for.
         request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
-        raise ValidationError({field: [str(e) for e in errors] for field, errors in form.errors.items()})
+        raise form_errors(form)
     month = form.cleaned_data["month"] or working_month()
     report = month_end_report(request.user, month, clock.now(), accountant=form.cleaned_data["accountant"])
     if request.accepted_renderer.format == "xlsx":
