@@ -8,14 +8,11 @@ from apps.core.filters import DateInput
 from apps.core.forms import MonthField
 
 from .lookup import Criteria
+from .models import CODE, NUMBER
 
 CODE_ERROR = _("发票代码应为10位或12位数字")
 NUMBER_ERROR = _("发票号码应为8位数字（数电票为20位）")
 MAX_SPAN = dt.timedelta(days=366)
-
-
-def _digits(value: str, lengths: tuple[int, ...]) -> bool:
-    return value.isdigit() and len(value) in lengths
 
 
 class ScopedForm(forms.Form):
@@ -36,13 +33,13 @@ class ScopedForm(forms.Form):
 
     def clean_code(self):
         code = self.cleaned_data["code"].strip()
-        if code and not _digits(code, (10, 12)):
+        if code and not CODE.fullmatch(code):
             raise forms.ValidationError(CODE_ERROR)
         return code
 
     def clean_number(self):
         number = self.cleaned_data["number"].strip()
-        if number and not _digits(number, (8, 20)):
+        if number and not NUMBER.fullmatch(number):
             raise forms.ValidationError(NUMBER_ERROR)
         return number
 

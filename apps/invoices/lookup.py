@@ -72,19 +72,27 @@ def devices_in_scope(user, client: Client | None = None):
     return devices.filter(client=client) if client else devices
 
 
-def search(user, criteria: Criteria):
-    """The reported invoices that match every criterion given."""
-    invoices = Invoice.objects.visible_to(user).with_total().select_related("device__client", "reported_by")
-    if criteria.client:
-        invoices = invoices.filter(device__client=criteria.client)
-    if criteria.number:
-        invoices = invoices.filter(number=criteria.number)
-        if criteria.code:
-            invoices = invoices.filter(code=criteria.code)
+def _scoped(user, client: Client | None):
+    """The reported invoices `user` may see; only those of `client`'s devices when it is given."""
+    invoices = Invoice.objects.visible_to(user).with_total().select_related("device__client")
+    return invoices.filter(device__client=client) if client else invoices
+
+
+def _issued_within(invoices, criteria: Criteria):
     if criteria.date_from:
         invoices = invoices.filter(issued_at__date__gte=criteria.date_from)
     if criteria.date_to:
         invoices = invoices.filter(issued_at__date__lte=criteria.date_to)
+    return invoices
+
+
+def search(user, criteria: Criteria):
+    """The reported invoices that match every criterion given."""
+    invoices = _issued_within(_scoped(user, criteria.client), criteria)
+    if criteria.number:
+        invoices = invoices.filter(number=criteria.number)
+        if criteria.code:
+            invoices = invoices.filter(code=criteria.code)
     if criteria.amount is not None:
         invoices = invoices.filter(Q(amount=criteria.amount) | Q(total=criteria.amount))
     return invoices
@@ -152,9 +160,9 @@ def explain(user, criteria: Criteria, now: dt.datetime) -> list[Reason]:
             )
         )
     offline = [
-        (d, _("%(n)d 张离线发票未上传") % {"n": (d.monitoring or {})["offline_pending"]})
+        (d, _("%(n)d 张离线发票未上传") % {"n": pending})
         for d in devices
-        if isinstance((d.monitoring or {}).get("offline_pending"), int) and d.monitoring["offline_pending"] > 0
+        if isinstance(pending := (d.monitoring or {}).get("offline_pending"), int) and pending > 0
     ]
     if offline:
         reasons.append(
@@ -180,9 +188,7 @@ def explain(user, criteria: Criteria, now: dt.datetime) -> list[Reason]:
 def _near(user, criteria: Criteria) -> list[Invoice]:
     """Invoices one slip away: the number with one digit changed or two neighbours swapped, the same
     number under another code, or an amount within a yuan."""
-    invoices = Invoice.objects.visible_to(user).with_total().select_related("device__client")
-    if criteria.client:
-        invoices = invoices.filter(device__client=criteria.client)
+    invoices = _scoped(user, criteria.client)
     if criteria.number:
         number = criteria.number
         slips = {number[:i] + d + number[i + 1 :] for i in range(len(number)) for d in "0123456789"}
@@ -193,11 +199,7 @@ def _near(user, criteria: Criteria) -> list[Invoice]:
         return list(near[:NEAR_SHOWN])
     if criteria.amount is not None:
         low, high = criteria.amount - AMOUNT_NEAR, criteria.amount + AMOUNT_NEAR
-        near = invoices.filter(Q(amount__range=(low, high)) | Q(total__range=(low, high)))
-        if criteria.date_from:
-            near = near.filter(issued_at__date__gte=criteria.date_from)
-        if criteria.date_to:
-            near = near.filter(issued_at__date__lte=criteria.date_to)
+        near = _issued_within(invoices, criteria).filter(Q(amount__range=(low, high)) | Q(total__range=(low, high)))
         return list(near[:NEAR_SHOWN])
     return []
 

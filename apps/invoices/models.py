@@ -2,11 +2,16 @@
 says an invoice "is not in the system". A device's own answer is the only source; nothing here is
 typed in by hand."""
 
+import re
+
 from django.db import models
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.permissions import restrict
+
+CODE = re.compile(r"\d{10}|\d{12}")  # 发票代码: paper 10 digits, electronic 12
+NUMBER = re.compile(r"\d{8}|\d{20}")  # 发票号码: 8 digits; 20 for a 数电票, which has no code
 
 
 class InvoiceQuerySet(models.QuerySet):

@@ -8,11 +8,9 @@ from django.db.models import Max
 
 from apps.jobs.models import Job, JobKind, JobState
 
-from .models import Invoice
+from .models import CODE, NUMBER, Invoice
 
 MAX_INVOICES_PER_RESULT = 5000  # one month of one device; the request stays under Django's upload limit
-_CODE = re.compile(r"\d{10}|\d{12}")
-_NUMBER = re.compile(r"\d{8}|\d{20}")  # 20 digits: a 数电票, which has no code
 _TYPE = re.compile(r"\d{3}")
 
 
@@ -21,7 +19,7 @@ def read_invoice(entry) -> dict | None:
     what an agent sends is untrusted."""
     try:
         code, number = str(entry.get("code") or ""), str(entry["number"])
-        if not (_NUMBER.fullmatch(number) and (_CODE.fullmatch(code) or (not code and len(number) == 20))):
+        if not (NUMBER.fullmatch(number) and (CODE.fullmatch(code) or (not code and len(number) == 20))):
             return None
         issued_at = dt.datetime.fromisoformat(entry["issued_at"])
         amount, tax = Decimal(str(entry["amount"])), Decimal(str(entry["tax"]))
@@ -48,7 +46,7 @@ def record_invoices(job: Job, entries: list, now: dt.datetime) -> tuple[int, int
     same invoice updates it (an offline one becomes uploaded). Returns (kept, unreadable)."""
     read = {}
     for entry in entries:
-        invoice = read_invoice(entry) if isinstance(entry, dict) else None
+        invoice = read_invoice(entry)
         if invoice is not None:
             read[invoice["code"], invoice["number"]] = invoice
     rows = [

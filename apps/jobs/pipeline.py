@@ -308,9 +308,10 @@ def send_messages(job_ids, stamp: bool = True) -> int:
             len(rows) - sum(map(len, sent.values())),
             len(rows),
         )
-    now = clock.now()
-    for attempt, ids in sent.items() if stamp else ():
-        Job.objects.filter(pk__in=ids, state=JobState.QUEUED, attempts=attempt).update(last_sent_at=now)
+    if stamp:
+        now = clock.now()
+        for attempt, ids in sent.items():
+            Job.objects.filter(pk__in=ids, state=JobState.QUEUED, attempts=attempt).update(last_sent_at=now)
     return sum(map(len, sent.values()))
 
 
