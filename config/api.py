@@ -32,6 +32,8 @@ urlpatterns = [
     path("invoices/sync/", invoices_api.sync, name="invoices-sync"),
     path("agent/me/", agent_api.me, name="agent-me"),
     path("agent/heartbeat/", agent_api.heartbeat, name="agent-heartbeat"),
+    path("agent/jobs/claim/", agent_jobs_api.claim_jobs, name="agent-claim-jobs"),
+    path("agent/jobs/results/", agent_jobs_api.report_results, name="agent-results"),
     path("agent/jobs/<int:job_id>/claim/", agent_jobs_api.claim, name="agent-claim"),
     path("agent/jobs/<int:job_id>/result/", agent_jobs_api.result, name="agent-result"),
     # Behind login (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]); the docs page loads its script from

@@ -54,14 +54,8 @@ class SiteClient:
         what = f"{method} {path}: HTTP {status}"
         if status in (401, 403):
             raise Unauthorised(f"{what}: the agent token was not accepted")
-        if status == 409:
-            raise NotClaimable(what)
-        if status == 404:
-            raise NotFound(what)
-        if status >= 500:
-            raise ServerError(what)
         if status != 200:
-            raise SiteError(f"{what}: {response.text[:200]}")
+            raise refusal(status, f"{what}: {response.text[:200]}")
         try:
             return response.json()
         except ValueError:
@@ -87,8 +81,27 @@ class SiteClient:
         }
         return self._call("POST", "heartbeat/", body)
 
-    def claim(self, job_id: int, attempt: int) -> dict[str, Any]:
-        return self._call("POST", f"jobs/{job_id}/claim/", {"attempt": attempt})["job"]
+    def claim(self, attempts: dict[int, int]) -> tuple[dict[int, dict[str, Any]], dict[int, SiteError]]:
+        """Claims jobs (job id → attempt): those claimed, and why each other one was refused."""
+        answer = self._call("POST", "jobs/claim/", {"jobs": [{"id": j, "attempt": a} for j, a in attempts.items()]})
+        claimed = {job["id"]: job for job in answer["jobs"]}
+        return claimed, {item["id"]: refusal(item["status"], f"job {item['id']}: {item}") for item in answer["refused"]}
 
-    def result(self, job_id: int, result: dict[str, Any]) -> None:
-        self._call("POST", f"jobs/{job_id}/result/", result)
+    def results(self, results: list[tuple[int, dict[str, Any]]]) -> dict[int, SiteError | None]:
+        """Reports results (job id, result); per job None when the site has it, else why not."""
+        answer = self._call("POST", "jobs/results/", {"results": [{"job": j, **r} for j, r in results]})
+        return {
+            item["job"]: None if item["status"] == 200 else refusal(item["status"], f"job {item['job']}: {item}")
+            for item in answer["results"]
+        }
+
+
+def refusal(status: int, what: str) -> SiteError:
+    """The exception for a status other than 200 and 401/403: of a call, or of one job in a batch."""
+    if status == 409:
+        return NotClaimable(what)
+    if status == 404:
+        return NotFound(what)
+    if status >= 500:
+        return ServerError(what)
+    return SiteError(what)

@@ -1,11 +1,12 @@
 """Job results on disk until the site has them: written before the first send, so a result
 survives a crash, a kill or a site outage.
 
-Each result is sent on its own, by the thread that produced it, as soon as it is stored; what
-could not be sent then is sent again by flush() after each heartbeat. One entry never holds up the
+flush() sends what is due, oldest first, many entries per call (the agent's sender thread flushes
+as soon as a result is stored, and again after each heartbeat). One entry never holds up the
 others: an entry the site fails on (a 5xx or a refusal of its body) waits longer after each try,
 and after MAX_TRIES it is parked: kept on disk, logged, reported in every heartbeat, and no longer
-sent. Only a site that cannot be reached at all stops a flush."""
+sent. When the site fails on a whole call, its entries are sent again one by one, so that the one
+to blame is found. Only a site that cannot be reached at all stops a flush."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from .client import NotClaimable, NotFound, ServerError, SiteClient, SiteError, 
 
 log = logging.getLogger(__name__)
 MAX_TRIES = 8
+BATCH_ENTRIES = 100  # the site's limit per call
+BATCH_BYTES = 1_000_000  # well below the size of a request the site reads (2.5 MB); a bigger entry goes alone
 
 
 def backoff(tries: int) -> float:
@@ -35,8 +38,7 @@ class Outbox:
         self.clock = clock
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()  # one connection per thread, kept open
-        self._sending: set[tuple[int, int]] = set()
-        self._guard = threading.Lock()
+        self._flushing = threading.Lock()  # one flush at a time: no entry is sent twice at once
         db = self._db()
         with db:
             db.execute("PRAGMA journal_mode=WAL")
@@ -82,51 +84,66 @@ class Outbox:
         """Jobs whose result waits here: the heartbeat keeps their leases running meanwhile."""
         return {job_id for (job_id,) in self._run("SELECT job_id FROM results WHERE parked = 0")}
 
-    def deliver(self, client: SiteClient, job_id: int, attempt: int) -> bool:
-        """Sends this one entry now; True when it left the outbox."""
-        rows = self._run("SELECT body FROM results WHERE job_id = ? AND attempt = ? AND parked = 0", (job_id, attempt))
-        return bool(rows) and self._send(client, job_id, attempt, json.loads(rows[0][0])) == "done"
-
     def flush(self, client: SiteClient) -> int:
         """Sends every entry that is due, oldest first; returns how many left the outbox."""
-        rows = self._run(
-            "SELECT job_id, attempt, body FROM results WHERE parked = 0 AND next_try <= ? ORDER BY seq", (self.clock(),)
-        )
         done = 0
-        for job_id, attempt, body in rows:
-            outcome = self._send(client, job_id, attempt, json.loads(body))
-            if outcome == "down":
-                break
-            done += outcome == "done"
+        with self._flushing:
+            while batch := self._due():
+                sent = self._send(client, batch)
+                if sent is None:  # the site cannot be reached: the next flush tries again
+                    break
+                done += sent
         return done
 
-    def _send(self, client: SiteClient, job_id: int, attempt: int, result: dict[str, Any]) -> str:
-        key = (job_id, attempt)
-        with self._guard:
-            if key in self._sending:  # another thread is sending it now
-                return "busy"
-            self._sending.add(key)
+    def _due(self) -> list[tuple[int, int, str]]:
+        """The next batch: oldest first, at most BATCH_ENTRIES and BATCH_BYTES (a bigger entry goes
+        alone), and one entry per job (the site answers per job)."""
+        rows = self._run(
+            "SELECT job_id, attempt, body FROM results WHERE parked = 0 AND next_try <= ? ORDER BY seq LIMIT ?",
+            (self.clock(), BATCH_ENTRIES),
+        )
+        size, jobs = 0, set()
+        for count, (job_id, _, body) in enumerate(rows):
+            size += len(body)
+            if count and (size > BATCH_BYTES or job_id in jobs):
+                return rows[:count]
+            jobs.add(job_id)
+        return rows
+
+    def _send(self, client: SiteClient, batch: list[tuple[int, int, str]]) -> int | None:
+        """Sends one batch; returns how many entries left the outbox, None when the site is down.
+        Every entry of the batch leaves the outbox or waits its back-off."""
         try:
-            try:
-                client.result(job_id, result)
-            except (NotClaimable, NotFound) as exc:
-                log.warning("job %s attempt %s: result refused by the site (%s), dropped", job_id, attempt, exc)
-            except ServerError as exc:
-                self._later(job_id, attempt, exc)
-                return "later"
-            except (SiteUnreachable, Unauthorised) as exc:
-                log.warning("job %s attempt %s: result kept in the outbox: %s", job_id, attempt, exc)
-                return "down"
-            except SiteError as exc:
-                self._later(job_id, attempt, exc)
-                return "later"
+            answers = client.results([(job_id, json.loads(body)) for job_id, _, body in batch])
+        except (SiteUnreachable, Unauthorised) as exc:
+            if not isinstance(exc, ServerError):
+                log.warning("%s results kept in the outbox: %s", len(batch), exc)
+                return None
+            failed: SiteError | None = exc
+        except SiteError as exc:
+            failed = exc
+        else:
+            failed = None
+        if failed is not None:
+            if len(batch) > 1:  # the site failed on the call, not on an entry: each goes again alone
+                sent = [self._send(client, [entry]) for entry in batch]
+                return None if None in sent else sum(n or 0 for n in sent)
+            answers = {batch[0][0]: failed}
+        done = []
+        for job_id, attempt, _ in batch:
+            error = answers.get(job_id, SiteError("the site's answer left this result out"))
+            if isinstance(error, (NotClaimable, NotFound)):
+                log.warning("job %s attempt %s: result refused by the site (%s), dropped", job_id, attempt, error)
+            elif error is not None:
+                self._later(job_id, attempt, error)
+                continue
             else:
                 log.info("job %s attempt %s: result delivered", job_id, attempt)
-            self._run("DELETE FROM results WHERE job_id = ? AND attempt = ?", key)
-            return "done"
-        finally:
-            with self._guard:
-                self._sending.discard(key)
+            done.append((job_id, attempt))
+        db = self._db()
+        with db:
+            db.executemany("DELETE FROM results WHERE job_id = ? AND attempt = ?", done)
+        return len(done)
 
     def _later(self, job_id: int, attempt: int, error: Exception) -> None:
         (tries,) = self._run(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from functools import partial
 from typing import Any
 
@@ -42,7 +42,7 @@ app.conf.update(
 )
 
 KINDS = ("read_status", "upload_summary", "clear", "upload_and_clear", "query_invoices")
-SENDERS = 16  # threads sending results
+CLAIMS_PER_CALL = 100  # the site's limit
 
 
 def configure(config: Config) -> None:
@@ -152,6 +152,52 @@ def _operate(
         return _failed(DRIVER_ERROR, f"{type(exc).__name__}: {exc}", monitoring=monitoring)
 
 
+class Claims:
+    """The claims of the messages being handled, sent together by one thread while each task's
+    thread waits for its own job. Claims made while a call is under way go in the next, so a busy
+    agent claims many jobs per call and an idle one claims each at once, without waiting."""
+
+    def __init__(self, client: SiteClient):
+        self._client = client
+        self._waiting: list[tuple[int, int, Future]] = []
+        self._ready = threading.Condition()
+        threading.Thread(target=self._run, name="claims", daemon=True).start()
+
+    def claim(self, job_id: int, attempt: int) -> dict:
+        """The job, claimed; raises what the site answered for it (NotClaimable, SiteUnreachable …)."""
+        future: Future = Future()
+        with self._ready:
+            self._waiting.append((job_id, attempt, future))
+            self._ready.notify()
+        return future.result()
+
+    def _next_call(self) -> list[tuple[int, int, Future]]:
+        """The claims for the next call: oldest first, one per job (the site answers per job)."""
+        with self._ready:
+            self._ready.wait_for(lambda: self._waiting)
+            batch: list[tuple[int, int, Future]] = []
+            for claim in self._waiting:
+                if len(batch) < CLAIMS_PER_CALL and claim[0] not in {job_id for job_id, _, _ in batch}:
+                    batch.append(claim)
+            self._waiting = [claim for claim in self._waiting if claim not in batch]
+            return batch
+
+    def _run(self) -> None:
+        while True:
+            batch = self._next_call()
+            try:
+                claimed, refused = self._client.claim({job_id: attempt for job_id, attempt, _ in batch})
+            except Exception as exc:
+                for _, _, future in batch:
+                    future.set_exception(exc)
+                continue
+            for job_id, _, future in batch:
+                if job_id in claimed:
+                    future.set_result(claimed[job_id])
+                else:
+                    future.set_exception(refused.get(job_id) or SiteError("the site's answer left this claim out"))
+
+
 class Agent:
     """Everything a job needs inside the running agent; set once with install()."""
 
@@ -163,9 +209,11 @@ class Agent:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._working: set[int] = set()  # claimed jobs whose result is not in the outbox yet
-        # Results go out from threads of their own: a task's slot takes the next job as soon as
-        # its result is safe in the outbox, not after the site has answered.
-        self._senders = ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="result")
+        self._claims = Claims(client)
+        # Results go out from a thread of their own: a task's slot takes the next job as soon as
+        # its result is safe in the outbox, and the results stored meanwhile go in one call.
+        self._stored = threading.Event()
+        threading.Thread(target=self._send_results, name="results", daemon=True).start()
 
     def _device_lock(self, number: str) -> threading.Lock:
         with self._locks_guard:
@@ -187,7 +235,7 @@ class Agent:
             log.warning("job %s attempt %s: bad signature, message dropped", job_id, attempt)
             return
         try:
-            job = self.client.claim(job_id, attempt)
+            job = self._claims.claim(job_id, attempt)
         except (NotClaimable, NotFound) as exc:
             log.info("job %s attempt %s: not claimable (%s), message dropped", job_id, attempt, exc)
             return
@@ -203,18 +251,20 @@ class Agent:
         finally:
             with self._locks_guard:
                 self._working.discard(job_id)
-        self._senders.submit(self._deliver, job_id, attempt)
+        self._stored.set()
 
-    def _deliver(self, job_id: int, attempt: int) -> None:
-        try:
-            self.outbox.deliver(self.client, job_id, attempt)
-        except Exception:  # it stays in the outbox; the next flush sends it
-            log.exception("job %s attempt %s: sending the result failed", job_id, attempt)
+    def _send_results(self) -> None:
+        while True:
+            self._stored.wait()
+            self._stored.clear()
+            self.drain()
 
     def drain(self) -> None:
-        """Waits for the results being sent (tests, and a clean stop)."""
-        self._senders.shutdown(wait=True)
-        self._senders = ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="result")
+        """Sends what waits in the outbox now (the sender thread, tests, and a clean stop)."""
+        try:
+            self.outbox.flush(self.client)
+        except Exception:  # it stays in the outbox; the next flush sends it
+            log.exception("sending results failed")
 
     def _work(self, job_id: int, attempt: int, job: dict) -> None:
         started_at = _now()

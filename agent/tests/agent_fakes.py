@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -89,14 +88,16 @@ class FakeDriver:
 
 
 class FakeSite:
-    """The agent API on a real socket: answers me/heartbeat/claim/result and records every call."""
+    """The agent API on a real socket: answers me, heartbeat, jobs/claim and jobs/results, and
+    records every call."""
 
     def __init__(self, token: str = TOKEN):
         self.token = token
         self.calls: list[tuple[str, str, dict | None]] = []
         self.jobs: dict[int, dict] = {}
         self.claim_status: dict[int, int] = {}
-        self.result_status = 200
+        self.result_status = 200  # of a whole results call
+        self.result_statuses: dict[int, int] = {}  # of one job's result within it
         self.received = threading.Condition()
         site = self
 
@@ -131,14 +132,21 @@ class FakeSite:
                             "server_time": "2026-11-05T09:00:00+08:00",
                         },
                     )
-                match = re.fullmatch(r"jobs/(\d+)/(claim|result)/", path)
-                if not match:
-                    return self._answer(404)
-                job_id, action = int(match[1]), match[2]
-                if action == "result":
-                    return self._answer(site.result_status)
-                status = site.claim_status.get(job_id, 200 if job_id in site.jobs else 404)
-                return self._answer(status, {"job": site.claimed(job_id, body["attempt"])} if status == 200 else {})
+                if path == "jobs/claim/":
+                    claimed, refused = [], []
+                    for item in body["jobs"]:
+                        status = site.claim_status.get(item["id"], 200 if item["id"] in site.jobs else 404)
+                        if status == 200:
+                            claimed.append(site.claimed(item["id"], item["attempt"]))
+                        else:
+                            refused.append({"id": item["id"], "status": status, "detail": "refused"})
+                    return self._answer(200, {"jobs": claimed, "refused": refused})
+                if path == "jobs/results/":
+                    if site.result_status != 200:
+                        return self._answer(site.result_status)
+                    statuses = [(item["job"], site.result_statuses.get(item["job"], 200)) for item in body["results"]]
+                    return self._answer(200, {"results": [{"job": job, "status": st} for job, st in statuses]})
+                return self._answer(404)
 
             def do_GET(self):
                 self._handle("GET")
@@ -180,8 +188,19 @@ class FakeSite:
     def paths(self, method: str = "POST") -> list[str]:
         return [path for m, path, _ in self.calls if m == method]
 
+    def claims(self) -> list[list[int]]:
+        """The job ids of each claim call."""
+        return [[item["id"] for item in body["jobs"]] for _, path, body in self.calls if path == "jobs/claim/"]
+
+    def reported(self) -> list[list[int]]:
+        """The job ids of each results call."""
+        return [[item["job"] for item in body["results"]] for _, path, body in self.calls if path == "jobs/results/"]
+
     def results(self) -> dict[int, dict]:
-        return {int(path.split("/")[1]): body for m, path, body in self.calls if path.endswith("/result/")}
+        """The last result sent for each job."""
+        return {
+            item["job"]: item for _, path, body in self.calls if path == "jobs/results/" for item in body["results"]
+        }
 
     def wait_for(self, predicate, timeout: float = 10) -> bool:
         with self.received:

@@ -4,20 +4,28 @@ import subprocess
 import sys
 
 from qingka_agent.client import NotClaimable, NotFound, ServerError, SiteClient, SiteUnreachable
-from qingka_agent.outbox import MAX_TRIES, Outbox, backoff
+from qingka_agent.outbox import BATCH_BYTES, BATCH_ENTRIES, MAX_TRIES, Outbox, backoff
 
 
 class RecordingClient:
-    """Answers result() per job: None for 200, or the exception to raise."""
+    """Answers results() per job: None for 200, or the exception given for it. `fails` makes a
+    whole call raise: always, or (a callable) for the calls it picks."""
 
-    def __init__(self, answers=None):
+    def __init__(self, answers=None, fails=None):
         self.answers = answers or {}
-        self.sent = []
+        self.fails = fails
+        self.calls = []
 
-    def result(self, job_id, result):
-        self.sent.append((job_id, result["attempt"]))
-        if self.answers.get(job_id):
-            raise self.answers[job_id]
+    @property
+    def sent(self):
+        return [entry for call in self.calls for entry in call]
+
+    def results(self, results):
+        self.calls.append([(job_id, result["attempt"]) for job_id, result in results])
+        failure = self.fails(results) if callable(self.fails) else self.fails
+        if failure:
+            raise failure
+        return {job_id: self.answers.get(job_id) for job_id, _ in results}
 
 
 def result(attempt=1, outcome="succeeded"):
@@ -51,7 +59,7 @@ def test_flush_sends_in_order_and_deletes_on_200(tmp_path):
         outbox.put(job_id, 1, result())
     client = RecordingClient()
     assert outbox.flush(client) == 3
-    assert client.sent == [(3, 1), (1, 1), (2, 1)]
+    assert client.calls == [[(3, 1), (1, 1), (2, 1)]]  # in one call
     assert outbox.pending() == []
 
 
@@ -67,9 +75,9 @@ def test_kept_while_the_site_is_down(tmp_path):
     outbox = Outbox(tmp_path / "outbox.sqlite3")
     outbox.put(1, 1, result())
     outbox.put(2, 1, result())
-    client = RecordingClient({1: SiteUnreachable("HTTP 502")})
+    client = RecordingClient(fails=SiteUnreachable("ConnectError"))
     assert outbox.flush(client) == 0
-    assert client.sent == [(1, 1)]  # no point trying the next one
+    assert client.calls == [[(1, 1), (2, 1)]]  # tried once, not one by one
     assert [job for job, _, _ in outbox.pending()] == [1, 2]
     assert outbox.flush(RecordingClient()) == 2
 
@@ -80,6 +88,33 @@ def test_kept_on_connection_refused(tmp_path):
     client = SiteClient("http://127.0.0.1:9", "tok", timeout=2)  # discard port: nothing listens
     assert outbox.flush(client) == 0
     assert len(outbox.pending()) == 1
+
+
+def test_a_call_the_site_fails_on_is_sent_again_one_by_one_and_only_its_culprit_waits(tmp_path):
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    for job_id in (1, 2, 3):
+        outbox.put(job_id, 1, result())
+    client = RecordingClient(fails=lambda results: ServerError("HTTP 500") if 2 in dict(results) else None)
+    assert outbox.flush(client) == 2
+    assert client.calls == [[(1, 1), (2, 1), (3, 1)], [(1, 1)], [(2, 1)], [(3, 1)]]
+    assert [job for job, _, _ in outbox.pending()] == [2]
+    assert outbox.flush(client) == 0  # 2 waits its back-off
+
+
+def test_calls_are_bounded_in_entries_and_bytes_and_carry_one_entry_per_job(tmp_path):
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    for job_id in range(1, BATCH_ENTRIES + 51):
+        outbox.put(job_id, 1, result())
+    client = RecordingClient()
+    assert outbox.flush(client) == BATCH_ENTRIES + 50
+    assert [len(call) for call in client.calls] == [BATCH_ENTRIES, 50]
+    outbox.put(1, 2, result(2))
+    outbox.put(1, 3, result(3))  # the same job again: the site answers per job, so in the next call
+    outbox.put(2, 1, {**result(), "invoices": ["x" * BATCH_BYTES]})  # too big to share a call
+    outbox.put(3, 1, result())
+    client = RecordingClient()
+    assert outbox.flush(client) == 4
+    assert client.calls == [[(1, 2)], [(1, 3)], [(2, 1)], [(3, 1)]]
 
 
 def test_survives_a_killed_process(tmp_path):

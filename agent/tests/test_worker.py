@@ -40,7 +40,7 @@ def make_agent(site, tmp_path, driver):
 
 def run(agent, job_id, attempt=1, signature=None):
     agent.handle(job_id, attempt, signature or sign(KEY, job_id, attempt))
-    agent.drain()  # results are sent from threads of their own
+    agent.drain()  # results are sent from a thread of their own
 
 
 def test_clear_due_is_cleared_and_reported(site, tmp_path, caplog):
@@ -51,7 +51,7 @@ def test_clear_due_is_cleared_and_reported(site, tmp_path, caplog):
     run(agent, 7)
     # The scan's reading says the clear is due: no read before acting.
     assert driver.calls == [("clear", NUMBER, "2026-10", CERT_PASSWORD, DEVICE_PASSWORD)]
-    assert site.paths() == ["jobs/7/claim/", "jobs/7/result/"]
+    assert site.claims() == [[7]] and site.reported() == [[7]]
     result = site.results()[7]
     assert result["attempt"] == 1 and result["outcome"] == "succeeded" and result["already_done"] is False
     assert result["error_code"] is None and result["monitoring"]["clear_count"] == 1
@@ -83,7 +83,7 @@ def test_unclaimable_job_leaves_the_device_alone(site, tmp_path, status):
     site.add_job(7, "clear", NUMBER)
     site.claim_status[7] = status
     run(make_agent(site, tmp_path, driver), 7)
-    assert site.paths() == ["jobs/7/claim/"]
+    assert site.paths() == ["jobs/claim/"]
     assert driver.calls == []
 
 
@@ -201,7 +201,7 @@ def test_result_waits_in_outbox_while_site_is_down(site, tmp_path):
     agent.outbox.clock = lambda: time.time() + 10
     assert agent.outbox.flush(agent.client) == 1
     assert agent.outbox.pending() == []
-    assert site.paths().count("jobs/7/result/") == 2
+    assert site.reported() == [[7], [7]]
     assert driver.operations() == ["clear"]
 
 
@@ -211,7 +211,7 @@ def test_the_heartbeat_names_the_jobs_being_worked_on(site, tmp_path):
     site.add_job(7, "clear", NUMBER)
     thread = threading.Thread(target=run, args=(agent, 7))
     thread.start()
-    assert site.wait_for(lambda s: "jobs/7/claim/" in s.paths())
+    assert site.wait_for(lambda s: [7] in s.claims())
     time.sleep(0.1)
     assert agent.working() == [7]
     thread.join()
@@ -266,7 +266,7 @@ def test_worker_consumes_only_its_own_queue(site, tmp_path):
             worker.app.send_task("qingka.run_job", args=[7, 1, sign(KEY, 7, 1)], queue="agent.1")
             assert site.wait_for(lambda s: 7 in s.results())
         assert site.results()[7]["outcome"] == "succeeded"
-        assert "jobs/8/claim/" not in site.paths()
+        assert all(8 not in ids for ids in site.claims())
         assert redis.Redis.from_url(broker).llen("agent.2") == 1
     finally:
         redis.Redis.from_url(broker).flushdb()

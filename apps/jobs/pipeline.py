@@ -340,58 +340,125 @@ def retry_delay(attempts: int) -> dt.timedelta:
 
 
 # --- the agent's calls ------------------------------------------------------------------------
-
-
-@transaction.atomic  # the move and its audit event in one commit
-def claim(agent, job_id: int, attempt: int) -> Job:
-    """Only a queued job of this agent's device, at its current attempt; the agent gets a lease."""
-    job = (
-        Job.objects.select_related("device", "period", "device__client").filter(pk=job_id, device__agent=agent).first()
-    )
-    if job is None:
-        raise NotFound(job_id)
-    if job.state != JobState.QUEUED or job.attempts != attempt:
-        raise NotClaimable(f"job {job_id} is {job.state} at attempt {job.attempts}, not queued at {attempt}")
-    now = clock.now()
-    if not job.move(
-        JobState.RUNNING, started_at=now, lease_expires_at=now + dt.timedelta(seconds=settings.QINGKA_JOB_LEASE_SECONDS)
-    ):
-        raise NotClaimable(f"job {job_id} was taken meanwhile")
-    log.record(
-        Action.JOB_STARTED,
-        job,
-        agent=agent,
-        source=agent.hostname,
-        simulated=job.device.simulated,
-        after={"attempt": attempt},
-    )
-    return job
+# The agent claims the jobs of all the messages it holds in one call, and reports the results that
+# wait in its outbox in one call: each job is judged on its own, and a batch costs a constant
+# number of statements plus the writes each job needs.
 
 
 @transaction.atomic
-def accept_result(agent, job_id: int, result: dict) -> Job:
-    """Applies one result. Idempotent on (job, attempt): a second copy changes nothing."""
-    job = (
-        Job.objects.select_for_update(of=("self",))
-        .select_related("device__client", "period", "device__agent")
-        .filter(pk=job_id, device__agent=agent)
-        .first()
+def claim_jobs(agent, attempts: dict[int, int]) -> tuple[list[Job], dict[int, Exception]]:
+    """Claims each job of `attempts` (job id → attempt) that is a queued job of this agent's device
+    at that attempt, giving it a lease; returns those jobs and, for each other one, why not
+    (NotFound or NotClaimable). The rows are locked while they are judged, so one statement can
+    move them all."""
+    jobs = {
+        job.pk: job
+        for job in Job.objects.select_for_update(of=("self",))
+        .select_related("device__client", "period")
+        .filter(pk__in=attempts, device__agent=agent)
+        .order_by("pk")
+    }
+    claimed: list[Job] = []
+    refused: dict[int, Exception] = {}
+    for job_id, attempt in attempts.items():
+        job = jobs.get(job_id)
+        if job is None:
+            refused[job_id] = NotFound(job_id)
+        elif job.state != JobState.QUEUED or job.attempts != attempt:
+            refused[job_id] = NotClaimable(
+                f"job {job_id} is {job.state} at attempt {job.attempts}, not queued at {attempt}"
+            )
+        else:
+            claimed.append(job)
+    now = clock.now()
+    lease = now + dt.timedelta(seconds=settings.QINGKA_JOB_LEASE_SECONDS)
+    Job.objects.filter(pk__in=[job.pk for job in claimed]).update(
+        state=JobState.RUNNING, started_at=now, lease_expires_at=lease
     )
-    if job is None:
-        raise NotFound(job_id)
-    attempt = result.get("attempt")
-    if not isinstance(attempt, int) or not 1 <= attempt <= job.attempts:
-        raise NotClaimable(f"job {job_id} is at attempt {job.attempts}; there was no attempt {attempt}")
-    # Late: the lease ran out (the agent or the site was away) and the job went back to the queue.
-    # While no one has claimed the new attempt, the work this result reports is the job's.
-    late = attempt < job.attempts and job.state == JobState.QUEUED
-    if not late and (attempt < job.attempts or job.state in (JobState.QUEUED, JobState.CANCELLED)):
-        keep_as_evidence(job, agent, result)
-        return job
-    if not late and job.state != JobState.RUNNING:
-        return job  # this attempt's result was applied before
+    for job in claimed:
+        job.state, job.started_at, job.lease_expires_at = JobState.RUNNING, now, lease
+    log.record_many(
+        [
+            log.build(
+                Action.JOB_STARTED,
+                job,
+                agent=agent,
+                source=agent.hostname,
+                simulated=job.device.simulated,
+                after={"attempt": job.attempts},
+            )
+            for job in claimed
+        ]
+    )
+    return claimed, refused
+
+
+def accept_results(agent, results: dict[int, dict]) -> dict[int, Job | Exception]:
+    """Applies each result of `results` (job id → result) and returns, per job, the job or why it
+    was refused (NotFound, NotClaimable). Idempotent on (job, attempt): a second copy changes
+    nothing. All in one transaction; should one result make it fail, each is applied in its own,
+    so that one result the site cannot apply does not hold up the others (it gets its exception)."""
+    try:
+        with transaction.atomic():
+            return _accept_results(agent, results)
+    except Exception:
+        if len(results) == 1:
+            raise
+        logger.exception("agent %s: a batch of %s results failed; applying them one by one", agent.pk, len(results))
+    outcome: dict[int, Job | Exception] = {}
+    for job_id, result in results.items():
+        try:
+            with transaction.atomic():
+                outcome |= _accept_results(agent, {job_id: result})
+        except Exception as error:
+            logger.exception("agent %s: the result for job %s failed", agent.pk, job_id)
+            outcome[job_id] = error
+    return outcome
+
+
+def _accept_results(agent, results: dict[int, dict]) -> dict[int, Job | Exception]:
+    jobs = {
+        job.pk: job
+        for job in Job.objects.select_for_update(of=("self",))
+        .select_related("device__client", "period", "device__agent")
+        .filter(pk__in=results, device__agent=agent)
+        .order_by("pk")
+    }
+    outcome: dict[int, Job | Exception] = {}
+    audits: list = []
+    for job_id, result in results.items():
+        job = jobs.get(job_id)
+        if job is None:
+            outcome[job_id] = NotFound(job_id)
+            continue
+        attempt = result.get("attempt")
+        if not isinstance(attempt, int) or not 1 <= attempt <= job.attempts:
+            outcome[job_id] = NotClaimable(f"job {job_id} is at attempt {job.attempts}; there was no attempt {attempt}")
+            continue
+        outcome[job_id] = job
+        # Late: the lease ran out (the agent or the site was away) and the job went back to the
+        # queue. While no one has claimed the new attempt, the work this result reports is the job's.
+        late = attempt < job.attempts and job.state == JobState.QUEUED
+        if not late and (attempt < job.attempts or job.state in (JobState.QUEUED, JobState.CANCELLED)):
+            keep_as_evidence(job, agent, result)
+        elif late or job.state == JobState.RUNNING:  # else this attempt's result was applied before
+            _apply_result(job, agent, result, late, audits)
+    log.record_many(audits)
+    for batch_id in {job.batch_id for job in outcome.values() if isinstance(job, Job) and job.batch_id}:
+        transaction.on_commit(partial(events.batch_progressed, batch_id))
+    return outcome
+
+
+def _apply_result(job: Job, agent, result: dict, late: bool, audits: list) -> None:
+    """One attempt's result moves its job, the device's reading and health, and the period; the
+    audit events it makes are added to `audits`, written with the batch's."""
     now = clock.now()
     device = job.device
+    attempt = result["attempt"]
+
+    def audit(action, obj, **details):
+        audits.append(log.build(action, obj, agent=agent, source=agent.hostname, simulated=device.simulated, **details))
+
     # A late result takes the job back to the attempt that did the work; the message sent for the
     # newer attempt then finds the job no longer queued, and is refused at its claim.
     back = {"attempts": attempt} if late else {}
@@ -400,14 +467,7 @@ def accept_result(agent, job_id: int, result: dict) -> Job:
     if result.get("error_code") == DEVICE_LOCKED and not device.locked_reported:
         device.locked_reported = True
         device.save(update_fields=["locked_reported"])
-        log.record(
-            Action.DEVICE_LOCKED,
-            device,
-            agent=agent,
-            source=agent.hostname,
-            simulated=device.simulated,
-            after={"locked_reported": True, "raw_code": result.get("raw_code") or ""},
-        )
+        audit(Action.DEVICE_LOCKED, device, after={"locked_reported": True, "raw_code": result.get("raw_code") or ""})
     stored = {
         k: result.get(k)
         for k in (
@@ -421,7 +481,6 @@ def accept_result(agent, job_id: int, result: dict) -> Job:
             "finished_at",
         )
     }
-    audit = partial(log.record, agent=agent, source=agent.hostname, simulated=device.simulated)
     if result.get("outcome") == "succeeded":
         if job.kind == JobKind.QUERY_INVOICES:  # the answer is the invoices: kept, counted on the job
             stored["invoices"], stored["invoices_rejected"] = record_invoices(job, result.get("invoices") or [], now)
@@ -451,9 +510,6 @@ def accept_result(agent, job_id: int, result: dict) -> Job:
         )
     if job.period_id:
         _update_period(job, audit)
-    if job.batch_id:
-        transaction.on_commit(partial(events.batch_progressed, job.batch_id))
-    return job
 
 
 def fail(

@@ -1,7 +1,9 @@
-"""The agent's calls about jobs: claim one, report its result."""
+"""The agent's calls about jobs: claim them, report their results."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from apps.core.months import format_month
@@ -30,51 +32,122 @@ class Result(serializers.Serializer):
     finished_at = serializers.CharField(allow_null=True, required=False)
 
 
+MAX_BATCH = 100  # jobs per claim or result call
+
+
+class ClaimItem(Claim):
+    id = serializers.IntegerField(min_value=1)
+
+
+class Claims(serializers.Serializer):
+    jobs = serializers.ListField(child=ClaimItem(), allow_empty=False, max_length=MAX_BATCH)
+
+
+class ResultItem(Result):
+    job = serializers.IntegerField(min_value=1)
+
+
+class Results(serializers.Serializer):
+    """The items are checked one by one (ResultItem): one that does not read is refused alone."""
+
+    results = serializers.ListField(child=serializers.DictField(), allow_empty=False, max_length=MAX_BATCH)
+
+
+def refusal(error: Exception) -> tuple[int, str]:
+    if isinstance(error, pipeline.NotFound):
+        return status.HTTP_404_NOT_FOUND, f"job {error} is not this agent's"
+    if isinstance(error, pipeline.NotClaimable):
+        return status.HTTP_409_CONFLICT, str(error)
+    return status.HTTP_500_INTERNAL_SERVER_ERROR, "the site failed on this result"
+
+
+def described(job) -> dict:
+    device = job.device
+    return {
+        "id": job.pk,
+        "kind": job.kind,
+        "attempt": job.attempts,
+        "period": format_month(job.period.month) if job.period else None,
+        "query": job.query,
+        "lease_expires_at": job.lease_expires_at and job.lease_expires_at.isoformat(),
+        "device": {
+            "number": device.number,
+            "kind": device.kind,
+            "slot": device.slot,
+            "sub_number": device.sub_number,
+            "simulated": device.simulated,
+            "certificate_password": device.certificate_password,
+            "device_password": device.device_password,
+        },
+    }
+
+
+@extend_schema(tags=["agent"], operation_id="agent_jobs_claim_many", request=Claims, responses={200: dict})
+@agent_view(["POST"])
+def claim_jobs(request):
+    """Claims many jobs: those claimed come back with their devices' passwords, the others with
+    why not (404: not this agent's, 409: not queued at that attempt)."""
+    body = Claims(data=request.data)
+    body.is_valid(raise_exception=True)
+    claimed, refused = pipeline.claim_jobs(
+        request.auth, {item["id"]: item["attempt"] for item in body.validated_data["jobs"]}
+    )
+    answer = [
+        {"id": job_id, "status": refusal(error)[0], "detail": refusal(error)[1]} for job_id, error in refused.items()
+    ]
+    return Response({"jobs": [described(job) for job in claimed], "refused": answer})
+
+
+@extend_schema(tags=["agent"], operation_id="agent_jobs_results_many", request=Results, responses={200: dict})
+@agent_view(["POST"])
+def report_results(request):
+    """Reports many results; the answer gives each its status: 200 (applied, or applied before),
+    400 (does not read, with the errors), 404, 409 (no such attempt), 500 (the site failed on it)."""
+    body = Results(data=request.data)
+    body.is_valid(raise_exception=True)
+    answers, readable = {}, {}
+    for item in body.validated_data["results"]:
+        result = ResultItem(data=item)
+        if not result.is_valid():
+            if not isinstance(item.get("job"), int):
+                raise ValidationError({"results": [_("每个结果都要写明它的任务编号")]})
+            answers[item["job"]] = {"job": item["job"], "status": status.HTTP_400_BAD_REQUEST, "detail": result.errors}
+            continue
+        job_id = result.validated_data.pop("job")
+        readable[job_id] = result.validated_data
+    for job_id, outcome in pipeline.accept_results(request.auth, readable).items():
+        if isinstance(outcome, Exception):
+            code, detail = refusal(outcome)
+            answers[job_id] = {"job": job_id, "status": code, "detail": detail}
+        else:
+            answers[job_id] = {"job": job_id, "status": status.HTTP_200_OK, "state": outcome.state}
+    return Response({"results": list(answers.values())})
+
+
 def refused(error: Exception) -> Response:
-    code = status.HTTP_404_NOT_FOUND if isinstance(error, pipeline.NotFound) else status.HTTP_409_CONFLICT
-    return Response({"detail": str(error)}, status=code)
+    code, detail = refusal(error)
+    return Response({"detail": detail}, status=code)
 
 
 @extend_schema(tags=["agent"], request=Claim, responses={200: dict, 404: dict, 409: dict})
 @agent_view(["POST"])
 def claim(request, job_id: int):
+    """One job (the call of agents before 0.2; claim_jobs does many)."""
     body = Claim(data=request.data)
     body.is_valid(raise_exception=True)
-    try:
-        job = pipeline.claim(request.auth, job_id, body.validated_data["attempt"])
-    except (pipeline.NotFound, pipeline.NotClaimable) as error:
-        return refused(error)
-    device = job.device
-    return Response(
-        {
-            "job": {
-                "id": job.pk,
-                "kind": job.kind,
-                "attempt": job.attempts,
-                "period": format_month(job.period.month) if job.period else None,
-                "query": job.query,
-                "lease_expires_at": job.lease_expires_at and job.lease_expires_at.isoformat(),
-                "device": {
-                    "number": device.number,
-                    "kind": device.kind,
-                    "slot": device.slot,
-                    "sub_number": device.sub_number,
-                    "simulated": device.simulated,
-                    "certificate_password": device.certificate_password,
-                    "device_password": device.device_password,
-                },
-            }
-        }
-    )
+    claimed, refused_jobs = pipeline.claim_jobs(request.auth, {job_id: body.validated_data["attempt"]})
+    if refused_jobs:
+        return refused(refused_jobs[job_id])
+    return Response({"job": described(claimed[0])})
 
 
 @extend_schema(tags=["agent"], request=Result, responses={200: dict, 404: dict, 409: dict})
 @agent_view(["POST"])
 def result(request, job_id: int):
+    """One result (the call of agents before 0.2; report_results does many)."""
     body = Result(data=request.data)
     body.is_valid(raise_exception=True)
-    try:
-        job = pipeline.accept_result(request.auth, job_id, body.validated_data)
-    except (pipeline.NotFound, pipeline.NotClaimable) as error:
-        return refused(error)
-    return Response({"job": job.pk, "state": job.state})
+    outcome = pipeline.accept_results(request.auth, {job_id: body.validated_data})[job_id]
+    if isinstance(outcome, Exception):
+        return refused(outcome)
+    return Response({"job": outcome.pk, "state": outcome.state})
