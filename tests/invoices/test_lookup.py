@@ -228,6 +228,8 @@ def test_the_api_searches_explains_and_asks_the_devices(world, users, api):
     miss = api.get("/api/v1/invoices/", {"code": CODE, "number": "00000010"}).json()
     assert miss["count"] == 0 and [r["kind"] for r in miss["reasons"]][0] == "near"
     assert api.get("/api/v1/invoices/", {"number": "12"}).json() == {"number": ["发票号码应为8位数字（数电票为20位）"]}
+    not_an_object = api.post("/api/v1/invoices/sync/", [1], format="json")
+    assert not_an_object.status_code == 400 and not_an_object.json() == {"detail": "请求体应为 JSON 对象"}
     asked = api.post("/api/v1/invoices/sync/", {"month": "2026-11"}, format="json")
     assert asked.status_code == 202 and len(asked.json()["jobs"]) == 2
     assert APIClient().get("/api/v1/invoices/", {"number": "00000001"}).status_code in (401, 403)

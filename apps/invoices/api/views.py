@@ -1,10 +1,11 @@
 """GET /api/v1/invoices/?code=&number=&date_from=&date_to=&amount=&client=  (发票查询)
 POST /api/v1/invoices/sync/  {"client"?, "month" | "code" + "number"}  (read them from the devices)"""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
 from apps.accounts.permissions import can_record_returns
@@ -122,6 +123,8 @@ def sync(request):
     """Read the invoices from the devices now (发票查询 jobs): 管理员 any device, 会计 their clients'."""
     if not can_record_returns(request.user):
         raise PermissionDenied
+    if not isinstance(request.data, dict):  # a JSON list or number is no form's data
+        raise ValidationError({"detail": _("请求体应为 JSON 对象")})
     form = _checked(SyncForm(request.data, user=request.user))
     jobs, skipped = request_queries(request.user, form.cleaned_data["client"], form.query(), request)
     return Response(
