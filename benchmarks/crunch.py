@@ -138,6 +138,7 @@ def main():
             what="the agents online with all devices",
         )
         time.sleep(3)
+        common.analyze()
         http = TestClient()
         http.force_login(User.objects.get(username="bench-admin"))
         started = clock.now()

@@ -76,6 +76,7 @@ def main():
             what="the agent online with its devices",
         )
         time.sleep(3)
+        common.analyze()
         devices = list(Device.objects.filter(agent=agent).select_related("agent", "client").order_by("pk"))
         started = clock.now()
         jobs, skipped = request_jobs("read_status", devices)
