@@ -414,6 +414,17 @@ def test_state_survives_a_new_driver_and_the_devices_file_only_seeds(sim):
     assert restarted.clear(GOLD, "2026-10", GOLD_PW)["already_done"] is True
 
 
+def test_a_scan_reports_the_clock_moving_on_and_a_changed_device_at_once(sim):
+    driver = again(sim([gold()])[0])
+    driver.set_clock("2026-11-03T09:00:00")
+    first = driver.discover()[0].monitoring
+    driver.set_clock("2026-11-03T09:00:07")
+    second = driver.discover()[0].monitoring
+    assert second["clock"] == "2026-11-03T09:00:07+08:00" and {**second, "clock": first["clock"]} == first
+    driver.upload_summary(GOLD, "2026-10", GOLD_PW)
+    assert driver.discover()[0].monitoring["summary_count"] == first["summary_count"] + 1
+
+
 def test_clock_file_moves_a_running_agent_from_november_to_december(sim):
     driver = again(sim([gold()])[0])  # on the clock file
     real = datetime.now(SHANGHAI)
