@@ -176,10 +176,15 @@ class Claims:
         with self._ready:
             self._ready.wait_for(lambda: self._waiting)
             batch: list[tuple[int, int, Future]] = []
+            later: list[tuple[int, int, Future]] = []
+            jobs: set[int] = set()
             for claim in self._waiting:
-                if len(batch) < CLAIMS_PER_CALL and claim[0] not in {job_id for job_id, _, _ in batch}:
+                if len(batch) < CLAIMS_PER_CALL and claim[0] not in jobs:
                     batch.append(claim)
-            self._waiting = [claim for claim in self._waiting if claim not in batch]
+                    jobs.add(claim[0])
+                else:
+                    later.append(claim)
+            self._waiting = later
             return batch
 
     def _run(self) -> None:

@@ -96,6 +96,7 @@ class FakeSite:
         self.calls: list[tuple[str, str, dict | None]] = []
         self.jobs: dict[int, dict] = {}
         self.claim_status: dict[int, int] = {}
+        self.claim_seconds = 0.0  # how long a claim call takes
         self.result_status = 200  # of a whole results call
         self.result_statuses: dict[int, int] = {}  # of one job's result within it
         self.received = threading.Condition()
@@ -133,6 +134,7 @@ class FakeSite:
                         },
                     )
                 if path == "jobs/claim/":
+                    time.sleep(site.claim_seconds)
                     claimed, refused = [], []
                     for item in body["jobs"]:
                         status = site.claim_status.get(item["id"], 200 if item["id"] in site.jobs else 404)

@@ -231,6 +231,22 @@ def test_one_operation_per_device_at_a_time(site, tmp_path):
     assert driver.max_running == 1 and len(driver.calls) == 3
 
 
+def test_claims_made_while_a_claim_call_is_under_way_go_together_in_the_next(site, tmp_path):
+    numbers = [f"5399122376{n:02d}" for n in range(10)]
+    agent = make_agent(site, tmp_path, FakeDriver({number: CLEAR_DUE for number in numbers}))
+    for job_id, number in enumerate(numbers, start=1):
+        site.add_job(job_id, "clear", number)
+    site.claim_seconds = 0.3  # the first call is under way while the other nine tasks claim
+    threads = [threading.Thread(target=run, args=(agent, job_id)) for job_id in range(1, 11)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(len(call) for call in site.claims()) == [1, 9]
+    assert sorted(job_id for call in site.claims() for job_id in call) == list(range(1, 11))
+    assert sorted(site.results()) == list(range(1, 11)) and agent.outbox.pending() == []
+
+
 def test_task_retries_later_when_the_site_is_down_at_claim(tmp_path, monkeypatch):
     driver = FakeDriver({NUMBER: CLEAR_DUE})
     down = FakeSite()

@@ -92,9 +92,10 @@ def claim_jobs(request):
     claimed, refused = pipeline.claim_jobs(
         request.auth, {item["id"]: item["attempt"] for item in body.validated_data["jobs"]}
     )
-    answer = [
-        {"id": job_id, "status": refusal(error)[0], "detail": refusal(error)[1]} for job_id, error in refused.items()
-    ]
+    answer = []
+    for job_id, error in refused.items():
+        code, detail = refusal(error)
+        answer.append({"id": job_id, "status": code, "detail": detail})
     return Response({"jobs": [described(job) for job in claimed], "refused": answer})
 
 
