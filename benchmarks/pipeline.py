@@ -105,7 +105,7 @@ def main():
             done = list(Job.objects.filter(pk__in=ids))
             rates.append(len(done) / (max(j.finished_at for j in done) - started).total_seconds())
             succeeded += sum(j.state == "succeeded" for j in done)
-        rate = sorted(rates)[ROUNDS // 2]
+        rate = common.percentile(rates, 50)
         size = f"{DEVICES} simulated devices (no device time), 1 agent × {CONCURRENCY}"
         rows.append(
             common.figure(

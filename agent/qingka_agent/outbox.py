@@ -113,17 +113,16 @@ class Outbox:
     def _send(self, client: SiteClient, batch: list[tuple[int, int, str]]) -> int | None:
         """Sends one batch; returns how many entries left the outbox, None when the site is down.
         Every entry of the batch leaves the outbox or waits its back-off."""
+        failed: SiteError | None = None
         try:
             answers = client.results([(job_id, json.loads(body)) for job_id, _, body in batch])
+        except ServerError as exc:  # the site is up and failed on this call: a SiteUnreachable, yet not down
+            failed = exc
         except (SiteUnreachable, Unauthorised) as exc:
-            if not isinstance(exc, ServerError):
-                log.warning("%s results kept in the outbox: %s", len(batch), exc)
-                return None
-            failed: SiteError | None = exc
+            log.warning("%s results kept in the outbox: %s", len(batch), exc)
+            return None
         except SiteError as exc:
             failed = exc
-        else:
-            failed = None
         if failed is not None:
             if len(batch) > 1:  # the site failed on the call, not on an entry: each goes again alone
                 sent = [self._send(client, [entry]) for entry in batch]

@@ -351,13 +351,7 @@ def claim_jobs(agent, attempts: dict[int, int]) -> tuple[list[Job], dict[int, Ex
     at that attempt, giving it a lease; returns those jobs and, for each other one, why not
     (NotFound or NotClaimable). The rows are locked while they are judged, so one statement can
     move them all."""
-    jobs = {
-        job.pk: job
-        for job in Job.objects.select_for_update(of=("self",))
-        .select_related("device__client", "period")
-        .filter(pk__in=attempts, device__agent=agent)
-        .order_by("pk")
-    }
+    jobs = _locked_jobs(agent, attempts)
     claimed: list[Job] = []
     refused: dict[int, Exception] = {}
     for job_id, attempt in attempts.items():
@@ -417,15 +411,10 @@ def accept_results(agent, results: dict[int, dict]) -> dict[int, Job | Exception
 
 
 def _accept_results(agent, results: dict[int, dict]) -> dict[int, Job | Exception]:
-    jobs = {
-        job.pk: job
-        for job in Job.objects.select_for_update(of=("self",))
-        .select_related("device__client", "period", "device__agent")
-        .filter(pk__in=results, device__agent=agent)
-        .order_by("pk")
-    }
+    jobs = _locked_jobs(agent, results)
     outcome: dict[int, Job | Exception] = {}
     audits: list = []
+    progressed: set[int] = set()  # batches with a job moved by this call
     for job_id, result in results.items():
         job = jobs.get(job_id)
         if job is None:
@@ -443,10 +432,24 @@ def _accept_results(agent, results: dict[int, dict]) -> dict[int, Job | Exceptio
             keep_as_evidence(job, agent, result)
         elif late or job.state == JobState.RUNNING:  # else this attempt's result was applied before
             _apply_result(job, agent, result, late, audits)
+            if job.batch_id:
+                progressed.add(job.batch_id)
     log.record_many(audits)
-    for batch_id in {job.batch_id for job in outcome.values() if isinstance(job, Job) and job.batch_id}:
+    for batch_id in progressed:
         transaction.on_commit(partial(events.batch_progressed, batch_id))
     return outcome
+
+
+def _locked_jobs(agent, ids) -> dict[int, Job]:
+    """This agent's jobs among `ids`, by id, locked in id order (two batches never wait on each
+    other the wrong way round), with what a claim and a result read of them."""
+    return {
+        job.pk: job
+        for job in Job.objects.select_for_update(of=("self",))
+        .select_related("device__client", "device__agent", "period")
+        .filter(pk__in=ids, device__agent=agent)
+        .order_by("pk")
+    }
 
 
 def _apply_result(job: Job, agent, result: dict, late: bool, audits: list) -> None:
