@@ -71,6 +71,7 @@ class SiteClient:
         devices: list[dict[str, Any]],
         jobs: list[int] | None = None,
         parked: list[int] | None = None,
+        changed_only: bool = False,
     ) -> dict[str, Any]:
         body = {
             "version": version,
@@ -78,6 +79,7 @@ class SiteClient:
             "devices": devices,
             "jobs": jobs or [],
             "parked": parked or [],
+            "changed_only": changed_only,
         }
         return self._call("POST", "heartbeat/", body)
 

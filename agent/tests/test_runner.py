@@ -118,25 +118,40 @@ def test_agent_runs_a_job_and_stops_on_sigterm(site, tmp_path):
     assert TOKEN not in output
 
 
-def test_a_heartbeat_carries_a_reading_only_when_it_changed_and_all_once_a_minute(monkeypatch):
-    from qingka_agent import runner
+ROW = {"slot": "sim-1", "kind": "ukey", "driver": "simulated", "device_number": NUMBER, "simulated": True}
 
+
+def beats(monkeypatch, reported):
+    """A heartbeat's rows as sent, the clock moved on 3 s after each."""
     now = [1000.0]
     monkeypatch.setattr(runner.time, "monotonic", lambda: now[0])
-    readings = runner.Readings()
 
     def beat(rows):
-        full = now[0] - readings.full_at >= runner.FULL_EVERY
-        sent, digests = readings.rows(rows)
-        readings.delivered(digests, full)
-        return [row["monitoring"] for row in sent]
+        sent, full, site_has = reported.prepare(rows)
+        reported.delivered(site_has, full)
+        now[0] += 3
+        return sent, full
 
-    row = {"device_number": "539912237528", "monitoring": {"kpjzsj": "2026-11-16", "clock": "10:00"}}
-    assert beat([row]) == [row["monitoring"]]  # the first heartbeat carries every reading
-    now[0] += 3
-    assert beat([dict(row, monitoring={"kpjzsj": "2026-11-16", "clock": "10:03"})]) == [None]  # only the clock moved
-    now[0] += 3
-    changed = {"kpjzsj": "2026-12-15", "clock": "10:06"}
-    assert beat([dict(row, monitoring=changed)]) == [changed]
+    return beat, now
+
+
+def test_a_partial_heartbeat_carries_only_the_devices_that_changed(monkeypatch):
+    beat, now = beats(monkeypatch, runner.Reported(partial_allowed=True))
+    other = dict(ROW, slot="sim-2", device_number="661814461322", busy=False, monitoring=None)
+    row = dict(ROW, busy=False, monitoring={"kpjzsj": "2026-11-16", "clock": "10:00"})
+    assert beat([row, other]) == ([row, other], True)  # the first: every device, every reading
+    assert beat([dict(row, monitoring={"kpjzsj": "2026-11-16", "clock": "10:03"}), other]) == ([], False)
+    busy = dict(row, busy=True)
+    assert beat([busy, other]) == ([dict(busy, monitoring=None)], False)  # its reading did not change
+    changed = dict(busy, monitoring={"kpjzsj": "2026-12-15", "clock": "10:09"})
+    assert beat([changed, other]) == ([changed], False)
+    assert beat([changed]) == ([changed], True)  # one was pulled out: all of them
     now[0] += runner.FULL_EVERY
-    assert beat([dict(row, monitoring=changed)]) == [changed]  # once a minute, all of them
+    assert beat([changed]) == ([changed], True)  # and once a minute
+
+
+def test_a_site_that_takes_no_partial_heartbeats_gets_every_device(monkeypatch):
+    beat, _ = beats(monkeypatch, runner.Reported(partial_allowed=False))
+    row = dict(ROW, busy=False, monitoring=None)
+    assert beat([row]) == ([row], True)
+    assert beat([row]) == ([row], True)

@@ -89,6 +89,8 @@ def _replace_inventory(agent: Agent, rows: list[dict]) -> None:
 def apply_heartbeat(agent: Agent, data: dict, now: dt.datetime) -> None:
     """The agent is online; the devices it reports are present in their slots, the ones it held
     before and no longer reports are missing, and the leases of the jobs it is working on run on.
+    A partial heartbeat (`changed_only`) lists only the devices whose state or reading changed since
+    the agent's last heartbeat, on an inventory that did not change: the others stay as they are.
 
     A device no agent holds yet comes to this one. A device another agent holds does not move: it
     is marked as asking to move here, and a person approves the move (admin action), so no agent
@@ -103,7 +105,9 @@ def apply_heartbeat(agent: Agent, data: dict, now: dt.datetime) -> None:
         events.append(
             log.build(Action.AGENT_ONLINE, agent, before={"online": False}, after={"online": True}, source=source)
         )
-    _replace_inventory(agent, data["devices"])
+    changed_only = data.get("changed_only", False)
+    if not changed_only:
+        _replace_inventory(agent, data["devices"])
     rows = {row["device_number"]: row for row in data["devices"] if row.get("device_number")}
     fields = ("agent", "present", "busy", "slot", "simulated", "last_seen_at")
     updates, readings, move_requests = [], [], []
@@ -151,10 +155,14 @@ def apply_heartbeat(agent: Agent, data: dict, now: dt.datetime) -> None:
     if move_requests:
         Device.objects.filter(pk__in=move_requests).update(pending_agent=agent)
     record_readings(readings, now)
-    missing = list(
-        Device.objects.filter(agent=agent, present=True)
-        .exclude(number__in=rows)
-        .only("pk", "number", "kind", "client_id", "slot", "simulated")
+    missing = (
+        []
+        if changed_only
+        else list(
+            Device.objects.filter(agent=agent, present=True)
+            .exclude(number__in=rows)
+            .only("pk", "number", "kind", "client_id", "slot", "simulated")
+        )
     )
     if missing:
         Device.objects.filter(pk__in=[d.pk for d in missing]).update(present=False, busy=False)

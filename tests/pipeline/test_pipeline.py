@@ -262,6 +262,29 @@ def test_heartbeat_marks_present_missing_and_keeps_unknown_devices(setup):
     assert bad.status_code == 400
 
 
+def test_a_partial_heartbeat_changes_only_the_devices_it_lists(setup, sent):
+    agent, device, api = setup["agent"], setup["device"], setup["api"]
+    other = make_device(make_client(), agent=agent, present=True, simulated=True)
+    row = {"slot": "sim-1", "kind": "tax_disk", "driver": "simulated", "simulated": True, "busy": False}
+    rows = [dict(row, device_number=device.number), dict(row, slot="sim-2", device_number=other.number)]
+    full = {"version": "0.3.0", "hostname": "cabinet-1", "devices": rows}
+    assert api.post("/api/v1/agent/heartbeat/", full, format="json").status_code == 200
+    job = ask(setup)
+    api.post("/api/v1/agent/jobs/claim/", {"jobs": [{"id": job.pk, "attempt": 1}]}, format="json")
+    lease = Job.objects.get(pk=job.pk).lease_expires_at
+    busy = [dict(rows[0], busy=True, monitoring=MONITORING_CLEARED)]
+    partial = {**full, "devices": busy, "changed_only": True, "jobs": [job.pk]}
+    assert api.post("/api/v1/agent/heartbeat/", partial, format="json").status_code == 200
+    device.refresh_from_db()
+    other.refresh_from_db()
+    assert device.busy and device.monitoring["kpjzsj"] == "2026-12-15"
+    assert other.present and not other.busy  # not listed: unchanged, not missing
+    assert agent.inventory.count() == 2
+    assert not AuditEvent.objects.filter(action="device.missing").exists()
+    assert Job.objects.get(pk=job.pk).lease_expires_at > lease
+    assert api.get("/api/v1/agent/me/").json()["partial_heartbeats"] is True
+
+
 def test_staff_api_asks_cancels_and_retries(setup, sent, api):
     response = api.post("/api/v1/jobs/", {"kind": "clear", "period": setup["period"].pk}, format="json")
     assert response.status_code == 201, response.json()

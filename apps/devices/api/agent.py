@@ -37,6 +37,7 @@ def describe(agent: Agent) -> dict:
         "name": agent.name,
         "queue": agent.queue_name,
         "lease_seconds": settings.QINGKA_JOB_LEASE_SECONDS,
+        "partial_heartbeats": True,  # agents from 0.3 send them only to a site that says so
     }
 
 
@@ -99,6 +100,11 @@ class Heartbeat(serializers.Serializer):
     version = serializers.CharField(max_length=32, allow_blank=True)
     hostname = serializers.CharField(max_length=128, allow_blank=True)
     devices = serializers.ListField(max_length=5000)
+    changed_only = serializers.BooleanField(
+        default=False,
+        help_text="devices lists only the devices whose state or reading changed since the last heartbeat; "
+        "the inventory is the same",
+    )
     jobs = serializers.ListField(
         child=serializers.IntegerField(min_value=1),
         required=False,
