@@ -80,6 +80,24 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {memory:.1f} GiB, load {load1:.2f}"
 
 
+class CpuBusy:
+    """The machine's CPU use over a `with` block, in percent of all its cores (/proc/stat)."""
+
+    def __enter__(self):
+        self.start = self._times()
+        return self
+
+    def __exit__(self, *exc):
+        end = self._times()
+        idle, total = end[0] - self.start[0], end[1] - self.start[1]
+        self.percent = 100 * (1 - idle / total) if total else 0.0
+
+    @staticmethod
+    def _times() -> tuple[int, int]:
+        fields = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return fields[3] + fields[4], sum(fields)  # idle and iowait; everything
+
+
 def figure(number, name, what, size, value, unit, target, met, command, **extra) -> dict:
     """One measured figure beside its target; the runner gathers them into docs/benchmarks.*"""
     row = {
