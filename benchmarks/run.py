@@ -21,6 +21,7 @@ RUNS = {
     "autopilot": ["autopilot.py"],
     "heartbeat": ["heartbeat.py"],
     "pipeline": ["pipeline.py"],
+    "agent-calls": ["agent_calls.py"],
     "memory": ["memory.py"],
     "crunch-1": ["crunch.py", "1"],
     "crunch-2": ["crunch.py", "2"],
