@@ -51,8 +51,8 @@ class Reported:
     A full heartbeat carries every device with its reading: the first, one a minute, one after a
     device was plugged in or pulled out, and every one to a site that takes no partial heartbeats.
     In between, a partial heartbeat carries only the devices whose state (busy, slot, …) changed,
-    and their reading when it changed in more than the device's clock. 2,000 devices every 3 s
-    cost the site 90 ms a beat, and the agent's job threads waited meanwhile."""
+    and their reading when it changed in more than the device's clock: a full heartbeat of 600
+    devices takes the site about 100 ms (docs/benchmarks.md, heartbeat_600_p95), every 3 s."""
 
     def __init__(self, partial_allowed: bool = False):
         self.partial_allowed = partial_allowed
