@@ -96,7 +96,7 @@ def main():
         time.sleep(3)
         common.analyze()
         devices = list(Device.objects.filter(agent=agent).select_related("agent", "client").order_by("pk"))
-        gc.freeze()  # the load generator's own full collections, 100–240 ms, bunched its requests up
+        gc.freeze()  # the load generator's own full collections bunched its requests up
         rates, succeeded = [], 0
         for _ in range(ROUNDS):
             started = clock.now()

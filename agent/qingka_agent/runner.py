@@ -181,7 +181,7 @@ def run(config: Config) -> int:
             without_mingle=True,
         )
         # What is loaded by now lives as long as the agent: frozen, a full collection no longer walks
-        # it. Those walks stopped every thread of the agent for 60–150 ms every few seconds.
+        # it. Those walks stopped every thread of the agent at once, and were the tail of the latency.
         gc.freeze()
         celery_worker.start()
         return celery_worker.exitcode or 0
