@@ -61,13 +61,16 @@ class Reported:
 
     def prepare(self, rows: list[dict]) -> tuple[list[dict], bool, dict[tuple, tuple]]:
         """(the rows to send, whether they are all of them, what the site has once it took them)."""
-        now = {
-            tuple(row.get(k) for k in ("slot", "kind", "driver", "device_number")): (
-                tuple(row.get(k) for k in STATE_FIELDS),
-                _without_clock(row.get("monitoring")),
+        # A list as long as rows, so that two rows with one identity (two drivers told of one
+        # slot) cannot shift the rows against their entries.
+        entries = [
+            (
+                tuple(row.get(k) for k in ("slot", "kind", "driver", "device_number")),
+                (tuple(row.get(k) for k in STATE_FIELDS), _without_clock(row.get("monitoring"))),
             )
             for row in rows
-        }
+        ]
+        now = dict(entries)
         site_has = self.site_has
         full = (
             not self.partial_allowed
@@ -78,7 +81,7 @@ class Reported:
         if full or site_has is None:
             return rows, True, now
         sent = []
-        for row, (key, (state, reading)) in zip(rows, now.items(), strict=True):
+        for row, (key, (state, reading)) in zip(rows, entries, strict=True):
             had_state, had_reading = site_has[key]
             if reading != had_reading:
                 sent.append(row)

@@ -150,6 +150,13 @@ def test_a_partial_heartbeat_carries_only_the_devices_that_changed(monkeypatch):
     assert beat([changed]) == ([changed], True)  # and once a minute
 
 
+def test_two_rows_with_one_identity_do_not_stop_the_heartbeats(monkeypatch):
+    beat, _ = beats(monkeypatch, runner.Reported(partial_allowed=True))
+    row = dict(ROW, busy=False, monitoring=None)
+    assert beat([row, row]) == ([row, row], True)
+    assert beat([row, dict(row, busy=True)]) == ([dict(row, busy=True)], False)
+
+
 def test_a_site_that_takes_no_partial_heartbeats_gets_every_device(monkeypatch):
     beat, _ = beats(monkeypatch, runner.Reported(partial_allowed=False))
     row = dict(ROW, busy=False, monitoring=None)
