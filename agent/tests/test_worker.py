@@ -236,9 +236,11 @@ def test_claims_made_while_a_claim_call_is_under_way_go_together_in_the_next(sit
     agent = make_agent(site, tmp_path, FakeDriver({number: CLEAR_DUE for number in numbers}))
     for job_id, number in enumerate(numbers, start=1):
         site.add_job(job_id, "clear", number)
-    site.claim_seconds = 0.3  # the first call is under way while the other nine tasks claim
+    site.claim_seconds = 0.5  # the first call is under way while the other nine tasks claim
     threads = [threading.Thread(target=run, args=(agent, job_id)) for job_id in range(1, 11)]
-    for thread in threads:
+    threads[0].start()
+    assert site.wait_for(lambda s: len(s.claims()) == 1)  # received: the site answers 0.5 s later
+    for thread in threads[1:]:
         thread.start()
     for thread in threads:
         thread.join()
