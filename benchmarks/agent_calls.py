@@ -10,38 +10,17 @@ import time
 import common
 
 DEVICES, ROUNDS = 300, 3
+PREFIX = 33  # of the devices' numbers
 DATABASE = "qingka_bench_calls"
 COMMAND = ".venv/bin/python benchmarks/agent_calls.py"
 
 common.setup(DATABASE)
 
-from django.db import transaction  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
-from apps.clients.models import Client  # noqa: E402
 from apps.devices.models import Device  # noqa: E402
 from apps.jobs.models import Job  # noqa: E402
 from apps.jobs.pipeline import request_jobs  # noqa: E402
-
-
-def number(n: int) -> str:
-    return f"33{n:010d}"
-
-
-def fill() -> None:
-    if Client.objects.count() >= DEVICES:
-        return
-    with transaction.atomic():
-        clients = Client.objects.bulk_create(
-            [
-                Client(name=f"调用客户{n:04d}", taxpayer_id=common.credit_code(900000 + n), taxpayer_kind="general")
-                for n in range(DEVICES)
-            ]
-        )
-        devices = [Device(client=c, kind="ukey", number=number(n)) for n, c in enumerate(clients)]
-        for device in devices:
-            device.certificate_password, device.device_password = "12345678", "88888888"
-        Device.objects.bulk_create(devices)
 
 
 def cpu_per_call(api, devices, batch: int) -> tuple[float, float]:
@@ -66,7 +45,7 @@ def cpu_per_call(api, devices, batch: int) -> tuple[float, float]:
 
 
 def main():
-    fill()
+    common.fill_ukeys(DEVICES, "调用客户", 900000, PREFIX)
     Job.objects.all().delete()
     agent, token = common.make_agent("calls")
     agent.online = True

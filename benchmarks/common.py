@@ -271,6 +271,29 @@ def device_number(prefix: int, n: int) -> str:
     return f"{prefix:02d}{n:010d}"
 
 
+def fill_ukeys(count: int, name: str, first_code: int, prefix: int) -> None:
+    """`count` clients ("<name>0000" …), each with one UKey numbered device_number(prefix, n) and the
+    default passwords; nothing when the database has them from an earlier run."""
+    from django.db import transaction
+
+    from apps.clients.models import Client
+    from apps.devices.models import Device
+
+    if Client.objects.count() >= count:
+        return
+    with transaction.atomic():
+        clients = Client.objects.bulk_create(
+            [
+                Client(name=f"{name}{n:04d}", taxpayer_id=credit_code(first_code + n), taxpayer_kind="general")
+                for n in range(count)
+            ]
+        )
+        devices = [Device(client=c, kind="ukey", number=device_number(prefix, n)) for n, c in enumerate(clients)]
+        for device in devices:
+            device.certificate_password, device.device_password = "12345678", "88888888"
+        Device.objects.bulk_create(devices)
+
+
 def sim_devices_file(path: Path, specs: list[dict], **extra) -> Path:
     import yaml
 

@@ -11,6 +11,7 @@ import time
 import common
 
 DEVICES = 600
+PREFIX = 44  # of the devices' numbers
 DATABASE = "qingka_bench_hb"
 COMMAND = ".venv/bin/python benchmarks/heartbeat.py"
 
@@ -18,34 +19,16 @@ common.setup(DATABASE)
 
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
-from django.db import transaction  # noqa: E402
 
-from apps.clients.models import Client  # noqa: E402
 from apps.devices.models import Device  # noqa: E402
 
 
 def number(n: int) -> str:
-    return f"44{n:010d}"
-
-
-def fill() -> None:
-    if Client.objects.count() >= DEVICES:
-        return
-    with transaction.atomic():
-        clients = Client.objects.bulk_create(
-            [
-                Client(name=f"心跳客户{n:04d}", taxpayer_id=common.credit_code(800000 + n), taxpayer_kind="general")
-                for n in range(DEVICES)
-            ]
-        )
-        devices = [Device(client=c, kind="ukey", number=number(n)) for n, c in enumerate(clients)]
-        for device in devices:
-            device.certificate_password, device.device_password = "12345678", "88888888"
-        Device.objects.bulk_create(devices)
+    return common.device_number(PREFIX, n)
 
 
 def main():
-    fill()
+    common.fill_ukeys(DEVICES, "心跳客户", 800000, PREFIX)
     Device.objects.update(agent=None, present=False)
     agent, token = common.make_agent("heartbeat-600")
     specs = [

@@ -10,38 +10,21 @@ import time
 import common
 
 DEVICES, CONCURRENCY, LATENCY = 150, 32, 2.0
+PREFIX = 33  # of the devices' numbers
 DATABASE = "qingka_bench_mem"
 COMMAND = ".venv/bin/python benchmarks/memory.py"
 IDLE_SECONDS = 20
 
 common.setup(DATABASE)
 
-from django.db import transaction  # noqa: E402
 
-from apps.clients.models import Client  # noqa: E402
 from apps.devices.models import Agent, Device  # noqa: E402
 from apps.jobs.models import Job  # noqa: E402
 from apps.jobs.pipeline import request_jobs  # noqa: E402
 
 
 def number(n: int) -> str:
-    return f"33{n:010d}"
-
-
-def fill() -> None:
-    if Client.objects.count() >= DEVICES:
-        return
-    with transaction.atomic():
-        clients = Client.objects.bulk_create(
-            [
-                Client(name=f"内存客户{n:04d}", taxpayer_id=common.credit_code(900000 + n), taxpayer_kind="general")
-                for n in range(DEVICES)
-            ]
-        )
-        devices = [Device(client=c, kind="ukey", number=number(n)) for n, c in enumerate(clients)]
-        for device in devices:
-            device.certificate_password, device.device_password = "12345678", "88888888"
-        Device.objects.bulk_create(devices)
+    return common.device_number(PREFIX, n)
 
 
 def peak_rss(pid: int, until) -> float:
@@ -97,7 +80,7 @@ def main():
     import sys
 
     sys.path.insert(0, str(common.ROOT / "benchmarks"))
-    fill()
+    common.fill_ukeys(DEVICES, "内存客户", 900000, PREFIX)
     Job.objects.all().delete()
     Device.objects.update(agent=None, present=False)
     common.flush_redis()

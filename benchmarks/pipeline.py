@@ -22,14 +22,14 @@ import common
 
 DEVICES, CONCURRENCY = 2000, 32
 ROUNDS = 3  # of the throughput: one round swings with what else the machine does at that moment
+PREFIX = 55  # of the devices' numbers
 DATABASE = "qingka_bench_pipe"
 COMMAND = ".venv/bin/python benchmarks/pipeline.py"
 
 common.setup(DATABASE)
 
-from django.db import connection, transaction  # noqa: E402
+from django.db import connection  # noqa: E402
 
-from apps.clients.models import Client  # noqa: E402
 from apps.core import clock  # noqa: E402
 from apps.devices.models import Agent, Device  # noqa: E402
 from apps.jobs.models import Job  # noqa: E402
@@ -37,23 +37,7 @@ from apps.jobs.pipeline import request_jobs  # noqa: E402
 
 
 def number(n: int) -> str:
-    return f"55{n:010d}"
-
-
-def fill() -> None:
-    if Client.objects.count() >= DEVICES:
-        return
-    with transaction.atomic():
-        clients = Client.objects.bulk_create(
-            [
-                Client(name=f"流水线客户{n:04d}", taxpayer_id=common.credit_code(700000 + n), taxpayer_kind="general")
-                for n in range(DEVICES)
-            ]
-        )
-        devices = [Device(client=c, kind="ukey", number=number(n)) for n, c in enumerate(clients)]
-        for device in devices:
-            device.certificate_password, device.device_password = "12345678", "88888888"
-        Device.objects.bulk_create(devices)
+    return common.device_number(PREFIX, n)
 
 
 def finished(ids) -> bool:
@@ -66,7 +50,7 @@ def main():
     options.add_argument("--heartbeat", type=float, help="seconds between the agent's heartbeats")
     args = options.parse_args()
     diagnosis = args.scan is not None or args.heartbeat is not None
-    fill()
+    common.fill_ukeys(DEVICES, "流水线客户", 700000, PREFIX)
     Job.objects.all().delete()
     Device.objects.update(agent=None, present=False, busy=False, monitoring=None)
     with connection.cursor() as cursor:
