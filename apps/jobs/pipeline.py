@@ -442,14 +442,18 @@ def _accept_results(agent, results: dict[int, dict]) -> dict[int, Job | Exceptio
 
 def _locked_jobs(agent, ids) -> dict[int, Job]:
     """This agent's jobs among `ids`, by id, locked in id order (two batches never wait on each
-    other the wrong way round), with what a claim and a result read of them."""
-    return {
+    other the wrong way round), with what a claim and a result read of them. Their devices' agent is
+    `agent` itself: set, not joined and read again for every job."""
+    jobs = {
         job.pk: job
         for job in Job.objects.select_for_update(of=("self",))
-        .select_related("device__client", "device__agent", "period")
+        .select_related("device__client", "period")
         .filter(pk__in=ids, device__agent=agent)
         .order_by("pk")
     }
+    for job in jobs.values():
+        job.device.agent = agent
+    return jobs
 
 
 def _apply_result(job: Job, agent, result: dict, late: bool, audits: list) -> None:
