@@ -58,7 +58,8 @@ def build_drivers(config: Config) -> list[Any]:
     return [FACTORIES[name](config) for name in config.drivers]
 
 
-def _identity(row: dict[str, Any]) -> tuple:
+def identity(row: dict[str, Any]) -> tuple:
+    """What tells one inventory row from another: a plug-in or pull-out changes the set of them."""
     return row["slot"], row["kind"], row["driver"], row["device_number"]
 
 
@@ -104,8 +105,8 @@ class Inventory:
                 rows.append(device.as_inventory())
                 if device.driver != "none" and device.device_number:
                     by_number.setdefault(device.device_number, driver)
-            before = {_identity(row): row for row in self.rows}
-            after = {_identity(row): row for row in rows}
+            before = {identity(row): row for row in self.rows}
+            after = {identity(row): row for row in rows}
             for key in after.keys() - before.keys():
                 log.info("plugged in: %s", _describe(after[key]))
             for key in before.keys() - after.keys():

@@ -14,7 +14,7 @@ import time
 from . import __version__, worker
 from .client import SiteClient, SiteError, Unauthorised
 from .config import Config
-from .inventory import Inventory, build_drivers
+from .inventory import Inventory, build_drivers, identity
 from .outbox import Outbox
 from .signing import signing_key
 
@@ -65,7 +65,7 @@ class Reported:
         # slot) cannot shift the rows against their entries.
         entries = [
             (
-                tuple(row.get(k) for k in ("slot", "kind", "driver", "device_number")),
+                identity(row),
                 (tuple(row.get(k) for k in STATE_FIELDS), _without_clock(row.get("monitoring"))),
             )
             for row in rows
@@ -99,10 +99,9 @@ def _without_clock(monitoring: dict | None) -> dict | None:
     return monitoring and {k: v for k, v in monitoring.items() if k != "clock"}
 
 
-def heartbeat(agent: worker.Agent, reported: Reported | None = None) -> None:
+def heartbeat(agent: worker.Agent, reported: Reported) -> None:
     busy = agent.busy()
     devices = [dict(row, busy=row["busy"] or row["device_number"] in busy) for row in agent.inventory.rows]
-    reported = reported or Reported()
     devices, full, site_has = reported.prepare(devices)
     agent.client.heartbeat(
         __version__,
