@@ -105,9 +105,15 @@ def create_jobs(wanted: list[Wanted], *, origin: str, user=None, request=None, b
         )
     insert_rows(jobs)
     _audit_requested(jobs, origin, user, request)
-    queued = [job.pk for job in jobs if job.state == JobState.QUEUED]
+    # Their rows are not read again to send them: a job cancelled, or a device moved, meanwhile is
+    # refused at its claim, and the sweep sends a queued job that no agent claimed again.
+    queued = [
+        (job.pk, job.attempts, job.device.agent_id)
+        for job in jobs
+        if job.state == JobState.QUEUED and job.device.agent_id is not None
+    ]
     if queued:
-        transaction.on_commit(partial(send_messages, queued, stamp=False))
+        transaction.on_commit(partial(_send, queued, stamp=False))
     return jobs
 
 
@@ -282,16 +288,21 @@ def send_message(job_id: int) -> bool:
     return send_messages([job_id]) == 1
 
 
-def send_messages(job_ids, stamp: bool = True) -> int:
-    """Sends the messages of these jobs that are still queued, through one broker connection, and
-    returns how many went, stamping last_sent_at on them unless `stamp` is False (jobs made with
-    their stamp: see create_jobs). A broker that is away is not fatal: the sweeper sends again what
-    was never sent."""
+def send_messages(job_ids) -> int:
+    """Sends the messages of these jobs that are still queued, through one broker connection,
+    stamping last_sent_at on them, and returns how many went."""
     rows = list(
         Job.objects.filter(pk__in=job_ids, state=JobState.QUEUED, device__agent__isnull=False).values_list(
             "pk", "attempts", "device__agent_id"
         )
     )
+    return _send(rows, stamp=True)
+
+
+def _send(rows: list[tuple[int, int, int]], stamp: bool) -> int:
+    """Sends a message per (job id, attempt, agent id) and returns how many went, stamping
+    last_sent_at on them unless `stamp` is False (jobs made with their stamp: see create_jobs). A
+    broker that is away is not fatal: the sweeper sends again what was never sent."""
     if not rows:
         return 0
     agents = Agent.objects.only("pk", "signing_key").in_bulk({agent_id for _, _, agent_id in rows})
@@ -299,7 +310,9 @@ def send_messages(job_ids, stamp: bool = True) -> int:
     try:
         with celery_app.producer_or_acquire() as producer, producer.batch():
             for job_id, attempt, agent_id in rows:
-                agent = agents[agent_id]
+                agent = agents.get(agent_id)
+                if agent is None:  # removed since: its devices have no agent, their jobs wait
+                    continue
                 _publish(producer, agent.queue_name, [job_id, attempt, agent.sign(job_id, attempt)])
                 sent[attempt].append(job_id)
     except Exception:  # the broker's many connection errors; the row stays the truth
@@ -377,6 +390,7 @@ def claim_jobs(agent, attempts: dict[int, int]) -> tuple[list[Job], dict[int, Ex
                 Action.JOB_STARTED,
                 job,
                 agent=agent,
+                client_id=job.device.client_id,
                 source=agent.hostname,
                 simulated=job.device.simulated,
                 after={"attempt": job.attempts},
@@ -443,11 +457,12 @@ def _accept_results(agent, results: dict[int, dict]) -> dict[int, Job | Exceptio
 def _locked_jobs(agent, ids) -> dict[int, Job]:
     """This agent's jobs among `ids`, by id, locked in id order (two batches never wait on each
     other the wrong way round), with what a claim and a result read of them. Their devices' agent is
-    `agent` itself: set, not joined and read again for every job."""
+    `agent` itself: set, not joined and read again for every job. The client is not joined either:
+    its id is all a claim and a result need, and its columns cost a job call most of its time."""
     jobs = {
         job.pk: job
         for job in Job.objects.select_for_update(of=("self",))
-        .select_related("device__client", "period")
+        .select_related("device", "period")
         .filter(pk__in=ids, device__agent=agent)
         .order_by("pk")
     }
@@ -464,7 +479,17 @@ def _apply_result(job: Job, agent, result: dict, late: bool, audits: list) -> No
     attempt = result["attempt"]
 
     def audit(action, obj, **details):
-        audits.append(log.build(action, obj, agent=agent, source=agent.hostname, simulated=device.simulated, **details))
+        audits.append(
+            log.build(
+                action,
+                obj,
+                agent=agent,
+                client_id=device.client_id,
+                source=agent.hostname,
+                simulated=device.simulated,
+                **details,
+            )
+        )
 
     # A late result takes the job back to the attempt that did the work; the message sent for the
     # newer attempt then finds the job no longer queued, and is refused at its claim.
@@ -576,7 +601,13 @@ def keep_as_evidence(job: Job, agent, result: dict) -> None:
     job.late_results = [*job.late_results, kept]
     Job.objects.filter(pk=job.pk).update(late_results=job.late_results)
     log.record(
-        Action.JOB_LATE_RESULT_KEPT, job, agent=agent, source=agent.hostname, simulated=job.device.simulated, after=kept
+        Action.JOB_LATE_RESULT_KEPT,
+        job,
+        agent=agent,
+        client_id=job.device.client_id,
+        source=agent.hostname,
+        simulated=job.device.simulated,
+        after=kept,
     )
 
 
@@ -597,7 +628,7 @@ def _update_period(job: Job, audit) -> None:
     (main and sub devices alike). Whether it is locked is the devices' own word (Device.lock_state)."""
     period = job.period
     assert period is not None, "called for jobs with a period only"
-    devices = list(job.device.client.devices.all())
+    devices = list(Device.objects.filter(client_id=job.device.client_id))
     succeeded = job.state == JobState.SUCCEEDED
     summary = (job.device.monitoring or {}).get("summary")
     if succeeded and job.kind in SUMMARY_KINDS and summary and not job.already_done:
