@@ -19,7 +19,8 @@ from agent_fakes import (
 )
 from celery.contrib.testing.worker import start_worker
 from celery.exceptions import Retry
-from qingka_agent import worker
+from kombu import Connection
+from qingka_agent import broker, worker
 from qingka_agent.client import SiteClient
 from qingka_agent.config import load
 from qingka_agent.drivers.base import DeviceError, Secrets
@@ -318,3 +319,16 @@ def test_an_invoice_query_reads_the_invoices_and_reports_them_beside_the_reading
     assert asked == [{"month": "2026-11"}]  # one device operation, no read before it
     assert result["outcome"] == "succeeded" and result["invoices"] == [invoice]
     assert "invoices" not in result["monitoring"] and result["monitoring"]["kpjzsj"] == DONE["kpjzsj"]
+
+
+def test_the_broker_channel_shares_one_redis_client_until_its_pool_changes():
+    """kombu made a new redis-py client for every ack; the agent's channel keeps one per pool."""
+    broker.install()
+    with Connection(BROKER) as connection:
+        channel = connection.default_channel
+        assert isinstance(channel, broker.Channel)
+        with channel.conn_or_acquire() as first, channel.conn_or_acquire() as second:
+            assert first is second and first.ping()
+        channel._disconnect_pools()  # what kombu does when the connection is lost
+        with channel.conn_or_acquire() as third:
+            assert third is not first and third.ping()
