@@ -135,6 +135,9 @@ def test_a_batch_is_bounded_and_needs_an_agent_token(agent_api, api):
     (job,) = read_jobs(agent, 1)
     too_many = report(agent_client, [succeeded(job)] * 101)
     assert too_many.status_code == 400 and "results" in too_many.json()
+    nameless = report(agent_client, [succeeded(job), {"attempt": 1, "outcome": "maybe"}])
+    assert nameless.status_code == 400 and "任务编号" in str(nameless.json()["results"])
+    assert Job.objects.get(pk=job.pk).state == JobState.QUEUED
     assert claim(agent_client, {}).status_code == 400
     assert api.post(
         "/api/v1/agent/jobs/claim/", {"jobs": [{"id": job.pk, "attempt": 1}]}, format="json"

@@ -107,15 +107,16 @@ def report_results(request):
     body = Results(data=request.data)
     body.is_valid(raise_exception=True)
     answers, readable = {}, {}
+    check = ResultItem()  # one for every item: a serializer made per item copied its fields each time
     for item in body.validated_data["results"]:
-        result = ResultItem(data=item)
-        if not result.is_valid():
+        try:
+            result = check.run_validation(item)
+        except ValidationError as error:
             if not isinstance(item.get("job"), int):
-                raise ValidationError({"results": [_("每个结果都要写明它的任务编号")]})
-            answers[item["job"]] = {"job": item["job"], "status": status.HTTP_400_BAD_REQUEST, "detail": result.errors}
+                raise ValidationError({"results": [_("每个结果都要写明它的任务编号")]}) from None
+            answers[item["job"]] = {"job": item["job"], "status": status.HTTP_400_BAD_REQUEST, "detail": error.detail}
             continue
-        job_id = result.validated_data.pop("job")
-        readable[job_id] = result.validated_data
+        readable[result.pop("job")] = result
     for job_id, outcome in pipeline.accept_results(request.auth, readable).items():
         if isinstance(outcome, Exception):
             code, detail = refusal(outcome)
