@@ -82,22 +82,24 @@ def main():
         devices = list(Device.objects.filter(agent=agent).select_related("agent", "client").order_by("pk"))
         gc.freeze()  # the load generator's own full collections bunched its requests up
         rates, succeeded = [], 0
-        for _ in range(ROUNDS):
-            started = clock.now()
-            jobs, skipped = request_jobs("read_status", devices)
-            assert not skipped, skipped[:3]
-            ids = [j.pk for j in jobs]
-            common.wait_until(lambda ids=ids: finished(ids), timeout=3600, interval=0.2, what="the 2,000 jobs")
-            done = list(Job.objects.filter(pk__in=ids))
-            rates.append(len(done) / (max(j.finished_at for j in done) - started).total_seconds())
-            succeeded += sum(j.state == "succeeded" for j in done)
+        with common.CpuBusy() as cpu:
+            for _ in range(ROUNDS):
+                started = clock.now()
+                jobs, skipped = request_jobs("read_status", devices)
+                assert not skipped, skipped[:3]
+                ids = [j.pk for j in jobs]
+                common.wait_until(lambda ids=ids: finished(ids), timeout=3600, interval=0.2, what="the 2,000 jobs")
+                done = list(Job.objects.filter(pk__in=ids))
+                rates.append(len(done) / (max(j.finished_at for j in done) - started).total_seconds())
+                succeeded += sum(j.state == "succeeded" for j in done)
         rate = common.percentile(rates, 50)
         size = f"{DEVICES} simulated devices (no device time), 1 agent × {CONCURRENCY}"
         rows.append(
             common.figure(
                 5,
                 "pipeline_jobs_per_second",
-                f"Jobs through site, broker and agent per second (2,000 requested at once), median of {ROUNDS}",
+                f"Jobs through site, broker and agent per second (2,000 requested at once), median of {ROUNDS}; "
+                f"the machine's CPU {cpu.percent:.0f}% busy, {cpu.steal:.0f}% taken by its host",
                 size,
                 rate,
                 "jobs/s",
@@ -106,6 +108,7 @@ def main():
                 COMMAND,
                 succeeded=succeeded,
                 rates=[round(r, 1) for r in rates],
+                steal_percent=round(cpu.steal, 1),
             )
         )
         for pace, name in (
@@ -114,14 +117,15 @@ def main():
             (10, "pipeline_latency_p99_tenth"),
         ):
             paced = max(1.0, rate / pace)
-            latencies, count, busy = paced_latencies(devices, paced)
+            latencies, count, cpu = paced_latencies(devices, paced)
             p99 = common.percentile(latencies, 99)
             rows.append(
                 common.figure(
                     5,
                     name,
                     f"Queued → result recorded, p99, jobs requested one by one at {paced:.0f} jobs/s "
-                    f"(1/{pace} of the saturated rate); the machine's CPU {busy:.0f}% busy",
+                    f"(1/{pace} of the saturated rate); the machine's CPU {cpu.percent:.0f}% busy, "
+                    f"{cpu.steal:.0f}% taken by its host",
                     size,
                     p99,
                     "ms",
@@ -130,7 +134,8 @@ def main():
                     COMMAND,
                     p50=round(common.percentile(latencies, 50), 1),
                     jobs=count,
-                    cpu_percent=round(busy, 1),
+                    cpu_percent=round(cpu.percent, 1),
+                    steal_percent=round(cpu.steal, 1),
                 )
             )
     finally:
@@ -156,7 +161,7 @@ def main():
         common.save("pipeline", rows)
 
 
-def paced_latencies(devices, rate: float) -> tuple[list[float], int, float]:
+def paced_latencies(devices, rate: float) -> tuple[list[float], int, common.CpuBusy]:
     """Jobs requested one by one at `rate` for 20 s (at most one per device): each one's time from
     queued to its result recorded, how many were requested, and the machine's CPU use meanwhile."""
     count = min(DEVICES, int(rate * 20))
@@ -170,7 +175,7 @@ def paced_latencies(devices, rate: float) -> tuple[list[float], int, float]:
     latencies = [
         (j.finished_at - j.queued_at).total_seconds() * 1000 for j in Job.objects.filter(pk__in=ids, state="succeeded")
     ]
-    return latencies, count, cpu.percent
+    return latencies, count, cpu
 
 
 def scan_milliseconds(devices_file, state) -> float:
