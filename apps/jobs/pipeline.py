@@ -364,7 +364,7 @@ def claim_jobs(agent, attempts: dict[int, int]) -> tuple[list[Job], dict[int, Ex
     at that attempt, giving it a lease; returns those jobs and, for each other one, why not
     (NotFound or NotClaimable). The rows are locked while they are judged, so one statement can
     move them all."""
-    jobs = _locked_jobs(agent, attempts)
+    jobs = _locked_jobs(agent, attempts, CLAIM_READS)
     claimed: list[Job] = []
     refused: dict[int, Exception] = {}
     for job_id, attempt in attempts.items():
@@ -454,15 +454,25 @@ def _accept_results(agent, results: dict[int, dict]) -> dict[int, Job | Exceptio
     return outcome
 
 
-def _locked_jobs(agent, ids) -> dict[int, Job]:
+# What a claim reads of its jobs: what it checks and what the agent is told (api/agent.described).
+# Reading all of the job, device and period cost a claim call 0.7 ms more, of 7 (agent_calls.py).
+CLAIM_READS = (
+    *("kind", "state", "attempts", "query", "lease_expires_at", "started_at", "device", "period", "period__month"),
+    *("device__number", "device__kind", "device__slot", "device__sub_number", "device__simulated"),
+    *("device__certificate_password", "device__device_password", "device__client"),
+)
+
+
+def _locked_jobs(agent, ids, only: tuple[str, ...] = ()) -> dict[int, Job]:
     """This agent's jobs among `ids`, by id, locked in id order (two batches never wait on each
-    other the wrong way round), with what a claim and a result read of them. Their devices' agent is
-    `agent` itself: set, not joined and read again for every job. The client is not joined either:
-    its id is all a claim and a result need, and its columns cost a job call most of its time."""
+    other the wrong way round), with their device and period (`only` those fields, if given). Their
+    devices' agent is `agent` itself: set, not joined and read again for every job. The client is
+    not joined either: its id is all a claim and a result need."""
     jobs = {
         job.pk: job
         for job in Job.objects.select_for_update(of=("self",))
         .select_related("device", "period")
+        .only(*only)
         .filter(pk__in=ids, device__agent=agent)
         .order_by("pk")
     }
