@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 VAR = ROOT / "var" / "bench"
@@ -83,16 +85,45 @@ def machine() -> str:
 class CpuBusy:
     """The machine's CPU use over a `with` block, in percent of all its cores (/proc/stat): `percent`
     what ran here, `steal` what the host of this virtual machine gave to others meanwhile (on a
-    shared host it took up to a fifth of the time, and the figures vary with it)."""
+    shared host it took up to a fifth of the time, and the figures vary with it). `by_process`: the
+    share of one core each named group of processes took (`processes`: name → pids; PostgreSQL
+    and Redis are found by name), for the processes alive from start to end."""
+
+    def __init__(self, processes: dict[str, list[int]] | None = None):
+        self.processes = processes or {}
 
     def __enter__(self):
-        self.start = self._times()
+        self.start, self.started, self.start_by = self._times(), time.monotonic(), self._process_times()
         return self
 
     def __exit__(self, *exc):
         idle, steal, total = (end - start for end, start in zip(self._times(), self.start, strict=True))
         self.percent = 100 * (total - idle - steal) / total if total else 0.0
         self.steal = 100 * steal / total if total else 0.0
+        elapsed, end_by = time.monotonic() - self.started, self._process_times()
+        self.by_process = {
+            name: 100 * sum(end_by[name][pid] - start for pid, start in pids.items() if pid in end_by[name]) / elapsed
+            for name, pids in self.start_by.items()
+        }
+
+    def shares(self) -> str:
+        return ", ".join(f"{name} {share:.0f}%" for name, share in self.by_process.items())
+
+    def _process_times(self) -> dict[str, dict[int, float]]:
+        groups = {**self.processes, "PostgreSQL": [], "Redis": []}
+        for process in psutil.process_iter(["name"]):
+            if process.info["name"] in ("postgres", "redis-server"):
+                groups["PostgreSQL" if process.info["name"] == "postgres" else "Redis"].append(process.pid)
+        times: dict[str, dict[int, float]] = {}
+        for name, pids in groups.items():
+            times[name] = {}
+            for pid in pids:
+                try:
+                    cpu = psutil.Process(pid).cpu_times()
+                except psutil.NoSuchProcess:
+                    continue
+                times[name][pid] = cpu.user + cpu.system
+        return times
 
     @staticmethod
     def _times() -> tuple[int, int, int]:

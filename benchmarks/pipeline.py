@@ -16,6 +16,7 @@ of every 2 and 3.
 
 import argparse
 import gc
+import os
 import time
 
 import common
@@ -81,8 +82,9 @@ def main():
         common.analyze()
         devices = list(Device.objects.filter(agent=agent).select_related("agent", "client").order_by("pk"))
         gc.freeze()  # the load generator's own full collections bunched its requests up
+        processes = {"site": site.worker_pids(), "agent": [process.pid], "load generator": [os.getpid()]}
         rates, succeeded = [], 0
-        with common.CpuBusy() as cpu:
+        with common.CpuBusy(processes) as cpu:
             for _ in range(ROUNDS):
                 started = clock.now()
                 jobs, skipped = request_jobs("read_status", devices)
@@ -99,7 +101,8 @@ def main():
                 5,
                 "pipeline_jobs_per_second",
                 f"Jobs through site, broker and agent per second (2,000 requested at once), median of {ROUNDS}; "
-                f"the machine's CPU {cpu.percent:.0f}% busy, {cpu.steal:.0f}% taken by its host",
+                f"the machine's CPU {cpu.percent:.0f}% busy ({cpu.shares()} of a core), "
+                f"{cpu.steal:.0f}% taken by its host",
                 size,
                 rate,
                 "jobs/s",
@@ -117,15 +120,15 @@ def main():
             (10, "pipeline_latency_p99_tenth"),
         ):
             paced = max(1.0, rate / pace)
-            latencies, count, cpu = paced_latencies(devices, paced)
+            latencies, count, cpu = paced_latencies(devices, paced, processes)
             p99 = common.percentile(latencies, 99)
             rows.append(
                 common.figure(
                     5,
                     name,
                     f"Queued → result recorded, p99, jobs requested one by one at {paced:.0f} jobs/s "
-                    f"(1/{pace} of the saturated rate); the machine's CPU {cpu.percent:.0f}% busy, "
-                    f"{cpu.steal:.0f}% taken by its host",
+                    f"(1/{pace} of the saturated rate); the machine's CPU {cpu.percent:.0f}% busy "
+                    f"({cpu.shares()} of a core), {cpu.steal:.0f}% taken by its host",
                     size,
                     p99,
                     "ms",
@@ -161,12 +164,12 @@ def main():
         common.save("pipeline", rows)
 
 
-def paced_latencies(devices, rate: float) -> tuple[list[float], int, common.CpuBusy]:
+def paced_latencies(devices, rate: float, processes: dict[str, list[int]]) -> tuple[list[float], int, common.CpuBusy]:
     """Jobs requested one by one at `rate` for 20 s (at most one per device): each one's time from
-    queued to its result recorded, how many were requested, and the machine's CPU use meanwhile."""
+    queued to its result recorded, how many were requested, and the CPU use meanwhile."""
     count = min(DEVICES, int(rate * 20))
     ids, start = [], time.monotonic()
-    with common.CpuBusy() as cpu:
+    with common.CpuBusy(processes) as cpu:
         for k in range(count):
             time.sleep(max(0.0, start + k / rate - time.monotonic()))
             created, _ = request_jobs("read_status", [devices[k]])
