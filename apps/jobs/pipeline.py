@@ -106,7 +106,7 @@ def create_jobs(wanted: list[Wanted], *, origin: str, user=None, request=None, b
     insert_rows(jobs)
     _audit_requested(jobs, origin, user, request)
     # Their rows are not read again to send them: a job cancelled, or a device moved, meanwhile is
-    # refused at its claim, and the sweep sends a queued job that no agent claimed again.
+    # refused at its claim, and the sweep sends again a queued job that no agent claimed.
     queued = [
         (job.pk, job.attempts, job.device.agent_id)
         for job in jobs
@@ -385,18 +385,7 @@ def claim_jobs(agent, attempts: dict[int, int]) -> tuple[list[Job], dict[int, Ex
     for job in claimed:
         job.state, job.started_at, job.lease_expires_at = JobState.RUNNING, now, lease
     log.record_many(
-        [
-            log.build(
-                Action.JOB_STARTED,
-                job,
-                agent=agent,
-                client_id=job.device.client_id,
-                source=agent.hostname,
-                simulated=job.device.simulated,
-                after={"attempt": job.attempts},
-            )
-            for job in claimed
-        ]
+        [_agent_event(Action.JOB_STARTED, job, agent, job.device, after={"attempt": job.attempts}) for job in claimed]
     )
     return claimed, refused
 
@@ -463,19 +452,32 @@ CLAIM_READS = (
 )
 
 
+def _agent_event(action: Action, obj, agent, device: Device, **details):
+    """An audit event the agent's call made about `obj` (the job, its device or its period), under
+    the device's client: its id is given, so the client itself is never loaded."""
+    return log.build(
+        action,
+        obj,
+        agent=agent,
+        client_id=device.client_id,
+        source=agent.hostname,
+        simulated=device.simulated,
+        **details,
+    )
+
+
 def _locked_jobs(agent, ids, only: tuple[str, ...] = ()) -> dict[int, Job]:
     """This agent's jobs among `ids`, by id, locked in id order (two batches never wait on each
     other the wrong way round), with their device and period (`only` those fields, if given). Their
     devices' agent is `agent` itself: set, not joined and read again for every job. The client is
     not joined either: its id is all a claim and a result need."""
-    jobs = {
-        job.pk: job
-        for job in Job.objects.select_for_update(of=("self",))
+    locked = (
+        Job.objects.select_for_update(of=("self",))
         .select_related("device", "period")
-        .only(*only)
         .filter(pk__in=ids, device__agent=agent)
         .order_by("pk")
-    }
+    )
+    jobs = {job.pk: job for job in (locked.only(*only) if only else locked)}
     for job in jobs.values():
         job.device.agent = agent
     return jobs
@@ -489,17 +491,7 @@ def _apply_result(job: Job, agent, result: dict, late: bool, audits: list) -> No
     attempt = result["attempt"]
 
     def audit(action, obj, **details):
-        audits.append(
-            log.build(
-                action,
-                obj,
-                agent=agent,
-                client_id=device.client_id,
-                source=agent.hostname,
-                simulated=device.simulated,
-                **details,
-            )
-        )
+        audits.append(_agent_event(action, obj, agent, device, **details))
 
     # A late result takes the job back to the attempt that did the work; the message sent for the
     # newer attempt then finds the job no longer queued, and is refused at its claim.
@@ -610,15 +602,7 @@ def keep_as_evidence(job: Job, agent, result: dict) -> None:
         return
     job.late_results = [*job.late_results, kept]
     Job.objects.filter(pk=job.pk).update(late_results=job.late_results)
-    log.record(
-        Action.JOB_LATE_RESULT_KEPT,
-        job,
-        agent=agent,
-        client_id=job.device.client_id,
-        source=agent.hostname,
-        simulated=job.device.simulated,
-        after=kept,
-    )
+    _agent_event(Action.JOB_LATE_RESULT_KEPT, job, agent, job.device, after=kept).save()
 
 
 def _judge_device_health(device: Device, audit) -> None:
