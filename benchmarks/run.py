@@ -22,6 +22,7 @@ RUNS = {
     "heartbeat": ["heartbeat.py"],
     "pipeline": ["pipeline.py"],
     "agent-calls": ["agent_calls.py"],
+    "outbox": ["outbox.py"],
     "memory": ["memory.py"],
     "crunch-1": ["crunch.py", "1"],
     "crunch-2": ["crunch.py", "2"],

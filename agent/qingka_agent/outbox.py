@@ -15,7 +15,8 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,12 @@ class Outbox:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()  # one connection per thread, kept open
         self._flushing = threading.Lock()  # one flush at a time: no entry is sent twice at once
-        db = self._db()
-        with db:
+        # One writing thread at a time. The others wait on this lock, which wakes them as soon as
+        # it is free, and not in SQLite's busy handler, which sleeps 1 to 100 ms between tries.
+        self._writing = threading.Lock()
+        self._storing: list[tuple[int, int, str]] = []  # handed to put() and not yet written
+        self._storing_guard = threading.Lock()
+        with self._transaction() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(
                 "CREATE TABLE IF NOT EXISTS results ("
@@ -60,29 +65,50 @@ class Outbox:
             db.execute("PRAGMA synchronous=FULL")
         return db
 
-    def _run(self, sql: str, params: tuple = ()) -> list[tuple]:
-        db = self._db()
-        with db:
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction of this thread's connection, committed (and synced) on leaving."""
+        with self._writing:
+            db = self._db()
+            with db:
+                yield db
+
+    def _read(self, sql: str, params: tuple = ()) -> list[tuple]:
+        return self._db().execute(sql, params).fetchall()
+
+    def _write(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with self._transaction() as db:
             return db.execute(sql, params).fetchall()
 
     def put(self, job_id: int, attempt: int, result: dict[str, Any]) -> None:
-        """Store a result; a second one for the same (job, attempt) is ignored."""
-        self._run(
-            "INSERT OR IGNORE INTO results (job_id, attempt, body) VALUES (?, ?, ?)",
-            (job_id, attempt, json.dumps(result, ensure_ascii=False)),
-        )
+        """Store a result, on disk when this returns; a second one for the same (job, attempt) is
+        ignored. Results put at the same moment share one commit, and so one sync of the disk:
+        the thread that gets to write first writes every result waiting then."""
+        with self._storing_guard:
+            self._storing.append((job_id, attempt, json.dumps(result, ensure_ascii=False)))
+        with self._transaction() as db:
+            with self._storing_guard:
+                rows, self._storing = self._storing, []
+            if not rows:  # the thread that wrote before this one took this result and committed it
+                return
+            try:
+                db.executemany("INSERT OR IGNORE INTO results (job_id, attempt, body) VALUES (?, ?, ?)", rows)
+            except BaseException:
+                with self._storing_guard:  # the next writer tries them again
+                    self._storing[:0] = rows
+                raise
 
     def pending(self) -> list[tuple[int, int, dict[str, Any]]]:
         """Entries still to be sent (not parked), oldest first."""
-        rows = self._run("SELECT job_id, attempt, body FROM results WHERE parked = 0 ORDER BY seq")
+        rows = self._read("SELECT job_id, attempt, body FROM results WHERE parked = 0 ORDER BY seq")
         return [(job_id, attempt, json.loads(body)) for job_id, attempt, body in rows]
 
     def parked(self) -> list[int]:
-        return [job_id for (job_id,) in self._run("SELECT job_id FROM results WHERE parked = 1 ORDER BY seq")]
+        return [job_id for (job_id,) in self._read("SELECT job_id FROM results WHERE parked = 1 ORDER BY seq")]
 
     def waiting(self) -> set[int]:
         """Jobs whose result waits here: the heartbeat keeps their leases running meanwhile."""
-        return {job_id for (job_id,) in self._run("SELECT job_id FROM results WHERE parked = 0")}
+        return {job_id for (job_id,) in self._read("SELECT job_id FROM results WHERE parked = 0")}
 
     def flush(self, client: SiteClient) -> int:
         """Sends every entry that is due, oldest first; returns how many left the outbox."""
@@ -98,7 +124,7 @@ class Outbox:
     def _due(self) -> list[tuple[int, int, str]]:
         """The next batch: oldest first, at most BATCH_ENTRIES and BATCH_BYTES (a bigger entry goes
         alone), and one entry per job (the site answers per job)."""
-        rows = self._run(
+        rows = self._read(
             "SELECT job_id, attempt, body FROM results WHERE parked = 0 AND next_try <= ? ORDER BY seq LIMIT ?",
             (self.clock(), BATCH_ENTRIES),
         )
@@ -139,17 +165,16 @@ class Outbox:
             else:
                 log.info("job %s attempt %s: result delivered", job_id, attempt)
             done.append((job_id, attempt))
-        db = self._db()
-        with db:
+        with self._transaction() as db:
             db.executemany("DELETE FROM results WHERE job_id = ? AND attempt = ?", done)
         return len(done)
 
     def _later(self, job_id: int, attempt: int, error: Exception) -> None:
-        (tries,) = self._run(
+        (tries,) = self._write(
             "UPDATE results SET tries = tries + 1 WHERE job_id = ? AND attempt = ? RETURNING tries", (job_id, attempt)
         )[0]
         if tries >= MAX_TRIES:
-            self._run("UPDATE results SET parked = 1 WHERE job_id = ? AND attempt = ?", (job_id, attempt))
+            self._write("UPDATE results SET parked = 1 WHERE job_id = ? AND attempt = ?", (job_id, attempt))
             log.error(
                 "job %s attempt %s: the site failed on this result %s times (%s); parked in the outbox, "
                 "reported in every heartbeat, not sent again",
@@ -160,7 +185,7 @@ class Outbox:
             )
             return
         wait = backoff(tries)
-        self._run(
+        self._write(
             "UPDATE results SET next_try = ? WHERE job_id = ? AND attempt = ?", (self.clock() + wait, job_id, attempt)
         )
         log.warning(

@@ -1,7 +1,10 @@
 """The on-disk outbox: idempotent, ordered, kept until the site has the result."""
 
+import sqlite3
 import subprocess
 import sys
+import threading
+import time
 
 from qingka_agent.client import NotClaimable, NotFound, ServerError, SiteClient, SiteUnreachable
 from qingka_agent.outbox import BATCH_BYTES, BATCH_ENTRIES, MAX_TRIES, Outbox, backoff
@@ -159,3 +162,30 @@ def test_an_outbox_of_an_earlier_version_is_upgraded(tmp_path):
         )
         db.execute("INSERT INTO results (job_id, attempt, body) VALUES (5, 1, '{\"attempt\": 1}')")
     assert Outbox(path).pending() == [(5, 1, {"attempt": 1})]
+
+
+def test_results_put_while_another_is_written_share_one_commit(tmp_path, monkeypatch):
+    """Each commit syncs the disk: the results waiting behind a write go together in the next one,
+    and each put() returns only once its result is on disk."""
+    statements = []
+    connect = sqlite3.connect
+
+    def traced(*args, **kwargs):
+        db = connect(*args, **kwargs)
+        db.set_trace_callback(statements.append)
+        return db
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    statements.clear()
+    with outbox._writing:  # a write under way: the puts below wait for it
+        threads = [threading.Thread(target=outbox.put, args=(job_id, 1, result())) for job_id in range(20)]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 10
+        while len(outbox._storing) < 20 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    for thread in threads:
+        thread.join()
+    assert statements.count("COMMIT") == 1
+    assert sorted(job_id for job_id, _, _ in Outbox(tmp_path / "outbox.sqlite3").pending()) == list(range(20))
