@@ -86,15 +86,17 @@ class Outbox:
         the thread that gets to write first writes every result waiting then."""
         with self._storing_guard:
             self._storing.append((job_id, attempt, json.dumps(result, ensure_ascii=False)))
-        with self._transaction() as db:
+        with self._writing:
             with self._storing_guard:
                 rows, self._storing = self._storing, []
             if not rows:  # the thread that wrote before this one took this result and committed it
                 return
             try:
-                db.executemany("INSERT OR IGNORE INTO results (job_id, attempt, body) VALUES (?, ?, ?)", rows)
-            except BaseException:
-                with self._storing_guard:  # the next writer tries them again
+                db = self._db()
+                with db:
+                    db.executemany("INSERT OR IGNORE INTO results (job_id, attempt, body) VALUES (?, ?, ?)", rows)
+            except BaseException:  # not written, or not committed: the next writer tries them again
+                with self._storing_guard:
                     self._storing[:0] = rows
                 raise
 

@@ -6,6 +6,7 @@ import sys
 import threading
 import time
 
+import pytest
 from qingka_agent.client import NotClaimable, NotFound, ServerError, SiteClient, SiteUnreachable
 from qingka_agent.outbox import BATCH_BYTES, BATCH_ENTRIES, MAX_TRIES, Outbox, backoff
 
@@ -189,3 +190,18 @@ def test_results_put_while_another_is_written_share_one_commit(tmp_path, monkeyp
         thread.join()
     assert statements.count("COMMIT") == 1
     assert sorted(job_id for job_id, _, _ in Outbox(tmp_path / "outbox.sqlite3").pending()) == list(range(20))
+
+
+def test_results_a_failed_write_took_are_written_by_the_next_put(tmp_path):
+    path = tmp_path / "outbox.sqlite3"
+    outbox = Outbox(path)
+    with sqlite3.connect(path) as db:  # the disk refuses job 13's write once
+        db.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON results WHEN NEW.job_id = 13 BEGIN SELECT RAISE(ABORT, 'no'); END"
+        )
+    with pytest.raises(sqlite3.IntegrityError):
+        outbox.put(13, 1, result())
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TRIGGER refuse")
+    outbox.put(14, 1, result())
+    assert [job_id for job_id, _, _ in Outbox(path).pending()] == [13, 14]
