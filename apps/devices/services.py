@@ -230,9 +230,16 @@ def approve_move(device: Device, user, request=None) -> bool:
     if device.pending_agent is None:
         return False
     before = {"agent": device.agent.name if device.agent else None}
-    device.agent, device.pending_agent = device.pending_agent, None
-    device.present = False  # until the new holder reports it
-    device.save(update_fields=["agent", "pending_agent", "present"])
+    holder = device.pending_agent
+    device.agent, device.pending_agent, device.busy = holder, None, False
+    # The holder asked for the device by listing it in a full heartbeat, and it sends a partial one
+    # only while the set of its devices stays the same: so, online, it holds the device now. Else
+    # the device would show as missing until the holder's next full heartbeat, up to a minute away.
+    listed = holder.inventory.filter(device_number=device.number).first() if holder.online else None
+    device.present = listed is not None
+    if listed:
+        device.slot, device.simulated, device.last_seen_at = listed.slot, listed.simulated, holder.last_heartbeat_at
+    device.save(update_fields=["agent", "pending_agent", "busy", "present", "slot", "simulated", "last_seen_at"])
     after = {"agent": device.agent.name}
     log.record(Action.DEVICE_MOVE_APPROVED, device, user=user, request=request, before=before, after=after)
     return True

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from apps.audit.models import AuditEvent
 from apps.core import clock
-from apps.devices.models import Health
+from apps.devices.models import Agent, Health
 from apps.jobs import pipeline
 from apps.jobs.models import Job, JobState
 from apps.jobs.sweeper import resend_lost, sweep
@@ -369,10 +369,31 @@ def test_a_device_moves_to_another_agent_only_when_a_person_approves(setup, sent
     assert approve_move(device, users["admin"])
     device.refresh_from_db()
     assert (device.agent, device.pending_agent) == (intruder, None)
+    assert (device.present, device.slot) == (True, "9-9")  # at once: not at the holder's next full heartbeat
     event = AuditEvent.objects.get(action="device.move_approved")
     assert event.actor_user == users["admin"] and event.after == {"agent": intruder.name}
     claimed = api.post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
     assert claimed.status_code == 200 and claimed.json()["job"]["device"]["certificate_password"]
+
+
+def test_a_device_moved_to_an_offline_agent_shows_missing_until_the_agent_reports_it(setup, users):
+    from apps.devices.services import approve_move
+
+    device = setup["device"]
+    holder, token = make_agent()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Agent {token}")
+    row = {"slot": "9-9", "kind": "tax_disk", "driver": "simulated", "device_number": device.number}
+    body = {"version": "x", "hostname": "h", "devices": [row]}
+    assert api.post("/api/v1/agent/heartbeat/", body, format="json").status_code == 200
+    Agent.objects.filter(pk=holder.pk).update(online=False)  # the sweeper found it silent
+
+    assert approve_move(device, users["admin"])
+    device.refresh_from_db()
+    assert (device.agent, device.present) == (holder, False)
+    assert api.post("/api/v1/agent/heartbeat/", body, format="json").status_code == 200
+    device.refresh_from_db()
+    assert (device.agent, device.present, device.slot) == (holder, True, "9-9")
 
 
 def test_a_result_parked_in_the_agents_outbox_is_reported_once(setup, sent):
