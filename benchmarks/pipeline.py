@@ -4,14 +4,14 @@ that take no time, through the site on gunicorn, Redis and one agent process wor
     .venv/bin/python benchmarks/pipeline.py
     .venv/bin/python benchmarks/pipeline.py --scan 30   (a diagnosis, printed only)
 
-Throughput: 2,000 jobs requested at once, from the request to the last result recorded; the
-median of three rounds. Latency: then jobs requested for 20 s, each from queued to its result
-recorded, at half, a quarter and a tenth of that rate, in groups of the jobs due every 50 ms (as the
-autopilot and bulk requests bring many; at a tenth, mostly one per request). Requested one at a
-time, a job costs several times more (a claim call and a result call of its own), so the rate at
-which jobs requested one by one saturate is measured too (each as soon as the last request
-returned, for 20 s), and the latency at half of it. Each latency is the median p99 of three rounds
-(one round's swings with what else the shared host runs), beside the rate the load generator
+Throughput: 2,000 jobs requested at once, from the request to the last result recorded; the median
+of three rounds. Latency: then jobs requested for 20 s or until each device has one, each from
+queued to its result recorded, at half, a quarter and a tenth of that rate, in groups of the jobs
+due every 50 ms (as the autopilot and bulk requests bring many; at a tenth, mostly one per request).
+Requested one at a time, a job costs several times more (a claim call and a result call of its own),
+so the rate at which jobs requested one by one saturate is measured too (each as soon as the last
+request returned, for 20 s), and the latency at half of it. Each latency is the median p99 of three
+rounds (one round's swings with what else the shared host runs), beside the rate the load generator
 reached, the machine's CPU use and the p99 of each step: to the claim, on the agent, to the result
 recorded.
 
@@ -158,8 +158,9 @@ def main():
                 common.figure(
                     5,
                     name,
-                    f"Queued → result recorded, p99, median of {ROUNDS} rounds of 20 s "
-                    f"({', '.join(f'{r.p99:.0f}' for r in rounds)} ms), jobs requested {arrival} at "
+                    f"Queued → result recorded, p99, median of {ROUNDS} rounds of "
+                    f"{paced.count / paced.requested:.0f} s ({', '.join(f'{r.p99:.0f}' for r in rounds)} ms), "
+                    f"jobs requested {arrival} at "
                     f"{paced.rate:.0f} jobs/s (1/{pace} of {which}; the load generator reached "
                     f"{paced.requested:.0f}); the machine's CPU {paced.cpu.percent:.0f}% busy "
                     f"({paced.cpu.shares()} of a core), {paced.cpu.steal:.0f}% taken by its host; p99 of each "
