@@ -238,7 +238,7 @@ def requested_paced(devices, rate: float | None, processes: dict[str, list[int]]
             created, _ = request_jobs("read_status", devices[k : k + group])
             ids += [j.pk for j in created]
         requested = len(ids) / (time.monotonic() - start)
-        common.wait_until(lambda: finished(ids), timeout=600, interval=0.2, what="the jobs requested paced")
+        common.wait_until(lambda: finished(ids), timeout=600, interval=0.2, what="the paced jobs")
     jobs = list(Job.objects.filter(pk__in=ids))
     span = (max(j.finished_at for j in jobs) - min(j.queued_at for j in jobs)).total_seconds()
     succeeded = [j for j in jobs if j.state == "succeeded"]
