@@ -5,6 +5,8 @@ import hashlib
 import hmac
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -283,6 +285,31 @@ def test_a_partial_heartbeat_changes_only_the_devices_it_lists(setup, sent):
     assert not AuditEvent.objects.filter(action="device.missing").exists()
     assert Job.objects.get(pk=job.pk).lease_expires_at > lease
     assert api.get("/api/v1/agent/me/").json()["partial_heartbeats"] is True
+
+
+def test_a_heartbeat_renews_the_leases_of_its_own_running_jobs_only(setup, sent):
+    api = setup["api"]
+    mine = ask(setup)
+    api.post("/api/v1/agent/jobs/claim/", {"jobs": [{"id": mine.pk, "attempt": 1}]}, format="json")
+    queued = ask(setup, kind="read_status")
+    theirs = Job.objects.create(
+        kind="clear",
+        device=make_device(make_client(), agent=make_agent()[0], present=True),
+        state=JobState.RUNNING,
+        attempts=1,
+        lease_expires_at=timezone.now(),
+    )
+    leases = dict(Job.objects.values_list("pk", "lease_expires_at"))
+    body = {"version": "0.3.0", "hostname": "cabinet-1", "devices": [], "jobs": [mine.pk, queued.pk, theirs.pk]}
+    with CaptureQueriesContext(connection) as queries:
+        assert api.post("/api/v1/agent/heartbeat/", body, format="json").status_code == 200
+    after = dict(Job.objects.values_list("pk", "lease_expires_at"))
+    assert after[mine.pk] > leases[mine.pk]
+    assert (after[queued.pk], after[theirs.pk]) == (leases[queued.pk], leases[theirs.pk])
+    # By the jobs' own ids, not `id IN (SELECT … JOIN …)`, which stale statistics planned as a
+    # nested loop over every job for each one (apps/devices/services.renew_leases).
+    (renewal,) = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "jobs_job" SET "lease_expires_at"')]
+    assert "JOIN" not in renewal and '"jobs_job"."id" IN' in renewal
 
 
 def test_staff_api_asks_cancels_and_retries(setup, sent, api):
