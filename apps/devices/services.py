@@ -138,17 +138,7 @@ def apply_heartbeat(agent: Agent, data: dict, now: dt.datetime) -> None:
         if stale or wanted != (device.agent_id, device.present, device.busy, device.slot, device.simulated):
             updates.append((device.pk, *wanted, now if stale or appeared else device.last_seen_at))
         if appeared:
-            events.append(
-                log.build(
-                    Action.DEVICE_PRESENT,
-                    device,
-                    agent=agent,
-                    client_id=device.client_id,
-                    source=source,
-                    simulated=row["simulated"],
-                    after={"agent": agent.name, "slot": row["slot"]},
-                )
-            )
+            events.append(_present_event(device, agent, row["slot"], row["simulated"], source))
         if row.get("monitoring") is not None:
             readings.append((device, row["monitoring"]))
     update_rows(Device, list(fields), updates)
@@ -182,6 +172,19 @@ def apply_heartbeat(agent: Agent, data: dict, now: dt.datetime) -> None:
     events += _parked_results(agent, data.get("parked") or [], source)
     log.record_many(events)
     renew_leases(agent, data.get("jobs") or [], now)
+
+
+def _present_event(device: Device, agent: Agent, slot: str, simulated: bool, source: str):
+    """The audit event of a device found in `agent`'s cabinet, at `slot` (`source`: its host)."""
+    return log.build(
+        Action.DEVICE_PRESENT,
+        device,
+        agent=agent,
+        client_id=device.client_id,
+        source=source,
+        simulated=simulated,
+        after={"agent": agent.name, "slot": slot},
+    )
 
 
 def _parked_results(agent: Agent, job_ids: list[int], source: str) -> list:
@@ -245,4 +248,6 @@ def approve_move(device: Device, user, request=None) -> bool:
     device.save(update_fields=["agent", "pending_agent", "busy", "present", "slot", "simulated", "last_seen_at"])
     after = {"agent": device.agent.name}
     log.record(Action.DEVICE_MOVE_APPROVED, device, user=user, request=request, before=before, after=after)
+    if listed:  # the holder's heartbeats will not find it "appeared" now: its arrival is told here
+        _present_event(device, holder, listed.slot, listed.simulated, holder.hostname).save()
     return True

@@ -399,6 +399,10 @@ def test_a_device_moves_to_another_agent_only_when_a_person_approves(setup, sent
     assert (device.present, device.slot) == (True, "9-9")  # at once: not at the holder's next full heartbeat
     event = AuditEvent.objects.get(action="device.move_approved")
     assert event.actor_user == users["admin"] and event.after == {"agent": intruder.name}
+    # The holder's heartbeats find it present already, so its arrival is told by the approval.
+    arrived = AuditEvent.objects.get(action="device.present", object_id=str(device.pk))
+    assert arrived.actor_agent == intruder and arrived.after == {"agent": intruder.name, "slot": "9-9"}
+    assert arrived.source == "h"
     claimed = api.post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
     assert claimed.status_code == 200 and claimed.json()["job"]["device"]["certificate_password"]
 
@@ -418,9 +422,11 @@ def test_a_device_moved_to_an_offline_agent_shows_missing_until_the_agent_report
     assert approve_move(device, users["admin"])
     device.refresh_from_db()
     assert (device.agent, device.present) == (holder, False)
+    assert not AuditEvent.objects.filter(action="device.present", actor_agent=holder).exists()
     assert api.post("/api/v1/agent/heartbeat/", body, format="json").status_code == 200
     device.refresh_from_db()
     assert (device.agent, device.present, device.slot) == (holder, True, "9-9")
+    assert AuditEvent.objects.filter(action="device.present", actor_agent=holder).count() == 1
 
 
 def test_a_result_parked_in_the_agents_outbox_is_reported_once(setup, sent):
