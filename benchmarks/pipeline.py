@@ -17,7 +17,7 @@ recorded.
 
 A diagnosis changes what is measured, so it is printed and not saved as the figures: `--scan S`
 and `--heartbeat S` have the agent scan its devices, and send heartbeats, every S seconds instead
-of every 2 and 3.
+of every 2 and 3; `--latency R` measures only the latency rounds at R jobs/s, in groups every 50 ms.
 """
 
 import argparse
@@ -58,8 +58,9 @@ def main():
     options = argparse.ArgumentParser()
     options.add_argument("--scan", type=float, help="seconds between the agent's scans of its devices")
     options.add_argument("--heartbeat", type=float, help="seconds between the agent's heartbeats")
+    options.add_argument("--latency", type=float, help="jobs/s: only the latency rounds at this rate")
     args = options.parse_args()
-    diagnosis = args.scan is not None or args.heartbeat is not None
+    diagnosis = args.scan is not None or args.heartbeat is not None or args.latency is not None
     common.fill_ukeys(DEVICES, "流水线客户", 700000, PREFIX)
     Job.objects.all().delete()
     Device.objects.update(agent=None, present=False, busy=False, monitoring=None)
@@ -92,6 +93,11 @@ def main():
         devices = list(Device.objects.filter(agent=agent).select_related("agent", "client").order_by("pk"))
         gc.freeze()  # the load generator's own full collections bunched its requests up
         processes = {"site": site.worker_pids(), "agent": [process.pid], "load generator": [os.getpid()]}
+        if args.latency is not None:
+            for paced in (requested_paced(devices, args.latency, processes, GROUP_TICK) for _ in range(ROUNDS)):
+                print(describe(paced))
+            print("site workers replaced meanwhile:", sorted(set(processes["site"]) - set(site.worker_pids())))
+            return
         rates, succeeded = [], 0
         with common.CpuBusy(processes) as cpu:
             for _ in range(ROUNDS):
@@ -200,6 +206,14 @@ def main():
     )
     if not diagnosis:
         common.save("pipeline", rows)
+
+
+def describe(paced: "Paced") -> str:
+    return (
+        f"{paced.count} jobs in groups of {paced.group} at {paced.requested:.0f} jobs/s: p50 "
+        f"{common.percentile(paced.latencies, 50):.0f} ms, p99 {paced.p99:.0f} ms; steps (p99) "
+        f"{paced.steps}; CPU {paced.cpu.percent:.0f}% ({paced.cpu.shares()}), steal {paced.cpu.steal:.0f}%"
+    )
 
 
 @dataclass
