@@ -12,13 +12,14 @@ MAX_JSON_DEPTH = 32
 
 
 def json_depth(value) -> int:
-    """How deeply lists and objects nest in `value`, without recursion."""
-    deepest, stack = 0, [(value, 1)]
+    """How deeply lists and objects nest in `value`, without recursion. Only lists and objects are
+    stacked: the strings and numbers, most of a heartbeat's items, once took half the time."""
+    deepest, stack = 0, [(value, 1)] if isinstance(value, dict | list) else []
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, depth)
-            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+        deepest = max(deepest, depth)
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return deepest
 
 

@@ -78,6 +78,16 @@ def test_a_value_the_database_refuses_is_a_400_on_pages_and_api_not_a_500(rf):
     assert api.status_code == 400 and api.data == {"detail": "参数超出允许范围"}
 
 
+@pytest.mark.parametrize(
+    ("value", "depth"),
+    [(1, 0), ("[[[", 0), ([], 1), ({"a": [1, {"b": "x"}], "c": 2}, 3), ([[], [[[]]], {}], 4)],
+)
+def test_json_depth_counts_the_nesting_of_lists_and_objects_only(value, depth):
+    from apps.core.api_errors import json_depth
+
+    assert json_depth(value) == depth
+
+
 @pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 100_000])
 def test_deeply_nested_json_is_a_400(admin_client, depth):
     body = "[" * depth + "]" * depth
