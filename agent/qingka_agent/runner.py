@@ -42,6 +42,11 @@ def wait_for_site(client: SiteClient) -> dict:
 
 
 FULL_EVERY = 60.0  # seconds between full heartbeats
+# Of the agent's time, at most this share goes to scanning: a cabinet whose scan takes longer than
+# scan_seconds × SCAN_SHARE is scanned less often. A scan is pure Python over every device, and the
+# job threads wait behind it (a 2,000-device simulated cabinet: about 30 ms, agent_scan_ms in
+# docs/benchmarks.md, and longer while jobs run).
+SCAN_SHARE = 0.005
 STATE_FIELDS = ("slot", "kind", "driver", "device_number", "simulated", "busy", "usb")
 
 
@@ -115,8 +120,9 @@ def heartbeat(agent: worker.Agent, reported: Reported) -> None:
 
 
 def background(agent: worker.Agent, config: Config, stop: threading.Event, reported: Reported | None = None) -> None:
-    """Scan every scan_seconds; heartbeat on a change and at least every heartbeat_seconds;
-    after each heartbeat that reached the site, send what waits in the outbox."""
+    """Scan every scan_seconds, or less often when a scan takes more than SCAN_SHARE of that;
+    heartbeat on a change and at least every heartbeat_seconds; after each heartbeat that reached
+    the site, send what waits in the outbox."""
     next_scan = next_beat = 0.0
     site_up = None
     reported = reported or Reported()
@@ -126,7 +132,7 @@ def background(agent: worker.Agent, config: Config, stop: threading.Event, repor
             changed = False
             if now >= next_scan:
                 changed = agent.inventory.scan()
-                next_scan = now + config.scan_seconds
+                next_scan = now + max(config.scan_seconds, (time.monotonic() - now) / SCAN_SHARE)
             if changed or now >= next_beat:
                 next_beat = now + config.heartbeat_seconds
                 try:

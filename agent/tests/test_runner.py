@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import redis
@@ -69,6 +70,35 @@ def test_background_heartbeats_flushes_and_reports_a_plug_in_at_once(site, tmp_p
         stop.set()
         thread.join(5)
     assert not thread.is_alive()
+
+
+def test_a_cabinet_slow_to_scan_is_scanned_less_often(monkeypatch):
+    monkeypatch.setattr(runner, "heartbeat", lambda agent, reported: None)
+
+    class Timed(Inventory):
+        def __init__(self, takes: float):
+            super().__init__([])
+            self.takes, self.scans = takes, 0
+
+        def scan(self) -> bool:
+            time.sleep(self.takes)
+            self.scans += 1
+            return False
+
+    config = load(env={"QINGKA_SCAN_SECONDS": "0.01", "QINGKA_HEARTBEAT_SECONDS": "60"})
+    scans = {}
+    for takes in (0.0, 0.02):
+        inventory = Timed(takes)
+        agent = SimpleNamespace(inventory=inventory, client=None, outbox=SimpleNamespace(flush=lambda client: 0))
+        stop = threading.Event()
+        thread = threading.Thread(target=runner.background, args=(agent, config, stop))
+        thread.start()
+        time.sleep(0.5)
+        stop.set()
+        thread.join(5)
+        scans[takes] = inventory.scans
+    assert scans[0.0] >= 10  # every 10 ms
+    assert scans[0.02] == 1  # the next one 0.02 s / SCAN_SHARE = 4 s later
 
 
 AGENT = """
