@@ -17,7 +17,8 @@ recorded.
 
 A diagnosis changes what is measured, so it is printed and not saved as the figures: `--scan S`
 and `--heartbeat S` have the agent scan its devices, and send heartbeats, every S seconds instead
-of every 2 and 3; `--latency R` measures only the latency rounds at R jobs/s, in groups every 50 ms.
+of every 2 and 3; `--latency R` measures only the latency rounds at R jobs/s, in groups every 50 ms
+(`--rounds N` of them, 3 by default).
 """
 
 import argparse
@@ -59,6 +60,7 @@ def main():
     options.add_argument("--scan", type=float, help="seconds between the agent's scans of its devices")
     options.add_argument("--heartbeat", type=float, help="seconds between the agent's heartbeats")
     options.add_argument("--latency", type=float, help="jobs/s: only the latency rounds at this rate")
+    options.add_argument("--rounds", type=int, default=ROUNDS, help="how many latency rounds, with --latency")
     args = options.parse_args()
     diagnosis = args.scan is not None or args.heartbeat is not None or args.latency is not None
     common.fill_ukeys(DEVICES, "流水线客户", 700000, PREFIX)
@@ -94,8 +96,12 @@ def main():
         gc.freeze()  # the load generator's own full collections bunched its requests up
         processes = {"site": site.worker_pids(), "agent": [process.pid], "load generator": [os.getpid()]}
         if args.latency is not None:
-            for paced in (requested_paced(devices, args.latency, processes, GROUP_TICK) for _ in range(ROUNDS)):
+            p99s = []
+            for _ in range(args.rounds):
+                paced = requested_paced(devices, args.latency, processes, GROUP_TICK)
+                p99s.append(paced.p99)
                 print(describe(paced))
+            print(f"median p99 of {args.rounds} rounds: {common.percentile(p99s, 50):.0f} ms")
             print("site workers replaced meanwhile:", sorted(set(processes["site"]) - set(site.worker_pids())))
             return
         rates, succeeded = [], 0
