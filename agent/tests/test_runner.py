@@ -180,6 +180,19 @@ def test_a_partial_heartbeat_carries_only_the_devices_that_changed(monkeypatch):
     assert beat([changed]) == ([changed], True)  # and once a minute
 
 
+def test_between_two_scans_each_reading_is_stripped_of_its_clock_once(monkeypatch):
+    stripped = []
+    monkeypatch.setattr(runner, "_without_clock", lambda monitoring: stripped.append(monitoring) or dict(monitoring))
+    beat, _ = beats(monkeypatch, runner.Reported(partial_allowed=True))
+    scanned = [dict(ROW, busy=False, monitoring={"kpjzsj": "2026-11-16", "clock": "10:00"})]
+    assert beat(scanned) == (scanned, True)
+    assert beat([dict(scanned[0], busy=True)]) == ([dict(scanned[0], busy=True, monitoring=None)], False)
+    assert stripped == [scanned[0]["monitoring"]]  # the second heartbeat's row shares the reading
+    rescanned = [dict(ROW, busy=True, monitoring={"kpjzsj": "2026-11-16", "clock": "10:00"})]
+    assert beat(rescanned) == ([], False)  # a new reading object, the same reading
+    assert len(stripped) == 2
+
+
 def test_two_rows_with_one_identity_do_not_stop_the_heartbeats(monkeypatch):
     beat, _ = beats(monkeypatch, runner.Reported(partial_allowed=True))
     row = dict(ROW, busy=False, monitoring=None)
