@@ -203,7 +203,8 @@ def main():
         common.figure(
             5,
             "agent_scan_ms",
-            "The agent's scan of its devices (every 2 s by default; its job threads wait meanwhile), median of 10",
+            "The agent's scan of its devices (every 2 s by default, less often when it takes over 10 ms; its job "
+            "threads wait meanwhile), median of 10",
             f"{DEVICES} simulated devices",
             scan,
             "ms",
