@@ -57,7 +57,7 @@ class Reported:
     device was plugged in or pulled out, and every one to a site that takes no partial heartbeats.
     In between, a partial heartbeat carries only the devices whose state (busy, slot, …) changed,
     and their reading when it changed in more than the device's clock: a full heartbeat of 600
-    devices takes the site about 100 ms (docs/benchmarks.md, heartbeat_600_p95), every 3 s."""
+    devices takes the site about 60 ms (docs/benchmarks.md, heartbeat_600_p95), every 3 s."""
 
     def __init__(self, partial_allowed: bool = False):
         self.partial_allowed = partial_allowed
