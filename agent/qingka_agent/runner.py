@@ -44,7 +44,7 @@ def wait_for_site(client: SiteClient) -> dict:
 FULL_EVERY = 60.0  # seconds between full heartbeats
 # Of the agent's time, at most this share goes to scanning: a cabinet whose scan takes longer than
 # scan_seconds × SCAN_SHARE is scanned less often. A scan is pure Python over every device, and the
-# job threads wait behind it (a 2,000-device simulated cabinet: about 30 ms, agent_scan_ms in
+# job threads wait behind it (a 2,000-device simulated cabinet: 20 to 30 ms, agent_scan_ms in
 # docs/benchmarks.md, and longer while jobs run).
 SCAN_SHARE = 0.005
 STATE_FIELDS = ("slot", "kind", "driver", "device_number", "simulated", "busy", "usb")
