@@ -327,6 +327,15 @@ def fill_ukeys(count: int, name: str, first_code: int, prefix: int) -> None:
         Device.objects.bulk_create(devices)
 
 
+def unplug_devices(**fields) -> None:
+    """Every device out of its cabinet and never seen, with `fields` reset too. Never seen: a device
+    seen before and absent now is reported missing in the filing season, and the site's sending of
+    those notifications would run beside the measurement."""
+    from apps.devices.models import Device
+
+    Device.objects.update(agent=None, present=False, last_seen_at=None, **fields)
+
+
 def sim_devices_file(path: Path, specs: list[dict], **extra) -> Path:
     import yaml
 

@@ -69,11 +69,7 @@ def reset() -> None:
     """Every run starts from the same month: nothing summarised or cleared, the return filed."""
     Job.objects.all().delete()
     Batch.objects.all().delete()
-    # Never seen: a device seen before and absent now is reported missing in the filing season,
-    # and the site's sending of those notifications would run beside the measurement.
-    Device.objects.update(
-        agent=None, present=False, busy=False, monitoring=None, monitored_at=None, slot="", last_seen_at=None
-    )
+    common.unplug_devices(busy=False, monitoring=None, monitored_at=None, slot="")
     Period.objects.update(summary_uploaded_at=None, cleared_at=None, return_filed_on=dt.date(2026, 12, 2))
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")

@@ -29,7 +29,7 @@ def number(n: int) -> str:
 
 def main():
     common.fill_ukeys(DEVICES, "心跳客户", 800000, PREFIX)
-    Device.objects.update(agent=None, present=False, last_seen_at=None)
+    common.unplug_devices()
     agent, token = common.make_agent("heartbeat-600")
     specs = [
         {"device_number": number(n), "kind": "ukey", "slot": f"1-{n // 100 + 1}.{n % 100 + 1}"} for n in range(DEVICES)

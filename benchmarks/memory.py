@@ -82,7 +82,7 @@ def main():
     sys.path.insert(0, str(common.ROOT / "benchmarks"))
     common.fill_ukeys(DEVICES, "内存客户", 900000, PREFIX)
     Job.objects.all().delete()
-    Device.objects.update(agent=None, present=False, last_seen_at=None)
+    common.unplug_devices()
     common.flush_redis()
     agent, token = common.make_agent("memory-150")
     state = common.fresh_dir(common.VAR / "memory")

@@ -65,9 +65,7 @@ def main():
     diagnosis = args.scan is not None or args.heartbeat is not None or args.latency is not None
     common.fill_ukeys(DEVICES, "流水线客户", 700000, PREFIX)
     Job.objects.all().delete()
-    # Never seen: a device seen before and absent now is reported missing in the filing season,
-    # and the site's sending of those notifications would run beside the measurement.
-    Device.objects.update(agent=None, present=False, busy=False, monitoring=None, last_seen_at=None)
+    common.unplug_devices(busy=False, monitoring=None)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     common.flush_redis()
