@@ -71,6 +71,25 @@ def setup(database: str, **extra) -> None:
     call_command("migrate", verbosity=0)
     if not (VAR / "static" / "staticfiles.json").exists():
         call_command("collectstatic", interactive=False, verbosity=0)
+    _require_own_key(database)
+
+
+def _require_own_key(database: str) -> None:
+    """Stops with a plain message when another checkout filled this database: its secrets are
+    encrypted under that checkout's key (its var/bench), and reading them would end in a traceback."""
+    from cryptography.fernet import InvalidToken
+
+    from apps.core.fields import encrypted_fields
+
+    try:
+        for model, names in encrypted_fields():
+            model.objects.exclude(**{names[0]: ""}).only(*names).first()
+    except InvalidToken:
+        sys.exit(
+            f"{database}{SUFFIX} was filled by another checkout, under another key than {VAR}'s: "
+            f"drop it (dropdb -h 127.0.0.1 -U postgres {database}{SUFFIX}), or give this checkout "
+            "databases of its own with BENCH_DB_SUFFIX=_<name>"
+        )
 
 
 # --- figures ---------------------------------------------------------------------------------
