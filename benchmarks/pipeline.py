@@ -18,7 +18,8 @@ recorded.
 A diagnosis changes what is measured, so it is printed and not saved as the figures: `--scan S`
 and `--heartbeat S` have the agent scan its devices, and send heartbeats, every S seconds instead
 of every 2 and 3; `--latency R` measures only the latency rounds at R jobs/s, in groups every 50 ms
-(`--rounds N` of them, 3 by default).
+(`--rounds N` of them, 3 by default; `--late` prints each round's jobs at its p99 or over, with the
+milliseconds of each step).
 """
 
 import argparse
@@ -61,6 +62,7 @@ def main():
     options.add_argument("--heartbeat", type=float, help="seconds between the agent's heartbeats")
     options.add_argument("--latency", type=float, help="jobs/s: only the latency rounds at this rate")
     options.add_argument("--rounds", type=int, default=ROUNDS, help="how many latency rounds, with --latency")
+    options.add_argument("--late", action="store_true", help="with --latency: each round's jobs at its p99 or over")
     args = options.parse_args()
     diagnosis = args.scan is not None or args.heartbeat is not None or args.latency is not None
     common.fill_ukeys(DEVICES, "流水线客户", 700000, PREFIX)
@@ -101,6 +103,8 @@ def main():
                 paced = requested_paced(devices, args.latency, processes, GROUP_TICK)
                 p99s.append(paced.p99)
                 print(describe(paced))
+                if args.late:
+                    print("\n".join(late(paced)))
             print(f"median p99 of {args.rounds} rounds: {common.percentile(p99s, 50):.0f} ms")
             print("site workers replaced meanwhile:", sorted(set(processes["site"]) - set(site.worker_pids())))
             return
@@ -231,6 +235,7 @@ class Paced:
     requested: float  # jobs/s the load generator reached
     throughput: float  # jobs/s from the first queued to the last result recorded
     latencies: list[float]  # ms from queued to result recorded, of the jobs that succeeded
+    jobs: list[Job]  # those jobs
     steps: dict[str, float]  # p99 in ms of each step of those jobs: where the time goes
     cpu: common.CpuBusy
 
@@ -264,26 +269,42 @@ def requested_paced(devices, rate: float | None, processes: dict[str, list[int]]
     span = (max(j.finished_at for j in jobs) - min(j.queued_at for j in jobs)).total_seconds()
     succeeded = [j for j in jobs if j.state == "succeeded"]
     latencies = [milliseconds(j.queued_at, j.finished_at) for j in succeeded]
-    return Paced(rate, group, len(ids), requested, len(jobs) / span, latencies, steps(succeeded), cpu)
+    return Paced(rate, group, len(ids), requested, len(jobs) / span, latencies, succeeded, steps(succeeded), cpu)
 
 
 def milliseconds(start: dt.datetime, end: dt.datetime) -> float:
     return (end - start).total_seconds() * 1000
 
 
-def steps(jobs) -> dict[str, float]:
-    """p99 of each step from queued to recorded: to the claim (the message and the claim call), on
-    the agent (the claim's answer and the device), and to the result recorded (the outbox and the
-    result call). The agent's clock is this machine's."""
-    done = [(j, dt.datetime.fromisoformat(j.result["finished_at"])) for j in jobs]
+def step_times(job) -> dict[str, float]:
+    """A job's milliseconds in each step from queued to recorded: to the claim (the message and the
+    claim call), on the agent (the claim's answer and the device), and to the result recorded (the
+    outbox and the result call). The agent's clock is this machine's."""
+    agent_done = dt.datetime.fromisoformat(job.result["finished_at"])
     return {
-        step: round(common.percentile([milliseconds(*span) for span in spans], 99), 1)
-        for step, spans in (
-            ("to claimed", [(j.queued_at, j.started_at) for j, _ in done]),
-            ("on the agent", [(j.started_at, agent_done) for j, agent_done in done]),
-            ("to recorded", [(agent_done, j.finished_at) for j, agent_done in done]),
-        )
+        "to claimed": milliseconds(job.queued_at, job.started_at),
+        "on the agent": milliseconds(job.started_at, agent_done),
+        "to recorded": milliseconds(agent_done, job.finished_at),
     }
+
+
+def steps(jobs) -> dict[str, float]:
+    """p99 of each step of these jobs: where the time goes."""
+    times = [step_times(job) for job in jobs]
+    return {step: round(common.percentile([t[step] for t in times], 99), 1) for step in times[0]}
+
+
+def late(paced: Paced) -> list[str]:
+    """The round's jobs at its p99 or over, in the order they were queued, with their steps: whether
+    they came alone or together, and which step held them."""
+    first = min(job.queued_at for job in paced.jobs)
+    lines = []
+    for job in sorted(paced.jobs, key=lambda job: job.queued_at):
+        took = milliseconds(job.queued_at, job.finished_at)
+        if took >= paced.p99:
+            spent = ", ".join(f"{step} {ms:.0f}" for step, ms in step_times(job).items())
+            lines.append(f"  queued at {milliseconds(first, job.queued_at):5.0f} ms, {took:.0f} ms: {spent}")
+    return lines
 
 
 def scan_milliseconds(devices_file, state) -> float:
