@@ -18,8 +18,8 @@ recorded.
 A diagnosis changes what is measured, so it is printed and not saved as the figures: `--scan S`
 and `--heartbeat S` have the agent scan its devices, and send heartbeats, every S seconds instead
 of every 2 and 3; `--latency R` measures only the latency rounds at R jobs/s, in groups every 50 ms
-(`--rounds N` of them, 3 by default; `--late` prints each round's jobs at its p99 or over, with the
-milliseconds of each step).
+(`--rounds N` of them, 3 by default; `--tick S`: a group every S seconds instead; `--late` prints
+each round's jobs at its p99 or over, `--late 0` every job, with the milliseconds of each step).
 """
 
 import argparse
@@ -62,7 +62,10 @@ def main():
     options.add_argument("--heartbeat", type=float, help="seconds between the agent's heartbeats")
     options.add_argument("--latency", type=float, help="jobs/s: only the latency rounds at this rate")
     options.add_argument("--rounds", type=int, default=ROUNDS, help="how many latency rounds, with --latency")
-    options.add_argument("--late", action="store_true", help="with --latency: each round's jobs at its p99 or over")
+    options.add_argument("--tick", type=float, default=GROUP_TICK, help="with --latency: seconds between groups")
+    options.add_argument(
+        "--late", type=float, nargs="?", const=-1, help="with --latency: print the jobs at p99 or over (or MS)"
+    )
     args = options.parse_args()
     diagnosis = args.scan is not None or args.heartbeat is not None or args.latency is not None
     common.fill_ukeys(DEVICES, "流水线客户", 700000, PREFIX)
@@ -100,11 +103,11 @@ def main():
         if args.latency is not None:
             p99s = []
             for _ in range(args.rounds):
-                paced = requested_paced(devices, args.latency, processes, GROUP_TICK)
+                paced = requested_paced(devices, args.latency, processes, args.tick)
                 p99s.append(paced.p99)
                 print(describe(paced))
-                if args.late:
-                    print("\n".join(late(paced)))
+                if args.late is not None:
+                    print("\n".join(late(paced, paced.p99 if args.late < 0 else args.late)))
             print(f"median p99 of {args.rounds} rounds: {common.percentile(p99s, 50):.0f} ms")
             print("site workers replaced meanwhile:", sorted(set(processes["site"]) - set(site.worker_pids())))
             return
@@ -294,14 +297,14 @@ def steps(jobs) -> dict[str, float]:
     return {step: round(common.percentile([t[step] for t in times], 99), 1) for step in times[0]}
 
 
-def late(paced: Paced) -> list[str]:
-    """The round's jobs at its p99 or over, in the order they were queued, with their steps: whether
-    they came alone or together, and which step held them."""
+def late(paced: Paced, over: float) -> list[str]:
+    """The round's jobs that took `over` ms or more, in the order they were queued, with their steps:
+    whether they came alone or together, and which step held them."""
     first = min(job.queued_at for job in paced.jobs)
     lines = []
     for job in sorted(paced.jobs, key=lambda job: job.queued_at):
         took = milliseconds(job.queued_at, job.finished_at)
-        if took >= paced.p99:
+        if took >= over:
             spent = ", ".join(f"{step} {ms:.0f}" for step, ms in step_times(job).items())
             lines.append(f"  queued at {milliseconds(first, job.queued_at):5.0f} ms, {took:.0f} ms: {spent}")
     return lines
