@@ -237,14 +237,18 @@ class Paced:
     count: int  # jobs requested
     requested: float  # jobs/s the load generator reached
     throughput: float  # jobs/s from the first queued to the last result recorded
-    latencies: list[float]  # ms from queued to result recorded, of the jobs that succeeded
-    jobs: list[Job]  # those jobs
+    jobs: list[Job]  # the jobs that succeeded
     steps: dict[str, float]  # p99 in ms of each step of those jobs: where the time goes
     cpu: common.CpuBusy
 
     @property
+    def latencies(self) -> list[float]:
+        """Milliseconds from queued to result recorded."""
+        return [milliseconds(job.queued_at, job.finished_at) for job in self.jobs]
+
+    @property
     def succeeded(self) -> int:
-        return len(self.latencies)
+        return len(self.jobs)
 
     @property
     def p99(self) -> float:
@@ -271,8 +275,7 @@ def requested_paced(devices, rate: float | None, processes: dict[str, list[int]]
     jobs = list(Job.objects.filter(pk__in=ids))
     span = (max(j.finished_at for j in jobs) - min(j.queued_at for j in jobs)).total_seconds()
     succeeded = [j for j in jobs if j.state == "succeeded"]
-    latencies = [milliseconds(j.queued_at, j.finished_at) for j in succeeded]
-    return Paced(rate, group, len(ids), requested, len(jobs) / span, latencies, succeeded, steps(succeeded), cpu)
+    return Paced(rate, group, len(ids), requested, len(jobs) / span, succeeded, steps(succeeded), cpu)
 
 
 def milliseconds(start: dt.datetime, end: dt.datetime) -> float:
