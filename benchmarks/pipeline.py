@@ -238,13 +238,17 @@ class Paced:
     requested: float  # jobs/s the load generator reached
     throughput: float  # jobs/s from the first queued to the last result recorded
     jobs: list[Job]  # the jobs that succeeded
-    steps: dict[str, float]  # p99 in ms of each step of those jobs: where the time goes
     cpu: common.CpuBusy
 
     @property
     def latencies(self) -> list[float]:
-        """Milliseconds from queued to result recorded."""
-        return [milliseconds(job.queued_at, job.finished_at) for job in self.jobs]
+        return [latency(job) for job in self.jobs]
+
+    @property
+    def steps(self) -> dict[str, float]:
+        """p99 of each step of the jobs (step_times): where the time goes."""
+        times = [step_times(job) for job in self.jobs]
+        return {step: round(common.percentile([t[step] for t in times], 99), 1) for step in times[0]}
 
     @property
     def succeeded(self) -> int:
@@ -275,11 +279,16 @@ def requested_paced(devices, rate: float | None, processes: dict[str, list[int]]
     jobs = list(Job.objects.filter(pk__in=ids))
     span = (max(j.finished_at for j in jobs) - min(j.queued_at for j in jobs)).total_seconds()
     succeeded = [j for j in jobs if j.state == "succeeded"]
-    return Paced(rate, group, len(ids), requested, len(jobs) / span, succeeded, steps(succeeded), cpu)
+    return Paced(rate, group, len(ids), requested, len(jobs) / span, succeeded, cpu)
 
 
 def milliseconds(start: dt.datetime, end: dt.datetime) -> float:
     return (end - start).total_seconds() * 1000
+
+
+def latency(job) -> float:
+    """Milliseconds from queued to result recorded."""
+    return milliseconds(job.queued_at, job.finished_at)
 
 
 def step_times(job) -> dict[str, float]:
@@ -294,19 +303,13 @@ def step_times(job) -> dict[str, float]:
     }
 
 
-def steps(jobs) -> dict[str, float]:
-    """p99 of each step of these jobs: where the time goes."""
-    times = [step_times(job) for job in jobs]
-    return {step: round(common.percentile([t[step] for t in times], 99), 1) for step in times[0]}
-
-
 def late(paced: Paced, over: float) -> list[str]:
     """The round's jobs that took `over` ms or more, in the order they were queued, with their steps:
     whether they came alone or together, and which step held them."""
     first = min(job.queued_at for job in paced.jobs)
     lines = []
     for job in sorted(paced.jobs, key=lambda job: job.queued_at):
-        took = milliseconds(job.queued_at, job.finished_at)
+        took = latency(job)
         if took >= over:
             spent = ", ".join(f"{step} {ms:.0f}" for step, ms in step_times(job).items())
             lines.append(f"  queued at {milliseconds(first, job.queued_at):5.0f} ms, {took:.0f} ms: {spent}")
