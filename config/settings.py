@@ -6,7 +6,9 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
+from config import embedded_postgres
 from config.log_config import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -135,29 +137,26 @@ TEMPLATES = [
 # Each process keeps at most one connection per thread, reused for DB_CONN_MAX_AGE seconds and
 # checked before reuse; a connection that cannot be made within DB_CONNECT_TIMEOUT seconds gives
 # the 503 page (apps/core/middleware.py). The README's "Database connections" says how to size this.
+# Without DATABASE_URL: the demo's embedded PostgreSQL under var/pg (config/embedded_postgres.py),
+# which `manage.py demo` starts; `check --deploy` refuses it (qingka.E003).
+EMBEDDED_DATABASE = not os.environ.get("DATABASE_URL")
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'qingka.sqlite3'}"),
+        os.environ.get("DATABASE_URL") or embedded_postgres.database_url(VAR_DIR),
         # A connection is kept for a minute per process: sync gunicorn workers, the rq worker and
         # the sweeper each hold at most one, so processes bound what PostgreSQL is asked for.
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", 60)),
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        connect_timeout=int(os.environ.get("DB_CONNECT_TIMEOUT", 5)),
-        # No JIT: the status expression makes the planner's cost of the dashboard's query look huge,
-        # so PostgreSQL compiled it for 2.5 s to run it in 40 ms (benchmarks/dashboard.py, 5,000 clients).
-        options="-c jit=off",
-    )
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # The demo's site, worker, sweeper and agent calls write at once: wait for the lock, use WAL.
-    DATABASES["default"]["OPTIONS"] = {
-        "timeout": 30,
-        "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL;",
-    }
+if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL database (postgres://…)")
+DATABASES["default"].setdefault("OPTIONS", {}).update(
+    connect_timeout=int(os.environ.get("DB_CONNECT_TIMEOUT", 5)),
+    # No JIT: the status expression makes the planner's cost of the dashboard's query look huge,
+    # so PostgreSQL compiled it for 2.5 s to run it in 40 ms (benchmarks/dashboard.py, 5,000 clients).
+    options="-c jit=off",
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
@@ -209,8 +208,17 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
+# The site's rq and the agents' job messages never share credentials (docs/agent.md): in
+# production REDIS_URL is the site's own user and database, CELERY_BROKER_URL the broker database,
+# and each agent connects as its own Redis user limited to its queue (apps/devices/broker.py).
+# `check --deploy` refuses a broker URL equal to REDIS_URL (qingka.E007).
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
+# The connection that makes the agents' Redis users (ACL SETUSER); default CELERY_BROKER_URL.
+QINGKA_BROKER_ADMIN_URL = os.environ.get("QINGKA_BROKER_ADMIN_URL", "")
+# The broker's address as the agents reach it, for the URL shown when an agent is registered
+# (e.g. redis://qingka.example.com:6379/0); default CELERY_BROKER_URL's host.
+QINGKA_AGENT_BROKER_URL = os.environ.get("QINGKA_AGENT_BROKER_URL", "")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True

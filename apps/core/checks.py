@@ -18,9 +18,16 @@ def secrets_come_from_environment(app_configs, **kwargs):
 
 
 @register(Tags.security, deploy=True)
-def database_is_not_sqlite(app_configs, **kwargs):
-    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-        return [Error("SQLite is for the demo only.", hint="Set DATABASE_URL to PostgreSQL.", id="qingka.E003")]
+def database_is_set(app_configs, **kwargs):
+    """Only PostgreSQL, and never the demo's embedded server (the default without DATABASE_URL)."""
+    if settings.EMBEDDED_DATABASE or not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return [
+            Error(
+                "DATABASE_URL is not set: the demo's embedded PostgreSQL is for the demo only.",
+                hint="Set DATABASE_URL to the site's PostgreSQL database.",
+                id="qingka.E003",
+            )
+        ]
     return []
 
 
@@ -69,6 +76,33 @@ def field_key_is_valid(app_configs, **kwargs):
                 hint="Generate one with: python -c 'from cryptography.fernet import Fernet; "
                 "print(Fernet.generate_key().decode())'",
                 id="qingka.E006",
+            )
+        ]
+    return []
+
+
+def _redis_place(url: str) -> tuple:
+    """Where a Redis URL points: host, port and database (user and password aside)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    db = (parts.path or "/0").strip("/").split("/")[0] or "0"
+    return (parts.scheme, (parts.hostname or "").lower(), parts.port or 6379, db)
+
+
+@register(Tags.security, deploy=True)
+def broker_is_not_rq(app_configs, **kwargs):
+    """Agents hold broker credentials; the site's rq worker runs whatever its queue holds. The two
+    never share a URL (docs/agent.md)."""
+    if settings.CELERY_BROKER_URL == settings.REDIS_URL or _redis_place(settings.CELERY_BROKER_URL) == _redis_place(
+        settings.REDIS_URL
+    ):
+        return [
+            Error(
+                "CELERY_BROKER_URL is the site's rq Redis (REDIS_URL).",
+                hint="Give rq its own database and user (REDIS_URL=redis://qingka:…@redis:6379/1) and the "
+                "broker another (CELERY_BROKER_URL=…/0); each agent connects as its own user (docs/agent.md).",
+                id="qingka.E007",
             )
         ]
     return []

@@ -18,6 +18,7 @@ class Child:
     name: str
     popen: subprocess.Popen
     log_path: Path
+    stop_signal: int = signal.SIGTERM
 
     def running(self) -> bool:
         return self.popen.poll() is None
@@ -31,8 +32,11 @@ class Supervisor:
         self.log_dir, self.cwd, self.stop_timeout = log_dir, cwd, stop_timeout
         self.children: list[Child] = []
 
-    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Child:
-        """Starts `argv` with this process's environment as it is now, plus `env`."""
+    def start(
+        self, name: str, argv: list[str], env: dict[str, str] | None = None, stop_signal: int = signal.SIGTERM
+    ) -> Child:
+        """Starts `argv` with this process's environment as it is now, plus `env`; `stop` sends it
+        `stop_signal` (PostgreSQL: SIGINT, its fast shutdown, which does not wait for clients)."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{name}.log"
         with open(log_path, "ab") as log:
@@ -45,7 +49,7 @@ class Supervisor:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        child = Child(name, popen, log_path)
+        child = Child(name, popen, log_path, stop_signal)
         self.children.append(child)
         return child
 
@@ -57,7 +61,7 @@ class Supervisor:
         while self.children:
             child = self.children.pop()
             if child.running():
-                child.popen.send_signal(signal.SIGTERM)
+                child.popen.send_signal(child.stop_signal)
                 try:
                     child.popen.wait(timeout=self.stop_timeout)
                 except subprocess.TimeoutExpired:

@@ -1,14 +1,19 @@
 """The demo's moving parts: an agent holding a simulated cabinet of the demo clients' devices,
 the rq worker and the sweeper, each a child process of `manage.py demo`."""
 
+import signal
 import socket
+import subprocess
 import time
 from pathlib import Path
 
 import redis
+from django.core.management.base import CommandError
 
+from apps.core.processes import Child, Supervisor
 from apps.demo.seed import DEMO_AGENT, cabinet_path
 from apps.devices.models import Agent
+from config import embedded_postgres
 
 
 def demo_agent() -> tuple[Agent, str]:
@@ -68,3 +73,22 @@ def agent_env(site_url: str, broker_url: str) -> dict[str, str]:
         "QINGKA_SIM_DEVICES": str(cabinet),
         "QINGKA_STATE_DIR": str(cabinet.parent / "agent-state"),
     }
+
+
+def start_embedded_postgres(supervisor: Supervisor, var_dir: Path) -> tuple[Child, bool]:
+    """The demo's PostgreSQL (config/embedded_postgres.py) as a child of the supervisor, its
+    database made; True with it when the cluster was new. A server left running by a demo that
+    was killed (it runs in its own session) is stopped first, so this demo's Ctrl-C stops it."""
+    try:
+        made = embedded_postgres.prepare(var_dir)
+        pg_ctl = [*embedded_postgres.as_server_user(), str(embedded_postgres.bin_dir() / "pg_ctl")]
+    except embedded_postgres.EmbeddedPostgresError as error:
+        raise CommandError(str(error)) from None
+    data = embedded_postgres.data_dir(var_dir)
+    if (data / "postmaster.pid").exists():
+        subprocess.run([*pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"], capture_output=True)
+    child = supervisor.start("postgres", embedded_postgres.server_argv(var_dir), stop_signal=signal.SIGINT)
+    if not answers(lambda: embedded_postgres.answers(var_dir), 60, child):
+        raise CommandError(f"内置 PostgreSQL 未能启动 (did not start):\n{child.log_tail()}")
+    embedded_postgres.create_database(var_dir)
+    return child, made
