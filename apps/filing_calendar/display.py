@@ -1,4 +1,4 @@
-"""The 征期 calendar as a person reads it: a month of days with holidays (chinese-calendar), the
+"""The 征期 calendar as a person reads it: a month of days with holidays (holidays.py), the
 filing deadline with its source, the day 抄报 opens, and the scheduled batches the user may see;
 the same facts go to the ICS feed."""
 
@@ -6,7 +6,6 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass, field
 
-import chinese_calendar
 from django.db.models import Count, Q
 from django.utils import timezone, translation
 
@@ -15,8 +14,8 @@ from apps.core.months import add_months
 from apps.core.text import Text
 from apps.scheduling.models import Batch
 
-from .models import FilingDeadline, Source
-from .rules import estimate_deadline
+from .holidays import day_info
+from .models import FilingDeadline, Source, estimated_deadline
 
 
 @dataclass(frozen=True)
@@ -29,6 +28,10 @@ class MonthDeadline:
     @property
     def source_label(self) -> Text:
         return Source(self.source).label
+
+    @property
+    def is_estimate(self) -> bool:
+        return self.source in Source.estimated()
 
     @property
     def period_month(self) -> dt.date:
@@ -56,31 +59,19 @@ def deadlines_between(first: dt.date, last: dt.date) -> list[MonthDeadline]:
         result.append(
             MonthDeadline(month, row.deadline, row.source, row.reference)
             if row
-            else MonthDeadline(month, estimate_deadline(month), Source.ESTIMATED, "")
+            else MonthDeadline(month, *estimated_deadline(month), "")
         )
         month = add_months(month, 1)
     return result
 
 
 def holiday_name(day: dt.date) -> str:
-    """The statutory holiday's name in the page's language, or "" (also for a year the
-    chinese-calendar package does not know yet)."""
-    try:
-        on_holiday, name = chinese_calendar.get_holiday_detail(day)
-    except NotImplementedError:
+    """The holiday's name in the page's language, or "" (provisional for a year the
+    chinese-calendar package does not know yet: the page says so)."""
+    holiday = day_info(day).holiday
+    if holiday is None:
         return ""
-    if not on_holiday or not name:
-        return ""
-    holiday = chinese_calendar.Holiday(name)
     return holiday.value if (translation.get_language() or "").startswith("en") else holiday.chinese
-
-
-def knows_year(year: int) -> bool:
-    try:
-        chinese_calendar.is_workday(dt.date(year, 6, 1))
-    except NotImplementedError:
-        return False
-    return True
 
 
 def visible_batches(user, start: dt.datetime, end: dt.datetime):
@@ -106,19 +97,18 @@ def month_grid(month: dt.date, user) -> list[list[Day]]:
     batches: dict[dt.date, list] = {}
     for batch in visible_batches(user, local_midnight(weeks[0][0]), local_midnight(weeks[-1][-1]) + dt.timedelta(1)):
         batches.setdefault(timezone.localdate(batch.start_at), []).append(batch)
-    known = knows_year(month.year)
     grid = []
     for week in weeks:
         row = []
         for day in week:
-            rest = not chinese_calendar.is_workday(day) if known else day.weekday() >= 5
+            info = day_info(day)
             row.append(
                 Day(
                     date=day,
                     in_month=day.month == month.month,
-                    rest=rest,
+                    rest=info.rest,
                     holiday=holiday_name(day),
-                    makeup_workday=known and day.weekday() >= 5 and not rest,
+                    makeup_workday=info.makeup_workday,
                     deadline=deadline if day == deadline.date else None,
                     summary_opens=day == month,
                     batches=batches.get(day, []),

@@ -13,8 +13,20 @@ from .rules import estimate_deadline, period_deadline_month
 
 class Source(models.TextChoices):
     OFFICIAL = "official", _("官方公布")
-    ESTIMATED = "estimated", _("估算")
+    ESTIMATED = "estimated", _("估算")  # by the rule, from the State Council's published holidays
+    PROVISIONAL = "provisional", _("预估")  # by the rule, from holidays laid out provisionally
     ADMIN = "admin", _("管理员录入")
+
+    @classmethod
+    def estimated(cls) -> tuple[str, str]:
+        """The sources of a month nobody published or entered."""
+        return cls.ESTIMATED.value, cls.PROVISIONAL.value
+
+
+def estimated_deadline(month: dt.date) -> tuple[dt.date, str]:
+    """(the rule's deadline for `month`, ESTIMATED or PROVISIONAL by the holidays it rests on)."""
+    estimate = estimate_deadline(month)
+    return estimate.date, Source.PROVISIONAL if estimate.provisional else Source.ESTIMATED
 
 
 class FilingDeadline(models.Model):
@@ -51,6 +63,14 @@ class Deadline:
     date: dt.date
     source: str
 
+    @property
+    def source_label(self):
+        return Source(self.source).label
+
+    @property
+    def is_estimate(self) -> bool:
+        return self.source in Source.estimated()
+
 
 def deadlines_for_year(year: int) -> list[Deadline]:
     """The twelve deadlines of `year`, each from its row or estimated."""
@@ -77,11 +97,7 @@ def deadline_for(month: dt.date) -> Deadline:
 
 def _deadline(month: dt.date, row: FilingDeadline | None) -> Deadline:
     """The deadline falling in `month`: its row's, or estimated when there is none."""
-    return (
-        Deadline(month, row.deadline, row.source)
-        if row
-        else Deadline(month, estimate_deadline(month), Source.ESTIMATED)
-    )
+    return Deadline(month, row.deadline, row.source) if row else Deadline(month, *estimated_deadline(month))
 
 
 class CalendarFeed(models.Model):

@@ -1,65 +1,61 @@
-"""征期: the monthly filing deadline. Official tables are data (see the migration that loads
-docs/domain.md's 2025 and 2026 tables); this module only estimates a month nobody has published yet."""
+"""征期: the monthly filing deadline. Official tables are data (the migrations load
+docs/domain.md's 2024, 2025 and 2026 tables); this module only estimates a month nobody has
+published yet, by the extension rule as the bureau applies it (docs/domain.md, 征期)."""
 
 import datetime as dt
-
-import chinese_calendar
+from dataclasses import dataclass
 
 from apps.core.months import add_months
 
-# 2026: 税总办征科函〔2025〕64号; 2025: the administration's notice for that year.
+from .holidays import is_rest_day
+
+# 2026: 税总办征科函〔2025〕64号; 2025 and 2024: the administration's notices for those years.
 OFFICIAL_DAYS = {
+    2024: (15, 23, 15, 18, 22, 19, 15, 15, 18, 24, 15, 16),
     2025: (15, 20, 17, 18, 22, 16, 15, 15, 15, 27, 17, 15),
     2026: (20, 24, 16, 20, 22, 15, 15, 17, 15, 26, 16, 15),
 }
+MIN_RUN = 3  # consecutive rest days, counted inside the 1st–15th, that extend the deadline
 
 
-def _is_rest_day(day: dt.date) -> bool:
-    """chinese-calendar's rest days (weekends and statutory holidays, less make-up workdays).
-    Raises NotImplementedError for a year the package does not know."""
-    return not chinese_calendar.is_workday(day)
+@dataclass(frozen=True)
+class Estimate:
+    date: dt.date
+    provisional: bool  # the holidays it rests on are laid out provisionally (预估), not published
 
 
-def _next_workday(day: dt.date) -> dt.date:
-    while _is_rest_day(day):
-        day += dt.timedelta(days=1)
-    return day
+def estimate_deadline(month: dt.date) -> Estimate:
+    """The deadline falling in `month` (its first day) by the extension rule: every run of
+    MIN_RUN or more consecutive rest days within the 1st–15th (only its days inside that window
+    count, and they must number MIN_RUN or more) extends the deadline by its length N in working
+    days: the N-th working day after the 15th. With no such run, the 15th, or the next working
+    day when the 15th is a rest day."""
+    provisional = False
 
+    def rest(day: dt.date) -> bool:
+        nonlocal provisional
+        answer, from_layout = is_rest_day(day)
+        provisional = provisional or from_layout
+        return answer
 
-def _estimate_from_holidays(month: dt.date) -> dt.date:
-    """The old extension rule: every run of 3 or more consecutive rest days within the 1st to the
-    15th that contains a statutory holiday extends the deadline by its length; a deadline on a rest
-    day moves to the next workday. Known not to reproduce every published table."""
-    deadline = month.replace(day=15)
-    day = month
-    while day <= month.replace(day=15):
-        run = 0
-        while _is_rest_day(day + dt.timedelta(days=run)):
+    fifteenth = month.replace(day=15)
+    extension, run = 0, 0
+    for offset in range(15):
+        if rest(month + dt.timedelta(days=offset)):
             run += 1
-        holiday_in_run = any(
-            chinese_calendar.is_holiday(day + dt.timedelta(days=i)) and (day + dt.timedelta(days=i)).weekday() < 5
-            for i in range(run)
-        )
-        if run >= 3 and holiday_in_run:
-            deadline += dt.timedelta(days=run)
-        day += dt.timedelta(days=max(run, 1))
-    return _next_workday(deadline)
-
-
-def _fifteenth_on_weekday(month: dt.date) -> dt.date:
-    day = month.replace(day=15)
-    while day.weekday() >= 5:
+            continue
+        extension += run if run >= MIN_RUN else 0
+        run = 0
+    extension += run if run >= MIN_RUN else 0
+    day = fifteenth
+    if extension == 0:
+        while rest(day):
+            day += dt.timedelta(days=1)
+    while extension:
         day += dt.timedelta(days=1)
-    return day
-
-
-def estimate_deadline(month: dt.date) -> dt.date:
-    """An estimated deadline for `month` (its first day): from the holiday calendar where
-    chinese-calendar knows the year, else the 15th moved off a weekend."""
-    try:
-        return _estimate_from_holidays(month)
-    except NotImplementedError:
-        return _fifteenth_on_weekday(month)
+        if not rest(day):
+            extension -= 1
+    return Estimate(day, provisional)
 
 
 def period_deadline_month(period_month: dt.date) -> dt.date:

@@ -20,10 +20,12 @@ from apps.accounts.permissions import require_firm_admin
 from apps.core import clock
 from apps.core.filters import DateInput
 from apps.core.forms import MonthField
-from apps.core.months import add_months, format_month, month_start, parse_month
+from apps.core.months import add_months, format_month, month_start
 
 from . import services
-from .display import deadlines_between, knows_year, local_midnight, month_grid, visible_batches
+from .display import deadlines_between, local_midnight, month_grid, visible_batches
+from .forms import PublishedTableForm
+from .holidays import knows_year
 from .models import CalendarFeed
 
 FEED_MONTHS_BACK, FEED_MONTHS_AHEAD = 3, 12
@@ -44,11 +46,23 @@ class DeadlineForm(forms.Form):
     )
 
 
+# Any year of these shows, the rule's deadlines and provisional holidays where nothing is published.
+CALENDAR_YEARS = range(1990, 2101)
+
+
 def _month(request) -> dt.date:
+    """?month=YYYY-MM within CALENDAR_YEARS; this month for anything else."""
     try:
-        return parse_month(request.GET["month"])
-    except (KeyError, ValueError):
-        return month_start(clock.today())
+        year, number = (int(part) for part in request.GET["month"].split("-"))
+        if year in CALENDAR_YEARS:
+            return dt.date(year, number, 1)
+    except (KeyError, ValueError, TypeError, OverflowError):
+        pass
+    return month_start(clock.today())
+
+
+def _in_range(month: dt.date) -> dt.date | None:
+    return month if month.year in CALENDAR_YEARS else None
 
 
 def _page(request, month: dt.date, form: DeadlineForm | None = None, status: int = 200):
@@ -64,11 +78,11 @@ def _page(request, month: dt.date, form: DeadlineForm | None = None, status: int
         "filing_calendar/month.html",
         {
             "month": month,
-            "previous": add_months(month, -1),
-            "next": add_months(month, 1),
+            "previous": _in_range(add_months(month, -1)),
+            "next": _in_range(add_months(month, 1)),
             "weeks": month_grid(month, request.user),
             "deadline": deadline,
-            "holidays_known": knows_year(month.year),
+            "holidays_known": knows_year(month.year) and knows_year(add_months(month, 1).year),
             "form": form,
             "feed": feed,
             "feed_url": feed_url,
@@ -106,6 +120,57 @@ def change_deadline(request):
             return redirect(f"{reverse('calendar')}?month={format_month(data['month'])}")
     month = form.cleaned_data.get("month") or month_start(clock.today())
     return _page(request, month, form, status=400)
+
+
+def _year_page(request, year: int, form: PublishedTableForm | None = None, status: int = 200):
+    if year not in CALENDAR_YEARS:
+        raise Http404
+    deadlines = deadlines_between(dt.date(year, 1, 1), dt.date(year, 12, 1))
+    if form is None and request.user.is_firm_admin:
+        # Only dates somebody published or entered: an estimate must be typed, not saved as official by a click.
+        initial = {f"m{d.month.month}": d.date for d in deadlines if not d.is_estimate}
+        form = PublishedTableForm(year, initial=initial)
+    return render(
+        request,
+        "filing_calendar/year.html",
+        {
+            "year": year,
+            "previous": year - 1 if year - 1 in CALENDAR_YEARS else None,
+            "next": year + 1 if year + 1 in CALENDAR_YEARS else None,
+            "deadlines": deadlines,
+            "holidays_known": knows_year(year),
+            "awaiting": year in services.years_awaiting_table(clock.today()),
+            "form": form,
+        },
+        status=status,
+    )
+
+
+@require_safe
+@login_required
+def year_view(request, year: int):
+    """The twelve deadlines of a year with their sources; for an admin, the form that enters the
+    year's published table."""
+    return _year_page(request, year)
+
+
+@require_POST
+@login_required
+def enter_published_table(request, year: int):
+    require_firm_admin(request.user)
+    if year not in CALENDAR_YEARS:
+        raise Http404
+    form = PublishedTableForm(year, request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.set_published_table(year, data["deadlines"], data["reference"], user=request.user, request=request)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, _("已录入%(year)d年的官方征期（12个月）") % {"year": year})
+            return redirect("calendar_year", year=year)
+    return _year_page(request, year, form, status=400)
 
 
 @require_POST
@@ -151,10 +216,10 @@ def ics_for(user) -> bytes:
         event.add("dtstamp", stamp)
         event.add("dtstart", deadline.date)
         event.add("dtend", deadline.date + dt.timedelta(days=1))
-        event.add(
-            "summary",
-            _("增值税申报截止（%(month)s所属期）") % {"month": format_month(deadline.period_month)},
-        )
+        summary = _("增值税申报截止（%(month)s所属期）") % {"month": format_month(deadline.period_month)}
+        if deadline.is_estimate:
+            summary += f"［{deadline.source_label}］"
+        event.add("summary", summary)
         description = _("来源：%(source)s") % {"source": deadline.source_label}
         if deadline.reference:
             description += "\n" + _("依据：%(reference)s") % {"reference": deadline.reference}

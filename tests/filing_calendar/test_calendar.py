@@ -12,8 +12,8 @@ d = dt.date
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("year", [2025, 2026])
-def test_official_tables_are_loaded_by_the_migration(year):
+@pytest.mark.parametrize("year", [2024, 2025, 2026])
+def test_official_tables_are_loaded_by_the_migrations(year):
     deadlines = deadlines_for_year(year)
     assert [x.date.day for x in deadlines] == list(OFFICIAL_DAYS[year])
     assert {x.source for x in deadlines} == {Source.OFFICIAL}
@@ -22,46 +22,46 @@ def test_official_tables_are_loaded_by_the_migration(year):
 def test_domain_tables_as_shipped():
     assert OFFICIAL_DAYS[2026] == (20, 24, 16, 20, 22, 15, 15, 17, 15, 26, 16, 15)
     assert OFFICIAL_DAYS[2025] == (15, 20, 17, 18, 22, 16, 15, 15, 15, 27, 17, 15)
+    assert OFFICIAL_DAYS[2024] == (15, 23, 15, 18, 22, 19, 15, 15, 18, 24, 15, 16)
 
 
 @pytest.mark.parametrize(
-    "month, expected",
-    [
-        # chinese-calendar knows 2026: the estimate agrees with the published table where the old rule holds
-        (d(2026, 3, 1), d(2026, 3, 16)),  # the 15th is a Sunday → Monday
-        (d(2026, 4, 1), d(2026, 4, 20)),  # 清明 (3 days) → +3, then off the weekend
-        (d(2026, 8, 1), d(2026, 8, 17)),
-        (d(2026, 12, 1), d(2026, 12, 15)),
-        (d(2026, 10, 1), d(2026, 10, 22)),  # 国庆 +8: the published 26th is why tables are data
-    ],
+    "month", [d(year, number, 1) for year in OFFICIAL_DAYS for number in range(1, 13)], ids=lambda m: f"{m:%Y-%m}"
 )
-def test_estimate_from_the_holiday_calendar(month, expected):
-    assert estimate_deadline(month) == expected
+def test_the_rule_reproduces_every_published_month(month):
+    """All 36 months of 2024–2026 from chinese-calendar's holidays and the rule of docs/domain.md."""
+    estimate = estimate_deadline(month)
+    assert estimate.date == d(month.year, month.month, OFFICIAL_DAYS[month.year][month.month - 1])
+    assert not estimate.provisional
 
 
 @pytest.mark.parametrize(
-    "month, expected",
+    "month, expected, why",
     [
-        (d(2031, 2, 1), d(2031, 2, 17)),  # the 15th is a Saturday → Monday
-        (d(2031, 1, 1), d(2031, 1, 15)),  # a Wednesday stays
+        (d(2024, 1, 1), d(2024, 1, 15), "元旦 12-30..1-1: one day inside the window, not a run of three"),
+        (d(2025, 6, 1), d(2025, 6, 16), "端午 5-31..6-2: two days inside; the 15th a Sunday → Monday"),
+        (d(2026, 2, 1), d(2026, 2, 24), "春节 from 2-15: one day inside; the 15th a rest day → next working day"),
+        (d(2026, 10, 1), d(2026, 10, 26), "国庆 1–7: seven working days after the 15th, 10-10 a make-up day"),
+        (d(2024, 5, 1), d(2024, 5, 22), "劳动节 1–5: the 5th working day after the 15th, 5-11 worked"),
     ],
 )
-def test_beyond_the_holiday_package_the_fifteenth_moves_to_a_weekday(month, expected):
-    assert estimate_deadline(month) == expected
+def test_the_runs_count_only_their_days_inside_the_first_to_the_fifteenth(month, expected, why):
+    assert estimate_deadline(month).date == expected, why
 
 
 @pytest.mark.django_db
-def test_a_year_without_a_table_is_estimated_and_says_so():
+def test_a_year_without_a_table_is_estimated_provisionally_and_says_so():
     deadlines = deadlines_for_year(2027)
-    assert len(deadlines) == 12 and {x.source for x in deadlines} == {Source.ESTIMATED}
+    assert len(deadlines) == 12 and {x.source for x in deadlines} == {Source.PROVISIONAL}
     assert all(x.date.month == x.month.month and x.date.day >= 15 for x in deadlines)
+    assert str(Source.PROVISIONAL.label) == "预估"
 
 
 @pytest.mark.django_db
 def test_an_admin_entry_replaces_the_estimate_and_periods_follow():
     client = make_client()
     period = Period.for_client(client, d(2026, 12, 1))
-    assert period.deadline == estimate_deadline(d(2027, 1, 1))
+    assert period.deadline == estimate_deadline(d(2027, 1, 1)).date == d(2027, 1, 20)
     FilingDeadline.objects.create(month=d(2027, 1, 1), deadline=d(2027, 1, 19), source=Source.ADMIN)
     assert deadline_for(d(2027, 1, 1)).date == d(2027, 1, 19)
     assert deadline_for(d(2027, 1, 1)).source == Source.ADMIN

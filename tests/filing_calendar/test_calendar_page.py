@@ -65,11 +65,13 @@ def test_an_accountant_sees_only_batches_holding_own_clients(as_role, batches):
     assert grid[dt.date(2026, 10, 12)].batches and not grid[dt.date(2026, 10, 13)].batches
 
 
-def test_a_year_chinese_calendar_does_not_know_still_shows_weekends_and_an_estimate(as_role):
+def test_a_year_chinese_calendar_does_not_know_shows_provisional_holidays_and_a_provisional_deadline(as_role):
     response = as_role("owner").get(URL, {"month": "2031-05"})
     grid = days(response)
-    assert grid[dt.date(2031, 5, 3)].rest and not grid[dt.date(2031, 5, 5)].rest  # Saturday, Monday
-    assert response.context["deadline"].source == Source.ESTIMATED and "尚未公布" in response.content.decode()
+    assert grid[dt.date(2031, 5, 3)].rest and not grid[dt.date(2031, 5, 6)].rest  # Saturday, Tuesday
+    assert grid[dt.date(2031, 5, 1)].rest and grid[dt.date(2031, 5, 1)].holiday == "劳动节"  # 5-1..5-5
+    html = response.content.decode()
+    assert response.context["deadline"].source == Source.PROVISIONAL and "尚未公布" in html and "预估" in html
 
 
 def test_an_admins_change_is_labelled_admin_audited_and_moves_the_periods(as_role, users):

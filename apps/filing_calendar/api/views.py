@@ -6,6 +6,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from ..models import Source, deadlines_for_year
+from ..views import CALENDAR_YEARS
 
 
 @extend_schema(
@@ -19,7 +20,7 @@ from ..models import Source, deadlines_for_year
                 fields={
                     "month": serializers.CharField(help_text="YYYY-MM"),
                     "deadline": serializers.DateField(),
-                    "source": serializers.ChoiceField(choices=["official", "estimated", "admin"]),
+                    "source": serializers.ChoiceField(choices=Source.values),
                     "source_label": serializers.CharField(),
                 },
             ),
@@ -28,9 +29,11 @@ from ..models import Source, deadlines_for_year
 )
 @api_view(["GET"])
 def year_calendar(request, year: int):
-    """征期日历: the twelve filing deadlines of a year, each official, estimated or entered by an admin."""
-    if not 2000 <= year <= 2100:
-        raise ValidationError({"year": [_("年份应在2000到2100之间")]})
+    """征期日历: the twelve filing deadlines of a year, each official (官方公布), entered by an
+    admin (管理员录入), or by the extension rule: from the published holidays (估算) or from holidays
+    laid out provisionally (预估, a year whose arrangement is not yet published)."""
+    if year not in CALENDAR_YEARS:
+        raise ValidationError({"year": [_("年份应在1990到2100之间")]})
     months = [
         {
             "month": f"{d.month:%Y-%m}",
