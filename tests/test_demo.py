@@ -5,6 +5,7 @@ preview whenever work is due; its cabinet matches the seeded data."""
 import datetime as dt
 import json
 import os
+import signal
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,8 @@ from apps.demo import seed as demo
 from apps.devices.models import Device
 from apps.periods.models import Period
 from apps.periods.rules import SHANGHAI
+from config import embedded_postgres
+from tests.e2e.processes import open_to_embedded_postgres, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 PROBE = """
@@ -56,17 +59,26 @@ DAYS = {
 
 
 def run_demo(day: str, var_dir: Path) -> dict:
-    """The demo on its embedded defaults (SQLite under its own var dir), then what its pages would show."""
+    """The demo on its embedded defaults (PostgreSQL under its own var dir), then what its pages would show."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "QINGKA_CLOCK")}
-    env["QINGKA_VAR_DIR"] = str(var_dir)
+    env["QINGKA_VAR_DIR"] = str(open_to_embedded_postgres(var_dir))
     manage = [sys.executable, "manage.py"]
     seeded = subprocess.run(
         [*manage, "demo", "--no-serve", "--today", day], cwd=ROOT, env=env, capture_output=True, text=True
     )
     assert seeded.returncode == 0, seeded.stderr
+    assert "内置 PostgreSQL embedded" in seeded.stdout, seeded.stdout
     moment = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(8), SHANGHAI)
     env["QINGKA_CLOCK"] = f"{moment.isoformat()}@{dt.datetime.now(dt.UTC).timestamp()}"
-    probe = subprocess.run([*manage, "shell", "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True)
+    # --no-serve stopped the embedded server with the demo: the probe starts it again, as the demo would
+    with open(var_dir / "postgres.log", "ab") as log:
+        server = subprocess.Popen(embedded_postgres.server_argv(var_dir), stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: embedded_postgres.answers(var_dir), timeout=30, what="the embedded PostgreSQL")
+        probe = subprocess.run([*manage, "shell", "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True)
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
     assert probe.returncode == 0, probe.stderr
     return json.loads(probe.stdout.split("REPORT", 1)[1])
 

@@ -40,7 +40,7 @@ def test_check_deploy_is_clean_with_production_values(tmp_path):
     assert "System check identified no issues" in result.stdout, result.stdout + result.stderr
 
 
-def test_check_deploy_refuses_generated_secrets_and_sqlite(tmp_path):
+def test_check_deploy_refuses_generated_secrets_and_the_embedded_database(tmp_path):
     env = {
         k: v
         for k, v in production_like_environment().items()
@@ -58,3 +58,23 @@ def test_check_deploy_refuses_generated_secrets_and_sqlite(tmp_path):
     for error in ("qingka.E001", "qingka.E002", "qingka.E003"):
         assert error in result.stderr
     assert (tmp_path / "secret_key").exists(), "a development secret is generated and kept under var/"
+
+
+def test_without_database_url_a_command_says_the_embedded_server_is_not_running(tmp_path):
+    env = {k: v for k, v in production_like_environment().items() if k != "DATABASE_URL"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "QINGKA_VAR_DIR": str(tmp_path)},
+    )
+    assert result.returncode == 1
+    assert "embedded PostgreSQL" in result.stderr and "make demo" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_only_postgresql(tmp_path):
+    result = manage("check", DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}", QINGKA_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0 and "must name a PostgreSQL database" in result.stderr

@@ -55,11 +55,6 @@ class RiskRank(Func):
             compiler, connection, template="CAST(%(expressions)s AS integer)", arg_joiner="::jsonb ->> ", **extra
         )
 
-    def as_sqlite(self, compiler, connection, **extra):
-        return self.as_sql(
-            compiler, connection, template="json_extract(%(expressions)s)", arg_joiner=", '$.' || ", **extra
-        )
-
 
 def order_by_risk(clients):
     """Done last; otherwise the nearest deadline first, then the furthest from done, then name."""

@@ -118,32 +118,9 @@ def create_jobs(wanted: list[Wanted], *, origin: str, user=None, request=None, b
 
 
 def _audit_requested(jobs: list[Job], origin: str, user, request) -> None:
-    """A job.requested event per job. On PostgreSQL the events are made by the database from the
-    rows just inserted (one INSERT … SELECT: 5,000 events cost what one does in Python); the
-    fields are those log.build() gives, which the other databases use."""
+    """A job.requested event per job, made by the database from the rows just inserted (one
+    INSERT … SELECT: 5,000 events cost what one does in Python), with the fields log.build() gives."""
     if not jobs:
-        return
-    if connection.vendor != "postgresql":
-        log.record_many(
-            [
-                log.build(
-                    Action.JOB_REQUESTED,
-                    job,
-                    user=user,
-                    request=request,
-                    client_id=job.device.client_id,
-                    simulated=job.device.simulated,
-                    after={
-                        "kind": job.kind,
-                        "origin": origin,
-                        "period": str(job.period) if job.period else None,
-                        "run_after": job.run_after,
-                        "query": job.query,
-                    },
-                )
-                for job in jobs
-            ]
-        )
         return
     model = log.build(Action.JOB_REQUESTED, jobs[0], user=user, request=request, client_id=jobs[0].device.client_id)
     with connection.cursor() as cursor:

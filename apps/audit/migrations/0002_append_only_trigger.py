@@ -16,17 +16,15 @@ DROP FUNCTION IF EXISTS audit_event_append_only();
 
 
 def forbid(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FORBID)
+    schema_editor.execute(FORBID)
 
 
 def allow(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(ALLOW)
+    schema_editor.execute(ALLOW)
 
 
 class Migration(migrations.Migration):
-    """On PostgreSQL the database itself refuses to change or delete an audit event."""
+    """The database itself refuses to change or delete an audit event."""
 
     dependencies = [("audit", "0001_initial")]
     operations = [migrations.RunPython(forbid, allow)]
