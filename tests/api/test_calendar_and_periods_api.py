@@ -32,7 +32,8 @@ def test_calendar_2026_is_the_official_table(api):
 @pytest.mark.django_db
 def test_calendar_of_a_year_without_a_table_is_estimated(api):
     months = api.get("/api/v1/calendar/2027/").json()["months"]
-    assert {m["source"] for m in months} == {"estimated"} and len(months) == 12
+    assert {m["source"] for m in months} == {"provisional"} and len(months) == 12  # its holidays too
+    assert months[0]["deadline"] == "2027-01-20" and months[0]["source_label"] == "预估"
 
 
 @pytest.mark.django_db
