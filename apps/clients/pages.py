@@ -9,8 +9,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -20,7 +22,9 @@ from apps.accounts.permissions import require_firm_admin
 from apps.core import clock, export
 from apps.core.fields import fernet
 from apps.core.filters import page_of
-from apps.periods.models import Period, working_month
+from apps.devices.models import Device
+from apps.periods.models import working_month
+from apps.periods.queries import with_month_status
 from apps.periods.rules import PeriodStatus
 
 from . import importing
@@ -60,20 +64,20 @@ class ClientFilter(django_filters.FilterSet):
         return clients.filter(active=value == "1")
 
 
-def listed_clients(user, month, today):
-    """The clients `user` may see, with their device count and the status code of their period of
-    `month` (None where the period has no row yet)."""
-    period = Period.objects.with_status().filter(client=OuterRef("pk"), month=month)
+def listed_clients(user, month, now):
+    """The clients `user` may see, with their device count and the status of their period of
+    `month` (a client without a row for it counts as nothing done yet, as on the dashboard)."""
+    devices = Device.objects.filter(client=OuterRef("pk")).order_by().values("client").annotate(n=Count("pk"))
     return (
-        Client.objects.visible_to(user)
-        .select_related("staff")
-        .annotate(device_count=Count("devices"), status_code=Subquery(period.values("status_code")[:1]))
+        with_month_status(Client.objects.visible_to(user).select_related("staff"), month, now)
+        .annotate(device_count=Coalesce(Subquery(devices.values("n")), 0))
         .order_by("name", "pk")
     )
 
 
 def _status(client):
-    return PeriodStatus(client.status_code) if client.status_code else None
+    """A client no longer served has no period to work on."""
+    return PeriodStatus(client.status_code) if client.active else None
 
 
 def client_row(client) -> list:
@@ -114,9 +118,9 @@ CLIENT_EXPORT = export.Table(
 @require_safe
 @login_required
 def client_list(request):
-    today = clock.today()
-    month = working_month(today)
-    filters = ClientFilter(request.GET, queryset=listed_clients(request.user, month, today))
+    now = clock.now()
+    month = working_month(timezone.localdate(now))
+    filters = ClientFilter(request.GET, queryset=listed_clients(request.user, month, now))
     if response := CLIENT_EXPORT.respond(request, filters.qs):
         return response
     page = page_of(request, filters.qs)

@@ -1,6 +1,7 @@
 """税控设备: one device's page, its monitoring data over time, its jobs, and the failures that
 wait for a person."""
 
+from itertools import zip_longest
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -43,7 +44,7 @@ def unresolved_failures(device: Device):
 def history(device: Device) -> list:
     """The last readings, newest first, each with the fields that changed since the one before."""
     readings: list[Any] = list(device.readings.all()[: HISTORY + 1])  # each given its cells to show
-    for reading, older in zip(readings, [*readings[1:], None], strict=True):
+    for reading, older in zip_longest(readings, readings[1:]):
         reading.cells = [
             (
                 reading.monitoring.get(name),

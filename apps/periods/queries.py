@@ -32,27 +32,27 @@ def late_expression(today: dt.date, period: str, client: str, deadline):
 
 def clients_for_month(user, month: dt.date, now: dt.datetime, deadline: dt.date | None = None):
     """The active clients `user` may see (every one for None: the system), each joined to its
-    period of `month` and annotated with status_code, lock_estimated, is_late, period_deadline
-    and period_id. A client without a row
-    for the month counts as a period with nothing done yet. The period is a join, not a subquery,
-    so counting and sorting thousands of clients stays one cheap pass. `deadline`: the calendar's
-    for the month, when the caller has it already."""
+    period of `month` as with_month_status() does."""
+    clients = Client.objects.visible_to(user) if user is not None else Client.objects.all()
+    return with_month_status(clients.filter(active=True).select_related("staff"), month, now, deadline)
+
+
+def with_month_status(clients, month: dt.date, now: dt.datetime, deadline: dt.date | None = None):
+    """`clients` each joined to its period of `month` and annotated with status_code,
+    lock_estimated, is_late, period_deadline and period_id. A client without a row for the month
+    counts as a period with nothing done yet. The period is a join, not a subquery, so counting
+    and sorting thousands of clients stays one cheap pass. `deadline`: the calendar's for the
+    month, when the caller has it already."""
     deadline = deadline or period_deadline(month).date
     deadline_field = Coalesce(F("this_period__deadline"), Value(deadline), output_field=DateField())
-    return (
-        (Client.objects.visible_to(user) if user is not None else Client.objects.all())
-        .filter(active=True)
-        .select_related("staff")
-        .annotate(this_period=FilteredRelation("periods", condition=Q(periods__month=month)))
-        .annotate(
-            period_id=F("this_period__id"),
-            status_code=status_expression(
-                now, period="this_period__", client="", client_pk="pk", month=month, deadline=deadline
-            ),
-            lock_estimated=lock_estimate_expression("pk", timezone.localdate(now)),
-            is_late=late_expression(timezone.localdate(now), "this_period__", "", deadline_field),
-            period_deadline=deadline_field,
-        )
+    return clients.annotate(this_period=FilteredRelation("periods", condition=Q(periods__month=month))).annotate(
+        period_id=F("this_period__id"),
+        status_code=status_expression(
+            now, period="this_period__", client="", client_pk="pk", month=month, deadline=deadline
+        ),
+        lock_estimated=lock_estimate_expression("pk", timezone.localdate(now)),
+        is_late=late_expression(timezone.localdate(now), "this_period__", "", deadline_field),
+        period_deadline=deadline_field,
     )
 
 

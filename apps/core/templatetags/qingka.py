@@ -1,6 +1,9 @@
+import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 from django import template
+from django.utils import timezone
+from django.utils.formats import date_format
 
 from apps.core import clock
 
@@ -25,3 +28,11 @@ def days_until(day):
     if not day:
         return ""
     return (day - clock.today()).days
+
+
+@register.filter
+def when(value):
+    """A day or a moment, each in its own format: a date has no hour to show, a moment shows local time."""
+    if isinstance(value, dt.datetime):
+        return date_format(timezone.localtime(value), "DATETIME_FORMAT")
+    return date_format(value, "DATE_FORMAT")

@@ -48,6 +48,19 @@ class PeriodViewSet(viewsets.ReadOnlyModelViewSet):
     search_fields = ["client__name", "client__taxpayer_id"]
     ordering_fields = ["month", "deadline", "client__name"]
 
+    def list(self, request, *args, **kwargs):
+        """A month asked for lists every active client's period of it, as the months API and the
+        dashboard count them: a client without a row for it yet gets its blank one first (nothing
+        done, the row the autopilot or the first step would make), so the two always agree."""
+        try:
+            month = parse_month(request.query_params.get("month", ""))
+        except ValueError:
+            pass  # no month, or the filter's own error
+        else:
+            clients = Client.objects.visible_to(request.user).filter(active=True)
+            Period.objects.create_blank(clients, month, period_deadline(month).date)
+        return super().list(request, *args, **kwargs)
+
     def get_queryset(self):
         return (
             Period.objects.filter(client__in=Client.objects.visible_to(self.request.user))
