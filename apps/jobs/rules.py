@@ -51,19 +51,24 @@ def period_reason(
         return _("未完成申报（待申报），申报后才能清卡")
     if kind == JobKind.CLEAR and status not in READY_TO_CLEAR:
         return _("尚未抄报，请选择“抄报并清卡”")
-    if period.invoice_summary and (period.declared_sales is not None or period.declared_tax is not None):
-        tolerance = FirmSettings.current().reconciliation_tolerance if tolerance is None else tolerance
-        found = period.reconciliation(tolerance)
-        if found is not None and found.holds_clear:
-            return _(
-                "票表比对不一致：申报销售额与开票金额相差 %(sales)s 元，税额相差 %(tax)s 元（容差 %(tolerance)s 元）；"
-                "请核对后在客户页确认，或更正申报，再清卡"
-            ) % {
-                "sales": "—" if found.sales_gap is None else f"{found.sales_gap:+.2f}",
-                "tax": "—" if found.tax_gap is None else f"{found.tax_gap:+.2f}",
-                "tolerance": f"{tolerance:.2f}",
-            }
-    return None
+    if period.declared_sales is None and period.declared_tax is None:
+        return None  # 票表比对 needs the return's figures
+    tolerance = FirmSettings.current().reconciliation_tolerance if tolerance is None else tolerance
+    found = period.reconciliation(tolerance)
+    if found is None or not found.holds_clear:
+        return None
+    if found.summary_missing:
+        if kind == JobKind.UPLOAD_AND_CLEAR:
+            return _("已记录申报销售额与税额：请先单独抄报，与抄报汇总比对后再清卡，或在客户页确认后清卡")
+        return _("没有抄报汇总可比对：申报销售额与税额无从与开票数据核对；请核对后在客户页确认，再清卡")
+    return _(
+        "票表比对不一致：申报销售额与开票金额相差 %(sales)s 元，税额相差 %(tax)s 元（容差 %(tolerance)s 元）；"
+        "请核对后在客户页确认，或更正申报，再清卡"
+    ) % {
+        "sales": "—" if found.sales_gap is None else f"{found.sales_gap:+.2f}",
+        "tax": "—" if found.tax_gap is None else f"{found.tax_gap:+.2f}",
+        "tolerance": f"{tolerance:.2f}",
+    }
 
 
 def unschedulable_reason(device: Device) -> str | None:

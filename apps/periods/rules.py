@@ -128,14 +128,19 @@ def lock_is_estimate(status: PeriodStatus, locked: bool | None) -> bool:
 class Reconciliation:
     """票表比对: what the devices' 抄报 uploaded (summed over devices and invoice types) against the
     sales and tax declared with the return. A gap is declared minus invoiced; None where nothing
-    was declared."""
+    was declared. With figures declared and no 抄报 summary stored, the invoiced side is None: there
+    is nothing to compare with (没有抄报汇总可比对), which holds the clear like a mismatch."""
 
-    invoiced_sales: Decimal
-    invoiced_tax: Decimal
+    invoiced_sales: Decimal | None
+    invoiced_tax: Decimal | None
     sales_gap: Decimal | None
     tax_gap: Decimal | None
     tolerance: Decimal
     confirmed: bool = False  # a person checked the difference since the return was last recorded
+
+    @property
+    def summary_missing(self) -> bool:
+        return self.invoiced_sales is None
 
     @property
     def mismatch(self) -> bool:
@@ -143,7 +148,7 @@ class Reconciliation:
 
     @property
     def holds_clear(self) -> bool:
-        return self.mismatch and not self.confirmed
+        return (self.mismatch or self.summary_missing) and not self.confirmed
 
 
 def reconciliation(
@@ -153,9 +158,13 @@ def reconciliation(
     tolerance: Decimal,
     confirmed: bool = False,
 ) -> Reconciliation | None:
-    """None until a 抄报 has uploaded its summary (Period.invoice_summary: device → type → figures)."""
+    """None while neither side has anything (no 抄报 summary, Period.invoice_summary: device → type
+    → figures, and no declared figures)."""
+    declared = declared_sales is not None or declared_tax is not None
     if not invoice_summary:
-        return None
+        if not declared:
+            return None
+        return Reconciliation(None, None, None, None, tolerance, confirmed)
     entries = [entry for by_type in invoice_summary.values() for entry in by_type.values()]
     sales = sum((Decimal(entry["amount"]) for entry in entries), Decimal(0))
     tax = sum((Decimal(entry["tax"]) for entry in entries), Decimal(0))

@@ -163,5 +163,11 @@ def test_period_reason_comes_before_device_reasons():
     assert "证书口令已锁定" in exclusion_reason(CLEAR, period(**READY), offline, now=NOW)
 
 
-def test_amounts_do_not_matter():
-    assert exclusion_reason(CLEAR, period(**READY, declared_sales=Decimal("0")), device(), now=NOW) is None
+def test_amounts_do_not_matter_without_figures_declared():
+    assert exclusion_reason(CLEAR, period(**READY), device(), now=NOW) is None
+
+
+@pytest.mark.django_db
+def test_figures_declared_with_no_summary_to_compare_hold_the_clear():
+    reason = exclusion_reason(CLEAR, period(**READY, declared_sales=Decimal("0")), device(), now=NOW)
+    assert "没有抄报汇总可比对" in reason

@@ -29,7 +29,11 @@ def test_the_gaps_are_declared_minus_invoiced_over_every_device_and_type():
     assert (found.sales_gap, found.tax_gap, found.mismatch) == (Decimal("0"), Decimal("5.00"), False)
     assert reconciliation({"A": SUMMARY}, Decimal("1520.01"), None, Decimal("20")).mismatch
     assert not reconciliation({"A": SUMMARY}, None, None, Decimal("0")).mismatch  # nothing declared
-    assert reconciliation(None, Decimal("1"), Decimal("1"), Decimal("0")) is None  # nothing uploaded yet
+    assert reconciliation(None, None, None, Decimal("0")) is None  # nothing on either side yet
+    # figures declared and no 抄报 summary stored: nothing to compare with, which holds the clear
+    missing = reconciliation(None, Decimal("1"), Decimal("1"), Decimal("0"))
+    assert missing.summary_missing and missing.holds_clear and not missing.mismatch
+    assert not reconciliation(None, Decimal("1"), None, Decimal("0"), confirmed=True).holds_clear
 
 
 @pytest.fixture
