@@ -90,8 +90,6 @@ class PublishedTableForm(forms.Form):
     def clean(self):
         data = super().clean() or {}
         deadlines: Mapping[int, dt.date | None] = {number: data.get(f"m{number}") for number in range(1, 13)}
-        if any(f"m{number}" in self.errors for number in range(1, 13)):
-            return data
         if (data.get("paste") or "").strip():
             deadlines, problems = parse_published(data["paste"], self.year)
             for problem in problems:
@@ -99,7 +97,8 @@ class PublishedTableForm(forms.Form):
             if problems:
                 return data
         for field, messages in table_errors(self.year, deadlines).items():
-            for message in messages:
-                self.add_error(field, message)
+            if field not in self.errors:  # a date that did not parse says so, not also "请填写"
+                for message in messages:
+                    self.add_error(field, message)
         data["deadlines"] = deadlines
         return data

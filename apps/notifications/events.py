@@ -86,7 +86,35 @@ def batch_progressed(batch_id: int) -> None:
 
 def scheduled(now: dt.datetime) -> int:
     """The sweep's part: what is due by the clock, and deliveries a lost queue item left behind."""
-    return daily_digests(now) + int(weekly_summary(now)) + missing_devices(now) + resend_stuck(now)
+    return (
+        daily_digests(now)
+        + int(weekly_summary(now))
+        + missing_devices(now)
+        + deadlines_missing(now)
+        + resend_stuck(now)
+    )
+
+
+def deadlines_missing(now: dt.datetime) -> int:
+    """At 09:00, once per year: the published 征期 table of a year an admin should enter (from
+    December, next year's), to the firm and its admins."""
+    from apps.filing_calendar.services import years_awaiting_table
+
+    local = timezone.localtime(now)
+    if local.hour < DIGEST_HOUR:
+        return 0
+    admins = list(User.objects.filter(role=User.Role.ADMIN, is_active=True))
+    sent = 0
+    for year in years_awaiting_table(local.date()):
+        key = f"deadlines_missing:{year}"
+        if Notification.objects.filter(key=key).exists():
+            continue
+        subject = f"【清卡】{year}年征期尚未录入官方日期"
+        body = f"{year}年的申报截止日目前按节假日推算（预估）。国家税务总局公布征期后，"
+        body += "请管理员在征期日历中录入或粘贴全年12个月的日期。"
+        path = reverse("calendar_year", args=[year])
+        sent += bool(notify(key, Event.DEADLINES_MISSING, subject, body, path, users=admins))
+    return sent
 
 
 def missing_devices(now: dt.datetime) -> int:

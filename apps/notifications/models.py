@@ -19,6 +19,7 @@ class Event(models.TextChoices):
     BATCH_FAILED = "batch_failed", _("批量任务完成但有失败")
     DAILY_DIGEST = "daily_digest", _("每日待办（09:00）")
     WEEKLY_SUMMARY = "weekly_summary", _("每周月末汇总")
+    DEADLINES_MISSING = "deadlines_missing", _("次年征期尚未录入")
     TEST = "test", _("测试消息")
 
 
