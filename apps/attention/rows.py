@@ -15,17 +15,19 @@ from apps.autopilot.cycle import in_filing_season
 from apps.autopilot.models import Autopilot
 from apps.clients.models import Client
 from apps.core.health import sweep_stale_cached
+from apps.core.months import add_months, format_month
 from apps.devices.models import Agent, Device, Health
 from apps.filing_calendar.services import years_awaiting_table
 from apps.holds.models import Hold, HoldReason
 from apps.jobs.errors import DEVICE_LOCKED, PASSWORD_CODES, error_info
 from apps.jobs.models import Job, JobState
 from apps.notifications.models import BROKEN_AFTER_FAILURES, Channel
-from apps.periods.models import acting_month, working_month
+from apps.periods.models import Period, acting_month, working_month
 from apps.periods.queries import clients_for_month
-from apps.periods.rules import PeriodStatus
+from apps.periods.rules import REMEDIES, PeriodStatus
 
 NEAR_LOCK_DAYS = 2  # a device this close to its lock date and not cleared
+OVERDUE_MONTHS = 12  # how far back an unrecorded return is still listed as 逾期未申报
 
 
 class Kind:
@@ -35,6 +37,7 @@ class Kind:
     NEAR_LOCK = "near_lock"
     MISSING = "missing"
     AGENT_OFFLINE = "agent_offline"
+    RETURN_OVERDUE = "return_overdue"
     RETURN_DUE = "return_due"
     CHANNEL_BROKEN = "channel_broken"
     DEADLINES_MISSING = "deadlines_missing"
@@ -47,6 +50,7 @@ KIND_LABELS = {
     Kind.NEAR_LOCK: gettext_lazy("临近锁死"),
     Kind.MISSING: gettext_lazy("征期内设备不在位"),
     Kind.AGENT_OFFLINE: gettext_lazy("前置机离线"),
+    Kind.RETURN_OVERDUE: gettext_lazy("逾期未申报"),
     Kind.RETURN_DUE: gettext_lazy("临近截止仍未记录申报"),
     Kind.CHANNEL_BROKEN: gettext_lazy("通知渠道发送失败"),
     Kind.DEADLINES_MISSING: gettext_lazy("征期尚未录入"),
@@ -84,6 +88,7 @@ def rows_for(user, now: dt.datetime) -> list[Row]:
         + _near_lock(user, now)
         + _missing(clients, today)
         + _agents_offline(user, clients)
+        + _returns_overdue(clients, now)
         + _returns_due(user, now)
         + _channels_broken(user)
         + _deadlines_missing(user, today)
@@ -214,6 +219,31 @@ def _agents_offline(user, clients) -> list[Row]:
             _("检查前置机的电源、网络与 qingka-agent 程序"),
         )
         for agent in agents
+    ]
+
+
+def _returns_overdue(clients, now: dt.datetime) -> list[Row]:
+    """Returns not recorded by their deadline, in the period being worked on or an older one: the
+    working period moving on does not make them go away."""
+    working = working_month(timezone.localdate(now))
+    overdue = (
+        Period.objects.with_status(now)
+        .filter(client__in=clients, month__gte=add_months(working, -OVERDUE_MONTHS), month__lte=working)
+        .filter(status_code=PeriodStatus.RETURN_OVERDUE)
+        .select_related("client__staff")
+        .order_by("month", "client__name")
+    )
+    return [
+        Row(
+            Kind.RETURN_OVERDUE,
+            period.deadline,
+            _("%(month)s 的申报截止日 %(day)s 已过，尚未记录申报")
+            % {"month": format_month(period.month), "day": period.deadline},
+            str(REMEDIES[PeriodStatus.RETURN_OVERDUE]),
+            period.client,
+            actions={"record_return": period.client},
+        )
+        for period in overdue
     ]
 
 
