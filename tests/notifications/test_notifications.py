@@ -56,7 +56,8 @@ def test_a_channel_that_keeps_failing_is_broken_and_shows_on_attention(users, we
             delivery.deliver(Delivery.objects.get(notification=notification).pk)
     channel.refresh_from_db()
     assert channel.broken and Delivery.objects.filter(state=DeliveryState.FAILED).count() == 3
-    assert [row.kind for row in rows_for(users["admin"], clock.now())] == [Kind.CHANNEL_BROKEN]
+    shown = [row.kind for row in rows_for(users["admin"], clock.now()) if row.kind != Kind.DEADLINES_MISSING]
+    assert shown == [Kind.CHANNEL_BROKEN]  # (from December the admin also sees next year's 征期 missing)
     assert rows_for(users["owner"], clock.now()) == []  # not their channel
     webhook.fail = False
     notification = delivery.notify("ok", Event.AGENT_OFFLINE, "t", "b")
