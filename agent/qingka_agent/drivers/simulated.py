@@ -328,7 +328,9 @@ class SimulatedDriver:
             raise DeviceError(RETURN_NOT_FILED, f"未完成申报/报税 ({_label(reported)})")
         if _label(reported) in state["reconciliation_fails_for"]:
             raise DeviceError(RECONCILIATION_FAILED, f"票表比对不通过 ({_label(reported)})")
-        lock_date = _deadline(this + 1, cabinet) + timedelta(days=state.get("lock_days_after_deadline", 0))
+        # a late lock stays in the deadline's month: the next month's 抄报 is due from its 1st
+        late = _deadline(this + 1, cabinet) + timedelta(days=state.get("lock_days_after_deadline", 0))
+        lock_date = min(late, _first(this + 2) - timedelta(days=1))
         state["kpjzsj"] = lock_date.isoformat()
         state["clear_count"] += 1
         return {}
@@ -474,8 +476,8 @@ class SimulatedDriver:
             "summary_mismatch_for": [str(p) for p in spec.get("summary_mismatch_for", [])],
             "lock_days_after_deadline": int(spec.get("lock_days_after_deadline", 0)),
             "offline_invoices_pending": bool(spec.get("offline_invoices_pending", False)),
-            "summary_count": 0,
-            "clear_count": 0,
+            "summary_count": int(spec.get("summary_count", 0)),
+            "clear_count": int(spec.get("clear_count", 0)),
             **{
                 key: f"{Decimal(str(spec.get(key, default))):.2f}"
                 if isinstance(default, str)
