@@ -62,7 +62,7 @@ def open_to_embedded_postgres(path: Path) -> Path:
     """As root, the demo's embedded PostgreSQL runs as an unprivileged user who must pass through
     every directory above its data (config/embedded_postgres.py); pytest's base is 0700."""
     if os.geteuid() == 0:
-        for parent in path.resolve().parents:
+        for parent in (path.resolve(), *path.resolve().parents):
             if parent.stat().st_uid == 0 and not parent.stat().st_mode & 0o001:
                 parent.chmod(parent.stat().st_mode | 0o001)
     return path
