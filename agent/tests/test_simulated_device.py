@@ -291,6 +291,25 @@ def test_a_device_of_a_region_that_locks_later_gets_a_later_lock_date(sim):
     assert types_state(driver.read_status(GOLD, GOLD_PW)) == {1}
 
 
+def test_a_late_lock_stays_in_the_month_of_the_deadline(sim):
+    # January's deadline on the 20th: 14 days later is in February, when February's 抄报 is due
+    gold_late = gold(lock_days_after_deadline=14, zxbsrq="2026-11-03", kpjzsj="2026-12-15")
+    driver, _ = sim([gold_late], clock="2026-12-02T09:00:00", deadlines={"2027-01": "2027-01-20"})
+    driver.upload_summary(GOLD, "2026-11", GOLD_PW)
+    assert driver.clear(GOLD, "2026-11", GOLD_PW)["kpjzsj"] == "2027-01-31"
+
+
+def test_a_cabinet_seeds_a_device_as_the_site_last_saw_it(sim):
+    """The demo writes each device's dates and counts from the history it seeds (apps/demo/seed.py)."""
+    seen = gold(zxbsrq="2026-11-02", kpjzsj="2026-11-30", summary_count=23, clear_count=22)
+    driver, clock = sim([seen], clock="2026-11-20T09:00:00", deadlines={"2026-11": "2026-11-16"})
+    m = driver.read_status(GOLD, GOLD_PW)
+    assert (m["zxbsrq"], m["kpjzsj"], m["summary_count"], m["clear_count"]) == ("2026-11-02", "2026-11-30", 23, 22)
+    assert types_state(m) == {2}  # 待清卡: past the deadline, before its own lock date
+    clock.set("2026-12-01T00:03:00")
+    assert types_state(driver.read_status(GOLD, GOLD_PW)) == {4}
+
+
 @pytest.mark.parametrize("kind, raw", [("golden_tax_disk", "246"), ("ukey", None)])
 def test_offline_invoices_not_uploaded_stop_the_summary(sim, kind, raw):
     secrets = GOLD_PW if kind == "golden_tax_disk" else Secrets("12345678", "88888888")

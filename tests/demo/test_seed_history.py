@@ -30,6 +30,7 @@ from apps.devices.models import Device
 from apps.devices.rules import DeviceCycleState, device_cycle_state, shows_cleared, shows_summarised
 from apps.filing_calendar.models import deadline_for, period_deadline
 from apps.periods.models import Period
+from apps.periods.queries import clients_for_month
 from apps.periods.rules import SHANGHAI, PeriodStatus
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "agent"))  # the agent package, no Django
@@ -125,6 +126,12 @@ def check_moment(now: dt.datetime, settings, tmp_path: Path) -> None:
                 assert p.status_code == PeriodStatus.LOCKED, (now, p)
             else:
                 assert p.status_code != PeriodStatus.LOCKED, (now, p, p.status_code)
+
+    # so does every month's page (a client without a row for the month counts as one with nothing done)
+    moment = demo.Moment.at(now)
+    for month in {moment.working, moment.acting, add_months(moment.working, 1)}:
+        shown = {numbers[c.taxpayer_id] for c in clients_for_month(None, month, now) if c.status_code == "locked"}
+        assert shown <= locked, (now, month, sorted(shown - locked))
 
     # (b) the cabinet says what the site's rows say, and both follow from the periods' history
     assert len(specs) == len(devices)
