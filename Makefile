@@ -28,7 +28,7 @@ lock: install
 	$(PIP_COMPILE) -c requirements/dev.txt -o requirements/agent.txt agent/pyproject.toml
 	$(PIP_COMPILE) -c requirements/dev.txt --extra test -o requirements/agent-test.txt agent/pyproject.toml
 
-# Tests run on PostgreSQL and Redis, never on the demo's SQLite.
+# Tests run on the PostgreSQL and Redis of DATABASE_URL and REDIS_URL (the demo's embedded ones are the demo's).
 test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qingka
 test: export REDIS_URL ?= redis://127.0.0.1:6379/0
 test: install
@@ -56,13 +56,15 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
-# The demo runs on SQLite under var/ and an embedded Redis unless DATABASE_URL and REDIS_URL say
-# otherwise; `make demo PORT=8123` picks the port, ADDR=0.0.0.0:8000 the address.
+# The demo runs on an embedded PostgreSQL (var/pg) and an embedded Redis unless DATABASE_URL and
+# REDIS_URL say otherwise; `make demo PORT=8123` picks the port, ADDR=0.0.0.0:8000 the address,
+# TODAY=2027-01-18 or NOW=2027-03-01T00:03 the demo's moment, RESET=1 fresh demo data.
 PORT ?= 8000
 ADDR ?= 127.0.0.1:$(PORT)
 demo: export DEBUG ?= 1
 demo: install
-	$(BIN)/python manage.py demo --addr $(ADDR)
+	$(BIN)/python manage.py demo --addr $(ADDR) $(if $(TODAY),--today $(TODAY)) $(if $(NOW),--now $(NOW)) \
+		$(if $(RESET),--reset)
 
 # Benchmarks are not tests: run them on purpose. Each builds its own qingka_bench_* database and
 # uses Redis database 13; they write docs/benchmarks.md and docs/benchmarks.json (about 20 minutes).
