@@ -2,10 +2,11 @@
 the simulated cabinet (read through the agent's own driver) tell the same story, the only locked
 devices are the ones the demo locks on purpose, and nothing is dated after the moment.
 
-Moments: every day from 25 Nov 2026 to 10 Mar 2027 (across the 2027 Spring Festival), and in
-every month of a year the 1st at 00:04 and 00:05, the deadline day, the day after it, and the
-last day. Deadlines come from the filing calendar (period_deadline / deadline_for), never
-hard-coded, so the checks hold when a year's table changes.
+Moments (tests/walk/test_year_walk.py runs check_moment at each): every day from 25 Nov 2026 to
+10 Mar 2027 (across the 2027 Spring Festival), and in every month of a year the 1st at 00:04 and
+00:05, the deadline day, the day after it, and the last day. Deadlines come from the filing
+calendar (period_deadline / deadline_for), never hard-coded, so the checks hold when a year's
+table changes.
 
 "Locked on purpose" (seed.locked_clients): the `lock_passed` fault's client at every moment,
 and a `locked` straggler of a period P from the day after P's deadline until the bureau unlocks
@@ -15,7 +16,6 @@ so no other device is ever past its kpjzsj."""
 
 import calendar
 import datetime as dt
-import os
 import sys
 from pathlib import Path
 
@@ -69,30 +69,11 @@ def month_moment(month: dt.date, point: str) -> dt.datetime:
     }[point]
 
 
-@pytest.fixture
-def no_fsync(monkeypatch):
-    """The driver fsyncs every state file it writes; a test reading 122 devices at 170 moments
-    needs none of that."""
-    monkeypatch.setattr(os, "fsync", lambda fd: None)
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("day", DAYS, ids=str)
-def test_the_demo_is_one_history_every_day_of_the_winter(day, settings, tmp_path, no_fsync):
-    # a different hour each day, so mornings, working hours and late evenings all come round
-    check_moment(at(day, (7 * day.toordinal()) % 24, 30), settings, tmp_path)
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("point", POINTS)
-@pytest.mark.parametrize("month", MONTHS, ids=format_month)
-def test_the_demo_is_one_history_at_every_turn_of_the_month(month, point, settings, tmp_path, no_fsync):
-    check_moment(month_moment(month, point), settings, tmp_path)
-
-
-def check_moment(now: dt.datetime, settings, tmp_path: Path) -> None:
+def check_moment(now: dt.datetime, settings, tmp_path: Path) -> dict:
+    """Seeds the demo firm at `now` and checks it is one history; returns its staff. The year walk
+    (tests/walk/test_year_walk.py) runs it at each of its moments before it opens the pages."""
     settings.VAR_DIR = tmp_path
-    demo.seed(clients=CLIENTS, now=now)
+    staff = demo.seed(clients=CLIENTS, now=now)
     today = timezone.localdate(now, SHANGHAI)
     cabinet = yaml.safe_load(demo.cabinet_path().read_text(encoding="utf-8"))
     specs = {spec["device_number"]: spec for spec in cabinet["devices"]}
@@ -175,6 +156,7 @@ def check_moment(now: dt.datetime, settings, tmp_path: Path) -> None:
         assert read["invoice_types"] == d.monitoring["invoice_types"], d
         counts = (d.monitoring["summary_count"], d.monitoring["clear_count"])
         assert (read["summary_count"], read["clear_count"]) == counts, d
+    return staff
 
 
 @pytest.mark.django_db

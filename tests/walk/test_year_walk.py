@@ -1,0 +1,117 @@
+"""The product on every day that matters: the demo firm seeded at many moments of the year, and at
+each one the demo checked to be one history (tests/demo/test_seed_history.check_moment), every
+page of the menu and every page linked from them opened, every list endpoint of the API called,
+and the month's counts compared wherever they are shown.
+
+The moments: every day from 25 November to 10 March across a Spring Festival (2027's falls on
+6 February), each at another hour; on each month of a whole year the 1st at 00:04 and 00:05, the
+deadline day, the day after it and the last day; and days of a past year. The winter's days are
+opened as the admin, who sees every client and every page; the named moments as every role."""
+
+import csv
+import datetime as dt
+import io
+import logging
+import os
+from collections import Counter
+
+import pytest
+import time_machine
+
+from apps.core.months import add_months, format_month
+from apps.periods.models import working_month
+from apps.periods.rules import SHANGHAI, PeriodStatus
+from tests.demo.test_seed_history import DAYS, MONTHS, POINTS, at, check_moment, month_moment
+from tests.walk.crawl import crawl
+
+ROLES = ("admin", "kuaiji1", "viewer")
+API_LISTS = ("clients/", "devices/", "periods/", "jobs/", "notification-channels/", "reports/month-end/")
+# The demo locks at most this many clients on purpose (apps/demo/seed.locked_clients).
+DELIBERATELY_LOCKED = 5
+PAST_DAYS = (dt.date(2025, 1, 27), dt.date(2025, 2, 10), dt.date(2025, 10, 9), dt.date(2025, 12, 31))
+
+MOMENTS = (
+    # a different hour each day, so mornings, working hours and late evenings all come round
+    [pytest.param(at(day, (7 * day.toordinal()) % 24, 30), False, id=str(day)) for day in DAYS]
+    + [pytest.param((month, point), True, id=f"{month:%Y-%m}-{point}") for month in MONTHS for point in POINTS]
+    + [pytest.param(at(day, 15), True, id=f"past-{day}") for day in PAST_DAYS]
+)
+
+
+def resolve(moment) -> dt.datetime:
+    """A month's named moment needs its deadline, which is data: known in the test, not at collection."""
+    return moment if isinstance(moment, dt.datetime) else month_moment(*moment)
+
+
+@pytest.fixture(autouse=True)
+def quiet_errors():
+    """A 500 is collected by the crawl and reported once, not logged with its traceback each time."""
+    logger = logging.getLogger("django.request")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    yield
+    logger.setLevel(level)
+
+
+def failures(seen: dict) -> dict:
+    return {url: status for url, status in seen.items() if not isinstance(status, int) or status >= 500}
+
+
+def api_get(client, path: str):
+    response = client.get(f"/api/v1/{path}")
+    assert response.status_code == 200, (path, response.status_code, response.content[:300])
+    return response.json()
+
+
+def counts_everywhere(client, month: dt.date, working: dt.date) -> dict[str, dict[str, int]]:
+    """The month's clients by status, as each place shows them."""
+    value = format_month(month)
+    dashboard = client.get("/", {"month": value})
+    places = {
+        "dashboard": {
+            bar["key"]: bar["count"] for bar in dashboard.context["bars"] if bar["key"] in PeriodStatus.values
+        },
+        "months API": {code: n for code, n in api_get(client, f"months/{value}/")["counts"].items() if code != "late"},
+        "periods API": {
+            code: api_get(client, f"periods/?month={value}&status={code}")["count"] for code in PeriodStatus.values
+        },
+        "month-end report": api_get(client, f"reports/month-end/?month={value}")["statuses"],
+    }
+    if month == working:  # the client list shows the working period
+        export = client.get("/clients/", {"export": "csv"}).content.decode("utf-8-sig")
+        labels = {str(label): code for code, label in PeriodStatus.choices}
+        rows = list(csv.reader(io.StringIO(export)))
+        column = rows[0].index("本期状态")
+        places["client list"] = dict(Counter(labels[row[column]] for row in rows[1:] if row[column]))
+    return {place: {code: n for code, n in counts.items() if n} for place, counts in places.items()}
+
+
+@pytest.mark.parametrize("moment, every_role", MOMENTS)
+def test_every_page_on(moment, every_role, client, db, settings, tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "fsync", lambda fd: None)  # the simulated driver's state files need no disk sync here
+    moment = resolve(moment)
+    with time_machine.travel(moment, tick=False):
+        staff = check_moment(moment, settings, tmp_path)
+        today = moment.astimezone(SHANGHAI).date()
+        working = working_month(today)
+        months = [add_months(working, -1), working, add_months(working, 1)] if every_role else [working]
+        broken = {}
+        for role in ROLES if every_role else ROLES[:1]:
+            client.force_login(staff[role])
+            seen = crawl(client, ["/"], per_shape=1)
+            broken.update({f"{role} {url}": status for url, status in failures(seen).items()})
+            for path in (*API_LISTS, f"calendar/{today.year}/", f"calendar/{today.year + 1}/"):
+                status = client.get(f"/api/v1/{path}").status_code
+                if status >= 500:
+                    broken[f"{role} /api/v1/{path}"] = status
+        assert broken == {}
+
+        for role in ("admin", "kuaiji1") if every_role else ("admin",):
+            client.force_login(staff[role])
+            for month in months:
+                places = counts_everywhere(client, month, working)
+                first = next(iter(places.values()))
+                assert all(counts == first for counts in places.values()), (role, format_month(month), places)
+        client.force_login(staff["admin"])
+        working_counts = api_get(client, f"months/{format_month(working)}/")["counts"]
+        assert working_counts[PeriodStatus.LOCKED] <= DELIBERATELY_LOCKED, working_counts
