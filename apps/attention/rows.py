@@ -16,7 +16,8 @@ from apps.autopilot.models import Autopilot
 from apps.clients.models import Client
 from apps.core.health import sweep_stale_cached
 from apps.core.months import add_months, format_month
-from apps.devices.models import Agent, Device, Health
+from apps.devices.models import Agent, Device
+from apps.filing_calendar.models import is_provisional
 from apps.filing_calendar.services import years_awaiting_table
 from apps.holds.models import Hold, HoldReason
 from apps.jobs.errors import DEVICE_LOCKED, PASSWORD_CODES, error_info
@@ -162,12 +163,12 @@ def _near_lock(user, now: dt.datetime) -> list[Row]:
         status_code__in=(PeriodStatus.DONE, PeriodStatus.LOCKED)
     )
     devices = (
-        Device.objects.filter(
+        Device.objects.in_service()
+        .filter(
             client__in=unfinished.values("pk"),
             lock_date__gte=today,
             lock_date__lte=today + dt.timedelta(days=NEAR_LOCK_DAYS),
         )
-        .exclude(health=Health.RETIRED)
         .select_related("client__staff")
     )
     return [
@@ -187,11 +188,7 @@ def _near_lock(user, now: dt.datetime) -> list[Row]:
 def _missing(clients, today: dt.date) -> list[Row]:
     if not in_filing_season(today, working_month(today)):
         return []
-    devices = (
-        Device.objects.filter(client__in=clients, present=False)
-        .exclude(health=Health.RETIRED)
-        .select_related("client__staff")
-    )
+    devices = Device.objects.in_service().filter(client__in=clients, present=False).select_related("client__staff")
     return [
         Row(
             Kind.MISSING,
@@ -222,6 +219,11 @@ def _agents_offline(user, clients) -> list[Row]:
     ]
 
 
+def _deadline_text(period_month: dt.date, deadline: dt.date) -> str:
+    """A deadline as the rows say it, marked 预估 where it rests on provisional holidays."""
+    return f"{deadline}（{_('预估')}）" if is_provisional(period_month, deadline) else str(deadline)
+
+
 def _returns_overdue(clients, now: dt.datetime) -> list[Row]:
     """Returns not recorded by their deadline, in the period being worked on or an older one: the
     working period moving on does not make them go away."""
@@ -238,7 +240,7 @@ def _returns_overdue(clients, now: dt.datetime) -> list[Row]:
             Kind.RETURN_OVERDUE,
             period.deadline,
             _("%(month)s 的申报截止日 %(day)s 已过，尚未记录申报")
-            % {"month": format_month(period.month), "day": period.deadline},
+            % {"month": format_month(period.month), "day": _deadline_text(period.month, period.deadline)},
             str(REMEDIES[PeriodStatus.RETURN_OVERDUE]),
             period.client,
             actions={"record_return": period.client},
@@ -251,14 +253,15 @@ def _returns_due(user, now: dt.datetime) -> list[Row]:
     """Returns not recorded N days before the deadline (N set by the firm)."""
     today = timezone.localdate(now)
     days = Autopilot.current().reminder_days
-    due = clients_for_month(user, acting_month(now), now).filter(
+    month = acting_month(now)
+    due = clients_for_month(user, month, now).filter(
         status_code=PeriodStatus.RETURN_DUE, period_deadline__lte=today + dt.timedelta(days=days)
     )
     return [
         Row(
             Kind.RETURN_DUE,
             client.period_deadline - dt.timedelta(days=days),
-            _("申报截止日 %(day)s，尚未记录申报") % {"day": client.period_deadline},
+            _("申报截止日 %(day)s，尚未记录申报") % {"day": _deadline_text(month, client.period_deadline)},
             _("在电子税务局完成申报后，在系统中记录申报"),
             client,
             actions={"record_return": client},

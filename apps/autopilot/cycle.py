@@ -12,6 +12,7 @@ two sweeps at once, or twice in a minute, make one pass and no duplicate job.
 """
 
 import datetime as dt
+import logging
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,11 +25,11 @@ from django.utils import timezone
 from apps.accounts.models import FirmSettings
 from apps.clients.models import Client
 from apps.core.months import add_months
-from apps.devices.models import Device, share_agents
+from apps.devices.models import Device, in_service, share_agents
 from apps.filing_calendar.models import period_deadline
 from apps.holds.models import Hold, active_hold_reason, hold_reason_of
 from apps.jobs.models import ACTIVE_STATES, Job, JobKind, JobState, Origin
-from apps.jobs.pipeline import Wanted, create_jobs
+from apps.jobs.pipeline import CLEAR_KINDS, SUMMARY_KINDS, Wanted, create_jobs
 from apps.jobs.rules import period_reason, refusal_reason
 from apps.periods.models import Period, working_month
 from apps.periods.rules import READY_TO_CLEAR, SHANGHAI, PeriodStatus, window_opens
@@ -37,6 +38,7 @@ from apps.scheduling.planning import plan
 from .models import Autopilot, Exclusion
 
 LAST_HOUR = dt.timedelta(hours=1)
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,17 @@ class Facts:
     hold_reason: str | None
     busy: bool  # a job of any kind is under way on it
     failed_needs_person: bool  # the cycle's last try of this kind for this period failed for good
+    succeeded: frozenset[str] = frozenset()  # kinds of this device's jobs for the period that succeeded
+
+
+def already_done(kind: str, succeeded: frozenset[str]) -> bool:
+    """What a `kind` job would do on the device for the period is done by a job that succeeded
+    (as jobs/pipeline._update_period reads a success): a second one would only call the bureau again."""
+    if kind == JobKind.UPLOAD_SUMMARY:
+        return bool(succeeded & {*SUMMARY_KINDS, *CLEAR_KINDS})
+    if kind in CLEAR_KINDS:
+        return bool(succeeded & set(CLEAR_KINDS))
+    return False
 
 
 def claim_pass(now: dt.datetime) -> Autopilot | None:
@@ -89,7 +102,7 @@ def work_for(period: Period, now: dt.datetime, tolerance: Decimal) -> Work:
 def period_kind(status: PeriodStatus, period: Period) -> str | None:
     """The job the period calls for on its client's devices (prefetched on period.client)."""
     if status == PeriodStatus.SUMMARY_DUE:
-        return summary_kind(period, len(period.client.devices.all()))
+        return summary_kind(period, sum(1 for device in period.client.devices.all() if in_service(device)))
     if status in READY_TO_CLEAR:
         return JobKind.CLEAR
     return None
@@ -114,7 +127,19 @@ def decide(
     """The one job this device should get now, or None."""
     if facts.busy or (not autopilot.work_in_last_hour and near_lock(device, now)):
         return None
+    if not in_service(device):
+        return None
     if work is not None and work.kind and not facts.failed_needs_person:
+        if already_done(work.kind, facts.succeeded):
+            # Whatever the cause (a device the period does not see, a reading that says otherwise),
+            # the cycle never repeats a success; it says so, and a person looks.
+            logger.warning(
+                "autopilot: %s for period %s on device %s already succeeded; no second job",
+                work.kind,
+                work.period.pk,
+                device.pk,
+            )
+            return None
         # The period's half of rules.refusal_reason was asked once in work_for; here, the device's.
         if work.refused is None and (
             refusal_reason(work.kind, device, None, now, hold_reason=facts.hold_reason, has_active_job=False) is None
@@ -141,7 +166,8 @@ def run_pass(now: dt.datetime, autopilot: Autopilot) -> dict[str, int]:
         in_cycle.prefetch_related(
             Prefetch(
                 "devices",
-                Device.objects.defer(*Device.SECRET_FIELDS)  # never decrypted for deciding
+                Device.objects.in_service()
+                .defer(*Device.SECRET_FIELDS)  # never decrypted for deciding
                 .annotate(hold_reason=active_hold_reason())
                 .order_by("sub_number"),
             )
@@ -152,6 +178,7 @@ def run_pass(now: dt.datetime, autopilot: Autopilot) -> dict[str, int]:
     tolerance = FirmSettings.current().reconciliation_tolerance
     busy = set(Job.objects.filter(state__in=ACTIVE_STATES).values_list("device_id", flat=True))
     failed = _failed_needing_a_person(months)
+    succeeded = _succeeded(months)
     season = in_filing_season(today, working)
     wanted = []
     for client in clients:
@@ -161,6 +188,7 @@ def run_pass(now: dt.datetime, autopilot: Autopilot) -> dict[str, int]:
                 hold_reason=hold_reason_of(device),  # the annotation the prefetch made
                 busy=device.pk in busy,
                 failed_needs_person=work is not None and (device.pk, work.period.pk) in failed,
+                succeeded=succeeded.get((device.pk, work.period.pk), frozenset()) if work else frozenset(),
             )
             choice = decide(device, work, facts, now, autopilot, season)
             if choice:
@@ -199,6 +227,17 @@ def _failed_needing_a_person(months: list[dt.date]) -> set[tuple[int, int]]:
         .exclude(Exists(released_since))
         .values_list("device_id", "period_id")
     )
+
+
+def _succeeded(months: list[dt.date]) -> dict[tuple[int, int], frozenset[str]]:
+    """(device, period) → the kinds of the 抄报/清卡 jobs that succeeded on it for `months`."""
+    found: dict[tuple[int, int], set[str]] = {}
+    rows = Job.objects.filter(
+        period__month__in=months, state=JobState.SUCCEEDED, kind__in={*SUMMARY_KINDS, *CLEAR_KINDS}
+    ).values_list("device_id", "period_id", "kind")
+    for device_id, period_id, kind in rows:
+        found.setdefault((device_id, period_id), set()).add(kind)
+    return {key: frozenset(kinds) for key, kinds in found.items()}
 
 
 def _make(wanted: list[Wanted], now: dt.datetime, autopilot: Autopilot) -> dict[str, int]:

@@ -67,7 +67,9 @@ class ClientFilter(django_filters.FilterSet):
 def listed_clients(user, month, now):
     """The clients `user` may see, with their device count and the status of their period of
     `month` (a client without a row for it counts as nothing done yet, as on the dashboard)."""
-    devices = Device.objects.filter(client=OuterRef("pk")).order_by().values("client").annotate(n=Count("pk"))
+    devices = (
+        Device.objects.in_service().filter(client=OuterRef("pk")).order_by().values("client").annotate(n=Count("pk"))
+    )
     return (
         with_month_status(Client.objects.visible_to(user).select_related("staff"), month, now)
         .annotate(device_count=Coalesce(Subquery(devices.values("n")), 0))

@@ -19,7 +19,7 @@ from django.db.models import (
 )
 
 from apps.clients.models import Client
-from apps.devices.models import Agent, Device, Health
+from apps.devices.models import Agent, Device, in_service_q
 from apps.jobs.models import Job
 from apps.periods.rules import PeriodStatus
 
@@ -85,7 +85,7 @@ def attach_last_jobs(clients) -> None:
 
 def with_device(clients, **device_filter):
     """Clients having at least one device matching `device_filter`."""
-    return clients.filter(Exists(Device.objects.filter(client=OuterRef("pk"), **device_filter)))
+    return clients.filter(Exists(Device.objects.in_service().filter(client=OuterRef("pk"), **device_filter)))
 
 
 MISSING_DEVICE = {"present": False}
@@ -93,15 +93,15 @@ OFFLINE_AGENT = {"agent__online": False}
 
 
 def missing_device_count(clients) -> int:
-    return Device.objects.filter(client__in=clients.values("pk"), present=False).exclude(health=Health.RETIRED).count()
+    return Device.objects.in_service().filter(client__in=clients.values("pk"), present=False).count()
 
 
 def agent_panel(user):
     """Every enabled agent with its devices present and missing (counts over all devices; the
     missing ones listed only when their client is visible to the user)."""
     visible_missing = (
-        Device.objects.filter(present=False, client__in=Client.objects.visible_to(user).values("pk"))
-        .exclude(health=Health.RETIRED)
+        Device.objects.in_service()
+        .filter(present=False, client__in=Client.objects.visible_to(user).values("pk"))
         .defer(*Device.SECRET_FIELDS)
         .select_related("client")
         .order_by("client__name", "sub_number")
@@ -110,8 +110,8 @@ def agent_panel(user):
         Agent.objects.filter(enabled=True)
         .defer("signing_key")
         .annotate(
-            present_count=Count("devices", filter=Q(devices__present=True)),
-            missing_count=Count("devices", filter=Q(devices__present=False) & ~Q(devices__health=Health.RETIRED)),
+            present_count=Count("devices", filter=Q(devices__present=True) & in_service_q("devices__")),
+            missing_count=Count("devices", filter=Q(devices__present=False) & in_service_q("devices__")),
         )
         .prefetch_related(Prefetch("devices", queryset=visible_missing, to_attr="missing_devices"))
         .order_by("name")

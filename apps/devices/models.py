@@ -23,6 +23,42 @@ class Health(models.TextChoices):
     RETIRED = "retired", _("已停用")
 
 
+def in_service(device: "Device") -> bool:
+    """A device the client still uses: every device but a retired one (已停用) is counted for the
+    client's period, its status, its jobs and the counts. DeviceQuerySet.in_service() is the same
+    rule in SQL; in_service_q() the same rule through a join (docs/domain.md, "Devices in service")."""
+    return device.health != Health.RETIRED
+
+
+def in_service_q(prefix: str = "") -> models.Q:
+    """in_service() as a condition on `prefix`health, e.g. in_service_q("devices__") from a client."""
+    return ~models.Q(**{f"{prefix}health": Health.RETIRED})
+
+
+def locked_q(today: dt.date, prefix: str = "") -> models.Q:
+    """rules.device_locked() is True, in SQL: the device answered 248 / 0x09d109, or its
+    开票截止日期 is before `today`."""
+    return models.Q(**{f"{prefix}locked_reported": True}) | models.Q(**{f"{prefix}lock_date__lt": today})
+
+
+def lock_known_q(prefix: str = "") -> models.Q:
+    """rules.device_locked() is not None, in SQL: the device has told us something about its lock."""
+    return models.Q(**{f"{prefix}locked_reported": True}) | models.Q(**{f"{prefix}lock_date__isnull": False})
+
+
+class DeviceQuerySet(models.QuerySet):
+    def in_service(self) -> "DeviceQuerySet":
+        """The devices in_service() keeps: retired ones (已停用) left out."""
+        return self.filter(in_service_q())
+
+    def locked(self, today: dt.date) -> "DeviceQuerySet":
+        """Devices that say they are locked on `today` (rules.device_locked), in service or not."""
+        return self.filter(locked_q(today))
+
+    def lock_known(self) -> "DeviceQuerySet":
+        return self.filter(lock_known_q())
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -159,6 +195,8 @@ class Device(models.Model):
         editable=False,
     )
     created_at = models.DateTimeField(_("创建时间"), default=clock.now, editable=False)
+
+    objects = DeviceQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("税控设备")

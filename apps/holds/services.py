@@ -5,13 +5,13 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 
 from apps.audit import log
 from apps.audit.models import Action
 from apps.core import clock
-from apps.devices.models import Device, Health
+from apps.devices.models import Device
 
 from .models import Hold, HoldReason, Release
 
@@ -109,8 +109,8 @@ def hold_locked_devices(today: dt.date) -> int:
         device=OuterRef("pk"), reason=HoldReason.LOCKED, lock_date=OuterRef("lock_date")
     )
     locked = (
-        Device.objects.filter(Q(locked_reported=True) | Q(lock_date__lt=today))
-        .exclude(health=Health.RETIRED)
+        Device.objects.in_service()
+        .locked(today)
         .exclude(Exists(held_for_this_lock))
         .exclude(Exists(Hold.objects.active().filter(device=OuterRef("pk"))))
         .select_related("client")

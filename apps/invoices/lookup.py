@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from apps.clients.models import Client
 from apps.core.months import add_months, format_month, month_start
-from apps.devices.models import Device, Health
+from apps.devices.models import Device
 from apps.periods.models import Period
 
 from .models import Invoice
@@ -68,7 +68,7 @@ class Reason:
 
 
 def devices_in_scope(user, client: Client | None = None):
-    devices = Device.objects.filter(client__in=Client.objects.visible_to(user)).exclude(health=Health.RETIRED)
+    devices = Device.objects.in_service().filter(client__in=Client.objects.visible_to(user))
     return devices.filter(client=client) if client else devices
 
 

@@ -595,11 +595,12 @@ def _judge_device_health(device: Device, audit) -> None:
 
 
 def _update_period(job: Job, audit) -> None:
-    """The period follows its devices: summarised or cleared when every device of the client is
-    (main and sub devices alike). Whether it is locked is the devices' own word (Device.lock_state)."""
+    """The period follows its devices: summarised or cleared when every device of the client in
+    service is (main and sub devices alike; a retired one is not waited for). Whether it is locked
+    is the devices' own word (Device.lock_state)."""
     period = job.period
     assert period is not None, "called for jobs with a period only"
-    devices = list(Device.objects.filter(client_id=job.device.client_id))
+    devices = list(Device.objects.filter(client_id=job.device.client_id).in_service())
     succeeded = job.state == JobState.SUCCEEDED
     summary = (job.device.monitoring or {}).get("summary")
     if succeeded and job.kind in SUMMARY_KINDS and summary and not job.already_done:
@@ -613,6 +614,8 @@ def _update_period(job: Job, audit) -> None:
         return shows(period.month, device.monitoring_date(field))
 
     changes = {}
+    if not devices:  # the job's device was retired under it: nothing left to speak for the period
+        return
     if period.summary_uploaded_at is None and all(
         done(d, SUMMARY_KINDS + CLEAR_KINDS, shows_summarised, "zxbsrq") for d in devices
     ):

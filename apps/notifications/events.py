@@ -120,15 +120,15 @@ def deadlines_missing(now: dt.datetime) -> int:
 def missing_devices(now: dt.datetime) -> int:
     """During the 征期, each device that went missing is notified once (per disappearance)."""
     from apps.autopilot.cycle import in_filing_season
-    from apps.devices.models import Device, Health
+    from apps.devices.models import Device
     from apps.periods.models import working_month
 
     today = timezone.localdate(now)
     if not in_filing_season(today, working_month(today)):
         return 0
     missing = (
-        Device.objects.filter(present=False, last_seen_at__isnull=False, client__active=True)
-        .exclude(health=Health.RETIRED)
+        Device.objects.in_service()
+        .filter(present=False, last_seen_at__isnull=False, client__active=True)
         .select_related("client__staff")
     )
     known = set(

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core import clock
 from apps.core.months import add_months, format_month, month_start
-from apps.devices.models import Device, Health
+from apps.devices.models import Device, in_service
 from apps.filing_calendar.models import period_deadline
 
 from .rules import (
@@ -37,11 +37,8 @@ from .rules import (
 def devices_locked_expressions(client_pk: str, today: dt.date) -> tuple[Exists, Exists]:
     """devices_locked() in SQL: (some device of the client says it is locked, some device has
     told us anything). Retired devices do not count."""
-    devices = Device.objects.filter(client=OuterRef(client_pk)).exclude(health=Health.RETIRED)
-    return (
-        Exists(devices.filter(Q(locked_reported=True) | Q(lock_date__lt=today))),
-        Exists(devices.filter(Q(locked_reported=True) | Q(lock_date__isnull=False))),
-    )
+    devices = Device.objects.filter(client=OuterRef(client_pk)).in_service()
+    return Exists(devices.locked(today)), Exists(devices.lock_known())
 
 
 def return_required_condition(period: str, client: str) -> Q:
@@ -184,7 +181,7 @@ class Period(models.Model):
         client not saved yet."""
         if self.client.pk is None:
             return None
-        return devices_locked([d.lock_state(today) for d in self.client.devices.all() if d.health != Health.RETIRED])
+        return devices_locked([d.lock_state(today) for d in self.client.devices.all() if in_service(d)])
 
     def status(self, now: dt.datetime | None = None) -> PeriodStatus:
         now = now or clock.now()

@@ -49,7 +49,8 @@ def candidates(kind: str, month: dt.date, filters: dict, now: dt.datetime) -> li
     if filters.get("taxpayer_kind"):
         clients = clients.filter(taxpayer_kind=filters["taxpayer_kind"])
     devices = (
-        Device.objects.defer(*Device.SECRET_FIELDS)  # not needed to plan; each costs a decryption
+        Device.objects.in_service()
+        .defer(*Device.SECRET_FIELDS)  # not needed to plan; each costs a decryption
         .order_by("sub_number")
         .annotate(
             hold_reason=active_hold_reason(),
@@ -74,7 +75,7 @@ def candidates(kind: str, month: dt.date, filters: dict, now: dt.datetime) -> li
         clients = clients.filter(pk__in=chosen_devices.values("client"))
         rows = list(
             clients.prefetch_related(
-                Prefetch("devices", queryset=Device.objects.defer(*Device.SECRET_FIELDS)),
+                Prefetch("devices", queryset=Device.objects.in_service().defer(*Device.SECRET_FIELDS)),
                 Prefetch("devices", queryset=chosen_devices, to_attr="batch_devices"),
             )
         )

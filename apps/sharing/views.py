@@ -17,7 +17,6 @@ from apps.audit.models import Action
 from apps.clients.display import decorate_device, timeline
 from apps.clients.models import Client
 from apps.core import clock
-from apps.devices.models import Health
 from apps.periods.models import working_month
 
 from .forms import ShareLinkForm
@@ -73,10 +72,7 @@ def public(request, token):
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
     client, today = link.client, clock.today()
-    devices = [
-        decorate_device(device, today)
-        for device in client.devices.exclude(health=Health.RETIRED).order_by("sub_number")
-    ]
+    devices = [decorate_device(device, today) for device in client.devices.in_service().order_by("sub_number")]
     response = render(
         request,
         "sharing/public.html",
