@@ -25,7 +25,7 @@ COPY config ./config
 COPY apps ./apps
 RUN pip install --no-cache-dir --no-deps .
 COPY . .
-RUN DATABASE_URL=sqlite:////tmp/build.sqlite3 SECRET_KEY=build FIELD_ENCRYPTION_KEY=ZmFrZS1idWlsZC1rZXktZmFrZS1idWlsZC1rZXktMDA= \
+RUN DATABASE_URL=postgres://build@localhost/build SECRET_KEY=build FIELD_ENCRYPTION_KEY=ZmFrZS1idWlsZC1rZXktZmFrZS1idWlsZC1rZXktMDA= \
     python manage.py collectstatic --noinput
 USER qingka
 EXPOSE 8000
