@@ -22,6 +22,7 @@ from apps.core import clock
 from apps.core.filters import DateInput
 from apps.core.forms import MONTH_ERROR
 from apps.core.months import add_months, format_month, month_start, parse_month
+from apps.filing_calendar.models import is_provisional
 from apps.holds.models import Hold
 from apps.jobs import pipeline
 from apps.jobs.errors import error_info
@@ -73,6 +74,7 @@ def detail(request, pk):
             "acting_remedy": REMEDIES.get(acting_status),
             "acting_late": acting.lateness(today).any,
             "acting_lock_estimated": acting.lock_is_estimate(now),
+            "acting_deadline_provisional": is_provisional(acting.month, acting.deadline),
             "reconciliation": acting.reconciliation(tolerance),
             "is_straggler": acting.month != month,
             "can_operate": can_operate,

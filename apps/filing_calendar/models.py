@@ -90,6 +90,12 @@ def period_deadlines(period_months) -> dict[dt.date, Deadline]:
     return {month: _deadline(due, rows.get(due)) for month, due in falls_in.items()}
 
 
+def is_provisional(period_month: dt.date, deadline: dt.date) -> bool:
+    """Whether a period's deadline is the calendar's and rests on holidays laid out provisionally (预估)."""
+    found = period_deadline(period_month)
+    return found.source == Source.PROVISIONAL and found.date == deadline
+
+
 def deadline_for(month: dt.date) -> Deadline:
     """The deadline falling in `month` (its first day)."""
     return _deadline(month, FilingDeadline.objects.filter(month=month).first())

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from apps.core.export import Sheet
 from apps.dashboard.queries import attach_last_jobs
+from apps.filing_calendar.models import Deadline, period_deadline
 from apps.jobs.errors import error_info
 from apps.periods.queries import clients_for_month
 from apps.periods.rules import PeriodStatus, lateness, return_due
@@ -71,6 +72,7 @@ class Row:
 @dataclass
 class Report:
     month: dt.date
+    deadline: Deadline  # the calendar's, with its source (预估 for provisional holidays)
     rows: list[Row]
 
     def status_counts(self) -> list[tuple[PeriodStatus, int]]:
@@ -97,6 +99,7 @@ class Report:
         """The workbook: the summary first, then every client."""
         summary: list[list] = [
             [_("所属月份"), f"{self.month:%Y-%m}"],
+            [_("申报截止日"), f"{self.deadline.date:%Y-%m-%d}（{self.deadline.source_label}）"],
             [_("客户数"), len(self.rows)],
             *([status.label, n] for status, n in self.status_counts()),
             [_("有逾期的客户"), self.late],
@@ -112,7 +115,8 @@ class Report:
 
 def month_end_report(user, month: dt.date, now: dt.datetime, accountant=None) -> Report:
     """The report of `month` for the clients `user` sees, or those of one 会计 among them."""
-    clients = clients_for_month(user, month, now).order_by("staff__username", "name", "pk")
+    deadline = period_deadline(month)
+    clients = clients_for_month(user, month, now, deadline=deadline.date).order_by("staff__username", "name", "pk")
     if accountant is not None:
         clients = clients.filter(staff=accountant)
     clients = list(
@@ -123,7 +127,7 @@ def month_end_report(user, month: dt.date, now: dt.datetime, accountant=None) ->
         )
     )
     attach_last_jobs(clients)
-    return Report(month, [_row(client, month, timezone.localdate(now)) for client in clients])
+    return Report(month, deadline, [_row(client, month, timezone.localdate(now)) for client in clients])
 
 
 def _row(client, month: dt.date, today: dt.date) -> Row:
