@@ -125,3 +125,31 @@ def test_the_client_page_says_there_is_no_summary_to_compare(as_role):
     period = summarised_period(return_filed_on=dt.date(2026, 11, 5), declared_sales=Decimal("999999.00"))
     page = as_role("admin").get(reverse("clients:detail", args=[period.client.pk])).content.decode()
     assert "没有抄报汇总可比对" in page and "已核对，仍然清卡" in page
+
+
+def test_a_deadline_on_provisional_holidays_says_so_where_it_shows(as_role, users):
+    """2026-12's return is due in January 2027, whose holidays are not published yet: 预估 on the
+    client page, the dashboard, 需要处理 and the month-end report (page and workbook)."""
+    december = dt.date(2026, 12, 1)
+    deadline = period_deadline(december)
+    assert deadline.source == "provisional"
+    customer = make_client(staff=users["owner"])
+    make_device(customer, present=True, lock_date=deadline.date)
+    make_period(customer, month=december, deadline=deadline.date, summary_uploaded_at=at(dt.date(2027, 1, 4)))
+    with time_machine.travel(at(deadline.date - dt.timedelta(days=1)), tick=False):
+        client = as_role("admin")
+        for url in (reverse("clients:detail", args=[customer.pk]), reverse("dashboard"), reverse("attention:list")):
+            assert "预估" in client.get(url).content.decode(), url
+        report = client.get(reverse("reports:month_end"), {"month": "2026-12"})
+        assert "预估" in report.content.decode()
+        workbook = client.get(reverse("reports:month_end"), {"month": "2026-12", "export": "xlsx"})
+        assert "预估".encode() in _sheet_text(workbook.content)
+
+
+def _sheet_text(xlsx: bytes) -> bytes:
+    import io
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(xlsx))
+    return "\n".join(str(cell) for sheet in book for row in sheet.iter_rows(values_only=True) for cell in row).encode()
