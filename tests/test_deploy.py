@@ -86,7 +86,9 @@ def test_every_service_has_a_healthcheck_and_a_restart_policy_and_web_alone_migr
     assert [name for name, s in services.items() if "migrate" in " ".join(s.get("command", []))] == ["web"]
     assert services["demo-agent"]["profiles"] == ["demo"]
     redis = services["redis"]
-    assert "--appendonly" in redis["command"] and "--requirepass" in redis["command"]
+    script = " ".join(redis["command"])
+    # Users from an ACL file: the default user off, agents' own users (tests/security/test_broker_acl.py).
+    assert "--appendonly" in script and "--aclfile" in script and "user default off" in script
 
 
 def dockerfile_stage(name: str) -> list[tuple[str, str]]:

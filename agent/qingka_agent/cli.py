@@ -10,7 +10,7 @@ import logging
 import sys
 import unicodedata
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from kombu import Connection
 
@@ -73,8 +73,19 @@ def cmd_init(args) -> int:
     if not args.token.strip():
         raise ConfigError("--token is empty: copy the token shown when the agent was registered")
     broker = args.broker or f"redis://{site.hostname}:6379/0"
-    if urlsplit(broker).scheme not in ("redis", "rediss"):
+    parts = urlsplit(broker)
+    if parts.scheme not in ("redis", "rediss"):
         raise ConfigError(f"--broker must be a redis:// or rediss:// URL, not {broker!r}")
+    if args.broker_user or args.broker_password:
+        # The agent's own Redis user, shown with its token (docs/agent.md), never the site's.
+        if parts.username or parts.password:
+            raise ConfigError(
+                "give the broker's user and password either in --broker or as --broker-user/--broker-password"
+            )
+        if not (args.broker_user and args.broker_password):
+            raise ConfigError("--broker-user and --broker-password go together")
+        netloc = f"{quote(args.broker_user, safe='')}:{quote(args.broker_password, safe='')}@{parts.netloc}"
+        broker = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
     if path.exists() and not args.force:
         raise ConfigError(f"{path} exists already: give --force to replace it")
     values = {"site_url": args.site.rstrip("/"), "agent_token": args.token.strip(), "broker_url": broker}
@@ -226,8 +237,12 @@ def main(argv: list[str] | None = None) -> int:
             command.add_argument("--site", required=True, help="the site's address, e.g. https://qingka.example.com")
             command.add_argument("--token", required=True, help="the token shown when the agent was registered")
             command.add_argument(
-                "--broker", help="the Redis the site sends jobs through (default redis://<site host>:6379/0)"
+                "--broker",
+                help="the Redis the site sends jobs through, with this agent's own user as shown with its token "
+                "(redis://agent-<id>:<password>@host:6379/0; default redis://<site host>:6379/0)",
             )
+            command.add_argument("--broker-user", help="this agent's own broker user (agent-<id>), if not in --broker")
+            command.add_argument("--broker-password", help="that user's password, if not in --broker")
             command.add_argument("--drivers", default="usb", help="comma list of usb, command, simulated (default usb)")
             command.add_argument("--command", help="the vendor tool for the command driver (docs/command-driver.md)")
             command.add_argument("--force", action="store_true", help="replace an existing config file")

@@ -186,7 +186,7 @@ def run(config: Config) -> int:
         agent = worker.Agent(client, Outbox(config.state_dir / "outbox.sqlite3"), inventory, signing_key(config.token))
         inventory.scan()
         worker.install(agent)
-        worker.configure(config)
+        worker.configure(config, me["queue"])
         reported = Reported(partial_allowed=me.get("partial_heartbeats", False))
         thread = threading.Thread(
             target=background, args=(agent, config, stop, reported), name="inventory", daemon=True

@@ -39,14 +39,30 @@ app.conf.update(
     accept_content=["json"],
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,  # the CLI sets up plain one-line logging
+    # No broadcast commands: the agent's Redis user has no pub/sub channel (apps/devices/broker.py),
+    # and an agent must not be able to stop or reconfigure another through celery.pidbox.
+    worker_enable_remote_control=False,
+    worker_send_task_events=False,
 )
 
 KINDS = ("read_status", "upload_summary", "clear", "upload_and_clear", "query_invoices")
 CLAIMS_PER_CALL = 100  # the site's limit
 
 
-def configure(config: Config) -> None:
+def agent_transport_options(queue: str) -> dict:
+    """kombu keeps unacked messages in one hash for every consumer of a database; the agent keeps
+    its own under its queue's name, the only keys its Redis user may touch."""
+    return {
+        "unacked_key": f"{queue}.unacked",
+        "unacked_index_key": f"{queue}.unacked_index",
+        "unacked_mutex_key": f"{queue}.unacked_mutex",
+    }
+
+
+def configure(config: Config, queue: str | None = None) -> None:
     app.conf.update(broker_url=config.broker_url, worker_concurrency=config.concurrency)
+    if queue:
+        app.conf.broker_transport_options = agent_transport_options(queue)
 
 
 def _now() -> str:

@@ -46,12 +46,26 @@ def test_init_writes_a_config_file_that_run_and_check_read(tmp_path, site, capsy
     assert load(path, env={}).broker_url == "redis://127.0.0.1:6379/0"  # the site's host by default
 
 
+def test_init_takes_the_agents_own_broker_credentials(tmp_path, site):
+    """The agent's own Redis user (issue 27): given apart from the address, written into its URL."""
+    path = tmp_path / "agent.toml"
+    argv = ["init", "--config", str(path), "--site", site.url, "--token", TOKEN, "--broker", "redis://q.example:6379/0"]
+    assert cli.main([*argv, "--broker-user", "agent-3", "--broker-password", "p/w@x"]) == 0
+    assert load(path, env={}).broker_url == "redis://agent-3:p%2Fw%40x@q.example:6379/0"
+
+
 @pytest.mark.parametrize(
     "args, error",
     [
         (["--site", "qingka.example.com", "--token", "t"], "--site must be the site's address"),
         (["--site", "https://qingka.example.com", "--token", " "], "--token is empty"),
         (["--site", "https://q.example.com", "--token", "t", "--broker", "amqp://q"], "--broker must be a redis"),
+        (["--site", "https://q.example.com", "--token", "t", "--broker-user", "agent-3"], "go together"),
+        (
+            ["--site", "https://q.example.com", "--token", "t", "--broker", "redis://a:b@q:6379/0"]
+            + ["--broker-user", "agent-3", "--broker-password", "pw"],
+            "either in --broker",
+        ),
     ],
 )
 def test_init_refuses_bad_input_and_writes_nothing(tmp_path, capsys, args, error):

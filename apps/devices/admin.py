@@ -6,7 +6,7 @@ from apps.audit import log
 from apps.audit.models import Action
 from apps.core.admin import ReadOnlyAdmin
 
-from . import services
+from . import broker, services
 from .models import Agent, Device, InventoryRow, Reading
 
 
@@ -36,6 +36,20 @@ class AgentAdmin(admin.ModelAdmin):
         if token:
             log.record(Action.AGENT_CREATED, obj, request=request)
             self.message_user(request, _("前置机令牌（只显示这一次）：%(token)s") % {"token": token}, messages.WARNING)
+        self._broker_user(request, obj, shown=bool(token))
+
+    def _broker_user(self, request, agent, shown):
+        """The agent's own Redis user (apps/devices/broker.py), made with its token; its URL is
+        shown with the token."""
+        if not broker.try_ensure_agent_user(agent):
+            self.message_user(request, _("前置机的 Redis 用户未能创建，请运行 manage.py broker_users"), messages.ERROR)
+        elif shown:
+            self.message_user(
+                request,
+                _("前置机的任务队列地址（qingka-agent init --broker，只显示这一次）：%(url)s")
+                % {"url": broker.agent_broker_url(agent)},
+                messages.WARNING,
+            )
 
     @admin.action(description=_("重新生成令牌"))
     def issue_new_token(self, request, queryset):
@@ -43,6 +57,7 @@ class AgentAdmin(admin.ModelAdmin):
             token = agent.set_new_token()
             agent.save(update_fields=["token_hash", "signing_key"])
             log.record(Action.AGENT_TOKEN_REISSUED, agent, request=request)
+            self._broker_user(request, agent, shown=True)
             self.message_user(
                 request,
                 _("%(agent)s 的新令牌（只显示这一次）：%(token)s") % {"agent": agent, "token": token},
