@@ -25,7 +25,7 @@ from apps.jobs.models import Job, JobState
 from apps.notifications.models import BROKEN_AFTER_FAILURES, Channel
 from apps.periods.models import Period, acting_month, working_month
 from apps.periods.queries import clients_for_month
-from apps.periods.rules import REMEDIES, PeriodStatus
+from apps.periods.rules import FINISHED, REMEDIES, PeriodStatus
 
 NEAR_LOCK_DAYS = 2  # a device this close to its lock date and not cleared
 OVERDUE_MONTHS = 12  # how far back an unrecorded return is still listed as 逾期未申报
@@ -160,7 +160,7 @@ def _failed(clients) -> list[Row]:
 def _near_lock(user, now: dt.datetime) -> list[Row]:
     today = timezone.localdate(now)
     unfinished = clients_for_month(user, acting_month(now), now).exclude(
-        status_code__in=(PeriodStatus.DONE, PeriodStatus.LOCKED)
+        status_code__in=(*FINISHED, PeriodStatus.LOCKED)
     )
     devices = (
         Device.objects.in_service()

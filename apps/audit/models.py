@@ -39,6 +39,7 @@ class Action(models.TextChoices):
     AGENT_OFFLINE = "agent.offline", _("前置机离线")
     CLIENT_CREATED = "client.created", _("新建客户")
     CLIENT_UPDATED = "client.updated", _("修改客户")
+    CLIENT_INVOICING_MODE = "client.invoicing_mode", _("设置开票方式")
     DEVICE_CREATED = "device.created", _("新建税控设备")
     DEVICE_UPDATED = "device.updated", _("修改税控设备")
     DEVICE_PRESENT = "device.present", _("设备在位")

@@ -164,13 +164,14 @@ def run_pass(now: dt.datetime, autopilot: Autopilot) -> dict[str, int]:
         Period.objects.create_blank(in_cycle, working, period_deadline(working).date)
     clients = list(
         in_cycle.prefetch_related(
+            "invoicing_modes",
             Prefetch(
                 "devices",
                 Device.objects.in_service()
                 .defer(*Device.SECRET_FIELDS)  # never decrypted for deciding
                 .annotate(hold_reason=active_hold_reason())
                 .order_by("sub_number"),
-            )
+            ),
         )
     )
     share_agents([device for client in clients for device in client.devices.all()])
@@ -183,6 +184,8 @@ def run_pass(now: dt.datetime, autopilot: Autopilot) -> dict[str, int]:
     wanted = []
     for client in clients:
         work = _work(client, months, periods, now, tolerance)
+        if work is not None and work.period.digital:
+            continue  # a 数电 month: the return only, nothing for the devices (not even the daily read)
         for device in client.devices.all():
             facts = Facts(
                 hold_reason=hold_reason_of(device),  # the annotation the prefetch made

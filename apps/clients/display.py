@@ -13,7 +13,7 @@ from apps.core.months import add_months
 from apps.core.text import Text
 from apps.devices.models import Device
 from apps.periods.models import Period
-from apps.periods.rules import PeriodStatus, window_opens
+from apps.periods.rules import FINISHED, PeriodStatus, window_opens
 
 INVOICE_TYPES: dict[str, Text] = {
     "004": _("增值税专用发票"),
@@ -98,7 +98,7 @@ class TimelineMonth:
 
 def timeline(client, last_month: dt.date, now: dt.datetime, months: int = TIMELINE_MONTHS) -> list[TimelineMonth]:
     """The client's last `months` periods up to `last_month`, newest first; None where no row is kept."""
-    prefetch_related_objects([client], "devices")  # each period asks the devices about the lock
+    prefetch_related_objects([client], "devices", "invoicing_modes")  # each period asks them
     first = add_months(last_month, -(months - 1))
     periods = {p.month: p for p in Period.objects.filter(client=client, month__range=(first, last_month))}
     today = timezone.localdate(now)
@@ -125,7 +125,7 @@ def timeline(client, last_month: dt.date, now: dt.datetime, months: int = TIMELI
 def action_period(client, working: dt.date, now: dt.datetime) -> Period:
     """The period the client page acts on: the working period, or last period while the working
     one has not opened and last period is unfinished (a straggler). Not saved when new."""
-    prefetch_related_objects([client], "devices")
+    prefetch_related_objects([client], "devices", "invoicing_modes")
     last = add_months(working, -1)
     existing = {p.month: p for p in Period.objects.filter(client=client, month__in=(last, working))}
 
@@ -134,6 +134,6 @@ def action_period(client, working: dt.date, now: dt.datetime) -> Period:
         period.client = client
         return period
 
-    if now < window_opens(working) and period_of(last).status(now) != PeriodStatus.DONE:
+    if now < window_opens(working) and period_of(last).status(now) not in FINISHED:
         return period_of(last)
     return period_of(working)

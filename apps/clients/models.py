@@ -25,6 +25,20 @@ DEFAULT_FREQUENCY: dict[str, str] = {
 }
 
 
+class InvoicingMode(models.TextChoices):
+    """How a client invoices in a month (docs/domain.md, "Clients without devices: 数电")."""
+
+    TAX_CONTROL = "tax_control", _("税控")
+    DIGITAL = "digital", _("数电")
+    DUAL = "dual", _("双轨")
+
+
+def mode_in(changes, month) -> str:
+    """The mode of the latest change starting in or before `month`; 税控 before any change."""
+    started = [change for change in changes if change.from_month <= month]
+    return max(started, key=lambda change: change.from_month).mode if started else InvoicingMode.TAX_CONTROL
+
+
 def validate_taxpayer_id(value):
     try:
         identifiers.validate(value)
@@ -109,6 +123,12 @@ class Client(models.Model):
     def filing_frequency(self) -> str:
         return self.filing_frequency_override or DEFAULT_FREQUENCY[self.taxpayer_kind]
 
+    def invoicing_mode(self, month) -> str:
+        """税控, 数电 or 双轨 in `month` (prefetch invoicing_modes for lists)."""
+        if self.pk is None:
+            return InvoicingMode.TAX_CONTROL
+        return mode_in(self.invoicing_modes.all(), month)
+
     def clean(self):
         error = staff_error(self.staff) if self.staff_id else None
         if error:
@@ -119,3 +139,40 @@ class Client(models.Model):
             except identifiers.InvalidIdentifier:
                 return  # the field validator reports it
             self.taxpayer_id = identifier.value
+
+
+class InvoicingModeChange(models.Model):
+    """The client invoices in `mode` from `from_month` on, until a later change. Changed through
+    apps/clients/modes.set_invoicing_mode, which audits it."""
+
+    client = models.ForeignKey(Client, verbose_name=_("客户"), on_delete=models.CASCADE, related_name="invoicing_modes")
+    mode = models.CharField(_("开票方式"), max_length=16, choices=InvoicingMode.choices)
+    from_month = models.DateField(_("起始月份"), help_text=_("该月第一天；从这个所属月份起适用"))
+    created_at = models.DateTimeField(_("创建时间"), default=clock.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("设置人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("开票方式变更")
+        verbose_name_plural = _("开票方式变更")
+        ordering = ["client", "from_month"]
+        constraints = [
+            models.UniqueConstraint(fields=["client", "from_month"], name="invoicing_mode_one_change_per_month")
+        ]
+
+    def __str__(self):
+        return f"{self.client} {self.from_month:%Y-%m} {self.get_mode_display()}"
+
+    @property
+    def audit_client(self):
+        return self.client
+
+    def clean(self):
+        if self.from_month and self.from_month.day != 1:
+            raise ValidationError({"from_month": _("月份须为该月第一天。")})

@@ -21,7 +21,7 @@ from django.db.models import (
 from apps.clients.models import Client
 from apps.devices.models import Agent, Device, in_service_q
 from apps.jobs.models import Job
-from apps.periods.rules import PeriodStatus
+from apps.periods.rules import FINISHED, PeriodStatus
 
 S = PeriodStatus
 # How far from done: the lower, the more urgent. Locked first, done last.
@@ -34,6 +34,7 @@ RISK_RANK: dict[str, int] = {
     S.NO_RETURN_THIS_MONTH: 4,
     S.NOT_OPEN: 5,
     S.DONE: 6,
+    S.NO_CLEAR_NEEDED: 6,
 }
 
 
@@ -59,7 +60,7 @@ class RiskRank(Func):
 def order_by_risk(clients):
     """Done last; otherwise the nearest deadline first, then the furthest from done, then name."""
     return clients.annotate(risk=RiskRank(F("status_code"))).order_by(
-        Case(When(status_code=S.DONE, then=Value(1)), default=Value(0), output_field=IntegerField()),
+        Case(When(status_code__in=FINISHED, then=Value(1)), default=Value(0), output_field=IntegerField()),
         "period_deadline",
         "risk",
         "name",

@@ -31,7 +31,7 @@ from apps.filing_calendar.models import period_deadlines
 from apps.jobs.errors import error_info
 from apps.periods import queries as period_queries
 from apps.periods.models import working_month
-from apps.periods.rules import REMEDIES, PeriodStatus, window_opens, working_month_for
+from apps.periods.rules import FINISHED, REMEDIES, PeriodStatus, window_opens, working_month_for
 from apps.periods.services import FiledReturn, record_returns
 
 from . import queries
@@ -205,7 +205,7 @@ def _stragglers(user, month: dt.date, now: dt.datetime, deadlines: dict) -> dict
     last = add_months(month, -1)
     unfinished = queries.order_by_risk(
         period_queries.clients_for_month(user, last, now, deadline=deadlines[last].date)
-        .exclude(status_code=PeriodStatus.DONE)
+        .exclude(status_code__in=FINISHED)
         .annotate(unfinished_count=Window(Count("pk")))
     )
     rows = list(unfinished[:STRAGGLERS_SHOWN])

@@ -30,6 +30,8 @@ def period_reason(
 ) -> str | None:
     """Why no device of this client takes a `kind` job for `period` now, or None. `tolerance` and
     `status` (the period's at `now`), when the caller asking for many periods has them already."""
+    if period.digital:
+        return _("数电：本期不使用税控设备，无需抄报清卡")
     status = status or period.status(now)
     if status == PeriodStatus.DONE:
         return _("本期已完成")

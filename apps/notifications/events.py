@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.months import format_month
-from apps.periods.rules import PeriodStatus
+from apps.periods.rules import FINISHED, PeriodStatus
 
 from .delivery import notify, resend_stuck
 from .models import Event, Notification
@@ -184,9 +184,7 @@ def daily_digests(now: dt.datetime) -> int:
 
 def digest_rows(clients, today: dt.date) -> list[tuple[str, str, int]]:
     """(client name, status label, days left) of the clients not done, nearest deadline first."""
-    unfinished = clients.exclude(status_code__in=(PeriodStatus.DONE, PeriodStatus.NOT_OPEN)).order_by(
-        "period_deadline", "name"
-    )
+    unfinished = clients.exclude(status_code__in=(*FINISHED, PeriodStatus.NOT_OPEN)).order_by("period_deadline", "name")
     return [
         (client.name, str(PeriodStatus(client.status_code).label), (client.period_deadline - today).days)
         for client in unfinished

@@ -4,12 +4,13 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, models
-from django.db.models import Case, Exists, ExpressionWrapper, F, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
-from django.db.models.lookups import GreaterThan
+from django.db.models.lookups import Exact, GreaterThan
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.clients.models import InvoicingMode, InvoicingModeChange
 from apps.core import clock
 from apps.core.months import add_months, format_month, month_start
 from apps.devices.models import Device, in_service
@@ -39,6 +40,17 @@ def devices_locked_expressions(client_pk: str, today: dt.date) -> tuple[Exists, 
     told us anything). Retired devices do not count."""
     devices = Device.objects.filter(client=OuterRef(client_pk)).in_service()
     return Exists(devices.locked(today)), Exists(devices.lock_known())
+
+
+def mode_expression(client_pk: str, month):
+    """Client.invoicing_mode() in SQL: the mode of the client's latest change starting in or before
+    `month` (an expression of the outer query, or a date), 税控 before any change."""
+    latest = (
+        InvoicingModeChange.objects.filter(client=OuterRef(client_pk), from_month__lte=month)
+        .order_by("-from_month")
+        .values("mode")[:1]
+    )
+    return Coalesce(Subquery(latest), Value(InvoicingMode.TAX_CONTROL), output_field=models.CharField())
 
 
 def return_required_condition(period: str, client: str) -> Q:
@@ -72,10 +84,18 @@ def status_expression(
     locked, known = devices_locked_expressions(client_pk, today)
     past_deadline = Q(GreaterThan(Value(today), deadline_field))
     return_required = return_required_condition(period, client)
+    # The period's month: on a client joined to one period it is `month` whether the row exists or not.
+    digital = Q(Exact(mode_expression(client_pk, month or OuterRef(f("month"))), Value(InvoicingMode.DIGITAL)))
+    not_open = Q(GreaterThan(month_field, Value(last_open_month(now))))
+    return_missing = return_required & Q(**{f("return_filed_on__isnull"): True})
     return Case(
         When(**{f("cleared_at__isnull"): False}, then=Value(PeriodStatus.DONE)),
+        When(digital & not_open, then=Value(PeriodStatus.NOT_OPEN)),
+        When(digital & return_missing & past_deadline, then=Value(PeriodStatus.RETURN_OVERDUE)),
+        When(digital & return_missing, then=Value(PeriodStatus.RETURN_DUE)),
+        When(digital, then=Value(PeriodStatus.NO_CLEAR_NEEDED)),
         When(Q(locked) | (~Q(known) & past_deadline), then=Value(PeriodStatus.LOCKED)),
-        When(GreaterThan(month_field, Value(last_open_month(now))), then=Value(PeriodStatus.NOT_OPEN)),
+        When(not_open, then=Value(PeriodStatus.NOT_OPEN)),
         When(**{f("summary_uploaded_at__isnull"): True}, then=Value(PeriodStatus.SUMMARY_DUE)),
         When(~return_required, then=Value(PeriodStatus.NO_RETURN_THIS_MONTH)),
         When(Q(**{f("return_filed_on__isnull"): True}) & past_deadline, then=Value(PeriodStatus.RETURN_OVERDUE)),
@@ -173,6 +193,16 @@ class Period(models.Model):
             raise ValidationError({"month": _("月份须为该月第一天。")})
 
     @property
+    def invoicing_mode(self) -> str:
+        """税控, 数电 or 双轨 for this month (prefetch client__invoicing_modes for lists)."""
+        return self.client.invoicing_mode(self.month)
+
+    @property
+    def digital(self) -> bool:
+        """A 数电 month: the return only, no device cycle."""
+        return self.invoicing_mode == InvoicingMode.DIGITAL
+
+    @property
     def return_required(self) -> bool:
         return return_due(self.client.filing_frequency, self.month)
 
@@ -195,6 +225,7 @@ class Period(models.Model):
             cleared=self.cleared_at is not None,
             # the site's zone, without asking for the active one (thousands of times per pass)
             locked=self.devices_locked(now.astimezone(SHANGHAI).date()),
+            digital=self.digital,
         )
 
     def lock_is_estimate(self, now: dt.datetime | None = None) -> bool:

@@ -30,10 +30,13 @@ class PeriodStatus(models.TextChoices):
     CLEAR_DUE = "clear_due", _("待清卡")
     NO_RETURN_THIS_MONTH = "no_return", _("本月无需申报")
     DONE = "done", _("已完成")
+    NO_CLEAR_NEEDED = "no_clear", _("无需清卡")
     LOCKED = "locked", _("已锁死")
 
 
 S = PeriodStatus
+# Nothing is left to do: the device cycle is done, or a 数电 month's return is in (or not due).
+FINISHED = (S.DONE, S.NO_CLEAR_NEEDED)
 # Statuses in which the device may be cleared now (after the deadline too, while not locked).
 READY_TO_CLEAR = (S.CLEAR_DUE, S.NO_RETURN_THIS_MONTH)
 # What a person does about a period in each status that is not done.
@@ -95,6 +98,7 @@ def period_status(
     return_filed: bool,
     cleared: bool,
     locked: bool | None,
+    digital: bool = False,
 ) -> PeriodStatus:
     """One period's status at `now`.
 
@@ -103,10 +107,19 @@ def period_status(
     (lock_is_estimate says so). A cleared period is done, late or not. A locked device blocks
     every period not yet cleared. Before its window opens a period is 未到抄报期. A quarterly
     filer's month without a return still needs 抄报 and 清卡: after 抄报 it reads 本月无需申报.
+
+    `digital`: a 数电 month (the client invoices with no device; 双轨 is not): only the return
+    counts; never locked, never estimated; 无需清卡 once the return is recorded or when none is due.
     """
     today = now.astimezone(SHANGHAI).date()
     if cleared:
         return S.DONE
+    if digital:
+        if now < window_opens(month):
+            return S.NOT_OPEN
+        if return_required and not return_filed:
+            return S.RETURN_OVERDUE if today > deadline else S.RETURN_DUE
+        return S.NO_CLEAR_NEEDED
     if locked or (locked is None and today > deadline):
         return S.LOCKED
     if now < window_opens(month):

@@ -17,7 +17,7 @@ from apps.dashboard.queries import attach_last_jobs
 from apps.filing_calendar.models import Deadline, period_deadline
 from apps.jobs.errors import error_info
 from apps.periods.queries import clients_for_month
-from apps.periods.rules import PeriodStatus, lateness, return_due
+from apps.periods.rules import FINISHED, PeriodStatus, lateness, return_due
 
 COLUMNS = [
     gettext_lazy("客户名称"),
@@ -91,7 +91,7 @@ class Report:
                 row.accountant, {"accountant": row.accountant, "clients": 0, "done": 0, "late": 0}
             )
             group["clients"] += 1
-            group["done"] += row.status == PeriodStatus.DONE
+            group["done"] += row.status in FINISHED
             group["late"] += bool(row.late_steps)
         return sorted(groups.values(), key=lambda g: (g["accountant"] == "", g["accountant"]))
 

@@ -68,13 +68,14 @@ def candidates(kind: str, month: dt.date, filters: dict, now: dt.datetime) -> li
         chosen_devices = chosen_devices.filter(kind=filters["device_kind"])
     rows: list[Any]  # clients, each given its batch_devices
     if chosen_devices is devices:
-        rows = list(clients.prefetch_related(Prefetch("devices", queryset=devices)))
+        rows = list(clients.prefetch_related("invoicing_modes", Prefetch("devices", queryset=devices)))
         for client in rows:
             client.batch_devices = list(client.devices.all())
     else:
         clients = clients.filter(pk__in=chosen_devices.values("client"))
         rows = list(
             clients.prefetch_related(
+                "invoicing_modes",
                 Prefetch("devices", queryset=Device.objects.in_service().defer(*Device.SECRET_FIELDS)),
                 Prefetch("devices", queryset=chosen_devices, to_attr="batch_devices"),
             )
