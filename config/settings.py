@@ -275,6 +275,11 @@ QINGKA_SWEEP_SECONDS = int(os.environ.get("QINGKA_SWEEP_SECONDS", 5))
 QINGKA_AUTOPILOT_SECONDS = int(os.environ.get("QINGKA_AUTOPILOT_SECONDS", 60))
 # The site's address as people reach it, for the links in notifications.
 QINGKA_SITE_URL = os.environ.get("QINGKA_SITE_URL", "http://127.0.0.1:8000")
+# Notification channels (apps/notifications/safety.py): mail only to these addresses or domains,
+# a generic json:// webhook only to these host:port entries; test sends per person and hour.
+QINGKA_NOTIFY_MAIL_DOMAINS = [d for d in os.environ.get("NOTIFY_MAIL_DOMAINS", "").split(",") if d.strip()]
+QINGKA_NOTIFY_WEBHOOK_HOSTS = [h for h in os.environ.get("NOTIFY_WEBHOOK_HOSTS", "").split(",") if h.strip()]
+QINGKA_CHANNEL_TESTS_PER_HOUR = int(os.environ.get("CHANNEL_TESTS_PER_HOUR", 10))
 # A set clock for demos and tests (apps/core/clock.py); empty in production.
 QINGKA_CLOCK = os.environ.get("QINGKA_CLOCK", "")
 

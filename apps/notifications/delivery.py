@@ -11,17 +11,17 @@ import apprise
 import django_rq
 from django.conf import settings
 from django.core.mail import send_mail
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from rq import Retry
 
 from apps.core import clock
 
+from . import safety
 from .models import Channel, Delivery, DeliveryState, Notification
 
 logger = logging.getLogger(__name__)
-DJANGO_MAIL = "django-mail://"
+DJANGO_MAIL = safety.DJANGO_MAIL
 RETRY = Retry(max=5, interval=[10, 30, 60, 300, 900])
 STUCK_AFTER = dt.timedelta(minutes=20)  # a delivery not sent by then was lost by the queue: enqueue it again
 
@@ -31,15 +31,13 @@ def site_link(path: str) -> str:
 
 
 def channel_url_error(url: str) -> str | None:
-    """Why a channel URL cannot be used, or None."""
-    if url.startswith(DJANGO_MAIL):
-        try:
-            validate_email(url.removeprefix(DJANGO_MAIL))
-        except Exception:
-            return "django-mail:// 后应为一个邮箱地址"
-        return None
-    if not apprise.Apprise().add(url):
-        return "无法识别的通知地址：请参照说明填写企业微信、钉钉、飞书、mailto:// 或 json:// 地址"
+    """Why a channel URL cannot be used, or None (apps/notifications/safety.py: known schemes,
+    allowed mail domains and webhook hosts, no internal address)."""
+    error = safety.url_error(url)
+    if error:
+        return error
+    if not url.startswith(DJANGO_MAIL) and not apprise.Apprise().add(url):
+        return "无法识别的通知地址：请参照说明填写企业微信、钉钉、飞书、django-mail:// 或允许的 json:// 地址"
     return None
 
 
@@ -101,14 +99,20 @@ def deliver(delivery_id: int) -> None:
 
 def send(channel: Channel, subject: str, body: str) -> None:
     """Sends now; raises with a reason when the channel did not take it."""
+    # The rules again at send time: a channel saved before them, or a host whose DNS changed since.
+    error = safety.url_error(channel.url)
+    if error:
+        raise safety.Refused(error)
     if channel.url.startswith(DJANGO_MAIL):
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [channel.url.removeprefix(DJANGO_MAIL)])
         return
-    sender = apprise.Apprise()
+    # In this thread (not apprise's thread pool), so that the guard below covers its connections.
+    sender = apprise.Apprise(asset=apprise.AppriseAsset(async_mode=False))
     if not sender.add(channel.url):
         raise ValueError("无法识别的通知地址")
-    if not sender.notify(title=subject, body=body):
-        raise RuntimeError("通知渠道未接受消息（地址、密钥或网络有误）")
+    with safety.guarded():  # every connect checked after resolution, no redirect followed
+        if not sender.notify(title=subject, body=body):
+            raise RuntimeError("通知渠道未接受消息（地址、密钥或网络有误）")
 
 
 def resend_stuck(now: dt.datetime) -> int:

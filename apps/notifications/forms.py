@@ -16,8 +16,8 @@ class ChannelForm(forms.Form):
         error_messages={"required": _("请填写通知地址")},
         help_text=_(
             "企业微信群机器人 wecombot://密钥；钉钉 dingtalk://令牌；飞书 feishu://令牌；"
-            "邮件 mailto://用户:密码@服务器?to=收件人 或 django-mail://收件人（使用网站的邮件设置）；"
-            "通用 JSON webhook json://主机:端口/路径"
+            "邮件 django-mail://收件人（使用网站的邮件设置，只能发到事务所允许的地址或域名）；"
+            "通用 JSON webhook json://主机:端口/路径（只能发到管理员在设置中允许的主机）"
         ),
     )
     events = forms.MultipleChoiceField(

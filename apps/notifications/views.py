@@ -3,6 +3,7 @@ everyone's; a staff member manages their own."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -19,9 +20,17 @@ def channels_of(user):
     return Channel.objects.select_related("user") if user.is_firm_admin else Channel.objects.filter(user=user)
 
 
+def admin_only(request):
+    """Only a 管理员 adds, tests, changes or removes a channel: a channel makes the site send."""
+    if not request.user.is_firm_admin:
+        raise PermissionDenied
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
 def channels(request):
+    if request.method == "POST":
+        admin_only(request)
     form = ChannelForm(request.POST or None, for_user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -37,18 +46,27 @@ def channels(request):
 @require_POST
 @login_required
 def test(request, pk):
+    admin_only(request)
     channel = get_object_or_404(channels_of(request.user), pk=pk)
-    error = services.test_channel(channel)
-    if error:
-        messages.error(request, _("测试消息发送失败：%(error)s") % {"error": error})
-    else:
+    if services.tests_over_limit(request.user):
+        messages.error(request, _("测试消息发送过于频繁，请一小时后再试"))
+        return render(
+            request,
+            "notifications/channels.html",
+            {"form": ChannelForm(for_user=request.user), "channels": channels_of(request.user)},
+            status=429,
+        )
+    if services.test_channel(channel, user=request.user):
         messages.success(request, _("测试消息已发送到“%(name)s”") % {"name": channel.name})
+    else:  # one answer for every failure: it must not tell which hosts or ports answer
+        messages.error(request, _("测试消息未能送达，请检查渠道地址和密钥"))
     return redirect("notifications:channels")
 
 
 @require_POST
 @login_required
 def remove(request, pk):
+    admin_only(request)
     channel = get_object_or_404(channels_of(request.user), pk=pk)
     services.remove_channel(channel, user=request.user, request=request)
     messages.success(request, _("已删除通知渠道“%(name)s”") % {"name": channel.name})

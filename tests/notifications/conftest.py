@@ -6,7 +6,7 @@ import pytest
 
 
 @pytest.fixture
-def webhook():
+def webhook(settings):
     """A local HTTP server standing for a JSON webhook; `.received` holds the bodies it was sent,
     `.fail = True` makes it answer 500."""
 
@@ -23,6 +23,8 @@ def webhook():
     server = HTTPServer(("127.0.0.1", 0), Handler)
     server.received, server.fail = [], False
     server.url = f"json://127.0.0.1:{server.server_port}/hook"
+    # An administrator listed this host:port (apps/notifications/safety.py).
+    settings.QINGKA_NOTIFY_WEBHOOK_HOSTS = [f"127.0.0.1:{server.server_port}"]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server

@@ -99,7 +99,7 @@ def test_the_daily_digest_lists_exactly_each_accountants_unfinished_clients(user
 def test_channels_page_adds_tests_and_removes_with_chinese_errors(as_role, users, webhook):
     admin = as_role("admin")
     bad = admin.post(reverse("notifications:channels"), {"name": "", "url": "nonsense"})
-    assert "请填写名称" in bad.content.decode() and "无法识别的通知地址" in bad.content.decode()
+    assert "请填写名称" in bad.content.decode() and "不支持的通知地址" in bad.content.decode()
     assert not Channel.objects.exists()
     admin.post(reverse("notifications:channels"), {"name": "企业微信群", "url": webhook.url, "events": ["device_held"]})
     channel = Channel.objects.get()
@@ -109,19 +109,23 @@ def test_channels_page_adds_tests_and_removes_with_chinese_errors(as_role, users
     assert len(webhook.received) == 1 and "测试消息" in webhook.received[0]["title"]
     sends = admin.get(reverse("notifications:sends")).content.decode()
     assert "测试消息" in sends and "已发送" in sends
-    assert as_role("owner").post(reverse("notifications:remove", args=[channel.pk])).status_code == 404
+    assert as_role("owner").post(reverse("notifications:remove", args=[channel.pk])).status_code == 403
     as_role("admin").post(reverse("notifications:remove", args=[channel.pk]))
     assert not Channel.objects.exists()
     assert {"channel.created", "channel.removed"} <= set(AuditEvent.objects.values_list("action", flat=True))
     assert webhook.url not in str(list(AuditEvent.objects.values_list("before", "after")))
 
 
-def test_a_staff_member_adds_only_their_own_channel(as_role, users):
-    as_role("owner").post(
-        reverse("notifications:channels"),
-        {"name": "我的钉钉", "url": "json://127.0.0.1:9/me", "user": users["colleague"].pk},
-    )
-    assert Channel.objects.get().user == users["owner"]
+def test_only_an_admin_adds_tests_or_removes_a_channel(as_role, users):
+    """Issue 27: a channel makes the site send; 会计 and 只读 may not add one (nor test or remove)."""
+    channel = Channel.objects.create(name="x", url="dingtalk://abc", user=users["owner"])
+    for role in ("owner", "readonly"):
+        client = as_role(role)
+        made = client.post(reverse("notifications:channels"), {"name": "我的钉钉", "url": "dingtalk://tok"})
+        assert made.status_code == 403
+        assert client.post(reverse("notifications:test", args=[channel.pk])).status_code == 403
+        assert client.post(reverse("notifications:remove", args=[channel.pk])).status_code == 403
+    assert list(Channel.objects.all()) == [channel]
 
 
 def test_the_api_is_for_admins_and_never_returns_the_url(api, as_role, users):
@@ -129,9 +133,9 @@ def test_the_api_is_for_admins_and_never_returns_the_url(api, as_role, users):
     assert as_role("owner").get(url).status_code == 403
     bad = api.post(url, {"name": "x", "url": "nonsense"}, format="json")
     assert bad.status_code == 400 and "url" in bad.json()
-    made = api.post(url, {"name": "飞书", "url": "json://127.0.0.1:9/secret-token", "user": None}, format="json")
+    made = api.post(url, {"name": "飞书", "url": "feishu://secret-token", "user": None}, format="json")
     assert made.status_code == 201 and "url" not in made.json() and "secret-token" not in str(made.json())
-    assert made.json()["events"] == [] and made.json()["masked_url"].startswith("json://…")
+    assert made.json()["events"] == [] and made.json()["masked_url"].startswith("feishu://…")
     listed = api.get(url).json()["results"]
     assert len(listed) == 1 and "secret-token" not in str(listed)
     assert api.delete(f"{url}{made.json()['id']}/").status_code == 204
