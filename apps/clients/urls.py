@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import pages, views
+from . import mode_views, pages, views
 
 app_name = "clients"
 urlpatterns = [
@@ -14,4 +14,5 @@ urlpatterns = [
     path("<int:pk>/clear/", views.clear, name="clear"),
     path("<int:pk>/return/", views.record_return, name="record_return"),
     path("<int:pk>/reconciliation/confirm/", views.confirm_difference, name="confirm_difference"),
+    path("<int:pk>/invoicing-mode/", mode_views.set_mode, name="set_mode"),
 ]

@@ -4,11 +4,25 @@ from rest_framework import serializers
 from apps.accounts.models import User
 
 from .. import identifiers
-from ..models import Client, staff_error
+from ..models import Client, InvoicingMode, InvoicingModeChange, staff_error
+
+
+class InvoicingModeChangeSerializer(serializers.ModelSerializer):
+    """税控 / 数电 / 双轨 from a month on (YYYY-MM-01)."""
+
+    class Meta:
+        model = InvoicingModeChange
+        fields = ["mode", "from_month"]
+
+
+class SetInvoicingMode(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=InvoicingMode.choices)
+    from_month = serializers.DateField(help_text="起始所属月份，该月任意一天（按该月第一天保存）")
 
 
 class ClientSerializer(serializers.ModelSerializer):
     filing_frequency = serializers.CharField(read_only=True)
+    invoicing_modes = InvoicingModeChangeSerializer(many=True, read_only=True)
     staff_name: serializers.StringRelatedField = serializers.StringRelatedField(source="staff", read_only=True)
     staff = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.all(), allow_null=True, required=False, help_text="负责会计：角色为“会计”的用户"
@@ -24,6 +38,7 @@ class ClientSerializer(serializers.ModelSerializer):
             "taxpayer_kind",
             "filing_frequency",
             "filing_frequency_override",
+            "invoicing_modes",
             "staff",
             "staff_name",
             "active",
