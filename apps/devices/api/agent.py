@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.decorators import api_view, authentication_classes, parser_classes, permission_classes
 from rest_framework.response import Response
 
 from apps.core import clock
@@ -15,17 +15,21 @@ from apps.core import clock
 from .. import services
 from ..auth import AgentTokenAuthentication, IsAgent
 from ..models import Agent
+from .clean import AgentJSONParser
 
 KINDS = ("golden_tax_disk", "tax_disk", "ukey")
 NUMBER = re.compile(r"\d{12}")
 
 
 def agent_view(methods):
-    """An agent API view: agent token only, never a user's session or token."""
+    """An agent API view: agent token only, never a user's session or token; its JSON cleaned of
+    NUL and lone surrogates before anything reads it (clean.py)."""
 
     def wrap(view):
         return api_view(methods)(
-            authentication_classes([AgentTokenAuthentication])(permission_classes([IsAgent])(view))
+            parser_classes([AgentJSONParser])(
+                authentication_classes([AgentTokenAuthentication])(permission_classes([IsAgent])(view))
+            )
         )
 
     return wrap
