@@ -167,6 +167,9 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15)))
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "apps.audit.log.client_ip"
+# Trusted proxies in front of the site, each appending to X-Forwarded-For; the client address of
+# the lockout and the audit log is the entry that many from the right (apps/audit/log.client_ip).
+QINGKA_PROXY_HOPS = int(os.environ.get("PROXY_HOPS", 1 if env_bool("BEHIND_PROXY") else 0))
 AXES_LOCKOUT_CALLABLE = "apps.accounts.views.locked_out"
 AXES_VERBOSE = False
 # Requests that send e-mail or make credentials: at most N per hour (apps/accounts/ratelimit.py).

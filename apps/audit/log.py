@@ -1,12 +1,31 @@
 """One way to write the audit log, so every event names its actor, object and source alike."""
 
+import ipaddress
+
+from django.conf import settings
+
 from .models import Action, AuditEvent
 
 
 def client_ip(request) -> str:
+    """The client's address, for the audit log and django-axes alike (AXES_CLIENT_IP_CALLABLE).
+    Behind QINGKA_PROXY_HOPS trusted proxies (BEHIND_PROXY: 1 by default), each of which appends the
+    address it got the request from to X-Forwarded-For, the client is the entry that many places
+    from the right; what a client wrote further left is its own claim and ignored."""
     if request is None:
         return ""
-    return request.META.get("REMOTE_ADDR", "")
+    remote = request.META.get("REMOTE_ADDR", "")
+    hops = getattr(settings, "QINGKA_PROXY_HOPS", 0)
+    if hops <= 0:
+        return remote
+    chain = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+    if len(chain) < hops:
+        return remote
+    candidate = chain[-hops]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote
 
 
 def record(action: Action, obj, **details) -> AuditEvent:
