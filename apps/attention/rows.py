@@ -125,10 +125,7 @@ def _held(clients) -> list[Row]:
     rows = []
     for hold in Hold.objects.active().filter(device__client__in=clients).select_related("device__client__staff"):
         device = hold.device
-        tries = (device.monitoring or {}).get("cert_tries_left")
-        reason = f"{hold.get_reason_display()}：{hold.message or error_info(hold.error_code).message}"
-        if hold.reason == HoldReason.PASSWORD and isinstance(tries, int):
-            reason += _("（证书口令剩余尝试次数 %(n)d）") % {"n": tries}
+        reason = f"{hold.get_reason_display()}：{hold.described}"
         remedy = (
             _("核对口令后选择“口令已更正”并填写新口令；切勿反复尝试")
             if hold.reason == HoldReason.PASSWORD
@@ -150,7 +147,7 @@ def _failed(clients) -> list[Row]:
     rows = []
     for job in failed:
         info = error_info(job.error_code)
-        reason = f"{job.get_kind_display()}：{info.code} {info.message}"
+        reason = f"{job.get_kind_display()}：{info.message}"
         rows.append(
             Row(Kind.FAILED, job.finished_at, reason, str(info.remedy), job.device.client, job.device, {"retry": job})
         )

@@ -148,7 +148,7 @@ def failures_by_code(user, first: dt.date, last: dt.date) -> tuple[Chart, list[d
     agents = sorted({agent for by_agent in counts.values() for agent in by_agent})
     series = [Series(agent, [counts[code].get(agent, 0) for code in codes]) for agent in agents]
     infos = [{"code": code, "info": error_info(code), "total": sum(counts[code].values())} for code in codes]
-    return Chart("bar", codes, series, stacked=True, horizontal=True), infos
+    return Chart("bar", [str(error_info(code).message) for code in codes], series, stacked=True, horizontal=True), infos
 
 
 def _bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:

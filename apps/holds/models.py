@@ -72,6 +72,29 @@ class Hold(models.Model):
     def active(self) -> bool:
         return self.released_at is None
 
+    @property
+    def described(self) -> str:
+        """What stopped the device, in one sentence with one number: for a wrong 证书口令, the tries
+        left from the device's reading when that reading came after the failure (the newest word),
+        else the device's own message at the failure; never both (they can disagree: the reading
+        before the failure still counts the try the failure used)."""
+        from apps.core.labels import error_label
+        from apps.jobs.errors import PASSWORD_CODES
+
+        device = self.device
+        tries = (device.monitoring or {}).get("cert_tries_left")
+        fresh = device.monitored_at is not None and device.monitored_at >= self.created_at
+        if (
+            self.error_code in PASSWORD_CODES
+            and self.error_code.startswith("CERT_")
+            and isinstance(tries, int)
+            and fresh
+        ):
+            return _("%(message)s，剩余 %(n)d 次") % {"message": error_label(self.error_code), "n": tries}
+        if self.message:
+            return self.message
+        return error_label(self.error_code) if self.error_code else str(self.get_reason_display())
+
 
 def active_hold_reason():
     """The reason of a device's active hold, or None: annotate devices with it (`hold_reason`)."""

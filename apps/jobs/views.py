@@ -6,7 +6,6 @@ import django_filters
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST, require_safe
 
@@ -37,8 +36,8 @@ class JobFilter(django_filters.FilterSet):
         field_name="device__agent", queryset=Agent.objects.all(), label=_("前置机"), empty_label=_("全部")
     )
     error_code = django_filters.ChoiceFilter(
-        choices=[(code, format_lazy("{} {}", code, info.message)) for code, info in ERRORS.items()],
-        label=_("错误代码"),
+        choices=[(code, info.message) for code, info in ERRORS.items()],
+        label=_("错误"),
         empty_label=_("全部"),
     )
     month = MonthFilter(field_name="period__month", label=_("所属月份"))

@@ -86,7 +86,7 @@ def test_agent_throughput_per_day(users, jobs):
 
 def test_failures_by_code_per_agent(users, jobs):
     chart, codes = data.failures_by_code(users["admin"], dt.date(2026, 11, 8), TODAY)
-    assert chart.labels == ["CERT_PASSWORD_WRONG", "DEVICE_BUSY"] and chart.horizontal and chart.stacked
+    assert chart.labels == ["证书口令错误", "税盘正在被使用"] and chart.horizontal and chart.stacked
     assert [(s.label, s.values) for s in chart.series] == [("一号前置机", [1, 0]), ("二号前置机", [1, 1])]
     assert [(c["code"], c["total"], str(c["info"].message)) for c in codes] == [
         ("CERT_PASSWORD_WRONG", 2, "证书口令错误"),

@@ -36,3 +36,19 @@ def when(value):
     if isinstance(value, dt.datetime):
         return date_format(timezone.localtime(value), "DATETIME_FORMAT")
     return date_format(value, "DATE_FORMAT")
+
+
+@register.filter
+def kind_counts(counts):
+    """{"upload_summary": 75} → [("抄报", 75)]: a job count by kind, labelled (apps.core.labels)."""
+    from apps.core.labels import kind_counts as labelled
+
+    return labelled(counts)
+
+
+@register.filter
+def error_label(code):
+    """An error code's Chinese message from the jobs catalogue."""
+    from apps.core.labels import error_label as label
+
+    return label(code) if code else ""
