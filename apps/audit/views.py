@@ -9,7 +9,7 @@ from django.views.decorators.http import require_safe
 from apps.core import export
 from apps.core.filters import ClientSearchFilter, DateRangeForm, date_range, page_of
 
-from .display import action_label, changes, full
+from .display import action_label, full, readable_changes
 from .models import Action, AuditEvent
 
 
@@ -90,5 +90,5 @@ def event_list(request):
     page = page_of(request, filters.qs)
     for event in page:
         event.label = action_label(event.action)
-        event.changes = changes(event.before, event.after)
+        event.changes = readable_changes(event.object_type, event.before, event.after)
     return render(request, "audit/list.html", {"filter": filters, "page": page})
