@@ -41,6 +41,7 @@ class Config:
     concurrency: int
     heartbeat_seconds: float
     scan_seconds: float
+    cabinet: dict = field(default_factory=dict)  # QINGKA_CABINET_* (docs/cabinet.md)
 
     def require_site(self) -> None:
         """`run` and `check` talk to the site; `devices` does not."""
@@ -96,7 +97,25 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
         concurrency=_number(values, "QINGKA_CONCURRENCY", "4", int),
         heartbeat_seconds=_number(values, "QINGKA_HEARTBEAT_SECONDS", "3", float),
         scan_seconds=_number(values, "QINGKA_SCAN_SECONDS", "2", float),
+        cabinet=_cabinet(values),
     )
+
+
+def _cabinet(values: Mapping[str, str]) -> dict:
+    """The cabinet driver's settings; checked when the driver is built."""
+    return {
+        "broker_url": values.get("QINGKA_CABINET_BROKER_URL", ""),
+        "terminals": [t.strip() for t in values.get("QINGKA_CABINET_TERMINALS", "").split(",") if t.strip()],
+        "reply_topic": values.get("QINGKA_CABINET_REPLY_TOPIC", ""),
+        "username": values.get("QINGKA_CABINET_USERNAME") or None,
+        "password": values.get("QINGKA_CABINET_PASSWORD") or None,
+        "ca_file": values.get("QINGKA_CABINET_CA_FILE") or None,
+        "cert_file": values.get("QINGKA_CABINET_CERT_FILE") or None,
+        "key_file": values.get("QINGKA_CABINET_KEY_FILE") or None,
+        "timeout": _number(values, "QINGKA_CABINET_TIMEOUT", "15", float),
+        "operation_timeout": _number(values, "QINGKA_CABINET_OPERATION_TIMEOUT", "300", float),
+        "simulated": values.get("QINGKA_CABINET_SIMULATED", "").lower() in ("1", "true", "yes"),
+    }
 
 
 def write(path: Path, values: dict[str, str]) -> None:

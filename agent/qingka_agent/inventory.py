@@ -43,10 +43,25 @@ def _command(config: Config) -> Driver:
     return CommandDriver(list(config.command), timeout=config.command_timeout)
 
 
+def _cabinet(config: Config) -> Driver:
+    settings = dict(config.cabinet)
+    if not settings.get("broker_url"):
+        raise ConfigError("QINGKA_CABINET_BROKER_URL is not set (needed by the cabinet driver)")
+    if not settings.get("terminals"):
+        raise ConfigError("QINGKA_CABINET_TERMINALS is not set (the cabinet's terminal ids, comma-separated)")
+    from .drivers.cabinet import CabinetDriver
+
+    try:
+        return CabinetDriver(**settings)
+    except ValueError as exc:
+        raise ConfigError(f"cabinet driver: {exc}") from None
+
+
 # Names allowed in QINGKA_DRIVERS; tests plug their own in here.
 FACTORIES: dict[str, Callable[[Config], Any]] = {
     "simulated": _simulated,
     "command": _command,
+    "cabinet": _cabinet,
     "usb": lambda config: UsbScan(),
 }
 
