@@ -268,8 +268,18 @@ def _header_name(value) -> str:
     return re.sub(r"[*＊]|（必填）|\(必填\)", "", text).strip()
 
 
+def _header_index(table: list[list], required: str, within: int = 3) -> int:
+    """The row holding the header: the first, or one under the title row the site's own template
+    begins with (export.xlsx_bytes)."""
+    for index, values in enumerate(table[:within]):
+        if required in [_header_name(value) for value in values]:
+            return index
+    return 0
+
+
 def _read_rows(table: list[list], plan: Plan) -> list[_Row]:
-    header = [_header_name(value) for value in table[0]]
+    first = _header_index(table, "纳税人识别号")
+    header = [_header_name(value) for value in table[first]]
     if "纳税人识别号" not in header:
         plan.problems.append(Problem(1, None, _("第一行应为表头，且须有“纳税人识别号”列；可下载模板对照")))
         return []
@@ -280,7 +290,7 @@ def _read_rows(table: list[list], plan: Plan) -> list[_Row]:
     positions = {BY_HEADER[name].field: header.index(name) for name in BY_HEADER if name in header}
     staff = _staff_lookup()
     rows = []
-    for line, cells in enumerate(table[1:], start=2):
+    for line, cells in enumerate(table[first + 1 :], start=first + 2):
         texts = {name: _text(cells[i]) if i < len(cells) else "" for name, i in positions.items()}
         if not any(texts.values()):
             continue
@@ -551,7 +561,15 @@ def template_bytes(fmt: str) -> bytes:
     notes.append(["", _("留空的单元格不修改已有数据；重复导入同一文件不会产生变化。"), ""])
     return export.xlsx_bytes(
         [
-            export.Sheet(_("客户与设备"), headers, [], text_columns=TEXT_COLUMNS),
-            export.Sheet(_("填写说明"), [_("列"), _("说明"), _("示例")], notes),
+            export.Sheet(
+                _("客户与设备"),
+                headers,
+                [],
+                text_columns=TEXT_COLUMNS,
+                caption=_("客户与设备导入模板：第二行是表头，从第三行起每行填写一个客户的一台设备"),
+            ),
+            export.Sheet(
+                _("填写说明"), [_("列"), _("说明"), _("示例")], notes, caption=_("客户与设备导入模板：填写说明")
+            ),
         ]
     )

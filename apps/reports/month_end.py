@@ -107,9 +107,16 @@ class Report:
             [_("负责会计"), _("客户数"), _("已完成"), _("有逾期")],
             *([g["accountant"] or _("未分配"), g["clients"], g["done"], g["late"]] for g in self.by_accountant()),
         ]
+        caption = _("%(month)s所属期 月结报告") % {"month": f"{self.month.year}年{self.month.month}月"}
         return [
-            Sheet(_("汇总"), [_("月结报告"), ""], summary),
-            Sheet(_("客户明细"), COLUMNS, [row.values() for row in self.rows], text_columns=(1,)),
+            Sheet(_("汇总"), [_("项目"), _("数值")], summary, caption=f"{caption} · {_('汇总')}"),
+            Sheet(
+                _("客户明细"),
+                COLUMNS,
+                [row.values() for row in self.rows],
+                text_columns=(1,),
+                caption=f"{caption} · {_('客户明细')}",
+            ),
         ]
 
 

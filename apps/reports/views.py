@@ -15,12 +15,15 @@ from .month_end import month_end_report
 @require_safe
 @login_required
 def month_end(request):
-    form = ReportForm(request.GET or None)
+    data = request.GET.copy()
+    if not data.get("month"):  # the picker shows the month the report is for
+        data["month"] = format_month(working_month())
+    form = ReportForm(data)
     chosen = form.cleaned_data if form.is_valid() else {}
     month = chosen.get("month") or working_month()
     report = month_end_report(request.user, month, clock.now(), accountant=chosen.get("accountant"))
     if request.GET.get("export") == "xlsx":
-        body = export.xlsx_bytes(report.sheets())
+        body = export.xlsx_bytes(report.sheets(), for_whom=str(request.user))
         return export.file_response("xlsx", f"qingka-month-end-{format_month(month)}", body)
     context = {"form": form, "report": report, "printed_at": clock.now()}
     return render(request, "reports/month_end.html", context)

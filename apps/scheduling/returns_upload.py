@@ -82,7 +82,9 @@ def read_table(name: str, data: bytes) -> list[tuple[int, dict[str, object]]]:
     lines = list(_bounded(lines))
     if not lines:
         raise UploadError(_("文件是空的"))
-    header = [_header_name(value) for value in lines[0]]
+    # the header is the first row, or the second under the title row of the site's own template
+    first = next((i for i, line in enumerate(lines[:3]) if REQUIRED[0] in map(_header_name, line)), 0)
+    header = [_header_name(value) for value in lines[first]]
     missing = [name for name in REQUIRED if name not in header]
     if missing:
         raise UploadError(
@@ -94,7 +96,7 @@ def read_table(name: str, data: bytes) -> list[tuple[int, dict[str, object]]]:
         raise UploadError(_("表头中的列重复：%(columns)s") % {"columns": "、".join(repeated)})
     positions = {name: header.index(name) for name in COLUMNS if name in header}
     table = []
-    for number, values in enumerate(lines[1:], start=2):
+    for number, values in enumerate(lines[first + 1 :], start=first + 2):
         if all(_blank(value) for value in values):
             continue
         table.append((number, {name: values[i] if i < len(values) else None for name, i in positions.items()}))

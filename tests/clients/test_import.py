@@ -206,10 +206,10 @@ def test_template_from_api_and_page(api, users, client):
     response = api.get(f"{API}template/?format=xlsx")
     assert response.status_code == 200 and response["Content-Disposition"].endswith('.xlsx"')
     book = load_workbook(io.BytesIO(response.content))
-    headers = [c.value for c in book.worksheets[0][1]]
+    headers = [c.value for c in book.worksheets[0][2]]  # under the title row
     assert headers[:3] == ["纳税人识别号", "客户名称", "纳税人类型"] and "证书口令" in headers
     assert book.worksheets[0].column_dimensions["A"].number_format == "@"
-    notes = [row[0] for row in book["填写说明"].iter_rows(min_row=2, max_row=3, values_only=True)]
+    notes = [row[0] for row in book["填写说明"].iter_rows(min_row=3, max_row=4, values_only=True)]
     assert notes == ["纳税人识别号", "客户名称"]
     response = api.get(f"{API}template/?format=csv")
     assert response.content.decode("utf-8-sig").startswith("纳税人识别号,客户名称,纳税人类型")

@@ -28,7 +28,7 @@ def read_csv(body: bytes) -> list[list[str]]:
 
 def test_formula_like_text_is_text_in_xlsx():
     body = export.xlsx_bytes([export.Sheet("表", ["值"], [[value] for value in DANGEROUS])])
-    cells = [row[0] for row in read_xlsx(body).iter_rows(min_row=2)]
+    cells = [row[0] for row in read_xlsx(body).iter_rows(min_row=3)]
     assert [c.value for c in cells] == [export.cell(v) for v in DANGEROUS]  # the text itself, no apostrophe
     assert all(c.data_type == "s" and c.quotePrefix for c in cells)
 
@@ -42,7 +42,7 @@ def test_formula_like_text_is_quoted_in_csv():
 def test_numbers_dates_and_plain_text_stay_what_they_are():
     row = [-5, Decimal("-1.50"), dt.date(2026, 11, 16), "南京甲科技有限公司", True, None]
     sheet = read_xlsx(export.xlsx_bytes([export.Sheet("表", list("ABCDEF"), [row])]))
-    cells = list(sheet.iter_rows(min_row=2))[0]
+    cells = list(sheet.iter_rows(min_row=3))[0]
     assert [c.value for c in cells[:5]] == [-5, -1.5, dt.datetime(2026, 11, 16), "南京甲科技有限公司", "是"]
     assert not cells[3].quotePrefix and cells[0].data_type == "n"
     written = read_csv(export.csv_bytes(list("ABCDEF"), [row]))[1]
@@ -54,9 +54,9 @@ def test_any_character_survives():
     body = export.xlsx_bytes([export.Sheet("控制\x01字符", ["名称"], [[nasty], ["x" * 40000]])])
     sheet = read_xlsx(body)
     assert sheet.title == "控制␁字符"
-    assert sheet["A2"].value == "a␀b␇c␛[31md\ufffde\ufffd\ufffdf␋g␌h\n\ti\x7f"
-    assert len(sheet["A3"].value) == export.MAX_CELL_CHARS and sheet["A3"].value.endswith("…")
-    assert read_csv(export.csv_bytes(["名称"], [[nasty]]))[1] == [sheet["A2"].value]
+    assert sheet["A3"].value == "a␀b␇c␛[31md\ufffde\ufffd\ufffdf␋g␌h\n\ti\x7f"
+    assert len(sheet["A4"].value) == export.MAX_CELL_CHARS and sheet["A4"].value.endswith("…")
+    assert read_csv(export.csv_bytes(["名称"], [[nasty]]))[1] == [sheet["A3"].value]
 
 
 def test_text_columns_are_formatted_as_text():
@@ -85,7 +85,7 @@ def poisoned(users):
 def test_list_page_exports_open_back_with_poisoned_text(client, users, poisoned, url):
     client.force_login(users["owner"])
     sheet = read_xlsx(client.get(url, {"export": "xlsx"}).content)
-    rows = list(sheet.iter_rows(min_row=2))
+    rows = list(sheet.iter_rows(min_row=3))
     assert rows, "the owner's rows are exported"
     texts = [c for row in rows for c in row if isinstance(c.value, str)]
     names = [c for c in texts if c.value.startswith("=HYPERLINK")]

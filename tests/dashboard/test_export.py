@@ -16,7 +16,7 @@ OCT = dt.date(2026, 10, 1)
 
 def rows_of(response):
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
-    rows = list(load_workbook(io.BytesIO(response.content)).active.values)
+    rows = list(load_workbook(io.BytesIO(response.content)).active.values)[1:]  # under the title row
     return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
 
 

@@ -73,11 +73,11 @@ def test_the_workbook_has_a_summary_and_every_client_as_text(as_role, firm):
     assert book.sheetnames == ["汇总", "客户明细"]
     summary = {row[0]: row[1] for row in book["汇总"].iter_rows(values_only=True) if row and row[0]}
     assert summary["客户数"] == 3 and summary["已完成"] == 1 and summary["会计乙"] == 2
-    detail = list(book["客户明细"].iter_rows(values_only=True))
+    detail = list(book["客户明细"].iter_rows(min_row=2, values_only=True))  # under the title
     assert detail[0][:4] == ("客户名称", "纳税人识别号", "负责会计", "申报状态")
     names = {row[0]: row for row in detail[1:]}
     assert names["=1+1 公司"][0] == "=1+1 公司"  # text, not a formula
-    assert book["客户明细"].cell(row=2, column=1).data_type == "s"
+    assert book["客户明细"].cell(row=3, column=1).data_type == "s"
     assert names["乙公司"][10] == "证书口令错误"
 
 

@@ -82,7 +82,8 @@ def month_end(request):
     if request.accepted_renderer.format == "xlsx":
         name = f"qingka-month-end-{format_month(month)}.xlsx"
         return Response(
-            export.xlsx_bytes(report.sheets()), headers={"Content-Disposition": f'attachment; filename="{name}"'}
+            export.xlsx_bytes(report.sheets(), for_whom=str(request.user)),
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
     return Response(
         {
