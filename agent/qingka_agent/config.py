@@ -41,6 +41,7 @@ class Config:
     concurrency: int
     heartbeat_seconds: float
     scan_seconds: float
+    command_list: bool = False  # QINGKA_COMMAND_LIST: the tool answers the optional `list`
     cabinet: dict = field(default_factory=dict)  # QINGKA_CABINET_* (docs/cabinet.md)
 
     def require_site(self) -> None:
@@ -97,6 +98,7 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
         concurrency=_number(values, "QINGKA_CONCURRENCY", "4", int),
         heartbeat_seconds=_number(values, "QINGKA_HEARTBEAT_SECONDS", "3", float),
         scan_seconds=_number(values, "QINGKA_SCAN_SECONDS", "2", float),
+        command_list=values.get("QINGKA_COMMAND_LIST", "").lower() in ("1", "true", "yes"),
         cabinet=_cabinet(values),
     )
 

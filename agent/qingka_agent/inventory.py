@@ -40,7 +40,7 @@ def _command(config: Config) -> Driver:
         raise ConfigError("QINGKA_COMMAND is not set (needed by the command driver)")
     from .drivers.command import CommandDriver
 
-    return CommandDriver(list(config.command), timeout=config.command_timeout)
+    return CommandDriver(list(config.command), timeout=config.command_timeout, lists=config.command_list)
 
 
 def _cabinet(config: Config) -> Driver:

@@ -274,3 +274,29 @@ def test_a_device_is_busy_while_an_operation_runs_on_it():
     rows = driver.discover()
     assert not any(d.busy for d in rows)
     assert rows[1].monitoring == {"device_number": DISK, "clear_count": 5}  # the latest the driver holds
+
+
+def test_a_tool_that_lists_its_devices_replaces_the_usb_scan(log, monkeypatch):
+    monkeypatch.setattr(usb, "scan", lambda: pytest.fail("the USB bus must not be scanned"))
+    driver = CommandDriver([sys.executable, str(TOOL), "lists"], timeout=10, lists=True)
+    found = driver.discover()
+    assert [(d.slot, d.kind, d.device_number, d.driver) for d in found] == [
+        ("cab-1:3", "tax_disk", "661100000009", "command"),
+        ("cab-1:4", "ukey", None, "command"),
+    ]
+    assert driver.read_status("661100000009", SECRETS)["kpjzsj"] == "2026-12-15"
+    assert [entry["request"]["op"] for entry in log()] == ["list", "read_status"]
+    assert log()[-1]["request"]["slot"] == "cab-1:3"
+
+
+def test_a_tool_not_configured_to_list_is_never_asked(log):
+    driver = CommandDriver([sys.executable, str(TOOL), "ok"], timeout=10)
+    driver.discover()
+    assert "list" not in [entry["request"]["op"] for entry in log()]
+
+
+def test_a_tool_that_does_not_answer_list_falls_back_to_usb(log):
+    driver = CommandDriver([sys.executable, str(TOOL), "ok"], timeout=10, lists=True)
+    assert {d.device_number for d in driver.discover()} >= {UKEY, DISK}
+    driver.discover()
+    assert [entry["request"]["op"] for entry in log()].count("list") == 1  # asked once only

@@ -28,6 +28,7 @@ from .base import (
     DRIVER_ERROR,
     ERROR_CODES,
     KEY_UPDATE_REQUIRED,
+    KINDS,
     MULTI_MONTH_UNREPORTED,
     TIMEOUT,
     UPLOAD_OVERDUE,
@@ -66,7 +67,9 @@ def stable_code(raw_code: Any) -> str | None:
 class CommandDriver:
     name = "command"
 
-    def __init__(self, program: list[str], timeout: float = 120, env: dict[str, str] | None = None):
+    def __init__(
+        self, program: list[str], timeout: float = 120, env: dict[str, str] | None = None, lists: bool = False
+    ):
         self.program = list(program)
         self.timeout = timeout
         self.env = env
@@ -74,10 +77,18 @@ class CommandDriver:
         self._devices: dict[str, FoundDevice] = {}  # device number → the device as last seen
         self._running: set[str] = set()  # device numbers with an operation under way
         self._running_lock = threading.Lock()
+        # `list` is asked only of a tool configured to answer it (QINGKA_COMMAND_LIST), so a
+        # bridge written before the operation existed never gets an op it does not know.
+        self._lists: bool | None = None if lists else False
 
     def discover(self) -> list[FoundDevice]:
-        """USB devices of known kinds, each identified once while it stays plugged in (a
-        device plugged in again gets a new USB address, so it is identified again)."""
+        """The tool's own list when it answers `list` (a cabinet, USB/IP: devices the agent's USB
+        bus does not see), else USB devices of known kinds, each identified once while it stays
+        plugged in (a device plugged in again gets a new USB address, so it is identified again)."""
+        if self._lists is not False:
+            listed = self._list()
+            if listed is not None:
+                return listed
         found = usb_discovery.scan()
         numbers, devices = {}, {}
         for device in found:
@@ -98,6 +109,44 @@ class CommandDriver:
                 device.device_number = number
                 device.busy = number in self._running
         self._numbers, self._devices = numbers, devices
+        return found
+
+    def _list(self) -> list[FoundDevice] | None:
+        """The optional `list` operation; None when the tool does not answer it with a list (then
+        it is not asked again). A tool that listed before and fails now raises: the inventory
+        keeps its last answer."""
+        try:
+            answer = self._run("list", "", None, None, None, Secrets())
+            devices = answer.get("devices")
+            if not isinstance(devices, list):
+                raise DeviceError(DRIVER_ERROR, "no list of devices")
+        except DeviceError:
+            if self._lists:
+                raise
+            self._lists = False
+            return None
+        self._lists = True
+        found, numbers = [], {}
+        for row in devices:
+            if not isinstance(row, dict) or not row.get("slot"):
+                continue
+            number = str(row.get("device_number") or "") or None
+            monitoring = row.get("monitoring") if isinstance(row.get("monitoring"), dict) else None
+            device = FoundDevice(
+                slot=str(row["slot"]),
+                kind=row.get("kind") if row.get("kind") in KINDS else None,
+                driver=self.name,
+                device_number=number,
+                busy=number in self._running,
+                monitoring=monitoring,
+            )
+            if number:
+                previous = self._devices.get(number)
+                if device.monitoring is None and previous is not None:
+                    device.monitoring = previous.monitoring
+                numbers[number] = device
+            found.append(device)
+        self._devices = numbers
         return found
 
     def read_status(self, device_number: str, secrets: Secrets) -> dict[str, Any]:
@@ -203,6 +252,7 @@ class CommandDriver:
                 monitoring
                 | _repeat(answer.get("already_done"), raw_code)
                 | ({"invoices": invoices} if invoices else {})
+                | ({"devices": answer["devices"]} if op == "list" and isinstance(answer.get("devices"), list) else {})
             )
         code = answer.get("error_code")
         message = scrub(str(answer.get("message") or ""))
