@@ -160,10 +160,13 @@ DATABASES["default"].setdefault("OPTIONS", {}).update(
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
-# Failed logins: AXES_FAILURE_LIMIT per user name and, separately, per address lock that name or
-# address out for AXES_COOLOFF_TIME; the lockout and its end go to the audit log (apps/accounts/signals.py).
+# Failed logins: AXES_FAILURE_LIMIT from one client address, whatever names it tried, lock that
+# address out (every name from it) for AXES_COOLOFF_TIME; the lockout and its end go to the audit log
+# (apps/accounts/signals.py). Never a user name alone: with "username" among the parameters, five
+# guesses from one address at the admin's name locked the admin out from everywhere (issue 27). The
+# address is apps.audit.log.client_ip's: behind BEHIND_PROXY, the trusted X-Forwarded-For entry.
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", 5))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
 AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", 15)))
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "apps.audit.log.client_ip"

@@ -36,14 +36,14 @@ def test_logins_logouts_and_failures_are_audited(client, users):
     )
 
 
-def test_a_user_is_locked_out_after_failures_from_any_addresses_with_the_end_in_the_audit_log(client, users):
+def test_an_address_is_locked_out_after_failures_with_the_end_in_the_audit_log(client, users):
     limit = settings.AXES_FAILURE_LIMIT
     start = dt.datetime(2026, 11, 10, 9, 0, tzinfo=dt.UTC)
     with time_machine.travel(start, tick=False):
         for n in range(limit):
-            attempt(client, "accountant", f"guess-{n}", address=f"10.0.1.{n}")
-        # Now even the right password, from yet another address, is refused, and the page says until when.
-        locked = attempt(client, "accountant", "pw-owner-1", address="10.0.9.9")
+            attempt(client, "accountant", f"guess-{n}", address="10.0.1.1")
+        # Now even the right password, from that address, is refused, and the page says until when.
+        locked = attempt(client, "accountant", "pw-owner-1", address="10.0.1.1")
     assert locked.status_code == 429 and SESSION_KEY not in client.session
     until = start + settings.AXES_COOLOFF_TIME
     assert (
@@ -55,9 +55,43 @@ def test_a_user_is_locked_out_after_failures_from_any_addresses_with_the_end_in_
     assert event.after["until"] == until.isoformat().replace("+00:00", "Z")
     # Another user is not affected from a fresh address.
     assert attempt(client, "viewer", "pw-viewer-1", address="10.0.2.1").status_code == 302
-    # After the cool-off the right password works again.
+    # After the cool-off the right password works again from the locked address.
     with time_machine.travel(until + dt.timedelta(seconds=1), tick=False):
-        assert attempt(client, "accountant", "pw-owner-1", address="10.0.3.1").status_code == 302
+        assert attempt(client, "accountant", "pw-owner-1", address="10.0.1.1").status_code == 302
+
+
+def test_guesses_at_a_name_from_one_address_never_lock_that_name_out_elsewhere(client, users):
+    """Issue 27: with "username" among the lockout parameters, anyone could lock the admin out of
+    the site from one address by guessing at the admin's name five times."""
+    for n in range(settings.AXES_FAILURE_LIMIT + 2):
+        attempt(client, "admin", f"guess-{n}", address="198.51.100.7")
+        attempt(client, f"random-{n}", "guess", address="198.51.100.7")
+    assert attempt(client, "admin", "pw-admin-1", address="198.51.100.7").status_code == 429
+    assert attempt(client, "admin", "pw-admin-1", address="10.0.0.20").status_code == 302
+
+
+def test_behind_the_proxy_guesses_lock_the_forwarded_address_only(client, users, settings):
+    """Every request arrives from the proxy's address; the lockout and the audit log go by the
+    X-Forwarded-For entry the proxy added, and ignore what the client forged to its left."""
+    settings.QINGKA_PROXY_HOPS = 1
+
+    def through_proxy(username, password, forwarded):
+        return client.post(
+            LOGIN,
+            {"username": username, "password": password},
+            REMOTE_ADDR="10.0.0.254",
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        through_proxy(f"random-{n}", "guess", f"10.0.0.{n + 1}, 203.0.113.66")  # forged entries differ
+    assert through_proxy("admin", "pw-admin-1", "203.0.113.66").status_code == 429
+    assert through_proxy("admin", "pw-admin-1", "198.51.100.20").status_code == 302
+    failed = AuditEvent.objects.filter(action="account.login_failed").values_list("source", flat=True)
+    assert set(failed) == {"203.0.113.66"}
+    locked = AuditEvent.objects.filter(action="account.locked_out")
+    assert {(event.source, event.after["ip_address"]) for event in locked} == {("203.0.113.66", "203.0.113.66")}
+    assert AuditEvent.objects.get(action="account.logged_in").source == "198.51.100.20"
 
 
 def test_an_address_is_locked_out_after_failures_for_any_user_names(client, users):
