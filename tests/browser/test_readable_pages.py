@@ -96,8 +96,13 @@ def test_the_pages_at_a_desk_and_on_a_phone(firm, live_server, new_page, shots_d
     sideways: dict[str, int] = {}
     for device, width in WIDTHS.items():
         page = _logged_in(new_page, live_server, firm["admin"], width)
-        page.on("console", lambda m, d=device: m.type == "error" and errors.append(f"{d}: {m.text}"))
-        page.on("pageerror", lambda e, d=device: errors.append(f"{d}: {e}"))
+
+        def console(message, device=device):
+            if message.type == "error":
+                errors.append(f"{device}: {message.text}")
+
+        page.on("console", console)
+        page.on("pageerror", lambda error, device=device: errors.append(f"{device}: {error}"))
         for name, path in pages.items():
             answer = page.goto(live_server.url + path)
             assert answer is not None and answer.status == 200, (path, answer and answer.status)
