@@ -406,18 +406,28 @@ def _accept_results(agent, results: dict[int, dict]) -> dict[int, Job | Exceptio
             continue
         outcome[job_id] = job
         # Late: the lease ran out (the agent or the site was away) and the job went back to the
-        # queue. While no one has claimed the new attempt, the work this result reports is the job's.
-        late = attempt < job.attempts and job.state == JobState.QUEUED
-        if not late and (attempt < job.attempts or job.state in (JobState.QUEUED, JobState.CANCELLED)):
-            keep_as_evidence(job, agent, result)
-        elif late or job.state == JobState.RUNNING:  # else this attempt's result was applied before
+        # queue with one more attempt. While no one has claimed the new attempt, the work this result
+        # reports is the job's; only for the attempt just before, though, and only if its result was
+        # not applied already (the job then failed it and retried): a replayed copy changes nothing.
+        late = attempt == job.attempts - 1 and job.state == JobState.QUEUED and not _reported(job.result, attempt)
+        if late or (attempt == job.attempts and job.state == JobState.RUNNING):
             _apply_result(job, agent, result, late, audits)
             if job.batch_id:
                 progressed.add(job.batch_id)
+        elif _reported(job.result, attempt):
+            pass  # this attempt's result was applied before: a second copy changes nothing
+        elif attempt < job.attempts or job.state in (JobState.QUEUED, JobState.CANCELLED):
+            keep_as_evidence(job, agent, result)
     log.record_many(audits)
     for batch_id in progressed:
         transaction.on_commit(partial(events.batch_progressed, batch_id))
     return outcome
+
+
+def _reported(stored: dict | None, attempt: int) -> bool:
+    """The job's stored result is the agent's own for `attempt` (applied before). One the site
+    wrote when it gave the last attempt up (fail() on an expired lease) carries no finished_at."""
+    return stored is not None and stored.get("attempt") == attempt and "finished_at" in stored
 
 
 # What a claim reads of its jobs: what it checks and what the agent is told (api/agent.described).

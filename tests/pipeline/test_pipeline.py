@@ -15,7 +15,7 @@ from apps.core import clock
 from apps.devices.models import Agent, Health
 from apps.jobs import pipeline
 from apps.jobs.models import Job, JobState
-from apps.jobs.sweeper import resend_lost, sweep
+from apps.jobs.sweeper import expire_leases, resend_lost, sweep
 from tests.factories import make_agent, make_client, make_device, make_period
 
 MONITORING_CLEARED = {
@@ -191,6 +191,37 @@ def test_a_late_result_no_one_else_claimed_is_the_jobs_result(setup, sent):
     assert setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 2}, format="json").status_code == 409
     assert result(setup, job, attempt=1).status_code == 200  # a second copy changes nothing
     assert Job.objects.get(pk=job.pk).late_results == []
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize("lease_expired_in_between", [False, True])
+def test_a_replayed_result_changes_nothing_after_the_next_attempt_was_queued(
+    setup, sent, settings, lease_expired_in_between
+):
+    """Issue 27: idempotent on (job, attempt). Attempt 1 failed for a reason worth retrying and
+    attempt 2 was queued; attempt 1's result sent again (an outbox replayed) moved the job back."""
+    settings.QINGKA_RETRY_BASE_SECONDS = 0
+    job = ask(setup)
+    setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
+    failed = {"attempt": 1, "outcome": "failed", "error_code": "TRANSFER_FAILED", "monitoring": None}
+    assert result(setup, job, **failed).status_code == 200
+    sweep_now(setup)
+    if lease_expired_in_between:  # attempt 2 claimed, its lease ran out: queued at attempt 3
+        setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 2}, format="json")
+        with setup["commit"](execute=True):
+            expire_leases(timezone.now() + dt.timedelta(hours=1))
+    job.refresh_from_db()
+    expected = 3 if lease_expired_in_between else 2
+    assert (job.state, job.attempts) == (JobState.QUEUED, expected)
+    events = AuditEvent.objects.count()
+
+    for replayed in (failed, {**failed, "outcome": "succeeded", "error_code": None}):
+        assert result(setup, job, **replayed).status_code == 200
+        job.refresh_from_db()
+        assert (job.state, job.attempts) == (JobState.QUEUED, expected)
+    assert AuditEvent.objects.count() == events and job.late_results == []
+    claimed = setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": expected}, format="json")
+    assert claimed.status_code == 200  # the queued attempt still runs
 
 
 def test_a_result_too_late_is_kept_as_evidence(setup, sent):
