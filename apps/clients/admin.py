@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Client
+from .models import Client, InvoicingModeChange
 
 
 @admin.register(Client)
@@ -10,3 +10,22 @@ class ClientAdmin(admin.ModelAdmin):
     search_fields = ("name", "taxpayer_id", "contact_name", "contact_phone")
     readonly_fields = ("taxpayer_id_legacy", "created_at", "updated_at")
     autocomplete_fields = ("staff",)
+
+
+@admin.register(InvoicingModeChange)
+class InvoicingModeChangeAdmin(admin.ModelAdmin):
+    """Read only: a mode changes through the client page or the API (clients/modes.set_invoicing_mode),
+    which audits it."""
+
+    list_display = ("client", "mode", "from_month", "created_at", "created_by")
+    list_filter = ("mode",)
+    search_fields = ("client__name", "client__taxpayer_id")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
