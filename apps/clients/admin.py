@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from apps.core.admin import ReadOnlyAdmin
+
 from .models import Client, InvoicingModeChange
 
 
@@ -13,19 +15,9 @@ class ClientAdmin(admin.ModelAdmin):
 
 
 @admin.register(InvoicingModeChange)
-class InvoicingModeChangeAdmin(admin.ModelAdmin):
-    """Read only: a mode changes through the client page or the API (clients/modes.set_invoicing_mode),
-    which audits it."""
+class InvoicingModeChangeAdmin(ReadOnlyAdmin):
+    """A mode changes through the client page or the API (clients/modes.set_invoicing_mode), which audits it."""
 
     list_display = ("client", "mode", "from_month", "created_at", "created_by")
     list_filter = ("mode",)
     search_fields = ("client__name", "client__taxpayer_id")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
