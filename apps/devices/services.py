@@ -172,6 +172,10 @@ def apply_heartbeat(agent: Agent, data: dict, now: dt.datetime) -> None:
     events += _parked_results(agent, data.get("parked") or [], source)
     log.record_many(events)
     renew_leases(agent, data.get("jobs") or [], now)
+    if "jobs" in data:  # agents from 0.2 list their jobs; the list is theirs to forget a job by
+        from apps.jobs.sweeper import release_unlisted
+
+        release_unlisted(agent, data["jobs"], agent.last_heartbeat_at, now)
 
 
 def _present_event(device: Device, agent: Agent, slot: str, simulated: bool, source: str):

@@ -25,7 +25,7 @@ from apps.audit import log
 from apps.audit.models import Action
 from apps.autopilot import cycle
 from apps.core import clock
-from apps.devices.models import Agent
+from apps.devices.models import Agent, Device
 from apps.holds.services import hold_locked_devices
 from apps.notifications import events
 
@@ -51,11 +51,37 @@ def mark_offline_agents(now: dt.datetime) -> int:
     return flipped
 
 
-def expire_leases(now: dt.datetime) -> int:
+# A claim the site granted reaches the agent's list of jobs it works on a moment later: a job
+# claimed within this many seconds is never taken for one the agent forgot.
+CLAIM_SETTLES_SECONDS = 5
+
+
+def release_unlisted(agent: Agent, listed: list[int], previous_heartbeat: dt.datetime | None, now: dt.datetime) -> int:
+    """The running jobs of `agent` that its heartbeat no longer lists, claimed before its previous
+    heartbeat and more than CLAIM_SETTLES_SECONDS ago, go back to the queue at once, as at the end
+    of their lease: the agent was killed and restarted and forgot them (issue 27), rather than
+    leave them waiting out the whole lease."""
+    if previous_heartbeat is None:
+        return 0
+    since = min(previous_heartbeat, now - dt.timedelta(seconds=CLAIM_SETTLES_SECONDS))
+    forgotten = list(
+        Job.objects.filter(
+            state=JobState.RUNNING, started_at__lt=since, device__in=Device.objects.filter(agent=agent).values("pk")
+        )
+        .exclude(pk__in=listed)
+        .values_list("pk", flat=True)
+    )
+    return expire_leases(now, only=forgotten, released=True) if forgotten else 0
+
+
+def expire_leases(now: dt.datetime, only: list[int] | None = None, released: bool = False) -> int:
     """A running job whose agent did not report within its lease goes back to the queue with one
-    more attempt (the agent reads the device before acting, so nothing is done twice)."""
+    more attempt (the agent reads the device before acting, so nothing is done twice). `only`: these
+    jobs, whatever their lease (release_unlisted)."""
     expired = 0
-    running = Job.objects.select_related("device__client").filter(state=JobState.RUNNING, lease_expires_at__lt=now)
+    running = Job.objects.select_related("device__client").filter(state=JobState.RUNNING)
+    running = running.filter(pk__in=only) if only is not None else running.filter(lease_expires_at__lt=now)
+    extra = {"not_listed_by_agent": True} if released else {}
     for job in running:
         with transaction.atomic():
             if job.attempts < job.max_attempts:
@@ -65,7 +91,7 @@ def expire_leases(now: dt.datetime) -> int:
                     Action.JOB_LEASE_EXPIRED,
                     job,
                     simulated=job.device.simulated,
-                    after={"state": job.state, "attempt": job.attempts},
+                    after={"state": job.state, "attempt": job.attempts, **extra},
                 )
             else:  # the last attempt: failed for good, like any failure (health, holds, batch)
                 fail(job, "LEASE_EXPIRED", now=now)

@@ -224,6 +224,41 @@ def test_a_replayed_result_changes_nothing_after_the_next_attempt_was_queued(
     assert claimed.status_code == 200  # the queued attempt still runs
 
 
+@pytest.mark.faults
+def test_the_jobs_a_restarted_agent_no_longer_lists_go_back_to_the_queue_at_once(setup, sent):
+    """Issue 27: an agent killed and restarted within seconds forgot the jobs it had claimed; they
+    waited out the whole lease although its next heartbeat no longer listed them."""
+    agent, device = setup["agent"], setup["device"]
+    devices = [device] + [make_device(make_client(), agent=agent, present=True, simulated=True) for _ in range(2)]
+    with setup["commit"](execute=True):
+        jobs, skipped = pipeline.request_jobs("read_status", devices)
+    assert not skipped
+    forgotten, listed, just_claimed = jobs
+    for job in (forgotten, listed, just_claimed):
+        setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
+    now = timezone.now()
+    Job.objects.filter(pk__in=[forgotten.pk, listed.pk]).update(started_at=now - dt.timedelta(seconds=20))
+    Agent.objects.filter(pk=agent.pk).update(last_heartbeat_at=now - dt.timedelta(seconds=1))
+    rows = [
+        {"slot": f"sim-{n}", "kind": d.kind, "driver": "simulated", "device_number": d.number, "simulated": True}
+        for n, d in enumerate(devices)
+    ]
+    body = {"version": "0.3.0", "hostname": "cabinet-1", "devices": [{**row, "busy": False} for row in rows]}
+    with setup["commit"](execute=True):
+        answer = setup["api"].post("/api/v1/agent/heartbeat/", {**body, "jobs": [listed.pk]}, format="json")
+    assert answer.status_code == 200
+    states = dict(Job.objects.values_list("pk", "state"))
+    assert states[forgotten.pk] == JobState.QUEUED and Job.objects.get(pk=forgotten.pk).attempts == 2
+    assert sent[-1][1][:2] == [forgotten.pk, 2]  # its next attempt's message went at once
+    # The job still listed runs on; one claimed a moment ago may not be in the list yet.
+    assert states[listed.pk] == states[just_claimed.pk] == JobState.RUNNING
+    assert AuditEvent.objects.get(action="job.lease_expired").after["not_listed_by_agent"] is True
+    # An agent that sends no list (before 0.2) releases nothing.
+    Job.objects.filter(pk=just_claimed.pk).update(started_at=now - dt.timedelta(seconds=20))
+    setup["api"].post("/api/v1/agent/heartbeat/", body, format="json")
+    assert Job.objects.get(pk=just_claimed.pk).state == JobState.RUNNING
+
+
 def test_a_result_too_late_is_kept_as_evidence(setup, sent):
     job = ask(setup)
     setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
