@@ -43,6 +43,8 @@ class Config:
     scan_seconds: float
     command_list: bool = False  # QINGKA_COMMAND_LIST: the tool answers the optional `list`
     cabinet: dict = field(default_factory=dict)  # QINGKA_CABINET_* (docs/cabinet.md)
+    uhubctl: tuple[str, ...] = ()  # QINGKA_UHUBCTL: 重新上电 of local USB ports through uhubctl
+    power_settle: float = 5.0  # QINGKA_POWER_SETTLE: seconds for a device to start after uhubctl
 
     def require_site(self) -> None:
         """`run` and `check` talk to the site; `devices` does not."""
@@ -100,6 +102,8 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
         scan_seconds=_number(values, "QINGKA_SCAN_SECONDS", "2", float),
         command_list=values.get("QINGKA_COMMAND_LIST", "").lower() in ("1", "true", "yes"),
         cabinet=_cabinet(values),
+        uhubctl=tuple(shlex.split(values.get("QINGKA_UHUBCTL", ""))),
+        power_settle=_number(values, "QINGKA_POWER_SETTLE", "5", float),
     )
 
 

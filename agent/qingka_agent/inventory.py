@@ -90,6 +90,7 @@ class Inventory:
         self._found: dict[int, list[FoundDevice]] = {}
         self._errors: dict[int, str] = {}
         self._by_number: dict[str, Driver] = {}
+        self._slots: dict[str, str] = {}
         self._readings: dict[str, dict[str, Any]] = {}
         self._scan_lock = threading.Lock()
 
@@ -109,6 +110,7 @@ class Inventory:
                         log.info("discovery by %s works again", driver.name)
             rows: list[dict[str, Any]] = []
             by_number: dict[str, Driver] = {}
+            slots: dict[str, str] = {}
             taken: set[str] = set()
             # Devices a driver can operate first, so a USB device the command driver identifies
             # is not listed again as driver "none".
@@ -120,13 +122,14 @@ class Inventory:
                 rows.append(device.as_inventory())
                 if device.driver != "none" and device.device_number:
                     by_number.setdefault(device.device_number, driver)
+                    slots.setdefault(device.device_number, device.slot)
             before = {identity(row): row for row in self.rows}
             after = {identity(row): row for row in rows}
             for key in after.keys() - before.keys():
                 log.info("plugged in: %s", _describe(after[key]))
             for key in before.keys() - after.keys():
                 log.info("pulled out: %s", _describe(before[key]))
-            self.rows, self._by_number = rows, by_number
+            self.rows, self._by_number, self._slots = rows, by_number, slots
             for row in rows:
                 if row["device_number"] and row["monitoring"]:
                     self._readings[row["device_number"]] = row["monitoring"]
@@ -134,6 +137,10 @@ class Inventory:
 
     def driver_for(self, device_number: str) -> Driver | None:
         return self._by_number.get(device_number)
+
+    def slot_of(self, device_number: str) -> str | None:
+        """Where the device sits (USB path, cabinet port …), for 重新上电 through uhubctl."""
+        return self._slots.get(device_number)
 
     def reading_of(self, device_number: str) -> dict[str, Any] | None:
         """The device's latest monitoring data: from the last scan or the last operation."""

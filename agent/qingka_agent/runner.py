@@ -16,6 +16,7 @@ from .client import SiteClient, SiteError, Unauthorised
 from .config import Config
 from .inventory import Inventory, build_drivers, identity
 from .outbox import Outbox
+from .power import Power
 from .signing import signing_key
 
 log = logging.getLogger(__name__)
@@ -183,7 +184,13 @@ def run(config: Config) -> int:
         inventory = Inventory(build_drivers(config))
         me = wait_for_site(client)
         log.info("agent %s (%s) at %s, queue %s", me["id"], me["name"], config.site_url, me["queue"])
-        agent = worker.Agent(client, Outbox(config.state_dir / "outbox.sqlite3"), inventory, signing_key(config.token))
+        agent = worker.Agent(
+            client,
+            Outbox(config.state_dir / "outbox.sqlite3"),
+            inventory,
+            signing_key(config.token),
+            Power(config.uhubctl, config.power_settle),
+        )
         inventory.scan()
         worker.install(agent)
         worker.configure(config, me["queue"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from functools import partial
 from typing import Any
@@ -17,9 +18,19 @@ from celery import Celery
 from . import broker, clock
 from .client import NotClaimable, NotFound, SiteClient, SiteError, SiteUnreachable
 from .config import Config
-from .drivers.base import DEVICE_MISSING, DRIVER_ERROR, ERROR_CODES, DeviceError, Driver, Secrets
+from .drivers.base import (
+    DEVICE_MISSING,
+    DEVICE_NOT_STARTED,
+    DRIVER_ERROR,
+    ERROR_CODES,
+    TIMEOUT,
+    DeviceError,
+    Driver,
+    Secrets,
+)
 from .inventory import Inventory
 from .outbox import Outbox
+from .power import Power
 from .signing import verify
 
 log = logging.getLogger(__name__)
@@ -45,7 +56,9 @@ app.conf.update(
     worker_send_task_events=False,
 )
 
-KINDS = ("read_status", "upload_summary", "clear", "upload_and_clear", "query_invoices")
+KINDS = ("read_status", "upload_summary", "clear", "upload_and_clear", "query_invoices", "power_cycle")
+# A device that did not start or did not answer is power-cycled (when the agent can) and tried once more.
+POWER_CYCLE_ON = (DEVICE_NOT_STARTED, TIMEOUT)
 CLAIMS_PER_CALL = 100  # the site's limit
 
 
@@ -112,6 +125,51 @@ def _succeeded(monitoring: dict[str, Any], already_done: bool = False, raw_code:
 
 
 def _operate(
+    driver: Driver,
+    kind: str,
+    number: str,
+    period: str | None,
+    secrets: Secrets,
+    known: dict[str, Any] | None,
+    query: dict[str, str] | None = None,
+    power: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """_attempt, and when it failed with DEVICE_NOT_STARTED or TIMEOUT and the agent can power-cycle
+    the device (power), 重新上电 and one more attempt, which reads the device first: a step the first
+    attempt did after all is then seen done, not repeated. 重新上电 (`power_cycle`) is a job too."""
+    if kind == "power_cycle":
+        return _power_cycle(driver, number, secrets, power)
+    result = _attempt(driver, kind, number, period, secrets, known, query)
+    if result["outcome"] == "failed" and result["error_code"] in POWER_CYCLE_ON and power is not None:
+        log.warning("device %s: %s failed with %s; 重新上电 and one retry", number, kind, result["error_code"])
+        try:
+            power(number)
+        except DeviceError as exc:
+            log.warning("device %s: 重新上电 failed (%s); no retry", number, exc)
+            return result
+        except Exception:
+            log.exception("device %s: 重新上电 failed in the driver; no retry", number)
+            return result
+        result = _attempt(driver, kind, number, period, secrets, None, query)
+    return result
+
+
+def _power_cycle(driver: Driver, number: str, secrets: Secrets, power: Callable[[str], None] | None) -> dict[str, Any]:
+    """重新上电, then the device read again: its reading after the restart is the result."""
+    if power is None:
+        return _failed(DRIVER_ERROR, "本前置机无法给该设备重新上电（驱动不支持，也未配置 uhubctl）")
+    try:
+        power(number)
+        return _succeeded(driver.read_status(number, secrets))
+    except DeviceError as exc:
+        code = exc.code if exc.code in ERROR_CODES else DRIVER_ERROR
+        return _failed(code, exc.message or str(exc), exc.raw_code, exc.monitoring)
+    except Exception as exc:
+        log.exception("device %s: power_cycle failed in the driver", number)
+        return _failed(DRIVER_ERROR, f"{type(exc).__name__}: {exc}")
+
+
+def _attempt(
     driver: Driver,
     kind: str,
     number: str,
@@ -222,8 +280,11 @@ class Claims:
 class Agent:
     """Everything a job needs inside the running agent; set once with install()."""
 
-    def __init__(self, client: SiteClient, outbox: Outbox, inventory: Inventory, signing_key: bytes):
+    def __init__(
+        self, client: SiteClient, outbox: Outbox, inventory: Inventory, signing_key: bytes, power: Power | None = None
+    ):
         self.client = client
+        self.power = power or Power()
         self.outbox = outbox
         self.inventory = inventory
         self.signing_key = signing_key
@@ -302,7 +363,8 @@ class Agent:
         else:
             with self._device_lock(number):
                 known = self.inventory.reading_of(number)
-                result = _operate(driver, kind, number, period, secrets, known, job.get("query"))
+                power = self.power.switch_for(driver, self.inventory.slot_of(number))
+                result = _operate(driver, kind, number, period, secrets, known, job.get("query"), power)
             if result.get("monitoring"):
                 self.inventory.remember(number, result["monitoring"])
         result = {"attempt": attempt, **result, "started_at": started_at, "finished_at": _now()}

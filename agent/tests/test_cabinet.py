@@ -188,6 +188,32 @@ def test_password_check_and_power_cycle(driver, cabinet):
     assert _port(cabinet, "661100000002").power_cycles == 1
 
 
+def test_power_cycle_as_a_job_and_before_the_retry_of_a_timeout(driver, cabinet):
+    """重新上电 through the worker: the job restarts the port and reads it; a read that timed out is
+    retried once after the port was restarted."""
+    from qingka_agent import worker
+    from qingka_agent.power import Power
+
+    number = "661100000002"
+    switch = Power().switch_for(driver, f"{T1}:2")
+    result = worker._operate(driver, "power_cycle", number, None, SECRETS, None, None, switch)
+    assert result["outcome"] == "succeeded" and result["monitoring"]["kpjzsj"] == "2026-12-15"
+    assert _port(cabinet, number).power_cycles == 1
+    asks = []
+    original = driver._ask
+
+    def first_read_lost(ter_id, cmd, data, **kwargs):
+        asks.append(cmd)
+        if cmd == "swxxcx" and asks.count("swxxcx") == 1:
+            raise DeviceError(base.TIMEOUT, "no answer")
+        return original(ter_id, cmd, data, **kwargs)
+
+    driver._ask = first_read_lost
+    result = worker._operate(driver, "read_status", number, None, SECRETS, None, None, switch)
+    assert result["outcome"] == "succeeded"
+    assert asks == ["swxxcx", "adkhgldkdy", "swxxcx"] and _port(cabinet, number).power_cycles == 2
+
+
 def test_the_protocols_odd_parts(broker, cabinet):
     answers: list[dict] = []
     got = threading.Event()
