@@ -37,7 +37,7 @@ from apps.core.text import Text
 from apps.devices.models import Device, DeviceKind
 
 from . import identifiers
-from .models import Client, FilingFrequency, TaxpayerKind
+from .models import Client, FilingFrequency, TaxpayerKind, staff_error
 
 LIMITS = Limits(max_bytes=1024 * 1024, max_rows=5001, max_columns=30, max_cell_chars=500)
 PASSWORD_SHOWN = gettext_lazy("（已更新）")
@@ -225,6 +225,8 @@ def _parse(name: str, text: str, staff: dict):
         user = staff.get(text)
         if user is None:
             raise CellError(_("找不到用户名或姓名为“%(value)s”的在职用户（姓名重复时请填用户名）") % {"value": text})
+        if refused := staff_error(user):  # a 管理员 or 只读: the model, API and admin refuse them too
+            raise CellError(refused)
         return user
     if name == "active":
         return _yes_no(text)

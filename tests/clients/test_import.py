@@ -170,6 +170,25 @@ def test_one_bad_row_means_nothing_is_written_and_each_error_names_row_and_colum
     assert response.json()["written"] is False and state() == before
 
 
+@pytest.mark.security
+@pytest.mark.django_db
+def test_a_admin_or_read_only_user_is_refused_as_the_accountant_cell_by_cell(api, users):
+    """Issue 27: the model, API and admin refuse a 管理员 or 只读 user as 负责会计; the import did not."""
+    rows = [
+        [credit_code(9111), "角色甲公司", "一般纳税人", "admin", "", "", "", "", "", ""],
+        [credit_code(9112), "角色乙公司", "一般纳税人", "只读丁", "", "", "", "", "", ""],
+        [credit_code(9113), "角色丙公司", "一般纳税人", "accountant", "", "", "", "", "", ""],
+    ]
+    before = state()
+    response = upload(api, xlsx(rows), dry_run="false")
+    assert response.status_code == 400 and response.json()["written"] is False and state() == before
+    errors = {(e["row"], e["column"]): e["message"] for e in response.json()["errors"]}
+    assert errors == {
+        (2, "负责会计"): "负责会计必须是角色为“会计”的用户，管理员甲 的角色是“管理员”",
+        (3, "负责会计"): "负责会计必须是角色为“会计”的用户，只读丁 的角色是“只读”",
+    }
+
+
 @pytest.mark.django_db
 def test_gbk_csv_and_utf8_csv_read_alike(api, users):
     for encoding in ("gbk", "utf-8-sig"):
