@@ -5,4 +5,5 @@ from . import views
 app_name = "devices"
 urlpatterns = [
     path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/power-cycle/", views.power_cycle, name="power_cycle"),
 ]

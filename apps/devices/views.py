@@ -4,17 +4,20 @@ wait for a person."""
 from itertools import zip_longest
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Exists, OuterRef
-from django.shortcuts import get_object_or_404, render
-from django.views.decorators.http import require_safe
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST, require_safe
 
-from apps.accounts.permissions import can_operate_client
+from apps.accounts.permissions import can_operate_client, client_for_operation
 from apps.clients.display import decorate_device
 from apps.clients.models import Client
 from apps.core import clock
+from apps.jobs import pipeline
 from apps.jobs.errors import error_info
-from apps.jobs.models import Job, JobState
+from apps.jobs.models import Job, JobKind, JobState
 
 from .models import Device
 
@@ -81,3 +84,19 @@ def detail(request, pk):
             "can_operate": can_operate_client(request.user, device.client),
         },
     )
+
+
+@login_required
+@require_POST
+def power_cycle(request, pk):
+    """重新上电: a job like any other (the same rule, queue and audit), that has the agent restart the
+    device's port through its cabinet or its hub, then read the device. 管理员 and the client's 会计."""
+    device = get_object_or_404(Device.objects.select_related("client", "agent"), pk=pk)
+    client_for_operation(request.user, device.client)
+    try:
+        pipeline.request_job(JobKind.POWER_CYCLE, device, user=request.user, request=request)
+    except pipeline.Refused as exc:
+        messages.error(request, _("未能重新上电：%(reason)s") % {"reason": exc.reason})
+    else:
+        messages.success(request, _("已发起重新上电：前置机将重启该设备的 USB 端口，然后读取设备状态"))
+    return redirect("devices:detail", device.pk)

@@ -16,6 +16,7 @@ class JobKind(models.TextChoices):
     CLEAR = "clear", _("清卡")
     UPLOAD_AND_CLEAR = "upload_and_clear", _("抄报并清卡")
     QUERY_INVOICES = "query_invoices", _("发票查询")
+    POWER_CYCLE = "power_cycle", _("重新上电")
 
 
 class Origin(models.TextChoices):
@@ -56,9 +57,10 @@ class JobQuerySet(models.QuerySet):
         return restrict(self, user, "device__client__")
 
     def cycle_work(self):
-        """Jobs that speak of the month's cycle: a 发票查询 only reads invoices, so it never hides the
-        outcome of the job before it (a failed clear stays the client's last job)."""
-        return self.exclude(kind=JobKind.QUERY_INVOICES)
+        """Jobs that speak of the month's cycle: a 发票查询 only reads invoices and a 重新上电 only
+        restarts a port, so neither hides the outcome of the job before it (a failed clear stays the
+        client's last job)."""
+        return self.exclude(kind__in=(JobKind.QUERY_INVOICES, JobKind.POWER_CYCLE))
 
 
 class Job(models.Model):

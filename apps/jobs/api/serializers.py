@@ -75,6 +75,10 @@ class JobRequestSerializer(serializers.Serializer):
         device, period = data.get("device"), data.get("period")
         if data["kind"] == JobKind.READ_STATUS and device is None and period is None:
             raise serializers.ValidationError({"device": [_("请指定设备或申报期")]})
+        if data["kind"] == JobKind.POWER_CYCLE:  # 重新上电: one device, no period
+            if device is None:
+                raise serializers.ValidationError({"device": [_("重新上电须指定设备")]})
+            return {**data, "period": None}
         if data["kind"] != JobKind.READ_STATUS and period is None:
             raise serializers.ValidationError({"period": [_("抄报与清卡须指定申报期")]})
         if device and period and device.client_id != period.client_id:
