@@ -56,11 +56,15 @@ def revoke(token: ApiToken, user=None, request=None) -> bool:
 
 
 def revoke_all(user, reason: str) -> int:
-    """Every active token of `user`, at once (one audit event)."""
+    """Every active token of `user`, at once (one audit event), and the secret link of the user's
+    calendar feed: it reads the user's clients and deadlines as the tokens do (issue 27)."""
+    from apps.filing_calendar.services import revoke_feed
+
     now = clock.now()
     revoked = ApiToken.objects.filter(user=user).active(now).update(revoked_at=now)
     if revoked:
         log.record(Action.API_TOKEN_REVOKED_ALL, user, after={"reason": reason, "tokens": revoked})
+    revoke_feed(user)
     return revoked
 
 

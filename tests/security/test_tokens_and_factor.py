@@ -71,6 +71,29 @@ def test_changing_the_password_revokes_every_token(client, users):
     assert event.after == {"reason": "password_changed", "tokens": 2}
 
 
+def test_a_password_reset_revokes_the_calendar_feed_link(client, users, settings):
+    """Issue 27: the reset revoked tokens and sessions, but the ICS feed link kept working."""
+    import re
+
+    from django.core import mail
+
+    from apps.accounts.models import User
+    from apps.filing_calendar.services import feed_key, new_feed
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    owner = users["owner"]
+    User.objects.filter(pk=owner.pk).update(email="owner@example.com")
+    key = feed_key(new_feed(owner))
+    assert client.get(reverse("calendar_ics"), {"key": key}).status_code == 200
+    client.post(reverse("password_reset"), {"email": "owner@example.com"})
+    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
+    form = client.get(link)
+    client.post(form["Location"], {"new_password1": "Qk-reset-pass-88", "new_password2": "Qk-reset-pass-88"})
+    assert User.objects.get(pk=owner.pk).check_password("Qk-reset-pass-88")
+    assert client.get(reverse("calendar_ics"), {"key": key}).status_code in (403, 404)
+    assert AuditEvent.objects.filter(action="calendar_feed.revoked").count() == 1
+
+
 # --- the second factor ---------------------------------------------------------------------------
 
 
