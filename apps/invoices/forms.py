@@ -97,6 +97,9 @@ class SyncForm(ScopedForm):
     month = MonthField(label=_("月份"), required=False)
     code = forms.CharField(label=_("发票代码"), required=False, max_length=12)
     number = forms.CharField(label=_("发票号码"), required=False, max_length=20)
+    # one invoice: ask the devices likely to hold it, or the rest; `asked` is when the look-up began
+    devices = forms.ChoiceField(choices=[("likely", "likely"), ("rest", "rest")], required=False)
+    asked = forms.IntegerField(required=False, min_value=0, max_value=2**40)
 
     def clean(self):
         data = super().clean() or {}

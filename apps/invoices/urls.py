@@ -6,4 +6,5 @@ app_name = "invoices"
 urlpatterns = [
     path("", views.lookup, name="lookup"),
     path("sync/", views.sync, name="sync"),
+    path("sync/progress/", views.sync_progress, name="progress"),
 ]
