@@ -502,17 +502,57 @@ def terminals_from(spec: dict[str, Any], today: date) -> list[Terminal]:
     return terminals
 
 
+def from_simulated(simulated: dict[str, Any], ports: int = 60, first_terminal: int = 681000000001) -> dict[str, Any]:
+    """The simulated driver's cabinet file (the demo's var/demo/cabinet.yaml: "devices" with
+    device_number, kind, zxbsrq, kpjzsj, faults …) as a cabinet of terminals of `ports` ports each,
+    in its order. A device not present is left out (its port empty); a wrong certificate password
+    stays wrong (317); a flaky line's transfer failures become cbjkxxhc answering "s" with nothing
+    done; a taxpayer the bureau has no return of is not cleared."""
+    unfiled = set(((simulated.get("bureau") or {}).get("unfiled") or {}).keys())
+    present = [d for d in simulated.get("devices") or [] if d.get("present", True)]
+    terminals: list[dict[str, Any]] = []
+    for start in range(0, len(present), ports):
+        devices = []
+        for port, d in enumerate(present[start : start + ports], start=1):
+            device = {
+                "usb_port": port,
+                "plate_num": str(d["device_number"]),
+                "kind": d.get("kind", "tax_disk"),
+                "sub_number": int(d.get("sub_number", 0)),
+                "nature": str(d.get("taxpayer_nature", "01")),
+                "tax_number": d.get("taxpayer_id", ""),
+                "invoice_types": d.get("invoice_types", ["004", "007", "026"]),
+                "zxbsrq": d.get("zxbsrq"),
+                "kpjzsj": d.get("kpjzsj"),
+                "return_filed": d.get("taxpayer_id") not in unfiled,
+                "silent_failures": int(d.get("transfer_failures", 0)),
+            }
+            if d.get("certificate_password"):
+                device["cert_password"] = str(d["certificate_password"])
+            devices.append(device)
+        terminals.append({"ter_id": f"{first_terminal + len(terminals):012d}", "ports": ports, "devices": devices})
+    return {"terminals": terminals}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m qingka_agent.cabinet_emulator")
     parser.add_argument("--broker", default="mqtt://127.0.0.1:1883")
     parser.add_argument("--cabinet", type=Path, required=True, help="YAML: terminals, ports and devices")
     parser.add_argument("--clock", help="a fixed ISO datetime (Asia/Shanghai) the cabinet's clock stands at")
+    parser.add_argument(
+        "--from-simulated",
+        action="store_true",
+        help="--cabinet is the simulated driver's file (the demo's var/demo/cabinet.yaml), mapped by from_simulated",
+    )
+    parser.add_argument("--ports", type=int, default=60, help="ports per terminal with --from-simulated")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     host, port, _tls, user, password = proto.broker_address(args.broker)
     fixed = datetime.fromisoformat(args.clock).replace(tzinfo=SHANGHAI) if args.clock else None
     clock = (lambda: fixed) if fixed else None
     spec = yaml.safe_load(args.cabinet.read_text(encoding="utf-8")) or {}
+    if args.from_simulated:
+        spec = from_simulated(spec, args.ports)
     today = (fixed or agent_clock.now().astimezone(SHANGHAI)).date()
     emulator = CabinetEmulator(host, port, terminals_from(spec, today), clock=clock, username=user, password=password)
     emulator.start()

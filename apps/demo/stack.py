@@ -1,9 +1,11 @@
 """The demo's moving parts: an agent holding a simulated cabinet of the demo clients' devices,
 the rq worker and the sweeper, each a child process of `manage.py demo`."""
 
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -61,17 +63,59 @@ def redis_answers(url: str) -> bool:
     return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
 
 
-def agent_env(site_url: str, broker_url: str) -> dict[str, str]:
-    """The agent holding the simulated cabinet the seed wrote to match the demo data."""
+def agent_env(site_url: str, broker_url: str, drivers: dict[str, str] | None = None) -> dict[str, str]:
+    """The agent holding the simulated cabinet the seed wrote to match the demo data, or the
+    driver settings given (`--cabinet mqtt`: start_mqtt_cabinet's)."""
     cabinet = cabinet_path()
     _, token = demo_agent()
     return {
         "QINGKA_SITE_URL": site_url,
         "QINGKA_AGENT_TOKEN": token,
         "QINGKA_BROKER_URL": broker_url,
-        "QINGKA_DRIVERS": "simulated",
-        "QINGKA_SIM_DEVICES": str(cabinet),
+        **(drivers or {"QINGKA_DRIVERS": "simulated", "QINGKA_SIM_DEVICES": str(cabinet)}),
         "QINGKA_STATE_DIR": str(cabinet.parent / "agent-state"),
+    }
+
+
+def port_answers(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        return True
+
+
+def mosquitto() -> str | None:
+    return shutil.which("mosquitto") or next((p for p in ("/usr/sbin/mosquitto",) if Path(p).exists()), None)
+
+
+def start_mqtt_cabinet(supervisor: Supervisor, demo_dir: Path) -> dict[str, str]:
+    """`demo --cabinet mqtt`: mosquitto on a free loopback port and the cabinet emulator holding the
+    seeded cabinet's devices (mapped by qingka_agent.cabinet_emulator.from_simulated, 60 ports a
+    terminal); returns the agent's settings for the `cabinet` driver (docs/cabinet.md)."""
+    import yaml
+    from qingka_agent.cabinet_emulator import from_simulated
+
+    server = mosquitto()
+    if server is None:
+        raise CommandError(
+            "--cabinet mqtt 需要 mosquitto（Debian: apt install mosquitto）。"
+            "--cabinet mqtt needs mosquitto (Debian: apt install mosquitto)."
+        )
+    port = free_port()
+    conf = demo_dir / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n")
+    broker = supervisor.start("mosquitto", [server, "-c", str(conf)])
+    if not answers(lambda: port_answers(port), 20, broker):
+        raise CommandError(f"mosquitto 未能启动 (did not start):\n{broker.log_tail()}")
+    spec = from_simulated(yaml.safe_load(cabinet_path().read_text(encoding="utf-8")) or {})
+    emulated = demo_dir / "cabinet-mqtt.yaml"
+    emulated.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    url = f"mqtt://127.0.0.1:{port}"
+    argv = [sys.executable, "-m", "qingka_agent.cabinet_emulator", "--broker", url, "--cabinet", str(emulated)]
+    supervisor.start("cabinet", argv)
+    return {
+        "QINGKA_DRIVERS": "cabinet",
+        "QINGKA_CABINET_BROKER_URL": url,
+        "QINGKA_CABINET_TERMINALS": ",".join(t["ter_id"] for t in spec["terminals"]),
+        "QINGKA_CABINET_SIMULATED": "true",
     }
 
 

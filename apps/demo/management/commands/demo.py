@@ -18,7 +18,15 @@ from apps.core import clock
 from apps.core.health import site_answers
 from apps.core.processes import Supervisor
 from apps.demo.seed import DEMO_PASSWORD, STAFF, cabinet_path, demo_credit_code, seed
-from apps.demo.stack import agent_env, answers, embedded_redis_argv, free_port, redis_answers, start_embedded_postgres
+from apps.demo.stack import (
+    agent_env,
+    answers,
+    embedded_redis_argv,
+    free_port,
+    redis_answers,
+    start_embedded_postgres,
+    start_mqtt_cabinet,
+)
 from apps.periods.models import working_month
 from apps.periods.rules import SHANGHAI
 from config import embedded_postgres
@@ -141,12 +149,18 @@ class Command(BaseCommand):
         parser.add_argument("--today", help="run the whole demo as if it were 08:00 on this day (YYYY-MM-DD)")
         parser.add_argument("--now", help="run the whole demo as if it were this moment (YYYY-MM-DDTHH:MM)")
         parser.add_argument(
+            "--cabinet",
+            choices=["simulated", "mqtt"],
+            default="simulated",
+            help="mqtt: the seeded cabinet emulated over MQTT (mosquitto) and driven by the cabinet driver",
+        )
+        parser.add_argument(
             "--reset",
             action="store_true",
             help="start again from fresh demo data (drops the embedded PostgreSQL's database; not with DATABASE_URL)",
         )
 
-    def handle(self, *args, addr, no_serve, today, now, reset, **options):
+    def handle(self, *args, addr, no_serve, today, now, reset, cabinet="simulated", **options):
         addr = full_address(addr)
         moment = demo_moment(today, now)
         embedded = settings.EMBEDDED_DATABASE
@@ -169,7 +183,7 @@ class Command(BaseCommand):
             self.prepare(moment, reset, embedded)
             if no_serve:
                 return
-            self.start(supervisor, addr, demo_dir)
+            self.start(supervisor, addr, demo_dir, cabinet)
             while not stop.wait(0.5):
                 if ended := supervisor.exited():
                     raise CommandError(f"{ended.name} 意外退出 (exited)，日志 {ended.log_path}:\n{ended.log_tail()}")
@@ -202,7 +216,7 @@ class Command(BaseCommand):
         self.stdout.write(f"演示时间 demo time: {clock.now().astimezone(SHANGHAI):%Y-%m-%d %H:%M}（上海 Shanghai）")
         self.stdout.write(f"数据库 database: {where_the_database_is()}")
 
-    def start(self, supervisor: Supervisor, addr: str, demo_dir: Path) -> None:
+    def start(self, supervisor: Supervisor, addr: str, demo_dir: Path, cabinet: str = "simulated") -> None:
         """Every child gets this process's environment as it is when the child starts (QINGKA_CLOCK
         and the like reach them all), plus the few variables set here."""
         os.environ.setdefault("SECURE_HTTPS", "0")  # the demo serves plain HTTP
@@ -231,7 +245,8 @@ class Command(BaseCommand):
         supervisor.start("sweeper", [python, "manage.py", "run_sweeper"])
         broker_url = os.environ.get("CELERY_BROKER_URL") or redis_url
         agent = str(Path(python).parent / "qingka-agent")
-        supervisor.start("agent", [agent, "run"], agent_env(site_url, broker_url))
+        drivers = start_mqtt_cabinet(supervisor, demo_dir) if cabinet == "mqtt" else None
+        supervisor.start("agent", [agent, "run"], agent_env(site_url, broker_url, drivers))
 
         self.stdout.write(self.style.SUCCESS(f"清卡演示已就绪 Qingka demo ready: {site_url}/"))
         users = ", ".join(f"{username}（{role.label}）" for username, role, _name in STAFF)
