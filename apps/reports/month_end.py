@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import F
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -107,7 +108,8 @@ class Report:
             [_("负责会计"), _("客户数"), _("已完成"), _("有逾期")],
             *([g["accountant"] or _("未分配"), g["clients"], g["done"], g["late"]] for g in self.by_accountant()),
         ]
-        caption = _("%(month)s所属期 月结报告") % {"month": f"{self.month.year}年{self.month.month}月"}
+        # the month as the reader's language writes it: 2026年11月, November 2026
+        caption = _("%(month)s所属期 月结报告") % {"month": date_format(self.month, "YEAR_MONTH_FORMAT")}
         return [
             Sheet(_("汇总"), [_("项目"), _("数值")], summary, caption=f"{caption} · {_('汇总')}"),
             Sheet(
