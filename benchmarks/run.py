@@ -27,6 +27,7 @@ RUNS = {
     "crunch-1": ["crunch.py", "1"],
     "crunch-2": ["crunch.py", "2"],
     "crunch-4": ["crunch.py", "4"],
+    "crunch-cabinet": ["crunch_cabinet.py"],
 }
 
 

@@ -104,13 +104,14 @@ class CabinetEmulator:
         username: str | None = None,
         password: str | None = None,
         deadline_day: int = 15,
+        workers: int = 16,
     ):
         self.host, self.port = host, port
         self.terminals = {t.ter_id: t for t in terminals}
         self.clock = clock or (lambda: agent_clock.now().astimezone(SHANGHAI))  # QINGKA_CLOCK too
         self.deadline_day = deadline_day
         self.received: list[dict[str, Any]] = []  # every request taken (tests look at it)
-        self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="cabinet")
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cabinet")
         self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"qingka-emulator-{id(self):x}")
         if username:
             self._client.username_pw_set(username, password)
@@ -545,6 +546,7 @@ def main(argv: list[str] | None = None) -> None:
         help="--cabinet is the simulated driver's file (the demo's var/demo/cabinet.yaml), mapped by from_simulated",
     )
     parser.add_argument("--ports", type=int, default=60, help="ports per terminal with --from-simulated")
+    parser.add_argument("--workers", type=int, default=16, help="requests the cabinet works at once")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     host, port, _tls, user, password = proto.broker_address(args.broker)
@@ -554,7 +556,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.from_simulated:
         spec = from_simulated(spec, args.ports)
     today = (fixed or agent_clock.now().astimezone(SHANGHAI)).date()
-    emulator = CabinetEmulator(host, port, terminals_from(spec, today), clock=clock, username=user, password=password)
+    emulator = CabinetEmulator(
+        host, port, terminals_from(spec, today), clock=clock, username=user, password=password, workers=args.workers
+    )
     emulator.start()
     log.info("cabinet emulator: %d terminals on %s", len(emulator.terminals), args.broker)
     stop = threading.Event()
