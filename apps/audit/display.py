@@ -182,6 +182,22 @@ def local_time(text: str) -> str | None:
     return date_format(timezone.localtime(moment), "DATETIME_FORMAT")
 
 
+def related_name(object_type: str, key: str, pk: int) -> str | None:
+    """A foreign key's value (`staff: 3`) as the object's name (会计乙); None when `key` is no
+    foreign key of the event's object or the object is gone (the number then shows as it is)."""
+    model = _model(object_type)
+    if model is None or not key:
+        return None
+    try:
+        field = model._meta.get_field(key.removesuffix("_id"))
+    except Exception:  # FieldDoesNotExist
+        return None
+    if not (field.many_to_one or field.one_to_one) or field.related_model is None:
+        return None
+    found = field.related_model._default_manager.filter(pk=pk).first()
+    return None if found is None else short(str(found))
+
+
 def readable(object_type: str, key: str, value) -> str:
     """One value as a person reads it: 是/否, local times, codes by their labels, lists joined."""
     if value is None or value == "":
@@ -194,6 +210,8 @@ def readable(object_type: str, key: str, value) -> str:
 
             return short("、".join(event_label(str(v)) for v in value))
         return short("、".join(readable(object_type, "", v) for v in value))
+    if isinstance(value, int) and (name := related_name(object_type, key, value)) is not None:
+        return name
     if isinstance(value, str):
         model = _model(object_type)
         if model is not None and key:
