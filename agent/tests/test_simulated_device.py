@@ -715,3 +715,18 @@ def test_sim_issues_invoices_from_the_command_line(sim, capsys):
     with pytest.raises(SystemExit):  # argparse's own message, exit 2
         run_sim(["sim", "issue-invoice", GOLD, "abc", *where], capsys)
     assert run_sim(["sim", "issue-invoice", GOLD, "1.00", "--type", "028", *where], capsys)[0] == 2
+
+
+def test_a_locked_device_in_a_hall_only_region_refuses_its_late_work_and_others_unlock_online(sim):
+    """issue 28: practice differs by region; the simulated bureau models both answers."""
+    locked = {"zxbsrq": "2026-10-02", "kpjzsj": "2026-11-15"}
+    bureau = {"hall_only_regions": ["上海"]}
+    driver, _clock = sim([gold(region="上海", **locked)], clock="2026-11-20T09:00:00", bureau=bureau)
+    error = fails(DEVICE_LOCKED, driver.upload_summary, GOLD, "2026-10", GOLD_PW)
+    assert error.raw_code == "248" and "办税服务厅" in str(error) and error.monitoring["summary_count"] == 0
+    edit_state(driver, GOLD, zxbsrq="2026-11-20")  # summarised at the hall, say: the clear is refused too
+    assert fails(DEVICE_LOCKED, driver.clear, GOLD, "2026-10", GOLD_PW).monitoring["clear_count"] == 0
+
+    elsewhere, _clock = sim([gold(region="江苏", **locked)], clock="2026-11-20T09:00:00", bureau=bureau)
+    elsewhere.upload_summary(GOLD, "2026-10", GOLD_PW)
+    assert types_state(elsewhere.clear(GOLD, "2026-10", GOLD_PW)) == {3}

@@ -79,6 +79,13 @@ class ApiToken(models.Model):
         return self.revoked_at is None and now < self.expires_at
 
 
+class UnlockPolicy(models.TextChoices):
+    """What the firm does with a device locked after the deadline (docs/domain.md, unlocking)."""
+
+    ONLINE_FIRST = "online_first", _("先尝试远程清卡")
+    HALL = "hall", _("须到大厅")
+
+
 class FirmSettings(models.Model):
     """The firm's own choices, one row, changed by 管理员 in the admin."""
 
@@ -94,6 +101,17 @@ class FirmSettings(models.Model):
         default=Decimal("10.00"),
         validators=[MinValueValidator(Decimal("0"))],
         help_text=_("申报销售额或税额与抄报上传的开票汇总相差超过此金额时，暂停清卡，直到有人核对确认或更正申报"),
+    )
+
+    unlock_policy = models.CharField(
+        _("锁死设备的处理方式"),
+        max_length=16,
+        choices=UnlockPolicy.choices,
+        default=UnlockPolicy.ONLINE_FIRST,
+        help_text=_(
+            "先尝试远程清卡：逾期申报记录后，锁死的设备自动或手动尝试一次逾期抄报、清卡，被拒绝后暂停并提示到大厅；"
+            "须到大厅：锁死的设备不再尝试，到办税服务厅处理。其他地区的客户可在客户资料中单独设置"
+        ),
     )
 
     class Meta:

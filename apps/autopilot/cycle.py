@@ -93,10 +93,18 @@ class Work:
     refused: str | None
 
 
-def work_for(period: Period, now: dt.datetime, tolerance: Decimal) -> Work:
+def work_for(period: Period, now: dt.datetime, tolerance: Decimal, unlock_policy: str | None = None) -> Work:
     status = period.status(now)
-    kind = period_kind(status, period)
-    return Work(period, kind, period_reason(kind, period, now, tolerance, status) if kind else None)
+    basis = status
+    if (
+        status == PeriodStatus.LOCKED
+        and timezone.localdate(now) > period.deadline
+        and period.client.unlocks_online(unlock_policy)
+        and not period.lock_is_estimate(now)
+    ):
+        basis = period.unlocked_status(now)  # the one try online: 逾期抄报, then 清卡
+    kind = period_kind(basis, period)
+    return Work(period, kind, period_reason(kind, period, now, tolerance, status, unlock_policy) if kind else None)
 
 
 def period_kind(status: PeriodStatus, period: Period) -> str | None:
@@ -176,14 +184,15 @@ def run_pass(now: dt.datetime, autopilot: Autopilot) -> dict[str, int]:
     )
     share_agents([device for client in clients for device in client.devices.all()])
     periods = _periods(clients, months)
-    tolerance = FirmSettings.current().reconciliation_tolerance
+    firm = FirmSettings.current()
+    tolerance, unlock_policy = firm.reconciliation_tolerance, firm.unlock_policy
     busy = set(Job.objects.filter(state__in=ACTIVE_STATES).values_list("device_id", flat=True))
     failed = _failed_needing_a_person(months)
     succeeded = _succeeded(months)
     season = in_filing_season(today, working)
     wanted = []
     for client in clients:
-        work = _work(client, months, periods, now, tolerance)
+        work = _work(client, months, periods, now, tolerance, unlock_policy)
         if work is not None and work.period.digital:
             continue  # a 数电 month: the return only, nothing for the devices (not even the daily read)
         for device in client.devices.all():
@@ -210,9 +219,11 @@ def _periods(clients: list[Client], months: list[dt.date]) -> dict[tuple[int, dt
     return found
 
 
-def _work(client, months, periods, now, tolerance) -> Work | None:
+def _work(client, months, periods, now, tolerance, unlock_policy=None) -> Work | None:
     """The oldest open period with work the cycle can do (a straggler first), else the newest."""
-    found = [work_for(periods[(client.pk, m)], now, tolerance) for m in months if (client.pk, m) in periods]
+    found = [
+        work_for(periods[(client.pk, m)], now, tolerance, unlock_policy) for m in months if (client.pk, m) in periods
+    ]
     for work in found:
         if work.kind:
             return work

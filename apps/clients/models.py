@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.models import UnlockPolicy
 from apps.accounts.permissions import restrict
 from apps.core import clock
 
@@ -93,6 +94,13 @@ class Client(models.Model):
         related_name="clients",
         limit_choices_to={"role": "accountant", "is_active": True},
     )
+    unlock_policy = models.CharField(
+        _("锁死设备的处理方式（本客户）"),
+        max_length=16,
+        choices=UnlockPolicy.choices,
+        blank=True,
+        help_text=_("留空按事务所设置；客户在其他地区、当地税务机关做法不同时单独指定"),
+    )
     active = models.BooleanField(_("服务中"), default=True)
     contact_name = models.CharField(_("联系人"), max_length=64, blank=True)
     contact_phone = models.CharField(_("联系电话"), max_length=32, blank=True)
@@ -122,6 +130,15 @@ class Client(models.Model):
     @property
     def filing_frequency(self) -> str:
         return self.filing_frequency_override or DEFAULT_FREQUENCY[self.taxpayer_kind]
+
+    def unlocks_online(self, firm_policy: str | None = None) -> bool:
+        """Whether a locked device of this client gets one try online (逾期抄报 then 清卡) once its late
+        return is recorded: the client's own setting, else the firm's (`firm_policy` when the caller
+        asking for many clients has it; docs/domain.md, unlocking)."""
+        from apps.accounts.models import FirmSettings
+
+        policy = self.unlock_policy or firm_policy or FirmSettings.current().unlock_policy
+        return policy == UnlockPolicy.ONLINE_FIRST
 
     def invoicing_mode(self, month) -> str:
         """税控, 数电 or 双轨 in `month` (prefetch invoicing_modes for lists)."""

@@ -1,5 +1,6 @@
 """A hold stops every new job to a device until a person releases it: after a password failure
-(each wrong 证书口令 costs one of a few tries) and while the device is locked. Pages, the API,
+(each wrong 证书口令 costs one of a few tries), while the device is locked (where the firm goes to
+the hall), and after the device or the bureau refused its one try to unlock online (须到大厅). Pages, the API,
 batches, retries and the autopilot all ask jobs/rules.py, which asks here."""
 
 from django.conf import settings
@@ -13,6 +14,7 @@ from apps.core import clock
 class HoldReason(models.TextChoices):
     PASSWORD = "password", _("口令错误")
     LOCKED = "locked", _("设备锁死")
+    HALL = "hall", _("须到大厅")  # the device or the bureau refused its one try to unlock online
 
 
 class Release(models.TextChoices):

@@ -5,7 +5,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from apps.audit import log
@@ -104,13 +104,21 @@ def release(
 
 def hold_locked_devices(today: dt.date) -> int:
     """Holds every device whose own data says it is locked, once per lock: a device released by a
-    person after the bureau's visit is not held again for the same lock date."""
+    person after the bureau's visit is not held again for the same lock date. A client that unlocks
+    online (先尝试远程清卡, the firm's setting or its own) is not held: its device gets one try once
+    the late return is recorded, and a refusal holds it then (jobs/pipeline.fail, 须到大厅)."""
+    from apps.accounts.models import FirmSettings, UnlockPolicy
+
+    hall = Q(client__unlock_policy=UnlockPolicy.HALL)
+    if FirmSettings.current().unlock_policy == UnlockPolicy.HALL:
+        hall |= Q(client__unlock_policy="")
     held_for_this_lock = Hold.objects.filter(
         device=OuterRef("pk"), reason=HoldReason.LOCKED, lock_date=OuterRef("lock_date")
     )
     locked = (
         Device.objects.in_service()
         .locked(today)
+        .filter(hall)
         .exclude(Exists(held_for_this_lock))
         .exclude(Exists(Hold.objects.active().filter(device=OuterRef("pk"))))
         .select_related("client")

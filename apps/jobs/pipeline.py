@@ -19,6 +19,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.audit import log
@@ -35,7 +36,7 @@ from apps.notifications import events
 from apps.periods.models import Period
 from config.celery import app as celery_app
 
-from .errors import DEVICE_LOCKED, RETRY, error_info
+from .errors import DEVICE_LOCKED, NEVER, RETRY, error_info
 from .models import ACTIVE_STATES, NOT_STARTED_STATES, Job, JobKind, JobState, Origin
 from .rules import refusal_reason
 
@@ -569,6 +570,17 @@ def fail(
     _judge_device_health(job.device, audit)
     if info.password:
         hold(job.device, HoldReason.PASSWORD, error_code=code, message=failure["error_message"], job=job)
+    elif info.retry == NEVER and _unlock_try(job, now):
+        # a locked device's one try online (逾期抄报, 清卡) refused by the device or the bureau: the
+        # hall is the remedy, with the bureau's reason as the hold's message (docs/domain.md, unlocking)
+        hold(
+            job.device,
+            HoldReason.HALL,
+            error_code=code,
+            message=failure["error_message"],
+            job=job,
+            lock_date=job.device.lock_date,
+        )
     elif code == DEVICE_LOCKED:
         hold(
             job.device,
@@ -578,6 +590,19 @@ def fail(
             job=job,
             lock_date=job.device.lock_date,
         )
+
+
+def _unlock_try(job: Job, now: dt.datetime) -> bool:
+    """A 抄报 or 清卡 after the period's deadline on a device that says it is locked, for a client that
+    unlocks online: the one try to unlock it (jobs/rules.period_reason let it through)."""
+    today = timezone.localdate(now)
+    return (
+        job.kind in (*SUMMARY_KINDS, *CLEAR_KINDS)
+        and job.period is not None
+        and today > job.period.deadline
+        and bool(job.device.lock_state(today))
+        and job.device.client.unlocks_online()
+    )
 
 
 def keep_as_evidence(job: Job, agent, result: dict) -> None:

@@ -22,14 +22,34 @@ HOLD_REASONS: dict[str, Text] = {
         "设备已暂停：上次任务口令错误，更正口令并解除暂停后才能执行（不自动重试，以免锁定证书）"
     ),
     HoldReason.LOCKED: gettext_lazy("设备已暂停：设备已锁死，到税务机关处理并解除暂停后才能执行"),
+    HoldReason.HALL: gettext_lazy(
+        "设备已暂停：远程解锁未成功（见税务机关给出的原因），须携带设备到办税服务厅处理并解除暂停后才能执行"
+    ),
 }
+ZOMBIE_DAYS = 90  # no 抄报 for longer: the device is a "zombie", only the tax hall can handle it
+
+
+def zombie(device: Device, today: dt.date) -> bool:
+    """The device's latest 抄报 (zxbsrq) is more than 90 days old (docs/domain.md, the monthly cycle)."""
+    zxbsrq = device.monitoring_date("zxbsrq")
+    return zxbsrq is not None and (today - zxbsrq).days > ZOMBIE_DAYS
 
 
 def period_reason(
-    kind: str, period: Period, now: dt.datetime, tolerance: Decimal | None = None, status: PeriodStatus | None = None
+    kind: str,
+    period: Period,
+    now: dt.datetime,
+    tolerance: Decimal | None = None,
+    status: PeriodStatus | None = None,
+    unlock_policy: str | None = None,
 ) -> str | None:
-    """Why no device of this client takes a `kind` job for `period` now, or None. `tolerance` and
-    `status` (the period's at `now`), when the caller asking for many periods has them already."""
+    """Why no device of this client takes a `kind` job for `period` now, or None. `tolerance`,
+    `status` (the period's at `now`) and the firm's `unlock_policy`, when the caller asking for many
+    periods has them already.
+
+    A locked period (the devices' own word) takes a job only where the client unlocks online
+    (先尝试远程清卡) and its late return is recorded: then one try, 逾期抄报 and 清卡, as an unlocked
+    period would; a refusal holds the device with the hall as the remedy (pipeline.fail)."""
     if period.digital:
         return _("数电：本期不使用税控设备，无需抄报清卡")
     status = status or period.status(now)
@@ -38,7 +58,13 @@ def period_reason(
     if status == PeriodStatus.LOCKED:
         if period.lock_is_estimate(now):
             return _("已过申报截止日且尚无设备数据，按日历估计已锁死：请先读取设备状态")
-        return _("设备已锁死，须先到税务机关处理")
+        if timezone.localdate(now) <= period.deadline:  # locked before its deadline: not a late period's try
+            return _("设备已锁死，须先到税务机关处理")
+        if not period.client.unlocks_online(unlock_policy):
+            return _("设备已锁死，按设置须到大厅：请携带设备到办税服务厅处理，处理后解除暂停")
+        status = period.unlocked_status(now)
+        if period.return_required and period.return_filed_on is None:
+            return _("设备已锁死且逾期未申报：请先补办申报并记录，再尝试远程逾期抄报、清卡")
     if status == PeriodStatus.NOT_OPEN:
         opens = timezone.localtime(period.window_opens)
         return _("抄报期尚未开始（%(opens)s 起）") % {"opens": f"{opens:%Y-%m-%d %H:%M}"}
@@ -118,4 +144,9 @@ def refusal_reason(
             return reason
     if device is None:
         return _("客户没有登记税控设备")
+    if kind in (JobKind.UPLOAD_SUMMARY, JobKind.UPLOAD_AND_CLEAR) and zombie(device, timezone.localdate(now)):
+        # checked before the device is touched: the bureau refuses it (202) and the try is wasted
+        return _("设备超过90天未抄报（最新报税日期 %(day)s），远程抄报不会成功：请携带设备到办税服务厅处理") % {
+            "day": device.monitoring_date("zxbsrq")
+        }
     return device_reason(device, hold_reason) or (_("该设备已有同类任务在进行中") if has_active_job else None)

@@ -228,6 +228,22 @@ class Period(models.Model):
             digital=self.digital,
         )
 
+    def unlocked_status(self, now: dt.datetime | None = None) -> PeriodStatus:
+        """The status the period would have were its devices not locked: what a locked device's
+        one try online (逾期抄报, then 清卡) still has to do."""
+        now = now or clock.now()
+        return period_status(
+            month=self.month,
+            deadline=self.deadline,
+            now=now,
+            return_required=self.return_required,
+            summary_uploaded=self.summary_uploaded_at is not None,
+            return_filed=self.return_filed_on is not None,
+            cleared=self.cleared_at is not None,
+            locked=False,
+            digital=self.digital,
+        )
+
     def lock_is_estimate(self, now: dt.datetime | None = None) -> bool:
         now = now or clock.now()
         return lock_is_estimate(self.status(now), self.devices_locked(timezone.localdate(now)))

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from apps.accounts.models import FirmSettings, UnlockPolicy
 from apps.audit.models import AuditEvent
 from apps.autopilot.cycle import run_pass
 from apps.autopilot.models import Autopilot
@@ -94,6 +95,8 @@ def test_release_needs_the_corrected_password_and_is_audited_without_it(setup, s
 
 
 def test_a_locked_device_is_held_once_per_lock_and_released_as_handled(setup, sent):  # noqa: F811
+    # where the firm goes to the hall (须到大厅); online first, tests/autopilot/test_remote_unlock.py
+    FirmSettings.objects.update_or_create(pk=1, defaults={"unlock_policy": UnlockPolicy.HALL})
     today = pipeline.clock.today()
     locked = make_device(setup["device"].client, sub_number=1, lock_date=today - dt.timedelta(days=1))
     assert hold_locked_devices(today) == 1 and hold_locked_devices(today) == 0

@@ -96,7 +96,9 @@ NOV23 = dt.datetime(2026, 11, 23, 9, tzinfo=SHANGHAI)
     [
         (dt.date(2026, 11, 30), False, READY, NOV23, None),  # a late clear on a device that is not locked
         (dt.date(2026, 11, 30), False, NOT_FILED, NOV23, "逾期未申报"),
-        (dt.date(2026, 11, 16), False, READY, dt.datetime(2026, 11, 17, 9, tzinfo=SHANGHAI), "设备已锁死"),
+        # locked after its deadline, the return recorded: online first (the default), its one try to
+        # unlock (须到大厅 refuses it: tests/autopilot/test_remote_unlock.py)
+        (dt.date(2026, 11, 16), False, READY, dt.datetime(2026, 11, 17, 9, tzinfo=SHANGHAI), None),
         (dt.date(2026, 12, 15), True, READY, NOW, "设备已锁死"),
     ],
 )

@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from apps.accounts.models import UnlockPolicy
 from apps.jobs.models import Job, JobKind
 from apps.periods.models import Period
 from apps.periods.rules import SHANGHAI
@@ -138,8 +139,10 @@ def test_a_straggler_whose_device_is_not_locked_is_cleared_and_the_clear_counts(
     as_role("owner").post(reverse("clients:clear", args=[clearable.pk]))
     job = Job.objects.get()
     assert job.kind == JobKind.CLEAR and job.period.month == OCT and job.device.client == clearable
+    locked.unlock_policy = UnlockPolicy.HALL  # online first, the clear would be its one try to unlock
+    locked.save()
     response = as_role("owner").post(reverse("clients:clear", args=[locked.pk]), follow=True)
-    assert "2026-10：设备已锁死，须先到税务机关处理" in response.content.decode()
+    assert "2026-10：设备已锁死，按设置须到大厅" in response.content.decode()
     assert Job.objects.count() == 1
 
 

@@ -111,7 +111,9 @@ class SimulatedDriver:
 
     def upload_summary(self, device_number: str, period: str, secrets: Secrets) -> dict[str, Any]:
         month = _period(period)
-        return self._operate(device_number, secrets, lambda state, now, cabinet: self._summarise(state, now, month))
+        return self._operate(
+            device_number, secrets, lambda state, now, cabinet: self._summarise(state, now, month, cabinet)
+        )
 
     def clear(self, device_number: str, period: str, secrets: Secrets) -> dict[str, Any]:
         month = _period(period)
@@ -274,11 +276,13 @@ class SimulatedDriver:
                 raw_code=f"0x0963c{left:x}",
             )
 
-    def _summarise(self, state: dict, now: datetime, period: int) -> dict:
+    def _summarise(self, state: dict, now: datetime, period: int, cabinet: dict | None = None) -> dict:
         _check_window(now, period)
         zxbsrq = date.fromisoformat(state["zxbsrq"])
         if zxbsrq >= _first(period + 1):
             return _repeat(state, REPEAT_SUMMARY_CODES)
+        if cabinet is not None:
+            _check_remote_unlock(state, now, cabinet)
         offline = [i for i in state.get("issued", []) if not i["uploaded"] and i["issued_at"][:7] == _label(period)]
         if state.get("offline_invoices_pending") or offline:
             raise DeviceError(
@@ -308,6 +312,7 @@ class SimulatedDriver:
         this = _month(now.date())
         if _month(date.fromisoformat(state["kpjzsj"])) >= period + 2:
             return _repeat(state, REPEAT_CLEAR_CODES)
+        _check_remote_unlock(state, now, cabinet)
         for number in cabinet["taxpayers"].get(state["taxpayer_id"], [state["device_number"]]):
             other = state if number == state["device_number"] else self._state(number, cabinet)
             if _month(date.fromisoformat(other["zxbsrq"])) < this:
@@ -596,6 +601,20 @@ def _check_window(now: datetime, period: int) -> None:
     if now < opens:
         raise DeviceError(
             OUTSIDE_WINDOW, f"当前时间不在允许范围内: {_label(period)} 自 {opens:%Y-%m-%d %H:%M} 起可抄报"
+        )
+
+
+def _check_remote_unlock(state: dict, now: datetime, cabinet: dict) -> None:
+    """A locked device in a region whose bureau unlocks only at the hall (`bureau.hall_only_regions`
+    holding the device's `region`) refuses its 逾期抄报 and 清卡; elsewhere they go on as usual."""
+    if now.date() <= date.fromisoformat(state["kpjzsj"]):
+        return
+    region = str(cabinet["devices"].get(state["device_number"], {}).get("region", ""))
+    if region and region in {str(r) for r in cabinet["bureau"].get("hall_only_regions") or []}:
+        raise DeviceError(
+            DEVICE_LOCKED,
+            f"设备已锁死，{region}税务机关不支持远程解锁，须到办税服务厅处理",
+            raw_code={"golden_tax_disk": "248", "tax_disk": "0x09d109"}.get(state["kind"]),
         )
 
 

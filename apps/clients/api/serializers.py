@@ -39,6 +39,7 @@ class ClientSerializer(serializers.ModelSerializer):
             "filing_frequency",
             "filing_frequency_override",
             "invoicing_modes",
+            "unlock_policy",
             "staff",
             "staff_name",
             "active",
