@@ -53,6 +53,8 @@ if mode == "error":
     answer(ok=False, error_code=arg, raw_code="0x0963c3", message="vendor message", monitoring={"cert_tries_left": 3})
 if mode == "raw":
     answer(ok=False, raw_code=arg, message="vendor message")
+if mode == "message":  # only a Chinese message, as a vendor tool shows it
+    answer(ok=False, message=arg)
 if mode == "repeat":
     answer(ok=True, already_done=True, raw_code=arg, monitoring={"clear_count": 4})
 if mode == "hang":  # starts a helper of its own, as vendor tools do, then never answers

@@ -300,3 +300,24 @@ def test_a_tool_that_does_not_answer_list_falls_back_to_usb(log):
     assert {d.device_number for d in driver.discover()} >= {UKEY, DISK}
     driver.discover()
     assert [entry["request"]["op"] for entry in log()].count("list") == 1  # asked once only
+
+
+@pytest.mark.parametrize(
+    "message, code",
+    [
+        ("清卡失败：票表比对不通过，请核对申报数据", "RECONCILIATION_FAILED"),
+        ("未完成申报/报税", "RETURN_NOT_FILED"),
+        ("税盘正在被使用，请稍后", "DEVICE_BUSY"),
+        ("当前时间不在允许范围内", "OUTSIDE_WINDOW"),
+        ("清卡失败", "CLEAR_FAILED"),
+    ],
+)
+def test_a_vendor_message_alone_maps_through_the_one_table(message, code):
+    """issue 28: a tool that answers only with its Chinese message gets the code the message stands for."""
+    error = fails(code, knowing_disk(tool("message", message)).clear, DISK, "2026-10", SECRETS)
+    assert error.message == message
+
+
+def test_an_unknown_vendor_message_is_kept_word_for_word():
+    error = fails(DRIVER_ERROR, knowing_disk(tool("message", "服务器繁忙(E1024)")).clear, DISK, "2026-10", SECRETS)
+    assert "服务器繁忙(E1024)" in error.message

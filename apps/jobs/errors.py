@@ -10,6 +10,7 @@ from apps.core.text import Text
 RETRY = "retry"  # transient: retried with backoff up to the job's limit
 NEVER = "never"  # needs a person; retrying can do harm (passwords!) or cannot help
 DEVICE_LOCKED = "DEVICE_LOCKED"  # the device is past its 开票截止日期 (248, 0x09d109)
+OUTSIDE_WINDOW = "OUTSIDE_WINDOW"  # too early: retried when the window opens (pipeline.fail)
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,12 @@ _CATALOGUE = [
     DeviceErrorInfo("NOT_REGISTERED", _("税控设备未注册"), _("联系主管税务机关办理注册"), NEVER),
     DeviceErrorInfo("SUMMARY_NOT_DONE", _("未完成抄报"), _("先执行抄报，再清卡"), NEVER),
     DeviceErrorInfo("RETURN_NOT_FILED", _("未完成申报/报税"), _("在电子税务局完成本期申报后再清卡"), NEVER),
-    DeviceErrorInfo("OUTSIDE_WINDOW", _("当前时间不在允许范围内"), _("抄报须在次月1日00:05之后、征期之内进行"), NEVER),
+    DeviceErrorInfo(
+        "OUTSIDE_WINDOW",
+        _("当前时间不在允许范围内"),
+        _("抄报须在次月1日00:05之后、征期之内进行；系统在抄报期开始时自动重试"),
+        NEVER,
+    ),
     DeviceErrorInfo("TRANSFER_FAILED", _("数据传输失败"), _("检查前置机网络，系统将自动重试"), RETRY),
     DeviceErrorInfo("RECONCILIATION_FAILED", _("票表比对不通过"), _("核对申报表与开票数据，更正申报后再清卡"), NEVER),
     DeviceErrorInfo(
@@ -62,6 +68,12 @@ _CATALOGUE = [
     DeviceErrorInfo("CERT_REPORTED_LOST", _("证书已挂失"), _("联系主管税务机关"), NEVER),
     DeviceErrorInfo("CERT_REVOKED", _("证书已作废"), _("联系主管税务机关"), NEVER),
     DeviceErrorInfo("CERT_STATUS_UNKNOWN", _("证书状态未知"), _("联系主管税务机关核实证书状态"), NEVER),
+    DeviceErrorInfo(
+        "CLEAR_FAILED",
+        _("清卡失败"),
+        _("查看任务上记录的设备原文；核对申报已记录、抄报已完成后再清卡，仍不成功联系主管税务机关"),
+        NEVER,
+    ),
     DeviceErrorInfo("TIMEOUT", _("设备操作超时"), _("检查设备与前置机，系统将自动重试"), RETRY),
     DeviceErrorInfo("DRIVER_ERROR", _("设备驱动异常"), _("查看前置机日志，必要时联系技术支持"), NEVER),
     DeviceErrorInfo("LEASE_EXPIRED", _("前置机未在租约内回报"), _("检查前置机是否在线，系统将自动重试"), RETRY),

@@ -34,9 +34,10 @@ from apps.holds.services import hold
 from apps.invoices.services import record_invoices
 from apps.notifications import events
 from apps.periods.models import Period
+from apps.periods.rules import window_opens
 from config.celery import app as celery_app
 
-from .errors import DEVICE_LOCKED, NEVER, RETRY, error_info
+from .errors import DEVICE_LOCKED, NEVER, OUTSIDE_WINDOW, RETRY, error_info
 from .models import ACTIVE_STATES, NOT_STARTED_STATES, Job, JobKind, JobState, Origin
 from .rules import refusal_reason
 
@@ -44,6 +45,7 @@ logger = logging.getLogger(__name__)
 TASK_NAME = "qingka.run_job"
 BAD_AFTER_FAILURES = 3  # consecutive failed jobs that make a device's health bad
 SUMMARY_KINDS = (JobKind.UPLOAD_SUMMARY, JobKind.UPLOAD_AND_CLEAR)
+OUTSIDE_WINDOW_DELAY = dt.timedelta(minutes=5)  # a job refused as too early waits at least this long
 CLEAR_KINDS = (JobKind.CLEAR, JobKind.UPLOAD_AND_CLEAR)
 
 
@@ -561,6 +563,13 @@ def fail(
         "result": stored,
         **changes,
     }
+    if code == OUTSIDE_WINDOW and job.period is not None and attempt < job.max_attempts:
+        # refused as too early (the device's clock or rule ahead of the site's): tried again when the
+        # window opens by the site's clock, and not sooner than a few minutes (docs/domain.md, checks)
+        opens = max(window_opens(job.period.month), now + OUTSIDE_WINDOW_DELAY)
+        job.move(JobState.SCHEDULED, run_after=opens, **failure)
+        audit(Action.JOB_RETRY_SCHEDULED, job, after={**stored, "run_after": job.run_after})
+        return
     if info.retry == RETRY and attempt < job.max_attempts:
         job.move(JobState.SCHEDULED, run_after=now + retry_delay(attempt), **failure)
         audit(Action.JOB_RETRY_SCHEDULED, job, after={**stored, "run_after": job.run_after})

@@ -36,6 +36,7 @@ CLOCK_ERROR = "CLOCK_ERROR"  # 0x09e105 时钟错误
 CERT_REPORTED_LOST = "CERT_REPORTED_LOST"  # ERROR@98 证书已挂失
 CERT_REVOKED = "CERT_REVOKED"  # ERROR@97 证书已作废
 CERT_STATUS_UNKNOWN = "CERT_STATUS_UNKNOWN"  # ERROR@103 证书状态未知
+CLEAR_FAILED = "CLEAR_FAILED"  # 清卡失败 with no more precise reason
 TIMEOUT = "TIMEOUT"  # the driver did not answer in time
 DRIVER_ERROR = "DRIVER_ERROR"  # anything the driver could not classify
 

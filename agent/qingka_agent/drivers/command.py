@@ -20,17 +20,27 @@ from .base import (
     CERT_REPORTED_LOST,
     CERT_REVOKED,
     CERT_STATUS_UNKNOWN,
+    CLEAR_FAILED,
     CLOCK_ERROR,
     DEVICE_BUSY,
     DEVICE_LOCKED,
     DEVICE_MISSING,
     DEVICE_NOT_STARTED,
+    DEVICE_PASSWORD_LOCKED,
+    DEVICE_PASSWORD_WRONG,
     DRIVER_ERROR,
     ERROR_CODES,
     KEY_UPDATE_REQUIRED,
     KINDS,
     MULTI_MONTH_UNREPORTED,
+    NOT_REGISTERED,
+    OUTSIDE_WINDOW,
+    PORT_UNAUTHORIZED,
+    RECONCILIATION_FAILED,
+    RETURN_NOT_FILED,
+    SUMMARY_NOT_DONE,
     TIMEOUT,
+    TRANSFER_FAILED,
     UPLOAD_OVERDUE,
     DeviceError,
     FoundDevice,
@@ -54,6 +64,33 @@ RAW_CODES = {
     "error@97": CERT_REVOKED,
     "error@103": CERT_STATUS_UNKNOWN,
 }
+
+
+# The Chinese messages vendor tools show (docs/domain.md), for a tool that answers with a message and
+# no code the driver knows: the first phrase the message contains gives the code. The one table;
+# a message found in none of them stays a DRIVER_ERROR and is kept word for word on the job.
+MESSAGE_CODES = (
+    ("未插税控设备", DEVICE_MISSING),
+    ("税控设备未注册", NOT_REGISTERED),
+    ("未完成抄报", SUMMARY_NOT_DONE),
+    ("未完成申报", RETURN_NOT_FILED),
+    ("未完成报税", RETURN_NOT_FILED),
+    ("不在允许范围内", OUTSIDE_WINDOW),
+    ("数据传输失败", TRANSFER_FAILED),
+    ("票表比对不通过", RECONCILIATION_FAILED),
+    ("证书口令错误", CERT_PASSWORD_WRONG),
+    ("设备口令锁定", DEVICE_PASSWORD_LOCKED),
+    ("设备口令错误", DEVICE_PASSWORD_WRONG),
+    ("正在被使用", DEVICE_BUSY),
+    ("端口未授权", PORT_UNAUTHORIZED),
+    ("多月未正常抄报", MULTI_MONTH_UNREPORTED),
+    ("清卡失败", CLEAR_FAILED),
+)
+
+
+def message_code(message: str) -> str | None:
+    """The stable code a vendor tool's Chinese message stands for, None when no phrase matches."""
+    return next((code for phrase, code in MESSAGE_CODES if phrase in message), None)
 
 
 def stable_code(raw_code: Any) -> str | None:
@@ -258,6 +295,7 @@ class CommandDriver:
         message = scrub(str(answer.get("message") or ""))
         if not isinstance(code, str) or code not in ERROR_CODES:
             stable = stable_code(raw_code) if raw_code is not None else None
+            stable = stable or message_code(message)
             if stable is None:
                 message = f"unknown error {code or raw_code}: {message}"
             code = stable or DRIVER_ERROR
