@@ -34,6 +34,9 @@ def test_check_deploy_is_clean_with_production_values(tmp_path):
         ALLOWED_HOSTS="qingka.example.com",
         EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
         DATABASE_URL=os.environ["DATABASE_URL"],
+        # rq and the agents' broker apart, as compose sets them (E007 refuses one URL for both)
+        REDIS_URL="redis://qingka:pw@redis:6379/1",
+        CELERY_BROKER_URL="redis://qingka:pw@redis:6379/0",
         QINGKA_VAR_DIR=str(tmp_path),
     )
     assert result.returncode == 0, result.stderr
