@@ -75,3 +75,20 @@ def last_sweep():
         "stale": is_stale(finished_at or None, clock.now()),
         "every": settings.QINGKA_SWEEP_SECONDS,
     }
+
+
+@register.inclusion_tag("core/_rq_worker.html")
+def rq_worker():
+    """When the site's rq worker (notifications, imports, reports) last told Redis it is alive, on
+    the site's clock; None when no worker is registered, `unknown` when Redis does not answer."""
+    import django_rq
+    import redis
+    from django.conf import settings
+    from rq import Worker
+
+    try:
+        beats = [w.last_heartbeat for w in Worker.all(connection=django_rq.get_connection("default"))]
+    except redis.RedisError:
+        return {"unknown": True}
+    beats = [beat for beat in beats if beat]
+    return {"last": max(beats) + clock.offset_of(settings.QINGKA_CLOCK) if beats else None}
