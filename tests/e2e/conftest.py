@@ -44,6 +44,8 @@ class Stack:
             "DATABASE_URL": database_url(),
             "REDIS_URL": TEST_REDIS_URL,
             **{k: str(v) for k, v in SITE_SETTINGS.items()},
+            # the webhooks a test listed (the `webhook` fixture, asked for before `stack`) reach the workers too
+            "NOTIFY_WEBHOOK_HOSTS": ",".join(settings.QINGKA_NOTIFY_WEBHOOK_HOSTS),
         }
 
     def start(self, name, argv, env):

@@ -33,7 +33,7 @@ NOV = dt.date(2026, 11, 1)
 WINDOW = dt.datetime(2026, 12, 1, 0, 5, tzinfo=SHANGHAI)
 
 
-def test_the_month_runs_itself(stack, webhook):  # noqa: F811
+def test_the_month_runs_itself(webhook, stack):  # noqa: F811 (the webhook first: the stack's workers take its host)
     owner = User.objects.create_user("li", password="pw-li-1", role=User.Role.ACCOUNTANT, display_name="李会计")
     colleague = User.objects.create_user("zhang", password="pw-zhang-1", role=User.Role.ACCOUNTANT)
     specs = {
