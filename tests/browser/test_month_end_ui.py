@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from apps.accounts.models import User
+from apps.accounts.models import UnlockPolicy, User
 from apps.periods.models import Period
 from tests.e2e.conftest import device_spec, register_clients, stack  # noqa: F401  (the stack fixture)
 from tests.e2e.processes import wait_until
@@ -31,7 +31,8 @@ OCT, ON_TIME = "2026-10", "2026-11-03"
 def firm(stack):  # noqa: F811
     """Staff and five clients on a simulated cabinet a week after October's deadline: one done,
     two stragglers whose devices lock on 11-30 (one filed on time, one filed late), one whose
-    device locked on the deadline, and a colleague's client whose return is overdue."""
+    device locked on the deadline in a region that unlocks only at the tax hall, and a colleague's
+    client whose return is overdue."""
     make = User.objects.create_user
     staff = {
         "admin": make("boss", password="pw-boss-1", role=User.Role.ADMIN, display_name="王主管"),
@@ -55,6 +56,8 @@ def firm(stack):  # noqa: F811
     for (key, (_spec, facts)), device in zip(clients.items(), devices, strict=True):
         client = device.client
         client.staff = staff["colleague"] if key == "overdue" else staff["owner"]
+        if key == "locked":  # a client whose region unlocks only at the tax hall: no online try
+            client.unlock_policy = UnlockPolicy.HALL
         client.save()
         Period.objects.create(
             client=client,
@@ -105,7 +108,7 @@ def test_month_end_in_the_browser(firm, stack, new_page, shot):  # noqa: F811
     # the locked one is refused with the reason, and no job is made
     page.goto(f"{base}/clients/{clients['locked'].pk}/")
     page.click("text=立即清卡")
-    page.wait_for_selector("text=设备已锁死，须先到税务机关处理")
+    page.wait_for_selector("text=设备已锁死，按设置须到大厅")
 
     # bulk 清卡 of October takes only the straggler that can be cleared, and says why the others are left out
     page.click("header nav >> text=批量清卡")
