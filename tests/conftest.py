@@ -3,8 +3,17 @@ import os
 import pytest
 from django.conf import settings
 
-# Tests own a Redis database of their own and flush it; the site's default (db 0) is left alone.
-TEST_REDIS_URL = os.environ.get("QINGKA_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+def _test_redis_url() -> str:
+    """Tests own a Redis database and flush it; the site's default (db 0) is left alone. Under
+    xdist each worker has its own (14, 13, …), so end-to-end tests in two workers never flush or
+    read each other's queues."""
+    base, _, db = os.environ.get("QINGKA_TEST_REDIS_URL", "redis://127.0.0.1:6379/14").rpartition("/")
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    return f"{base}/{int(db) - worker}"
+
+
+TEST_REDIS_URL = _test_redis_url()
 
 
 def pytest_configure(config):

@@ -47,11 +47,10 @@ for kind in (JobKind.UPLOAD_SUMMARY, JobKind.CLEAR):
     report[kind] = len(found.chosen)
 print("REPORT" + json.dumps(report))
 """
-# The demo day, and the working period a firm has on it (2026-11 is due 2026-12-15).
+# The demo day, and the working period a firm has on it (2026-11 is due 2026-12-15). A few days of
+# the real command; every day of the winter is walked in-process by tests/walk/test_year_walk.py.
 DAYS = {
     "2026-12-02": "2026-11",
-    "2026-12-10": "2026-11",
-    "2026-12-15": "2026-11",
     "2026-12-23": "2026-12",
     "2026-12-31": "2026-12",
     "2027-01-01": "2026-12",
@@ -113,8 +112,8 @@ def test_the_demo_firm_on_any_day(reports, day):
         assert set(code for code, n in working.items() if n) <= {"not_open", "locked"}, working
         if day in STRAGGLERS_DONE:  # all finished, but for the clients the demo locks on purpose
             assert acting["done"] + acting["locked"] == total and acting["locked"] <= 5, acting
-        else:
-            assert max(acting.values()) <= 0.8 * total, acting
+        else:  # no wall of one unfinished status (a week after the deadline most are done)
+            assert max(n for code, n in acting.items() if code != "done") <= 0.8 * total, acting
         assert acting["done"] >= 0.6 * total, acting  # mostly done
     if acting["summary_due"]:
         assert report["upload_summary"] > 0, report

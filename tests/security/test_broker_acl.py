@@ -24,9 +24,9 @@ from apps.jobs.pipeline import _publish
 from tests.factories import make_agent
 
 # Celery's Django fix-up closes the database connection when a worker starts: no test transaction.
-# It starts a redis-server and a Celery worker thread: the serial lane of `make test` (under xdist the
-# worker thread never came up).
-pytestmark = [pytest.mark.security, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+# It starts a redis-server and a Celery worker thread, which under an xdist worker never came up: a
+# lane of its own in `make test`.
+pytestmark = [pytest.mark.security, pytest.mark.integration, pytest.mark.solo, pytest.mark.django_db(transaction=True)]
 
 ADMIN_PASSWORD = "site-admin-pw"
 
