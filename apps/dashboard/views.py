@@ -180,7 +180,6 @@ def dashboard_context(request, full_page: bool = True) -> dict:
         "page": page,
         "bars": bars,
         "query": _without(request.GET, "page").urlencode(),
-        "filtered": filters.form.is_valid() and any(filters.form.cleaned_data.values()),
         "can_record_returns": can_record_returns(request.user),
         "today": today,
     }

@@ -39,3 +39,18 @@ def test_an_empty_dashboard_says_why(as_role):
     make_client(name="甲公司")
     shown = client.get(reverse("dashboard"), {"q": "没有这个名字"}).content.decode()
     assert "没有符合条件的客户" in shown and "还没有服务中的客户" not in shown
+
+
+@pytest.mark.parametrize(
+    "page, empty, narrowed",
+    [
+        ("jobs:list", "还没有任务", {"state": "failed"}),
+        ("audit:list", "还没有操作记录", {"action": "job.requested"}),
+        ("clients:list", "还没有客户", {"q": "没有这个名字"}),
+    ],
+)
+def test_an_empty_list_says_whether_nothing_is_there_or_nothing_matched(page, empty, narrowed, as_role):
+    client = as_role("admin")
+    assert empty in client.get(reverse(page)).content.decode()
+    shown = client.get(reverse(page), narrowed).content.decode()
+    assert "没有符合条件的" in shown and empty not in shown

@@ -77,6 +77,13 @@ def last_sweep():
     }
 
 
+@register.filter
+def narrowed(filterset) -> bool:
+    """Whether a list's filters narrow it: an empty list then says no row matched, not that there are none."""
+    form = filterset.form
+    return form.is_valid() and any(value not in (None, "", [], ()) for value in form.cleaned_data.values())
+
+
 @register.inclusion_tag("core/_rq_worker.html")
 def rq_worker():
     """When the site's rq worker (notifications, imports, reports) last told Redis it is alive, on
