@@ -94,8 +94,8 @@ def rq_worker():
     from rq import Worker
 
     try:
-        beats = [w.last_heartbeat for w in Worker.all(connection=django_rq.get_connection("default"))]
+        workers = Worker.all(connection=django_rq.get_connection("default"))
     except redis.RedisError:
         return {"unknown": True}
-    beats = [beat for beat in beats if beat]
+    beats = [worker.last_heartbeat for worker in workers if worker.last_heartbeat is not None]
     return {"last": max(beats) + clock.offset_of(settings.QINGKA_CLOCK) if beats else None}
