@@ -215,23 +215,15 @@ class Period(models.Model):
 
     def status(self, now: dt.datetime | None = None) -> PeriodStatus:
         now = now or clock.now()
-        return period_status(
-            month=self.month,
-            deadline=self.deadline,
-            now=now,
-            return_required=self.return_required,
-            summary_uploaded=self.summary_uploaded_at is not None,
-            return_filed=self.return_filed_on is not None,
-            cleared=self.cleared_at is not None,
-            # the site's zone, without asking for the active one (thousands of times per pass)
-            locked=self.devices_locked(now.astimezone(SHANGHAI).date()),
-            digital=self.digital,
-        )
+        # the site's zone, without asking for the active one (thousands of times per pass)
+        return self._status(now, locked=self.devices_locked(now.astimezone(SHANGHAI).date()))
 
     def unlocked_status(self, now: dt.datetime | None = None) -> PeriodStatus:
         """The status the period would have were its devices not locked: what a locked device's
         one try online (逾期抄报, then 清卡) still has to do."""
-        now = now or clock.now()
+        return self._status(now or clock.now(), locked=False)
+
+    def _status(self, now: dt.datetime, locked: bool | None) -> PeriodStatus:
         return period_status(
             month=self.month,
             deadline=self.deadline,
@@ -240,7 +232,7 @@ class Period(models.Model):
             summary_uploaded=self.summary_uploaded_at is not None,
             return_filed=self.return_filed_on is not None,
             cleared=self.cleared_at is not None,
-            locked=False,
+            locked=locked,
             digital=self.digital,
         )
 
