@@ -93,3 +93,17 @@ def default_language():
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture
+def short_tmp_path():
+    """A fresh directory with a short path, for a demo's var dir: the embedded PostgreSQL's Unix
+    socket (var/pg/socket/.s.PGSQL.5432) must stay under 104 bytes, which pytest's own temporary
+    paths (…/popen-gw1/test_<long name>0/…) do not under xdist."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    path = Path(tempfile.mkdtemp(prefix="qk-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

@@ -10,8 +10,8 @@ from tests.e2e.live_demo import LiveDemo
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 
-def test_every_menu_page_of_the_live_demo(tmp_path, new_page):
-    with LiveDemo(tmp_path) as demo:
+def test_every_menu_page_of_the_live_demo(short_tmp_path, new_page):
+    with LiveDemo(short_tmp_path) as demo:
         page = new_page()
         failures: list[str] = []
         page.on("response", lambda r: r.status >= 400 and failures.append(f"{r.status} {r.url}"))

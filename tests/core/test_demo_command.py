@@ -39,11 +39,11 @@ def talks_to(process: psutil.Process, port: int) -> bool:
         return False
 
 
-def test_demo_runs_everything_and_ctrl_c_stops_everything(tmp_path):
-    checkout = clean_checkout(open_to_embedded_postgres(tmp_path) / "checkout")
+def test_demo_runs_everything_and_ctrl_c_stops_everything(short_tmp_path):
+    checkout = clean_checkout(open_to_embedded_postgres(short_tmp_path) / "checkout")
     port = free_port()
     site = f"http://127.0.0.1:{port}"
-    output = tmp_path / "demo.out"
+    output = short_tmp_path / "demo.out"
     with open(output, "wb") as out:
         demo = subprocess.Popen(
             [sys.executable, "manage.py", "demo", "--addr", f"127.0.0.1:{port}", "--now", DEMO_NOW],

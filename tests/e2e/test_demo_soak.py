@@ -19,8 +19,8 @@ SOAK_SECONDS = 120
 OFFLINE_SECONDS = "10"
 
 
-def test_the_demo_keeps_its_agent_online_and_runs_a_job(tmp_path):
-    with LiveDemo(tmp_path, QINGKA_AGENT_OFFLINE_SECONDS=OFFLINE_SECONDS) as demo:
+def test_the_demo_keeps_its_agent_online_and_runs_a_job(short_tmp_path):
+    with LiveDemo(short_tmp_path, QINGKA_AGENT_OFFLINE_SECONDS=OFFLINE_SECONDS) as demo:
         printed = demo.printed()
         assert "内置 PostgreSQL embedded" in printed, printed
         http = demo.signed_in()
