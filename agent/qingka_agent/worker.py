@@ -161,12 +161,8 @@ def _power_cycle(driver: Driver, number: str, secrets: Secrets, power: Callable[
     try:
         power(number)
         return _succeeded(driver.read_status(number, secrets))
-    except DeviceError as exc:
-        code = exc.code if exc.code in ERROR_CODES else DRIVER_ERROR
-        return _failed(code, exc.message or str(exc), exc.raw_code, exc.monitoring)
     except Exception as exc:
-        log.exception("device %s: power_cycle failed in the driver", number)
-        return _failed(DRIVER_ERROR, f"{type(exc).__name__}: {exc}")
+        return _raised(exc, number, "power_cycle")
 
 
 def _attempt(
@@ -216,14 +212,21 @@ def _attempt(
         if summary is not None:
             monitoring["summary"] = summary
         return _succeeded(monitoring, already_done, raw_code)
-    except DeviceError as exc:
+    except Exception as exc:
+        return _raised(exc, number, kind, monitoring)
+
+
+def _raised(exc: Exception, number: str, kind: str, monitoring: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The result of an operation that raised (called in its except block): a device's own error by
+    its code (DRIVER_ERROR for one outside the catalogue), anything else a logged DRIVER_ERROR;
+    `monitoring` the reading taken before, where the error brings none."""
+    if isinstance(exc, DeviceError):
         code = exc.code if exc.code in ERROR_CODES else DRIVER_ERROR
         return _failed(
             code, exc.message or str(exc), exc.raw_code, exc.monitoring if exc.monitoring is not None else monitoring
         )
-    except Exception as exc:
-        log.exception("device %s: %s failed in the driver", number, kind)
-        return _failed(DRIVER_ERROR, f"{type(exc).__name__}: {exc}", monitoring=monitoring)
+    log.exception("device %s: %s failed in the driver", number, kind)
+    return _failed(DRIVER_ERROR, f"{type(exc).__name__}: {exc}", monitoring=monitoring)
 
 
 class Claims:
