@@ -563,15 +563,15 @@ def fail(
         "result": stored,
         **changes,
     }
+    run_after = None
     if code == OUTSIDE_WINDOW and job.period is not None and attempt < job.max_attempts:
         # refused as too early (the device's clock or rule ahead of the site's): tried again when the
         # window opens by the site's clock, and not sooner than a few minutes (docs/domain.md, checks)
-        opens = max(window_opens(job.period.month), now + OUTSIDE_WINDOW_DELAY)
-        job.move(JobState.SCHEDULED, run_after=opens, **failure)
-        audit(Action.JOB_RETRY_SCHEDULED, job, after={**stored, "run_after": job.run_after})
-        return
-    if info.retry == RETRY and attempt < job.max_attempts:
-        job.move(JobState.SCHEDULED, run_after=now + retry_delay(attempt), **failure)
+        run_after = max(window_opens(job.period.month), now + OUTSIDE_WINDOW_DELAY)
+    elif info.retry == RETRY and attempt < job.max_attempts:
+        run_after = now + retry_delay(attempt)
+    if run_after is not None:
+        job.move(JobState.SCHEDULED, run_after=run_after, **failure)
         audit(Action.JOB_RETRY_SCHEDULED, job, after={**stored, "run_after": job.run_after})
         return
     job.move(JobState.FAILED, finished_at=now, **failure)
@@ -579,26 +579,14 @@ def fail(
     _judge_device_health(job.device, audit)
     if info.password:
         hold(job.device, HoldReason.PASSWORD, error_code=code, message=failure["error_message"], job=job)
-    elif info.retry == NEVER and _unlock_try(job, now):
-        # a locked device's one try online (逾期抄报, 清卡) refused by the device or the bureau: the
-        # hall is the remedy, with the bureau's reason as the hold's message (docs/domain.md, unlocking)
-        hold(
-            job.device,
-            HoldReason.HALL,
-            error_code=code,
-            message=failure["error_message"],
-            job=job,
-            lock_date=job.device.lock_date,
-        )
-    elif code == DEVICE_LOCKED:
-        hold(
-            job.device,
-            HoldReason.LOCKED,
-            error_code=code,
-            message=failure["error_message"],
-            job=job,
-            lock_date=job.device.lock_date,
-        )
+        return
+    # a locked device's one try online (逾期抄报, 清卡) refused by the device or the bureau: the hall
+    # is the remedy, with the bureau's reason as the hold's message (docs/domain.md, unlocking)
+    unlock_refused = info.retry == NEVER and _unlock_try(job, now)
+    if unlock_refused or code == DEVICE_LOCKED:
+        reason = HoldReason.HALL if unlock_refused else HoldReason.LOCKED
+        message, lock_date = failure["error_message"], job.device.lock_date
+        hold(job.device, reason, error_code=code, message=message, job=job, lock_date=lock_date)
 
 
 def _unlock_try(job: Job, now: dt.datetime) -> bool:
