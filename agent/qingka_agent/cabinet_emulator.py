@@ -319,14 +319,18 @@ class CabinetEmulator:
             port.power = state
         return [(True, [{"usb_port": str(number), "power_state": str(port.power)}])]
 
-    def _cmd_aycxykfpxx(self, terminal: Terminal, data: list) -> list:
-        _, device = self._device(terminal, data[0])
-        month = str(data[0].get("month") or "")
+    def _month_invoices(self, device: Device, request: dict[str, Any]) -> list[dict[str, Any]]:
+        """The invoices of the request's `month` (YYYYMM), read from the device under its password."""
+        month = str(request.get("month") or "")
         if len(month) != 6 or not month.isdigit():
             raise CabinetError("304", "请求的JSON数据中month解析失败")
         with self._operating(device):
             self._check_password(device)
-            invoices = self._invoices(device, int(month[:4]) * 12 + int(month[4:]) - 1)
+            return self._invoices(device, int(month[:4]) * 12 + int(month[4:]) - 1)
+
+    def _cmd_aycxykfpxx(self, terminal: Terminal, data: list) -> list:
+        _, device = self._device(terminal, data[0])
+        invoices = self._month_invoices(device, data[0])
         if not invoices:
             return [(True, [{"total_num": "0", "now_num": "0", "plate_num": device.plate_num, "invoice_data": ""}])]
         messages = []
@@ -367,12 +371,7 @@ class CabinetEmulator:
 
     def _cmd_hqhzxxsj(self, terminal: Terminal, data: list) -> list:
         _, device = self._device(terminal, data[0])
-        month = str(data[0].get("month") or "")
-        if len(month) != 6 or not month.isdigit():
-            raise CabinetError("304", "请求的JSON数据中month解析失败")
-        with self._operating(device):
-            self._check_password(device)
-            invoices = self._invoices(device, int(month[:4]) * 12 + int(month[4:]) - 1)
+        invoices = self._month_invoices(device, data[0])
         statistics = []
         for kind in device.invoice_types:
             mine = [i for i in invoices if i["fplxdm"] == kind]
@@ -384,7 +383,18 @@ class CabinetEmulator:
                     "zsfpljse": f"{sum(float(i['hjse']) for i in mine):.2f}",
                 }
             )
-        return [(True, [{"plate_num": device.plate_num, "month": month, "statistics_data": json.dumps(statistics)}])]
+        return [
+            (
+                True,
+                [
+                    {
+                        "plate_num": device.plate_num,
+                        "month": str(data[0]["month"]),
+                        "statistics_data": json.dumps(statistics),
+                    }
+                ],
+            )
+        ]
 
     # -- what a port reports -------------------------------------------------------------------
 
