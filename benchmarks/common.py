@@ -8,6 +8,7 @@ A benchmark script imports this module first: `setup(database)` points Django at
 import atexit
 import datetime as dt
 import json
+import math
 import os
 import shutil
 import signal
@@ -344,6 +345,58 @@ def fill_ukeys(count: int, name: str, first_code: int, prefix: int) -> None:
         for device in devices:
             device.certificate_password, device.device_password = "12345678", "88888888"
         Device.objects.bulk_create(devices)
+
+
+def fill_month_end(count: int, name: str, first_code: int, number, month: dt.date) -> None:
+    """The crunch's firm: `count` clients ("<name>0000有限公司" …), each with one 税控盘 numbered
+    number(n), the default passwords and a period for `month`; nothing when an earlier run made it."""
+    from django.db import transaction
+
+    from apps.accounts.models import User
+    from apps.clients.models import Client
+    from apps.devices.models import Device
+    from apps.filing_calendar.models import period_deadline
+    from apps.periods.models import Period
+
+    if Client.objects.count() >= count:
+        return
+    User.objects.get_or_create(username="bench-admin", defaults={"role": User.Role.ADMIN})
+    with transaction.atomic():
+        clients = Client.objects.bulk_create(
+            [
+                Client(name=f"{name}{n:04d}有限公司", taxpayer_id=credit_code(first_code + n), taxpayer_kind="general")
+                for n in range(count)
+            ]
+        )
+        devices = [Device(client=c, kind="tax_disk", number=number(n)) for n, c in enumerate(clients)]
+        for device in devices:
+            device.certificate_password, device.device_password = "12345678", "88888888"
+        Device.objects.bulk_create(devices)
+        deadline = period_deadline(month).date
+        Period.objects.bulk_create([Period(client=c, month=month, deadline=deadline) for c in clients])
+
+
+def reset_month_end(return_filed_on: dt.date) -> None:
+    """Every run starts from the same month: no job, nothing summarised or cleared, the return filed."""
+    from django.db import connection
+
+    from apps.jobs.models import Job
+    from apps.periods.models import Period
+    from apps.scheduling.models import Batch
+
+    Job.objects.all().delete()
+    Batch.objects.all().delete()
+    unplug_devices(busy=False, monitoring=None, monitored_at=None, slot="")
+    Period.objects.update(summary_uploaded_at=None, cleared_at=None, return_filed_on=return_filed_on)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    flush_redis()
+
+
+def physical_limit(devices: int, job_seconds: float, slots: int) -> float:
+    """The least wall time the devices alone allow: jobs of equal length run in waves of `slots`, so
+    240 jobs on 32 slots take 8 waves, not 7.5."""
+    return math.ceil(devices / slots) * job_seconds
 
 
 def unplug_devices(**fields) -> None:

@@ -1,7 +1,7 @@
 """#6 and #9: the month-end crunch. 600 simulated devices, 2 s per device operation, one bulk
 抄报并清卡 (rate caps off) through the site on gunicorn, its sweeper, Redis and real agent
 processes, each agent working 32 devices at once. The physical limit is what the devices alone
-need: 600 × 2 operations × 2 s / (32 × agents).
+need: 600 jobs of 2 operations × 2 s, in waves of 32 × agents (common.physical_limit).
 
     .venv/bin/python benchmarks/crunch.py 1      (agents: 1, or 2 and 4 for scale-out)
 """
@@ -18,62 +18,24 @@ DEVICES, CONCURRENCY, LATENCY = 600, 32, 2.0
 DATABASE = "qingka_bench_crunch"
 CLOCK = common.set_clock("2026-12-03T09:00:00+08:00")
 MONTH = dt.date(2026, 11, 1)
+RETURN_FILED_ON = dt.date(2026, 12, 2)
 COMMAND = f".venv/bin/python benchmarks/crunch.py {AGENTS}"
 
 common.setup(DATABASE, QINGKA_CLOCK=CLOCK)
 
-from django.db import connection, transaction  # noqa: E402
 from django.test import Client as TestClient  # noqa: E402
 
 from apps.accounts.models import User  # noqa: E402
 from apps.audit.models import AuditEvent  # noqa: E402
-from apps.clients.models import Client  # noqa: E402
 from apps.core import clock  # noqa: E402
 from apps.devices.models import Agent, Device  # noqa: E402
-from apps.filing_calendar.models import period_deadline  # noqa: E402
 from apps.jobs.models import Job  # noqa: E402
 from apps.periods.models import Period  # noqa: E402
-from apps.scheduling.models import Batch  # noqa: E402
 from apps.scheduling.planning import DEFAULT_PER_AGENT_PER_MINUTE, plan  # noqa: E402
 
 
 def number(n: int) -> str:
     return f"88{n:010d}"
-
-
-def fill() -> None:
-    if Client.objects.count() >= DEVICES:
-        return
-    User.objects.get_or_create(username="bench-admin", defaults={"role": User.Role.ADMIN})
-    with transaction.atomic():
-        clients = Client.objects.bulk_create(
-            [
-                Client(
-                    name=f"月结客户{n:04d}有限公司", taxpayer_id=common.credit_code(600000 + n), taxpayer_kind="general"
-                )
-                for n in range(DEVICES)
-            ]
-        )
-        devices = [
-            Device(client=c, kind="tax_disk", number=number(n), certificate_password="12345678")
-            for n, c in enumerate(clients)
-        ]
-        for device in devices:
-            device.device_password = "88888888"
-        Device.objects.bulk_create(devices)
-        deadline = period_deadline(MONTH).date
-        Period.objects.bulk_create([Period(client=c, month=MONTH, deadline=deadline) for c in clients])
-
-
-def reset() -> None:
-    """Every run starts from the same month: nothing summarised or cleared, the return filed."""
-    Job.objects.all().delete()
-    Batch.objects.all().delete()
-    common.unplug_devices(busy=False, monitoring=None, monitored_at=None, slot="")
-    Period.objects.update(summary_uploaded_at=None, cleared_at=None, return_filed_on=dt.date(2026, 12, 2))
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
-    common.flush_redis()
 
 
 def cabinets(agents: int, site_url: str) -> list[dict]:
@@ -119,9 +81,9 @@ def device_counts(cabinet) -> tuple[int, int]:
 
 
 def main():
-    fill()
-    reset()
-    limit = DEVICES * 2 * LATENCY / (CONCURRENCY * AGENTS)
+    common.fill_month_end(DEVICES, "月结客户", 600000, number, MONTH)
+    common.reset_month_end(RETURN_FILED_ON)
+    limit = common.physical_limit(DEVICES, 2 * LATENCY, CONCURRENCY * AGENTS)
     site = common.Gunicorn(DATABASE, QINGKA_CLOCK=CLOCK).start()
     workers = common.site_workers(DATABASE, QINGKA_CLOCK=CLOCK)
     held = cabinets(AGENTS, site.url)

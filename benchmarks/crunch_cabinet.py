@@ -2,7 +2,8 @@
 driver holding 4 emulated terminals of 60 ports each (240 devices), the emulator in its own process,
 mosquitto, one bulk 抄报并清卡 through the site on gunicorn, its sweeper and Redis. A cabinet does
 抄报 and 清卡 in one command (cbjkxxhc), here taking 2 × 2 s, what the two operations take in the
-simulated crunch. The physical limit is what the devices alone need: 240 × 4 s / 32 devices at once.
+simulated crunch. The physical limit is what the devices alone need: 240 jobs of 4 s in waves of
+32 devices at once, 8 waves (common.physical_limit).
 
     .venv/bin/python benchmarks/crunch_cabinet.py
 """
@@ -27,17 +28,13 @@ MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 common.setup(DATABASE, QINGKA_CLOCK=CLOCK)
 
-from django.db import connection, transaction  # noqa: E402
 from django.test import Client as TestClient  # noqa: E402
 
 from apps.accounts.models import User  # noqa: E402
-from apps.clients.models import Client  # noqa: E402
 from apps.core import clock  # noqa: E402
 from apps.devices.models import Agent, Device  # noqa: E402
-from apps.filing_calendar.models import period_deadline  # noqa: E402
 from apps.jobs.models import Job  # noqa: E402
 from apps.periods.models import Period  # noqa: E402
-from apps.scheduling.models import Batch  # noqa: E402
 
 
 def number(n: int) -> str:
@@ -46,39 +43,6 @@ def number(n: int) -> str:
 
 def terminal(t: int) -> str:
     return f"{681000000001 + t:012d}"
-
-
-def fill() -> None:
-    if Client.objects.count() >= DEVICES:
-        return
-    User.objects.get_or_create(username="bench-admin", defaults={"role": User.Role.ADMIN})
-    with transaction.atomic():
-        clients = Client.objects.bulk_create(
-            [
-                Client(
-                    name=f"机柜客户{n:04d}有限公司", taxpayer_id=common.credit_code(700000 + n), taxpayer_kind="general"
-                )
-                for n in range(DEVICES)
-            ]
-        )
-        Device.objects.bulk_create(
-            [
-                Device(client=c, kind="tax_disk", number=number(n), certificate_password="12345678")
-                for n, c in enumerate(clients)
-            ]
-        )
-        deadline = period_deadline(MONTH).date
-        Period.objects.bulk_create([Period(client=c, month=MONTH, deadline=deadline) for c in clients])
-
-
-def reset() -> None:
-    Job.objects.all().delete()
-    Batch.objects.all().delete()
-    common.unplug_devices(busy=False, monitoring=None, monitored_at=None, slot="")
-    Period.objects.update(summary_uploaded_at=None, cleared_at=None, return_filed_on=dt.date(2026, 12, 2))
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
-    common.flush_redis()
 
 
 def cabinet_file(path) -> None:
@@ -112,9 +76,9 @@ def port_answers(port: int) -> bool:
 
 
 def main():
-    fill()
-    reset()
-    limit = DEVICES * CBJK_SECONDS / CONCURRENCY
+    common.fill_month_end(DEVICES, "机柜客户", 700000, number, MONTH)
+    common.reset_month_end(dt.date(2026, 12, 2))
+    limit = common.physical_limit(DEVICES, CBJK_SECONDS, CONCURRENCY)
     state = common.fresh_dir(common.VAR / "crunch-cabinet")
     port = common.free_port()
     (state / "mosquitto.conf").write_text(
