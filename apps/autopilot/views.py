@@ -20,7 +20,7 @@ from .models import Autopilot, Exclusion
 def settings_page(request):
     require_firm_admin(request.user)
     autopilot = Autopilot.current()
-    form = AutopilotForm(request.POST or None, instance=autopilot)
+    form = AutopilotForm(request.POST or None, instance=autopilot, user=request.user)
     if request.method == "POST" and form.is_valid():
         services.save_settings(form, user=request.user, request=request)
         messages.success(request, _("已保存自动清卡设置"))
