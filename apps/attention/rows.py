@@ -5,6 +5,7 @@ sees the rows of their own clients, an admin all of them."""
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,7 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from apps.accounts.permissions import is_firm_admin
 from apps.autopilot.cycle import in_filing_season
-from apps.autopilot.models import Autopilot
+from apps.autopilot.models import Autopilot, stalled
 from apps.clients.models import Client
 from apps.core.health import sweep_stale_cached
 from apps.core.months import add_months, format_month
@@ -33,6 +34,7 @@ OVERDUE_MONTHS = 12  # how far back an unrecorded return is still listed as 逾�
 
 class Kind:
     SWEEP_STALE = "sweep_stale"
+    AUTOPILOT_STALLED = "autopilot_stalled"
     HELD = "held"
     FAILED = "failed"
     NEAR_LOCK = "near_lock"
@@ -46,6 +48,7 @@ class Kind:
 
 KIND_LABELS = {
     Kind.SWEEP_STALE: gettext_lazy("后台巡检已停止"),
+    Kind.AUTOPILOT_STALLED: gettext_lazy("自动清卡没有进展"),
     Kind.HELD: gettext_lazy("设备已暂停"),
     Kind.FAILED: gettext_lazy("任务失败，不会自动重试"),
     Kind.NEAR_LOCK: gettext_lazy("临近锁死"),
@@ -84,6 +87,7 @@ def rows_for(user, now: dt.datetime) -> list[Row]:
     clients = Client.objects.visible_to(user).filter(active=True)
     rows = (
         _sweep_stale()
+        + _autopilot_stalled(user)
         + _held(clients)
         + _failed(clients)
         + _near_lock(user, now)
@@ -119,6 +123,22 @@ def _sweep_stale() -> list[Row]:
             _("检查 run_sweeper 进程与数据库连接"),
         )
     ]
+
+
+def _autopilot_stalled(user) -> list[Row]:
+    """The cycle is on, yet for a whole interval its passes made nothing while work was due on some
+    device (apps/autopilot/models.stalled). Admins only: they run the cycle."""
+    if not is_firm_admin(user) or not Autopilot.current().enabled:
+        return []
+    found = stalled(dt.timedelta(seconds=settings.QINGKA_AUTOPILOT_SECONDS))
+    if found is None:
+        return []
+    since, latest = found
+    reason = _("自动清卡已开启，但没有创建任何任务，而 %(n)d 台设备有待办") % {"n": sum(latest.waiting.values())}
+    if main := latest.main_reason:
+        reason += _("；主要原因：%(reason)s（%(count)d 台）") % {"reason": main[0], "count": main[1]}
+    remedy = _("在自动清卡页查看每轮未处理的原因并处理，例如检查前置机、解除暂停")
+    return [Row(Kind.AUTOPILOT_STALLED, since, reason, remedy, actions={"autopilot": True})]
 
 
 def _held(clients) -> list[Row]:

@@ -9,33 +9,37 @@ and 读取状态 once a day during the 征期. It asks the same rule as a person
 try again what failed and needs a person, keeps to the firm's rate and busy hours, and stays away
 from a device in the last hour before it locks. A pass is claimed with a conditional update, so
 two sweeps at once, or twice in a minute, make one pass and no duplicate job.
+
+Every pass records, in counts, what it made and why each client or device got nothing
+(models.PassRecord), in the transaction that makes its jobs.
 """
 
 import datetime as dt
 import logging
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, Max, OuterRef, Prefetch, Q
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
 
 from apps.accounts.models import FirmSettings
 from apps.clients.models import Client
+from apps.core.labels import kind_label
 from apps.core.months import add_months
-from apps.devices.models import Device, in_service, share_agents
+from apps.devices.models import Device, Health, in_service, share_agents
 from apps.filing_calendar.models import period_deadline
 from apps.holds.models import Hold, active_hold_reason, hold_reason_of
 from apps.jobs.models import ACTIVE_STATES, Job, JobKind, JobState, Origin
 from apps.jobs.pipeline import CLEAR_KINDS, SUMMARY_KINDS, Wanted, create_jobs
 from apps.jobs.rules import period_reason, refusal_reason
 from apps.periods.models import Period, working_month
-from apps.periods.rules import READY_TO_CLEAR, SHANGHAI, PeriodStatus, window_opens
+from apps.periods.rules import READY_TO_CLEAR, SHANGHAI, PeriodStatus, last_open_month, window_opens
 from apps.scheduling.planning import plan
 
-from .models import Autopilot, Exclusion
+from .models import Autopilot, Deferral, Exclusion, PassRecord, Skip
 
 LAST_HOUR = dt.timedelta(hours=1)
 logger = logging.getLogger(__name__)
@@ -91,6 +95,31 @@ class Work:
     period: Period
     kind: str | None
     refused: str | None
+    status: PeriodStatus
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Why a device got no job, and the job that was due on it when one was (else None)."""
+
+    reason: Skip
+    due: str | None = None
+
+
+@dataclass
+class Outcome:
+    """A pass's counts: jobs made by kind, made but starting later, and what got nothing, why."""
+
+    made: Counter = field(default_factory=Counter)
+    deferred: Counter = field(default_factory=Counter)
+    skipped: Counter = field(default_factory=Counter)
+    waiting: Counter = field(default_factory=Counter)  # job kind → devices it was due on that got none
+
+    def skip(self, skipped: Skipped, count: int = 1) -> None:
+        if count:
+            self.skipped[str(skipped.reason)] += count
+        if count and skipped.due:
+            self.waiting[skipped.due] += count
 
 
 def work_for(period: Period, now: dt.datetime, tolerance: Decimal, unlock_policy: str | None = None) -> Work:
@@ -104,7 +133,8 @@ def work_for(period: Period, now: dt.datetime, tolerance: Decimal, unlock_policy
     ):
         basis = period.unlocked_status(now)  # the one try online: 逾期抄报, then 清卡
     kind = period_kind(basis, period)
-    return Work(period, kind, period_reason(kind, period, now, tolerance, status, unlock_policy) if kind else None)
+    refused = period_reason(kind, period, now, tolerance, status, unlock_policy) if kind else None
+    return Work(period, kind, refused, status)
 
 
 def period_kind(status: PeriodStatus, period: Period) -> str | None:
@@ -129,37 +159,70 @@ def in_filing_season(today: dt.date, working: dt.date) -> bool:
     return window_opens(working).date() <= today <= period_deadline(working).date
 
 
+IDLE = {  # a period calling for no device job now, by its status
+    PeriodStatus.NOT_OPEN: Skip.NOT_OPEN,
+    PeriodStatus.RETURN_DUE: Skip.RETURN,
+    PeriodStatus.RETURN_OVERDUE: Skip.RETURN,
+    PeriodStatus.LOCKED: Skip.LOCKED,
+}
+
+
 def decide(
     device: Device, work: Work | None, facts: Facts, now: dt.datetime, autopilot: Autopilot, season: bool
-) -> Wanted | None:
-    """The one job this device should get now, or None."""
-    if facts.busy or (not autopilot.work_in_last_hour and near_lock(device, now)):
-        return None
+) -> Wanted | Skipped:
+    """The one job this device should get now, or why it gets none."""
     if not in_service(device):
-        return None
-    if work is not None and work.kind and not facts.failed_needs_person:
-        if already_done(work.kind, facts.succeeded):
-            # Whatever the cause (a device the period does not see, a reading that says otherwise),
-            # the cycle never repeats a success; it says so, and a person looks.
-            logger.warning(
-                "autopilot: %s for period %s on device %s already succeeded; no second job",
-                work.kind,
-                work.period.pk,
-                device.pk,
-            )
-            return None
-        # The period's half of rules.refusal_reason was asked once in work_for; here, the device's.
-        if work.refused is None and (
-            refusal_reason(work.kind, device, None, now, hold_reason=facts.hold_reason, has_active_job=False) is None
-        ):
-            return Wanted(work.kind, device, work.period)
-        return None
+        return Skipped(Skip.DEVICE)
+    due = _due(device, work, facts, now, season)
+    if isinstance(due, Skipped):
+        return due
+    if facts.busy:
+        return Skipped(Skip.BUSY)
+    if not autopilot.work_in_last_hour and near_lock(device, now):
+        return Skipped(Skip.LAST_HOUR, due.kind)
+    # The period's half of rules.refusal_reason was asked once in work_for; here, the device's.
+    if refusal_reason(due.kind, device, None, now, hold_reason=facts.hold_reason, has_active_job=False):
+        return Skipped(device_skip(device, facts.hold_reason), due.kind)
+    return due
+
+
+def _due(device: Device, work: Work | None, facts: Facts, now: dt.datetime, season: bool) -> Wanted | Skipped:
+    """The job the period, else the daily read, calls for on the device, whatever the device's own
+    state; or why there is none."""
+    if work is None:
+        skipped = Skipped(Skip.NOT_OPEN)  # no period of the device's client is open yet
+    elif work.kind is None:
+        skipped = Skipped(IDLE.get(work.status, Skip.DONE))
+    elif facts.failed_needs_person:
+        skipped = Skipped(Skip.FAILED, work.kind)  # the daily read may still be due
+    elif already_done(work.kind, facts.succeeded):
+        # Whatever the cause (a device the period does not see, a stuck status), the cycle never
+        # repeats a success; it says so, and a person looks.
+        logger.warning(
+            "autopilot: %s for period %s on device %s already succeeded; no second job",
+            work.kind,
+            work.period.pk,
+            device.pk,
+        )
+        return Skipped(Skip.REPEAT, work.kind)
+    elif work.refused:
+        return Skipped(Skip.LOCKED if work.status == PeriodStatus.LOCKED else Skip.RECONCILE)
+    else:
+        return Wanted(work.kind, device, work.period)
     stale = device.monitored_at is None or timezone.localdate(device.monitored_at) < timezone.localdate(now)
-    if season and stale:
-        if refusal_reason(JobKind.READ_STATUS, device, None, now, hold_reason=facts.hold_reason, has_active_job=False):
-            return None
-        return Wanted(JobKind.READ_STATUS, device)
-    return None
+    return Wanted(JobKind.READ_STATUS, device) if season and stale else skipped
+
+
+def device_skip(device: Device, hold_reason: str | None) -> Skip:
+    """The count a device refused by rules.device_reason (or a zombie) goes to."""
+    agent = device.agent
+    if hold_reason:
+        return Skip.HELD
+    if agent is None or not agent.enabled or agent.health != Health.GOOD or not agent.online:
+        return Skip.AGENT
+    if not device.present:
+        return Skip.ABSENT
+    return Skip.DEVICE
 
 
 def run_pass(now: dt.datetime, autopilot: Autopilot) -> dict[str, int]:
@@ -190,11 +253,17 @@ def run_pass(now: dt.datetime, autopilot: Autopilot) -> dict[str, int]:
     failed = _failed_needing_a_person(months)
     succeeded = _succeeded(months)
     season = in_filing_season(today, working)
+    outcome = Outcome()
+    outcome.skip(Skipped(Skip.EXCLUDED), Exclusion.objects.filter(client__active=True).count())
     wanted = []
     for client in clients:
         work = _work(client, months, periods, now, tolerance, unlock_policy)
         if work is not None and work.period.digital:
-            continue  # a 数电 month: the return only, nothing for the devices (not even the daily read)
+            # a 数电 month: the return only, nothing for the devices (not even the daily read)
+            outcome.skip(Skipped(Skip.DIGITAL))
+            continue
+        if not client.devices.all():
+            outcome.skip(Skipped(Skip.NO_DEVICE))
         for device in client.devices.all():
             facts = Facts(
                 hold_reason=hold_reason_of(device),  # the annotation the prefetch made
@@ -203,9 +272,11 @@ def run_pass(now: dt.datetime, autopilot: Autopilot) -> dict[str, int]:
                 succeeded=succeeded.get((device.pk, work.period.pk), frozenset()) if work else frozenset(),
             )
             choice = decide(device, work, facts, now, autopilot, season)
-            if choice:
+            if isinstance(choice, Skipped):
+                outcome.skip(choice)
+            else:
                 wanted.append(choice)
-    return _make(wanted, now, autopilot)
+    return _make(wanted, now, autopilot, outcome)
 
 
 def _periods(clients: list[Client], months: list[dt.date]) -> dict[tuple[int, dt.date], Period]:
@@ -254,8 +325,9 @@ def _succeeded(months: list[dt.date]) -> dict[tuple[int, int], frozenset[str]]:
     return {key: frozenset(kinds) for key, kinds in found.items()}
 
 
-def _make(wanted: list[Wanted], now: dt.datetime, autopilot: Autopilot) -> dict[str, int]:
-    """Spreads the new jobs per agent after the jobs each already has, and makes them."""
+def _make(wanted: list[Wanted], now: dt.datetime, autopilot: Autopilot, outcome: Outcome) -> dict[str, int]:
+    """Spreads the new jobs per agent after the jobs each already has, makes them and records the
+    pass, in one transaction."""
     agent_starts = dict(
         Job.objects.filter(state=JobState.SCHEDULED, device__agent__isnull=False)
         .values_list("device__agent")
@@ -263,18 +335,73 @@ def _make(wanted: list[Wanted], now: dt.datetime, autopilot: Autopilot) -> dict[
         .values_list("device__agent", "last")
     )
     step = dt.timedelta(seconds=60 / autopilot.per_agent_per_minute)
-    times = plan(
-        [w.device for w in wanted],
-        now,
-        per_agent_per_minute=autopilot.per_agent_per_minute,
-        avoid_busy_hours=autopilot.avoid_busy_hours,
-        agent_starts={agent: last + step for agent, last in agent_starts.items()},
-    )
-    for w, (_device, moment) in zip(wanted, times, strict=True):
+
+    def planned(avoid_busy_hours: bool) -> list[dt.datetime]:
+        return [
+            moment
+            for _device, moment in plan(
+                [w.device for w in wanted],
+                now,
+                per_agent_per_minute=autopilot.per_agent_per_minute,
+                avoid_busy_hours=avoid_busy_hours,
+                agent_starts={agent: last + step for agent, last in agent_starts.items()},
+            )
+        ]
+
+    next_pass = now + dt.timedelta(seconds=settings.QINGKA_AUTOPILOT_SECONDS)
+    # What the busy hours moved is compared with the plan that ignores them.
+    for w, moment, plain in zip(wanted, planned(autopilot.avoid_busy_hours), planned(False), strict=True):
         w.run_after = moment
+        if moment > plain:
+            outcome.deferred[str(Deferral.PEAK)] += 1
+        elif moment >= next_pass:
+            outcome.deferred[str(Deferral.RATE)] += 1
+    outcome.made.update(w.kind for w in wanted)
     with transaction.atomic():
         create_jobs(wanted, origin=Origin.AUTOPILOT)
-    counts = Counter(w.kind for w in wanted)
-    made = {kind: counts.get(kind, 0) for kind in JobKind.values}
-    Autopilot.objects.filter(pk=autopilot.pk).update(last_pass=made)
-    return made
+        record(outcome, now)
+    return {kind: outcome.made.get(kind, 0) for kind in JobKind.values}
+
+
+def record(outcome: Outcome, now: dt.datetime) -> None:
+    """Writes the pass down: onto the latest record when both made nothing with the same counts
+    (an idle hour is one record, not sixty), else as a new one, the oldest beyond KEPT removed."""
+    counts = {name: dict(getattr(outcome, name)) for name in ("made", "deferred", "skipped", "waiting")}
+    latest = PassRecord.objects.first()
+    if latest is not None and not outcome.made and {name: getattr(latest, name) for name in counts} == counts:
+        PassRecord.objects.filter(pk=latest.pk).update(last_at=now, passes=F("passes") + 1)
+        return
+    PassRecord.objects.create(started_at=now, last_at=now, **counts)
+    oldest_kept = PassRecord.objects.values("pk")[PassRecord.KEPT - 1 : PassRecord.KEPT]
+    PassRecord.objects.filter(pk__lt=Subquery(oldest_kept)).delete()
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """What the 自动清卡 page says comes next."""
+
+    next_pass_at: dt.datetime | None  # None while switched off
+    scheduled: list[tuple[str, int, dt.datetime]]  # (kind's label, jobs, first start) of its jobs not started
+    waiting: dict[str, int]  # job kind → devices the latest pass found work due on and could not give
+    window: tuple[dt.date, dt.datetime]  # the next period whose 抄报 window opens, and when
+
+
+def outlook(now: dt.datetime, autopilot: Autopilot, latest: PassRecord | None) -> Outlook:
+    interval = dt.timedelta(seconds=settings.QINGKA_AUTOPILOT_SECONDS)
+    next_pass_at = None
+    if autopilot.enabled:
+        next_pass_at = max(now, autopilot.last_pass_at + interval) if autopilot.last_pass_at else now
+    scheduled = (
+        Job.objects.filter(origin=Origin.AUTOPILOT, state=JobState.SCHEDULED)
+        .values("kind")
+        .annotate(jobs=Count("pk"), first=Min("run_after"))
+        .order_by("first")
+        .values_list("kind", "jobs", "first")
+    )
+    month = add_months(last_open_month(now), 1)
+    return Outlook(
+        next_pass_at,
+        [(kind_label(kind), jobs, first) for kind, jobs, first in scheduled],
+        latest.waiting if latest else {},
+        (month, window_opens(month)),
+    )

@@ -8,11 +8,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.accounts.permissions import client_for_operation, require_firm_admin
 from apps.clients.models import Client
+from apps.core import clock
 from apps.jobs.models import Job, Origin
 
-from . import services
+from . import cycle, services
 from .forms import AutopilotForm, ExclusionForm
-from .models import Autopilot, Exclusion
+from .models import Autopilot, Exclusion, PassRecord
+
+PASSES_SHOWN = 10
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -25,9 +28,12 @@ def settings_page(request):
         services.save_settings(form, user=request.user, request=request)
         messages.success(request, _("已保存自动清卡设置"))
         return redirect("autopilot:settings")
+    passes = list(PassRecord.objects.all()[:PASSES_SHOWN])
     context = {
         "form": form,
         "autopilot": autopilot,
+        "passes": passes,
+        "outlook": cycle.outlook(clock.now(), autopilot, passes[0] if passes else None),
         "exclusions": Exclusion.objects.select_related("client", "created_by").order_by("client__name"),
         "recent_jobs": Job.objects.filter(origin=Origin.AUTOPILOT).select_related("device__client")[:20],
     }
