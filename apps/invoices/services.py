@@ -10,7 +10,8 @@ from apps.jobs.models import Job, JobKind, JobState
 
 from .models import CODE, NUMBER, Invoice
 
-MAX_INVOICES_PER_RESULT = 5000  # one month of one device; the request stays under Django's upload limit
+MAX_INVOICES_PER_RESULT = 5000  # in one result or one page of it: the request stays under Django's upload limit
+MAX_RESULT_PAGES = 200  # pages of one paged result: a million invoices from one device in one month
 _TYPE = re.compile(r"\d{3}")
 
 

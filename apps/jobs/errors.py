@@ -11,6 +11,7 @@ RETRY = "retry"  # transient: retried with backoff up to the job's limit
 NEVER = "never"  # needs a person; retrying can do harm (passwords!) or cannot help
 DEVICE_LOCKED = "DEVICE_LOCKED"  # the device is past its 开票截止日期 (248, 0x09d109)
 OUTSIDE_WINDOW = "OUTSIDE_WINDOW"  # too early: retried when the window opens (pipeline.fail)
+RESULT_TOO_LARGE = "RESULT_TOO_LARGE"  # a result the site cannot take whole: more invoices than a page holds
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,12 @@ _CATALOGUE = [
     ),
     DeviceErrorInfo("TIMEOUT", _("设备操作超时"), _("检查设备与前置机，系统将自动重试"), RETRY),
     DeviceErrorInfo("DRIVER_ERROR", _("设备驱动异常"), _("查看前置机日志，必要时联系技术支持"), NEVER),
+    DeviceErrorInfo(
+        "RESULT_TOO_LARGE",
+        _("查询结果超过网站能接收的大小"),
+        _("升级前置机到能分页回报的版本（0.4 起）后重新查询；或按发票代码与号码查询"),
+        NEVER,
+    ),
     DeviceErrorInfo("LEASE_EXPIRED", _("前置机未在租约内回报"), _("检查前置机是否在线，系统将自动重试"), RETRY),
 ]
 ERRORS = {info.code: info for info in _CATALOGUE}

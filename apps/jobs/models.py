@@ -94,6 +94,12 @@ class Job(models.Model):
     late_results = models.JSONField(
         _("迟到的结果"), default=list, blank=True, help_text=_("新的尝试已开始之后才送达的结果，留作凭证")
     )
+    result_pages = models.JSONField(
+        _("已收到的结果分页"),
+        default=dict,
+        blank=True,
+        help_text=_("分页回报的发票查询结果：哪一次尝试、共几页、已收到的各页收下和未收下的发票数"),
+    )
     batch = models.ForeignKey(
         "scheduling.Batch",
         verbose_name=_("批量任务"),

@@ -37,7 +37,7 @@ from apps.periods.models import Period
 from apps.periods.rules import window_opens
 from config.celery import app as celery_app
 
-from .errors import DEVICE_LOCKED, NEVER, OUTSIDE_WINDOW, RETRY, error_info
+from .errors import DEVICE_LOCKED, NEVER, OUTSIDE_WINDOW, RESULT_TOO_LARGE, RETRY, error_info
 from .models import ACTIVE_STATES, NOT_STARTED_STATES, Job, JobKind, JobState, Origin
 from .rules import refusal_reason
 
@@ -55,6 +55,10 @@ class NotFound(Exception):
 
 class NotClaimable(Exception):
     """Not queued, or another attempt: 409."""
+
+
+class Unreadable(Exception):
+    """A result that reads, yet not for this job (a page of another kind's result, another page count): 400."""
 
 
 # --- asking for jobs ---------------------------------------------------------------------------
@@ -414,7 +418,16 @@ def _accept_results(agent, results: dict[int, dict]) -> dict[int, Job | Exceptio
         # not applied already (the job then failed it and retried): a replayed copy changes nothing.
         late = attempt == job.attempts - 1 and job.state == JobState.QUEUED and not _reported(job.result, attempt)
         if late or (attempt == job.attempts and job.state == JobState.RUNNING):
-            _apply_result(job, agent, result, late, audits)
+            counted = None
+            if "page" in result:
+                try:
+                    counted = _take_page(job, result)
+                except Unreadable as error:
+                    outcome[job_id] = error
+                    continue
+                if counted is None:  # pages still to come: the job runs on
+                    continue
+            _apply_result(job, agent, result, late, audits, counted)
             if job.batch_id:
                 progressed.add(job.batch_id)
         elif _reported(job.result, attempt):
@@ -425,6 +438,50 @@ def _accept_results(agent, results: dict[int, dict]) -> dict[int, Job | Exceptio
     for batch_id in progressed:
         transaction.on_commit(partial(events.batch_progressed, batch_id))
     return outcome
+
+
+def _take_page(job: Job, result: dict) -> tuple[int, int] | None:
+    """Keeps the invoices of one page of a paged 发票查询 result and notes the page on the job;
+    once every page of the attempt is in, returns what all of them kept and could not read
+    (docs/agent-protocol.md). A page taken before changes nothing."""
+    attempt, page, pages = result["attempt"], result["page"], result["pages"]
+    if job.kind != JobKind.QUERY_INVOICES:
+        raise Unreadable(f"job {job.pk} is a {job.kind}: only a 发票查询 result comes in pages")
+    taken = job.result_pages if job.result_pages.get("attempt") == attempt else {}
+    if taken.get("pages", pages) != pages:
+        raise Unreadable(f"job {job.pk} attempt {attempt} comes in {taken['pages']} pages, not {pages}")
+    received = dict(taken.get("received", {}))
+    if str(page) not in received:
+        received[str(page)] = record_invoices(job, result.get("invoices") or [], clock.now())
+        job.result_pages = {"attempt": attempt, "pages": pages, "received": received}
+        Job.objects.filter(pk=job.pk).update(result_pages=job.result_pages)
+    if len(received) < pages:
+        return None
+    return sum(kept for kept, _ in received.values()), sum(rejected for _, rejected in received.values())
+
+
+def fail_too_large(agent, refused: dict[int, tuple[int, int]], limit: int) -> None:
+    """Results the site refused for carrying more than `limit` invoices (job id → (attempt, how
+    many)): each fails its attempt for good with RESULT_TOO_LARGE, instead of the job running until
+    its lease ends while the agent sends the result again and again."""
+    with transaction.atomic():
+        jobs = _locked_jobs(agent, refused)
+        audits: list = []
+        for job_id, (attempt, count) in refused.items():
+            job = jobs.get(job_id)
+            if job is None or job.state != JobState.RUNNING or job.attempts != attempt:
+                continue
+            message = _("前置机回报了 %(n)d 张发票，网站每个结果（或每页）最多接收 %(limit)d 张") % {
+                "n": count,
+                "limit": limit,
+            }
+            audit = partial(_audit_into, audits, agent, job.device)
+            fail(job, RESULT_TOO_LARGE, now=clock.now(), message=message, audit=audit)
+        log.record_many(audits)
+
+
+def _audit_into(audits: list, agent, device: Device, action: Action, obj, **details) -> None:
+    audits.append(_agent_event(action, obj, agent, device, **details))
 
 
 def _reported(stored: dict | None, attempt: int) -> bool:
@@ -473,15 +530,16 @@ def _locked_jobs(agent, ids, only: tuple[str, ...] = ()) -> dict[int, Job]:
     return jobs
 
 
-def _apply_result(job: Job, agent, result: dict, late: bool, audits: list) -> None:
+def _apply_result(
+    job: Job, agent, result: dict, late: bool, audits: list, counted: tuple[int, int] | None = None
+) -> None:
     """One attempt's result moves its job, the device's reading and health, and the period; the
-    audit events it makes are added to `audits`, written with the batch's."""
+    audit events it makes are added to `audits`, written with the batch's. `counted`: what the
+    pages of a paged result kept and could not read (_take_page), their invoices already kept."""
     now = clock.now()
     device = job.device
     attempt = result["attempt"]
-
-    def audit(action, obj, **details):
-        audits.append(_agent_event(action, obj, agent, device, **details))
+    audit = partial(_audit_into, audits, agent, device)
 
     # A late result takes the job back to the attempt that did the work; the message sent for the
     # newer attempt then finds the job no longer queued, and is refused at its claim.
@@ -507,7 +565,11 @@ def _apply_result(job: Job, agent, result: dict, late: bool, audits: list) -> No
     }
     if result.get("outcome") == "succeeded":
         if job.kind == JobKind.QUERY_INVOICES:  # the answer is the invoices: kept, counted on the job
-            stored["invoices"], stored["invoices_rejected"] = record_invoices(job, result.get("invoices") or [], now)
+            if counted is None:
+                counted = record_invoices(job, result.get("invoices") or [], now)
+            else:
+                stored["pages"] = result["pages"]
+            stored["invoices"], stored["invoices_rejected"] = counted
         job.move(
             JobState.SUCCEEDED,
             **back,

@@ -11,6 +11,7 @@ from rest_framework.decorators import api_view, authentication_classes, parser_c
 from rest_framework.response import Response
 
 from apps.core import clock
+from apps.invoices.services import MAX_INVOICES_PER_RESULT, MAX_RESULT_PAGES
 
 from .. import services
 from ..auth import AgentTokenAuthentication, IsAgent
@@ -42,6 +43,8 @@ def describe(agent: Agent) -> dict:
         "queue": agent.queue_name,
         "lease_seconds": settings.QINGKA_JOB_LEASE_SECONDS,
         "partial_heartbeats": True,  # agents from 0.3 send them only to a site that says so
+        # agents from 0.4 send a bigger 发票查询 result in pages of this many invoices only to a site that says so
+        "result_pages": {"invoices": MAX_INVOICES_PER_RESULT, "pages": MAX_RESULT_PAGES},
     }
 
 

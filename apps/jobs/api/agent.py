@@ -1,6 +1,7 @@
 """The agent's calls about jobs: claim them, report their results."""
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -8,7 +9,7 @@ from rest_framework.response import Response
 
 from apps.core.months import format_month
 from apps.devices.api.agent import agent_view
-from apps.invoices.services import MAX_INVOICES_PER_RESULT
+from apps.invoices.services import MAX_INVOICES_PER_RESULT, MAX_RESULT_PAGES
 
 from .. import pipeline
 
@@ -26,10 +27,36 @@ class Result(serializers.Serializer):
     message = serializers.CharField(allow_blank=True, allow_null=True, required=False)
     monitoring = serializers.DictField(allow_null=True, required=False)
     invoices = serializers.ListField(
-        child=serializers.JSONField(), required=False, allow_null=True, max_length=MAX_INVOICES_PER_RESULT
+        child=serializers.JSONField(),
+        required=False,
+        allow_null=True,
+        max_length=MAX_INVOICES_PER_RESULT,
+        error_messages={"max_length": gettext_lazy("一个结果（或一页）最多 {max_length} 张发票，更多的须分页回报")},
     )
+    # A 发票查询 result with more invoices than one result takes comes in numbered pages (docs/agent-protocol.md).
+    page = serializers.IntegerField(min_value=1, max_value=MAX_RESULT_PAGES, required=False)
+    pages = serializers.IntegerField(min_value=1, max_value=MAX_RESULT_PAGES, required=False)
     started_at = serializers.CharField(allow_null=True, required=False)
     finished_at = serializers.CharField(allow_null=True, required=False)
+
+    def validate(self, attrs):
+        if ("page" in attrs) != ("pages" in attrs):
+            raise ValidationError({"pages": [_("page 与 pages 须一起给出")]})
+        if "page" in attrs and attrs["page"] > attrs["pages"]:
+            raise ValidationError({"page": [_("页码不能大于总页数")]})
+        if "page" in attrs and attrs["outcome"] != "succeeded":
+            raise ValidationError({"outcome": [_("只有成功的结果才分页回报")]})
+        return attrs
+
+
+def too_large(item) -> tuple[int, int] | None:
+    """(attempt, invoices) of a result refused for holding more invoices than one result takes."""
+    if not isinstance(item, dict) or not isinstance(item.get("attempt"), int):
+        return None
+    invoices = item.get("invoices")
+    if isinstance(invoices, list) and len(invoices) > MAX_INVOICES_PER_RESULT:
+        return item["attempt"], len(invoices)
+    return None
 
 
 MAX_BATCH = 100  # jobs per claim or result call
@@ -58,6 +85,8 @@ def refusal(error: Exception) -> tuple[int, str]:
         return status.HTTP_404_NOT_FOUND, f"job {error} is not this agent's"
     if isinstance(error, pipeline.NotClaimable):
         return status.HTTP_409_CONFLICT, str(error)
+    if isinstance(error, pipeline.Unreadable):
+        return status.HTTP_400_BAD_REQUEST, str(error)
     return status.HTTP_500_INTERNAL_SERVER_ERROR, "the site failed on this result"
 
 
@@ -103,10 +132,11 @@ def claim_jobs(request):
 @agent_view(["POST"])
 def report_results(request):
     """Reports many results; the answer gives each its status: 200 (applied, or applied before),
-    400 (does not read, with the errors), 404, 409 (no such attempt), 500 (the site failed on it)."""
+    400 (does not read, with the errors), 404, 409 (no such attempt), 500 (the site failed on it).
+    A result refused for too many invoices also fails its job (pipeline.fail_too_large)."""
     body = Results(data=request.data)
     body.is_valid(raise_exception=True)
-    answers, readable = {}, {}
+    answers, readable, oversized = {}, {}, {}
     check = ResultItem()  # one for every item: a serializer made per item copied its fields each time
     for item in body.validated_data["results"]:
         try:
@@ -115,8 +145,12 @@ def report_results(request):
             if not isinstance(item.get("job"), int):
                 raise ValidationError({"results": [_("每个结果都要写明它的任务编号")]}) from None
             answers[item["job"]] = {"job": item["job"], "status": status.HTTP_400_BAD_REQUEST, "detail": error.detail}
+            if oversize := too_large(item):
+                oversized[item["job"]] = oversize
             continue
         readable[result.pop("job")] = result
+    if oversized:
+        pipeline.fail_too_large(request.auth, oversized, MAX_INVOICES_PER_RESULT)
     for job_id, outcome in pipeline.accept_results(request.auth, readable).items():
         if isinstance(outcome, Exception):
             code, detail = refusal(outcome)
@@ -148,7 +182,10 @@ def claim(request, job_id: int):
 def result(request, job_id: int):
     """One result (the call of agents before 0.2; report_results does many)."""
     body = Result(data=request.data)
-    body.is_valid(raise_exception=True)
+    if not body.is_valid():
+        if oversize := too_large(request.data):
+            pipeline.fail_too_large(request.auth, {job_id: oversize}, MAX_INVOICES_PER_RESULT)
+        raise ValidationError(body.errors)
     outcome = pipeline.accept_results(request.auth, {job_id: body.validated_data})[job_id]
     if isinstance(outcome, Exception):
         return refused(outcome)
