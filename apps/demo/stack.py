@@ -86,25 +86,35 @@ def mosquitto() -> str | None:
     return shutil.which("mosquitto") or next((p for p in ("/usr/sbin/mosquitto",) if Path(p).exists()), None)
 
 
+def start_mqtt_broker(supervisor: Supervisor, demo_dir: Path) -> int:
+    """An MQTT broker on a free loopback port, anonymous and without persistence: mosquitto when
+    installed, else amqtt (pure Python, the demo extra); returns its port."""
+    port = free_port()
+    server = mosquitto()
+    if server:
+        conf = demo_dir / "mosquitto.conf"
+        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n")
+        broker = supervisor.start("mosquitto", [server, "-c", str(conf)])
+    else:
+        conf = demo_dir / "amqtt.yaml"
+        conf.write_text(
+            f"listeners:\n  default:\n    type: tcp\n    bind: 127.0.0.1:{port}\n"
+            "plugins:\n  amqtt.plugins.authentication.AnonymousAuthPlugin:\n    allow_anonymous: true\n"
+        )
+        broker = supervisor.start("amqtt", [sys.executable, "-m", "amqtt.scripts.broker_script", "-c", str(conf)])
+    if not answers(lambda: port_answers(port), 20, broker):
+        raise CommandError(f"MQTT 服务器未能启动 (the MQTT broker did not start):\n{broker.log_tail()}")
+    return port
+
+
 def start_mqtt_cabinet(supervisor: Supervisor, demo_dir: Path) -> dict[str, str]:
-    """`demo --cabinet mqtt`: mosquitto on a free loopback port and the cabinet emulator holding the
-    seeded cabinet's devices (mapped by qingka_agent.cabinet_emulator.from_simulated, 60 ports a
-    terminal); returns the agent's settings for the `cabinet` driver (docs/cabinet.md)."""
+    """`demo --cabinet mqtt`: an MQTT broker and the cabinet emulator holding the seeded cabinet's
+    devices (mapped by qingka_agent.cabinet_emulator.from_simulated, 60 ports a terminal); returns
+    the agent's settings for the `cabinet` driver (docs/cabinet.md)."""
     import yaml
     from qingka_agent.cabinet_emulator import from_simulated
 
-    server = mosquitto()
-    if server is None:
-        raise CommandError(
-            "--cabinet mqtt 需要 mosquitto（Debian: apt install mosquitto）。"
-            "--cabinet mqtt needs mosquitto (Debian: apt install mosquitto)."
-        )
-    port = free_port()
-    conf = demo_dir / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n")
-    broker = supervisor.start("mosquitto", [server, "-c", str(conf)])
-    if not answers(lambda: port_answers(port), 20, broker):
-        raise CommandError(f"mosquitto 未能启动 (did not start):\n{broker.log_tail()}")
+    port = start_mqtt_broker(supervisor, demo_dir)
     spec = from_simulated(yaml.safe_load(cabinet_path().read_text(encoding="utf-8")) or {})
     emulated = demo_dir / "cabinet-mqtt.yaml"
     emulated.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
