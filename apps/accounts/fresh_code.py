@@ -14,6 +14,7 @@ from rest_framework import serializers
 from apps.core.text import Text
 
 from . import second_factor
+from .models import User
 
 MISSING = _("请输入验证器应用显示的6位动态验证码")
 WRONG = _("动态验证码不正确或已过期，请重新输入")
@@ -30,26 +31,31 @@ def fresh_code_error(user, code: str) -> str | None:
     return None
 
 
+class CodeField(forms.CharField):
+    def has_changed(self, initial, data) -> bool:
+        return False  # the code confirms a change, it is none: not in changed_data nor audited
+
+
 class FreshCodeFormMixin(forms.Form):
     """Adds 动态验证码 for a user with a factor, checked once the rest of the form is valid (a
     code is used up when accepted: it must not be spent on a submission refused for another
-    field). Takes `user=`, or a `user` class attribute (the admin's forms)."""
+    field). Takes `user=`, or an `acting_user` class attribute (the admin's forms)."""
 
-    code = forms.CharField(
+    code = CodeField(
         label=_("动态验证码"),
         required=False,
         max_length=8,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
         help_text=_("此操作须再次输入验证器应用显示的动态验证码"),
     )
-    user = None
+    acting_user: User  # given as user=, or set on the class
     code_help: Text | None = None  # a form whose submissions ask the code only sometimes says when
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
         if user is not None:
-            self.user = user
-        if not second_factor.has_factor(self.user):
+            self.acting_user = user
+        if not second_factor.has_factor(self.acting_user):
             del self.fields["code"]
         elif self.code_help:
             self.fields["code"].help_text = str(self.code_help)
@@ -61,7 +67,7 @@ class FreshCodeFormMixin(forms.Form):
     def clean(self):
         data = super().clean()
         if "code" in self.fields and not self.errors and self.needs_fresh_code():
-            error = fresh_code_error(self.user, self.cleaned_data.get("code", ""))
+            error = fresh_code_error(self.acting_user, self.cleaned_data.get("code", ""))
             if error:
                 self.add_error("code", error)
         return data

@@ -22,6 +22,7 @@ from apps.audit.models import Action
 from apps.core import clock
 
 from . import second_factor, tokens
+from .fresh_code import FreshCodeFormMixin
 from .models import ApiToken
 from .ratelimit import over_limit
 
@@ -33,7 +34,7 @@ def too_many(request, what):
 # --- API tokens ----------------------------------------------------------------------------------
 
 
-class TokenForm(forms.Form):
+class TokenForm(FreshCodeFormMixin, forms.Form):
     name = forms.CharField(
         label=gettext_lazy("用途"), max_length=64, error_messages={"required": gettext_lazy("请填写用途")}
     )
@@ -43,13 +44,13 @@ class TokenForm(forms.Form):
 @login_required
 def api_tokens(request):
     """GET: the person's tokens. POST: a new one, whose key is shown on this answer only."""
-    form = TokenForm(request.POST or None)
+    form = TokenForm(request.POST or None, user=request.user)
     key = None
     if request.method == "POST" and form.is_valid():
         if over_limit(Action.API_TOKEN_CREATED, settings.QINGKA_API_TOKENS_PER_HOUR, user=request.user):
             return too_many(request, _("创建API令牌"))
         _token, key = tokens.issue(request.user, form.cleaned_data["name"], form.cleaned_data["days"], request)
-        form = TokenForm()
+        form = TokenForm(user=request.user)
     now = clock.now()
     mine: list[Any] = list(ApiToken.objects.filter(user=request.user))  # each given its state to show
     for token in mine:

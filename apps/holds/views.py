@@ -19,7 +19,7 @@ from .services import release
 def release_page(request, pk):
     hold = get_object_or_404(Hold.objects.select_related("device__client", "job"), pk=pk)
     client_for_operation(request.user, hold.device.client)
-    form = ReleaseForm(request.POST or None)
+    form = ReleaseForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

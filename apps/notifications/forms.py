@@ -1,13 +1,16 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.fresh_code import FreshCodeFormMixin
 from apps.accounts.models import User
 
 from .delivery import channel_url_error
 from .models import Event
 
 
-class ChannelForm(forms.Form):
+class ChannelForm(FreshCodeFormMixin, forms.Form):
+    """A new channel; the site will send there, so the second factor is asked again (issue 27)."""
+
     name = forms.CharField(label=_("名称"), max_length=64, error_messages={"required": _("请填写名称")})
     url = forms.CharField(
         label=_("地址"),
@@ -34,9 +37,9 @@ class ChannelForm(forms.Form):
         empty_label=_("事务所（公共渠道）"),
     )
 
-    def __init__(self, *args, for_user=None, **kwargs):
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if not for_user.is_firm_admin:  # staff add channels for themselves only
+        if not self.acting_user.is_firm_admin:  # staff add channels for themselves only
             del self.fields["user"]
 
     def clean_url(self):

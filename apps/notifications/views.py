@@ -31,7 +31,7 @@ def admin_only(request):
 def channels(request):
     if request.method == "POST":
         admin_only(request)
-    form = ChannelForm(request.POST or None, for_user=request.user)
+    form = ChannelForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         owner = data.get("user") if request.user.is_firm_admin else request.user
@@ -53,7 +53,7 @@ def test(request, pk):
         return render(
             request,
             "notifications/channels.html",
-            {"form": ChannelForm(for_user=request.user), "channels": channels_of(request.user)},
+            {"form": ChannelForm(user=request.user), "channels": channels_of(request.user)},
             status=429,
         )
     if services.test_channel(channel, user=request.user):

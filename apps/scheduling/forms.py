@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts import second_factor
+from apps.accounts.fresh_code import FreshCodeFormMixin
 from apps.accounts.models import User
 from apps.clients.models import TaxpayerKind
 from apps.core import clock
@@ -106,21 +106,10 @@ class BatchForm(forms.Form):
         return chosen
 
 
-class ConfirmBatchForm(BatchForm):
+class ConfirmBatchForm(FreshCodeFormMixin, BatchForm):
     """The preview's choice, confirmed; with the second factor on, a fresh code too."""
 
     token = forms.UUIDField(widget=forms.HiddenInput)
-    code = forms.CharField(label=_("动态验证码"), required=False, max_length=8)
-
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.user = user
-
-    def clean_code(self):
-        code = self.cleaned_data.get("code", "")
-        if second_factor.has_factor(self.user) and second_factor.check_code(self.user, code) is None:
-            raise forms.ValidationError(_("动态验证码不正确或已过期，请重新输入"))
-        return code
 
 
 class ReturnsUploadForm(forms.Form):

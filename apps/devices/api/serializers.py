@@ -1,11 +1,14 @@
 from rest_framework import serializers
 
+from apps.accounts.fresh_code import FreshCodeSerializerMixin
 from apps.clients.models import Client
 
 from ..models import Device
 
 
-class DeviceSerializer(serializers.ModelSerializer):
+class DeviceSerializer(FreshCodeSerializerMixin, serializers.ModelSerializer):
+    """Setting a password asks the second factor again (`otp`; issue 27, holds/forms.ReleaseForm)."""
+
     certificate_password = serializers.CharField(
         write_only=True, required=False, allow_blank=True, style={"input_type": "password"}
     )
@@ -36,6 +39,7 @@ class DeviceSerializer(serializers.ModelSerializer):
             "monitored_at",
             "cycle_state",
             "created_at",
+            "otp",
         ]
         read_only_fields = ["present", "busy", "last_seen_at", "monitoring", "monitored_at", "created_at"]
 
@@ -49,6 +53,9 @@ class DeviceSerializer(serializers.ModelSerializer):
         if request is not None and request.user.is_authenticated:
             fields["client"].queryset = Client.objects.visible_to(request.user)  # type: ignore[attr-defined]  # a PrimaryKeyRelatedField
         return fields
+
+    def needs_fresh_code(self, attrs) -> bool:
+        return bool(attrs.get("certificate_password") or attrs.get("device_password"))
 
     def update(self, instance, validated_data):
         # Passwords are write-only: leaving one out (or blank) keeps the stored one.

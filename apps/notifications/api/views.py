@@ -1,5 +1,6 @@
 from rest_framework import mixins, serializers, viewsets
 
+from apps.accounts.fresh_code import FreshCodeSerializerMixin
 from apps.accounts.models import User
 from apps.accounts.permissions import FirmAdminOnly
 
@@ -8,7 +9,7 @@ from ..delivery import channel_url_error
 from ..models import Channel, Event
 
 
-class ChannelSerializer(serializers.ModelSerializer):
+class ChannelSerializer(FreshCodeSerializerMixin, serializers.ModelSerializer):
     url = serializers.CharField(write_only=True, max_length=2000, help_text="secret: stored encrypted, never returned")
     masked_url = serializers.CharField(read_only=True)
     events = serializers.ListField(
@@ -23,7 +24,7 @@ class ChannelSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Channel
-        fields = ["id", "name", "url", "masked_url", "events", "user", "broken", "created_at"]
+        fields = ["id", "name", "url", "masked_url", "events", "user", "broken", "created_at", "otp"]
         read_only_fields = ["created_at"]
 
     def validate_url(self, value):
