@@ -19,6 +19,9 @@ TEST_REDIS_URL = _test_redis_url()
 def pytest_configure(config):
     from config.celery import app as celery_app
 
+    # pytest-xdist's marker, known also when it is not loaded (-p no:xdist, --strict-markers)
+    config.addinivalue_line("markers", "xdist_group(name): runs on one xdist worker with the others of its group")
+
     settings.REDIS_URL = settings.CELERY_BROKER_URL = TEST_REDIS_URL
     settings.RQ_QUEUES = {"default": {"URL": TEST_REDIS_URL, "DEFAULT_TIMEOUT": 600}}
     celery_app.conf.broker_url = TEST_REDIS_URL
@@ -95,15 +98,12 @@ def default_language():
     translation.activate(settings.LANGUAGE_CODE)
 
 
-@pytest.fixture
-def short_tmp_path():
-    """A fresh directory with a short path, for a demo's var dir: the embedded PostgreSQL's Unix
-    socket (var/pg/socket/.s.PGSQL.5432) must stay under 104 bytes, which pytest's own temporary
-    paths (…/popen-gw1/test_<long name>0/…) do not under xdist."""
-    import shutil
-    import tempfile
-    from pathlib import Path
+@pytest.fixture(scope="session")
+def live_demo():
+    """The live demo (tests/e2e/live_demo.py) that the tests marked SHARED_DEMO share: started on
+    first use, stopped with Ctrl-C at the end of the session and checked to stop cleanly."""
+    from tests.e2e.live_demo import SharedDemo, short_directory
 
-    path = Path(tempfile.mkdtemp(prefix="qk-"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+    with short_directory() as base, SharedDemo(base) as demo:
+        yield demo
+        demo.stop_and_check()

