@@ -17,14 +17,14 @@ from apps.autopilot.models import Autopilot, stalled
 from apps.clients.models import Client
 from apps.core.health import sweep_stale_cached
 from apps.core.months import add_months, format_month
-from apps.devices.models import Agent, Device
+from apps.devices.models import Agent, Device, Health
 from apps.filing_calendar.models import is_provisional
 from apps.filing_calendar.services import years_awaiting_table
 from apps.holds.models import Hold, HoldReason
 from apps.jobs.errors import DEVICE_LOCKED, PASSWORD_CODES, error_info
 from apps.jobs.models import Job, JobState
 from apps.notifications.models import BROKEN_AFTER_FAILURES, Channel
-from apps.periods.models import Period, acting_month, working_month
+from apps.periods.models import Period, acting_month, digital_q, working_month
 from apps.periods.queries import clients_for_month
 from apps.periods.rules import FINISHED, REMEDIES, PeriodStatus
 
@@ -44,6 +44,8 @@ class Kind:
     RETURN_DUE = "return_due"
     CHANNEL_BROKEN = "channel_broken"
     DEADLINES_MISSING = "deadlines_missing"
+    OFFLINE_INVOICES = "offline_invoices"
+    DEREGISTER = "deregister"
 
 
 KIND_LABELS = {
@@ -58,6 +60,8 @@ KIND_LABELS = {
     Kind.RETURN_DUE: gettext_lazy("临近截止仍未记录申报"),
     Kind.CHANNEL_BROKEN: gettext_lazy("通知渠道发送失败"),
     Kind.DEADLINES_MISSING: gettext_lazy("征期尚未录入"),
+    Kind.OFFLINE_INVOICES: gettext_lazy("离线发票临近上传截止"),
+    Kind.DEREGISTER: gettext_lazy("设备待注销"),
 }
 ORDER = list(KIND_LABELS)
 
@@ -97,6 +101,8 @@ def rows_for(user, now: dt.datetime) -> list[Row]:
         + _returns_due(user, now)
         + _channels_broken(user)
         + _deadlines_missing(user, today)
+        + _offline_invoices(clients, now)
+        + _deregister(clients, now)
     )
     rows.sort(key=lambda row: (ORDER.index(row.kind), _sortable(row.since)))
     return rows
@@ -176,11 +182,10 @@ def _failed(clients) -> list[Row]:
 
 def _near_lock(user, now: dt.datetime) -> list[Row]:
     today = timezone.localdate(now)
-    unfinished = clients_for_month(user, acting_month(now), now).exclude(
-        status_code__in=(*FINISHED, PeriodStatus.LOCKED)
-    )
+    month = acting_month(now)
+    unfinished = clients_for_month(user, month, now).exclude(status_code__in=(*FINISHED, PeriodStatus.LOCKED))
     devices = (
-        Device.objects.in_service()
+        Device.objects.in_service(month)
         .filter(
             client__in=unfinished.values("pk"),
             lock_date__gte=today,
@@ -203,9 +208,15 @@ def _near_lock(user, now: dt.datetime) -> list[Row]:
 
 
 def _missing(clients, today: dt.date) -> list[Row]:
-    if not in_filing_season(today, working_month(today)):
+    """Devices the working period needs, not plugged in: not a retired device's, nor a 数电 client's."""
+    working = working_month(today)
+    if not in_filing_season(today, working):
         return []
-    devices = Device.objects.in_service().filter(client__in=clients, present=False).select_related("client__staff")
+    devices = (
+        Device.objects.in_service(working)
+        .filter(client__in=clients.exclude(digital_q("pk", working)), present=False)
+        .select_related("client__staff")
+    )
     return [
         Row(
             Kind.MISSING,
@@ -317,3 +328,58 @@ def _deadlines_missing(user, today: dt.date) -> list[Row]:
         )
         for year in years_awaiting_table(today)
     ]
+
+
+OFFLINE_WARNING_DAYS = 2  # offline invoices still on a device this close to its 上传截止日期
+
+
+def _offline_invoices(clients, now: dt.datetime) -> list[Row]:
+    """Invoices issued offline and still only on the device (offline_pending) from two days before its
+    上传截止日期 (scjzrq): past it the device stops invoicing (246) and its 抄报 fails."""
+    today = timezone.localdate(now)
+    devices = (
+        Device.objects.in_service(acting_month(now))
+        .filter(client__in=clients, monitoring__offline_pending__gt=0)
+        .select_related("client__staff")
+    )
+    rows = []
+    for device in devices:
+        deadline = device.monitoring_date("scjzrq")
+        if deadline is None or today < deadline - dt.timedelta(days=OFFLINE_WARNING_DAYS):
+            continue
+        rows.append(
+            Row(
+                Kind.OFFLINE_INVOICES,
+                deadline - dt.timedelta(days=OFFLINE_WARNING_DAYS),
+                _("%(n)s 张离线发票尚未上传，上传截止日期 %(day)s")
+                % {"n": device.monitoring["offline_pending"], "day": deadline},
+                _("发起“上传离线发票”（自动清卡在抄报前也会上传）；过了截止日期设备将不能开票"),
+                device.client,
+                device,
+                {"open": device.client},
+            )
+        )
+    return rows
+
+
+def _deregister(clients, now: dt.datetime) -> list[Row]:
+    """Devices a switch to 数电 retired, not yet marked 已注销: the bureau cancels a device once its last
+    period (the month before the switch) is done."""
+    devices = Device.objects.filter(
+        client__in=clients, health=Health.RETIRED, retired_from__isnull=False, deregistered_at__isnull=True
+    ).select_related("client__staff")
+    rows = []
+    for device in devices:
+        retired_from = device.retired_from
+        assert retired_from is not None, "filtered on it"
+        last = add_months(retired_from, -1)
+        period = Period.objects.filter(client=device.client, month=last).first()
+        done = period is not None and period.status(now) in FINISHED
+        texts = {"device": device, "month": format_month(retired_from), "last": format_month(last)}
+        if done:
+            reason = _("%(month)s 起改用数电，最后一期 %(last)s 已完成：%(device)s 须到税务机关注销") % texts
+        else:
+            reason = _("%(month)s 起改用数电：%(device)s 完成最后一期 %(last)s 的抄报清卡后，须到税务机关注销") % texts
+        remedy = _("到主管税务机关办理设备注销后，选择“已注销”")
+        rows.append(Row(Kind.DEREGISTER, retired_from, reason, remedy, device.client, device, {"deregister": device}))
+    return rows

@@ -53,6 +53,7 @@ class Facts:
     busy: bool  # a job of any kind is under way on it
     failed_needs_person: bool  # the cycle's last try of this kind for this period failed for good
     succeeded: frozenset[str] = frozenset()  # kinds of this device's jobs for the period that succeeded
+    read_today: bool = False  # a 读取状态 was made for it today, whatever its reading brought
 
 
 def already_done(kind: str, succeeded: frozenset[str]) -> bool:
@@ -140,7 +141,9 @@ def work_for(period: Period, now: dt.datetime, tolerance: Decimal, unlock_policy
 def period_kind(status: PeriodStatus, period: Period) -> str | None:
     """The job the period calls for on its client's devices (prefetched on period.client)."""
     if status == PeriodStatus.SUMMARY_DUE:
-        return summary_kind(period, sum(1 for device in period.client.devices.all() if in_service(device)))
+        return summary_kind(
+            period, sum(1 for device in period.client.devices.all() if in_service(device, period.month))
+        )
     if status in READY_TO_CLEAR:
         return JobKind.CLEAR
     return None
@@ -171,7 +174,7 @@ def decide(
     device: Device, work: Work | None, facts: Facts, now: dt.datetime, autopilot: Autopilot, season: bool
 ) -> Wanted | Skipped:
     """The one job this device should get now, or why it gets none."""
-    if not in_service(device):
+    if not in_service(device, work.period.month if work is not None else None):
         return Skipped(Skip.DEVICE)
     due = _due(device, work, facts, now, season)
     if isinstance(due, Skipped):
@@ -181,7 +184,8 @@ def decide(
     if not autopilot.work_in_last_hour and near_lock(device, now):
         return Skipped(Skip.LAST_HOUR, due.kind)
     # The period's half of rules.refusal_reason was asked once in work_for; here, the device's.
-    if refusal_reason(due.kind, device, None, now, hold_reason=facts.hold_reason, has_active_job=False):
+    month = due.period.month if due.period is not None else None
+    if refusal_reason(due.kind, device, None, now, hold_reason=facts.hold_reason, has_active_job=False, month=month):
         return Skipped(device_skip(device, facts.hold_reason), due.kind)
     return due
 
@@ -209,7 +213,9 @@ def _due(device: Device, work: Work | None, facts: Facts, now: dt.datetime, seas
         return Skipped(Skip.LOCKED if work.status == PeriodStatus.LOCKED else Skip.RECONCILE)
     else:
         return Wanted(work.kind, device, work.period)
-    stale = device.monitored_at is None or timezone.localdate(device.monitored_at) < timezone.localdate(now)
+    stale = not facts.read_today and (
+        device.monitored_at is None or timezone.localdate(device.monitored_at) < timezone.localdate(now)
+    )
     return Wanted(JobKind.READ_STATUS, device) if season and stale else skipped
 
 
@@ -238,7 +244,7 @@ def run_pass(now: dt.datetime, autopilot: Autopilot) -> dict[str, int]:
             "invoicing_modes",
             Prefetch(
                 "devices",
-                Device.objects.in_service()
+                Device.objects.in_service(months[0] if months else None)  # and those serving a straggler
                 .defer(*Device.SECRET_FIELDS)  # never decrypted for deciding
                 .annotate(hold_reason=active_hold_reason())
                 .order_by("sub_number"),
@@ -253,6 +259,7 @@ def run_pass(now: dt.datetime, autopilot: Autopilot) -> dict[str, int]:
     failed = _failed_needing_a_person(months)
     succeeded = _succeeded(months)
     season = in_filing_season(today, working)
+    read_today = _read_on(today)
     outcome = Outcome()
     outcome.skip(Skipped(Skip.EXCLUDED), Exclusion.objects.filter(client__active=True).count())
     wanted = []
@@ -270,6 +277,7 @@ def run_pass(now: dt.datetime, autopilot: Autopilot) -> dict[str, int]:
                 busy=device.pk in busy,
                 failed_needs_person=work is not None and (device.pk, work.period.pk) in failed,
                 succeeded=succeeded.get((device.pk, work.period.pk), frozenset()) if work else frozenset(),
+                read_today=device.pk in read_today,
             )
             choice = decide(device, work, facts, now, autopilot, season)
             if isinstance(choice, Skipped):
@@ -312,6 +320,13 @@ def _failed_needing_a_person(months: list[dt.date]) -> set[tuple[int, int]]:
         .exclude(Exists(released_since))
         .values_list("device_id", "period_id")
     )
+
+
+def _read_on(day: dt.date) -> set[int]:
+    """Devices given a 读取状态 on `day`: a reading with nothing new leaves monitored_at as it was
+    (devices/services.record_readings), so monitored_at alone asked for the day's read on every pass."""
+    since = dt.datetime.combine(day, dt.time(), SHANGHAI)
+    return set(Job.objects.filter(kind=JobKind.READ_STATUS, created_at__gte=since).values_list("device_id", flat=True))
 
 
 def _succeeded(months: list[dt.date]) -> dict[tuple[int, int], frozenset[str]]:

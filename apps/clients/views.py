@@ -27,9 +27,9 @@ from apps.holds.models import Hold
 from apps.jobs import pipeline
 from apps.jobs.errors import error_info
 from apps.jobs.models import Job, JobKind
-from apps.jobs.rules import period_reason
+from apps.jobs.rules import filed_before_summary, period_reason
 from apps.periods.models import Period, working_month
-from apps.periods.rules import REMEDIES
+from apps.periods.rules import REMEDIES, PeriodStatus
 from apps.periods.services import confirm_reconciliation, record_return_filed
 from apps.sharing.models import DAYS_CHOICES, DEFAULT_DAYS
 
@@ -76,6 +76,7 @@ def detail(request, pk):
             "acting_lock_estimated": acting.lock_is_estimate(now),
             "acting_deadline_provisional": is_provisional(acting.month, acting.deadline),
             "reconciliation": acting.reconciliation(tolerance),
+            "filed_before_summary": None if acting_status == PeriodStatus.DONE else filed_before_summary(acting),
             "is_straggler": acting.month != month,
             "can_operate": can_operate,
             "share_days": DAYS_CHOICES,

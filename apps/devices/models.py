@@ -23,16 +23,24 @@ class Health(models.TextChoices):
     RETIRED = "retired", _("已停用")
 
 
-def in_service(device: "Device") -> bool:
+def in_service(device: "Device", month: dt.date | None = None) -> bool:
     """A device the client still uses: every device but a retired one (已停用) is counted for the
-    client's period, its status, its jobs and the counts. DeviceQuerySet.in_service() is the same
-    rule in SQL; in_service_q() the same rule through a join (docs/domain.md, "Devices in service")."""
-    return device.health != Health.RETIRED
+    client's period, its status, its jobs and the counts. `month`: for the work of that period, where
+    a device retired from a later month (Device.retired_from: the client went 数电) still serves.
+    DeviceQuerySet.in_service() is the same rule in SQL; in_service_q() the same rule through a join
+    (docs/domain.md, "Devices in service")."""
+    if device.health != Health.RETIRED:
+        return True
+    return month is not None and device.retired_from is not None and month < device.retired_from
 
 
-def in_service_q(prefix: str = "") -> models.Q:
-    """in_service() as a condition on `prefix`health, e.g. in_service_q("devices__") from a client."""
-    return ~models.Q(**{f"{prefix}health": Health.RETIRED})
+def in_service_q(prefix: str = "", month=None) -> models.Q:
+    """in_service() as a condition on `prefix`health, e.g. in_service_q("devices__") from a client;
+    `month` a date or an expression (OuterRef("month"))."""
+    condition = ~models.Q(**{f"{prefix}health": Health.RETIRED})
+    if month is not None:
+        condition |= models.Q(**{f"{prefix}retired_from__gt": month})
+    return condition
 
 
 def locked_q(today: dt.date, prefix: str = "") -> models.Q:
@@ -47,9 +55,10 @@ def lock_known_q(prefix: str = "") -> models.Q:
 
 
 class DeviceQuerySet(models.QuerySet):
-    def in_service(self) -> "DeviceQuerySet":
-        """The devices in_service() keeps: retired ones (已停用) left out."""
-        return self.filter(in_service_q())
+    def in_service(self, month=None) -> "DeviceQuerySet":
+        """The devices in_service() keeps: retired ones (已停用) left out, but for `month`'s work those
+        retired from a later month."""
+        return self.filter(in_service_q(month=month))
 
     def locked(self, today: dt.date) -> "DeviceQuerySet":
         """Devices that say they are locked on `today` (rules.device_locked), in service or not."""
@@ -167,6 +176,15 @@ class Device(models.Model):
     device_password = EncryptedTextField(_("设备口令"), blank=True)
     simulated = models.BooleanField(_("模拟设备"), default=False)
     health = models.CharField(_("健康状况"), max_length=16, choices=Health.choices, default=Health.GOOD)
+    retired_from = models.DateField(
+        _("停用起始月份"),
+        null=True,
+        blank=True,
+        help_text=_("客户转为数电时设定：从这个所属月份起不再使用，之前各期仍用它抄报清卡"),
+    )
+    deregistered_at = models.DateTimeField(
+        _("已注销"), null=True, blank=True, help_text=_("在税务机关办理注销的时间（由人员标记）")
+    )
     # Set by the system from the agent's reports.
     present = models.BooleanField(_("在位"), default=False, editable=False)
     busy = models.BooleanField(_("占用中"), default=False, editable=False)

@@ -14,9 +14,10 @@ from django.db import transaction
 
 from apps.audit import log
 from apps.audit.models import Action
+from apps.core import clock
 from apps.core.bulk import update_rows
 
-from .models import Agent, Device, InventoryRow, Reading
+from .models import Agent, Device, Health, InventoryRow, Reading
 from .monitoring import digest, normalise
 
 SEEN_EVERY = dt.timedelta(seconds=60)  # last_seen_at is rewritten at most this often
@@ -255,3 +256,16 @@ def approve_move(device: Device, user, request=None) -> bool:
     if listed:  # the holder's heartbeats will not find it "appeared" now: its arrival is told here
         _present_event(device, holder, listed.slot, listed.simulated, holder.hostname).save()
     return True
+
+
+def mark_deregistered(device: Device, *, user, request=None) -> bool:
+    """已注销: the device a switch to 数电 retired is cancelled at the bureau; False (nothing written)
+    for any other device. Audited."""
+    now = clock.now()
+    marked = Device.objects.filter(
+        pk=device.pk, health=Health.RETIRED, retired_from__isnull=False, deregistered_at__isnull=True
+    ).update(deregistered_at=now)
+    if marked:
+        device.deregistered_at = now
+        log.record(Action.DEVICE_DEREGISTERED, device, user=user, request=request, after={"deregistered_at": now})
+    return bool(marked)

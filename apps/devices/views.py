@@ -20,6 +20,7 @@ from apps.jobs.errors import error_info
 from apps.jobs.models import Job, JobKind, JobState
 
 from .models import Device
+from .services import mark_deregistered
 
 HISTORY = 100
 JOBS = 50
@@ -99,4 +100,20 @@ def power_cycle(request, pk):
         messages.error(request, _("未能重新上电：%(reason)s") % {"reason": exc.reason})
     else:
         messages.success(request, _("已发起重新上电：前置机将重启该设备的 USB 端口，然后读取设备状态"))
+    return redirect("devices:detail", device.pk)
+
+
+@login_required
+@require_POST
+def deregistered(request, pk):
+    """已注销: a person cancelled at the bureau a device the client no longer uses (its client went 数电):
+    its reminder in 需要处理 goes away. 管理员 and the client's 会计; audited."""
+    device = get_object_or_404(Device.objects.select_related("client"), pk=pk)
+    client_for_operation(request.user, device.client)
+    if mark_deregistered(device, user=request.user, request=request):
+        messages.success(request, _("已标记 %(device)s 在税务机关注销") % {"device": device})
+    else:
+        messages.error(request, _("只能标记已停用（转为数电）且尚未注销的设备"))
+    if request.POST.get("back") == "attention":
+        return redirect("attention:list")
     return redirect("devices:detail", device.pk)

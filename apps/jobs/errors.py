@@ -12,6 +12,7 @@ NEVER = "never"  # needs a person; retrying can do harm (passwords!) or cannot h
 DEVICE_LOCKED = "DEVICE_LOCKED"  # the device is past its 开票截止日期 (248, 0x09d109)
 OUTSIDE_WINDOW = "OUTSIDE_WINDOW"  # too early: retried when the window opens (pipeline.fail)
 RESULT_TOO_LARGE = "RESULT_TOO_LARGE"  # a result the site cannot take whole: more invoices than a page holds
+FILED_BEFORE_SUMMARY = "FILED_BEFORE_SUMMARY"  # 先申报后抄报: refused by the site before any clear (rules.py)
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,12 @@ _CATALOGUE = [
         "OUTSIDE_WINDOW",
         _("当前时间不在允许范围内"),
         _("抄报须在次月1日00:05之后、征期之内进行；系统在抄报期开始时自动重试"),
+        NEVER,
+    ),
+    DeviceErrorInfo(
+        "FILED_BEFORE_SUMMARY",
+        _("先申报后抄报：申报早于本期抄报"),
+        _("作废申报 → 抄报 → 重新申报，记录新的申报日期后再清卡"),
         NEVER,
     ),
     DeviceErrorInfo("TRANSFER_FAILED", _("数据传输失败"), _("检查前置机网络，系统将自动重试"), RETRY),

@@ -694,7 +694,7 @@ def _update_period(job: Job, audit) -> None:
     is the devices' own word (Device.lock_state)."""
     period = job.period
     assert period is not None, "called for jobs with a period only"
-    devices = list(Device.objects.filter(client_id=job.device.client_id).in_service())
+    devices = list(Device.objects.filter(client_id=job.device.client_id).in_service(period.month))
     succeeded = job.state == JobState.SUCCEEDED
     summary = (job.device.monitoring or {}).get("summary")
     if succeeded and job.kind in SUMMARY_KINDS and summary and not job.already_done:

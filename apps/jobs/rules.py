@@ -10,11 +10,12 @@ from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import FirmSettings
 from apps.core.text import Text
-from apps.devices.models import Device, Health
+from apps.devices.models import Device, Health, in_service
 from apps.holds.models import HoldReason
 from apps.periods.models import Period
 from apps.periods.rules import READY_TO_CLEAR, PeriodStatus
 
+from .errors import FILED_BEFORE_SUMMARY, error_info
 from .models import JobKind
 
 HOLD_REASONS: dict[str, Text] = {
@@ -53,6 +54,7 @@ def period_reason(
     if period.digital:
         return _("数电：本期不使用税控设备，无需抄报清卡")
     status = status or period.status(now)
+    unlocking = False  # a locked device's one try: its late return comes before the 逾期抄报 by necessity
     if status == PeriodStatus.DONE:
         return _("本期已完成")
     if status == PeriodStatus.LOCKED:
@@ -62,7 +64,7 @@ def period_reason(
             return _("设备已锁死，须先到税务机关处理")
         if not period.client.unlocks_online(unlock_policy):
             return _("设备已锁死，按设置须到大厅：请携带设备到办税服务厅处理，处理后解除暂停")
-        status = period.unlocked_status(now)
+        status, unlocking = period.unlocked_status(now), True
         if period.return_required and period.return_filed_on is None:
             return _("设备已锁死且逾期未申报：请先补办申报并记录，再尝试远程逾期抄报、清卡")
     if status == PeriodStatus.NOT_OPEN:
@@ -74,9 +76,11 @@ def period_reason(
         return None
     # 清卡 and 抄报并清卡: the return must be filed before the bureau gives the clear cipher.
     if period.return_required and period.return_filed_on is None:
-        if status == PeriodStatus.RETURN_OVERDUE:
+        if timezone.localdate(now) > period.deadline:  # whatever the status shows first (待抄报 …)
             return _("逾期未申报：请先补办申报并记录，申报后才能清卡")
         return _("未完成申报（待申报），申报后才能清卡")
+    if not unlocking and (refused := filed_before_summary(period)):
+        return refused
     if kind == JobKind.CLEAR and status not in READY_TO_CLEAR:
         return _("尚未抄报，请选择“抄报并清卡”")
     if period.declared_sales is None and period.declared_tax is None:
@@ -99,9 +103,26 @@ def period_reason(
     }
 
 
-def unschedulable_reason(device: Device) -> str | None:
-    """Why no job can reach this device's hardware now, or None."""
-    if device.health != Health.GOOD:
+def filed_before_summary(period: Period) -> str | None:
+    """先申报后抄报: the return recorded for `period` is dated before the period's 抄报 (Period.summary_day).
+    The bureau compares the return with the 抄报's invoices, so the clear would fail; the refusal is
+    the catalogue's FILED_BEFORE_SUMMARY, with its remedy (docs/domain.md, checks before a device is touched)."""
+    summary_on = period.summary_day()
+    if period.return_filed_on is None or summary_on is None or period.return_filed_on >= summary_on:
+        return None
+    info = error_info(FILED_BEFORE_SUMMARY)
+    return _("%(message)s（申报 %(filed)s，抄报 %(summary)s），清卡不会通过：%(remedy)s") % {
+        "message": info.message,
+        "filed": period.return_filed_on,
+        "summary": summary_on,
+        "remedy": info.remedy,
+    }
+
+
+def unschedulable_reason(device: Device, month: dt.date | None = None) -> str | None:
+    """Why no job can reach this device's hardware now, or None. `month`: the period of the job, which
+    a device retired from a later month still serves (in_service)."""
+    if device.health != Health.GOOD and not (device.health == Health.RETIRED and in_service(device, month)):
         return _("设备健康状况为“%(health)s”") % {"health": device.get_health_display()}
     agent = device.agent
     if agent is None:
@@ -115,14 +136,15 @@ def unschedulable_reason(device: Device) -> str | None:
     return None
 
 
-def device_reason(device: Device, hold_reason: str | None) -> str | None:
-    """Why this device takes no new job: a hold, a certificate with no tries left, or its hardware."""
+def device_reason(device: Device, hold_reason: str | None, month: dt.date | None = None) -> str | None:
+    """Why this device takes no new job (for the period of `month`): a hold, a certificate with no
+    tries left, or its hardware."""
     if hold_reason:
         return str(HOLD_REASONS[hold_reason])
     tries_left = (device.monitoring or {}).get("cert_tries_left")
     if isinstance(tries_left, int) and tries_left <= 0:
         return _("证书口令已锁定（剩余尝试次数为0），须到税务机关解锁")
-    return unschedulable_reason(device)
+    return unschedulable_reason(device, month)
 
 
 def refusal_reason(
@@ -135,9 +157,11 @@ def refusal_reason(
     has_active_job: bool,
     tolerance: Decimal | None = None,
     status: PeriodStatus | None = None,
+    month: dt.date | None = None,
 ) -> str | None:
     """Why a `kind` job for `period` on `device` is refused now, or None: the period first, then
-    the device, then a job of the same kind already under way."""
+    the device, then a job of the same kind already under way. `month`: the period's, where the
+    caller asked the period's half already and gives no `period`."""
     if period is not None and kind != JobKind.READ_STATUS:
         reason = period_reason(kind, period, now, tolerance, status)
         if reason:
@@ -149,4 +173,5 @@ def refusal_reason(
         return _("设备超过90天未抄报（最新报税日期 %(day)s），远程抄报不会成功：请携带设备到办税服务厅处理") % {
             "day": device.monitoring_date("zxbsrq")
         }
-    return device_reason(device, hold_reason) or (_("该设备已有同类任务在进行中") if has_active_job else None)
+    month = period.month if period is not None else month
+    return device_reason(device, hold_reason, month) or (_("该设备已有同类任务在进行中") if has_active_job else None)

@@ -35,10 +35,10 @@ from .rules import (
 )
 
 
-def devices_locked_expressions(client_pk: str, today: dt.date) -> tuple[Exists, Exists]:
+def devices_locked_expressions(client_pk: str, today: dt.date, month) -> tuple[Exists, Exists]:
     """devices_locked() in SQL: (some device of the client says it is locked, some device has
-    told us anything). Retired devices do not count."""
-    devices = Device.objects.filter(client=OuterRef(client_pk)).in_service()
+    told us anything). Devices retired for `month` (a date, or the outer query's month) do not count."""
+    devices = Device.objects.filter(client=OuterRef(client_pk)).in_service(month)
     return Exists(devices.locked(today)), Exists(devices.lock_known())
 
 
@@ -51,6 +51,11 @@ def mode_expression(client_pk: str, month):
         .values("mode")[:1]
     )
     return Coalesce(Subquery(latest), Value(InvoicingMode.TAX_CONTROL), output_field=models.CharField())
+
+
+def digital_q(client_pk: str, month) -> Q:
+    """The client's mode in `month` is 数电 (Client.invoicing_mode), as a condition."""
+    return Q(Exact(mode_expression(client_pk, month), Value(InvoicingMode.DIGITAL)))
 
 
 def return_required_condition(period: str, client: str) -> Q:
@@ -81,11 +86,12 @@ def status_expression(
     today = timezone.localdate(now)
     month_field = Coalesce(F(f("month")), Value(month)) if month else F(f("month"))
     deadline_field = Coalesce(F(f("deadline")), Value(deadline)) if deadline else F(f("deadline"))
-    locked, known = devices_locked_expressions(client_pk, today)
+    # The period's month: on a client joined to one period it is `month` whether the row exists or not.
+    period_month = month or OuterRef(f("month"))
+    locked, known = devices_locked_expressions(client_pk, today, period_month)
     past_deadline = Q(GreaterThan(Value(today), deadline_field))
     return_required = return_required_condition(period, client)
-    # The period's month: on a client joined to one period it is `month` whether the row exists or not.
-    digital = Q(Exact(mode_expression(client_pk, month or OuterRef(f("month"))), Value(InvoicingMode.DIGITAL)))
+    digital = digital_q(client_pk, period_month)
     not_open = Q(GreaterThan(month_field, Value(last_open_month(now))))
     return_missing = return_required & Q(**{f("return_filed_on__isnull"): True})
     return Case(
@@ -105,9 +111,10 @@ def status_expression(
     )
 
 
-def lock_estimate_expression(client_pk: str, today: dt.date):
-    """True where no device of the client has told us anything: a 已锁死 there is an estimate."""
-    _locked, known = devices_locked_expressions(client_pk, today)
+def lock_estimate_expression(client_pk: str, today: dt.date, month):
+    """True where no device of the client in service for `month` has told us anything: a 已锁死
+    there is an estimate."""
+    _locked, known = devices_locked_expressions(client_pk, today, month)
     return ExpressionWrapper(~Q(known), output_field=models.BooleanField())
 
 
@@ -117,7 +124,7 @@ class PeriodQuerySet(models.QuerySet):
         now = now or clock.now()
         return self.annotate(
             status_code=status_expression(now),
-            lock_estimated=lock_estimate_expression("client_id", timezone.localdate(now)),
+            lock_estimated=lock_estimate_expression("client_id", timezone.localdate(now), OuterRef("month")),
         )
 
     def create_blank(self, clients: models.QuerySet, month: dt.date, deadline: dt.date) -> None:
@@ -211,7 +218,20 @@ class Period(models.Model):
         client not saved yet."""
         if self.client.pk is None:
             return None
-        return devices_locked([d.lock_state(today) for d in self.client.devices.all() if in_service(d)])
+        return devices_locked([d.lock_state(today) for d in self.client.devices.all() if in_service(d, self.month)])
+
+    def summary_day(self) -> dt.date | None:
+        """The day of this period's 抄报: the latest its devices in service report for it (their 最新报税日期
+        in the month after the period, the month its 抄报 is done in), else the day the site recorded it.
+        A device's own date comes first: the site may learn of a 抄报 the client software did days later."""
+        if self.client.pk is None:
+            return None
+        following = add_months(self.month, 1)
+        days = [d.monitoring_date("zxbsrq") for d in self.client.devices.all() if in_service(d, self.month)]
+        reported = [day for day in days if day and month_start(day) == following]
+        if reported:
+            return max(reported)
+        return timezone.localdate(self.summary_uploaded_at) if self.summary_uploaded_at else None
 
     def status(self, now: dt.datetime | None = None) -> PeriodStatus:
         now = now or clock.now()

@@ -50,7 +50,7 @@ def with_month_status(clients, month: dt.date, now: dt.datetime, deadline: dt.da
         status_code=status_expression(
             now, period="this_period__", client="", client_pk="pk", month=month, deadline=deadline
         ),
-        lock_estimated=lock_estimate_expression("pk", timezone.localdate(now)),
+        lock_estimated=lock_estimate_expression("pk", timezone.localdate(now), month),
         is_late=late_expression(timezone.localdate(now), "this_period__", "", deadline_field),
         period_deadline=deadline_field,
     )

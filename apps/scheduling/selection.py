@@ -49,7 +49,7 @@ def candidates(kind: str, month: dt.date, filters: dict, now: dt.datetime) -> li
     if filters.get("taxpayer_kind"):
         clients = clients.filter(taxpayer_kind=filters["taxpayer_kind"])
     devices = (
-        Device.objects.in_service()
+        Device.objects.in_service(month)
         .defer(*Device.SECRET_FIELDS)  # not needed to plan; each costs a decryption
         .order_by("sub_number")
         .annotate(
@@ -76,7 +76,7 @@ def candidates(kind: str, month: dt.date, filters: dict, now: dt.datetime) -> li
         rows = list(
             clients.prefetch_related(
                 "invoicing_modes",
-                Prefetch("devices", queryset=Device.objects.in_service().defer(*Device.SECRET_FIELDS)),
+                Prefetch("devices", queryset=Device.objects.in_service(month).defer(*Device.SECRET_FIELDS)),
                 Prefetch("devices", queryset=chosen_devices, to_attr="batch_devices"),
             )
         )
