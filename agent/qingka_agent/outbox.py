@@ -6,7 +6,10 @@ as soon as a result is stored, and again after each heartbeat). One entry never 
 others: an entry the site fails on (a 5xx or a refusal of its body) waits longer after each try,
 and after MAX_TRIES it is parked: kept on disk, logged, reported in every heartbeat, and no longer
 sent. When the site fails on a whole call, its entries are sent again one by one, so that the one
-to blame is found. Only a site that cannot be reached at all stops a flush."""
+to blame is found. Only a site that cannot be reached at all stops a flush.
+
+A result too big for one call is stored as its pages (qingka_agent.paging), one entry each: each
+page is sent, retried and parked on its own, and the site takes them in any order."""
 
 from __future__ import annotations
 
@@ -28,6 +31,16 @@ BATCH_ENTRIES = 100  # the site's limit per call
 BATCH_BYTES = 1_000_000  # well below the size of a request the site reads (2.5 MB); a bigger entry goes alone
 
 
+# page: 0 for a whole result, else its number (a result stored as pages, qingka_agent.paging)
+TABLE = (
+    "CREATE TABLE IF NOT EXISTS {name} ("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " job_id INTEGER NOT NULL, attempt INTEGER NOT NULL, page INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL,"
+    " tries INTEGER NOT NULL DEFAULT 0, next_try REAL NOT NULL DEFAULT 0, parked INTEGER NOT NULL DEFAULT 0,"
+    " UNIQUE (job_id, attempt, page))"
+)
+
+
 def backoff(tries: int) -> float:
     """Seconds before the next try of an entry the site failed on `tries` times."""
     return min(300.0, 2.0**tries)
@@ -43,20 +56,23 @@ class Outbox:
         # One writing thread at a time. The others wait on this lock, which wakes them as soon as
         # it is free, and not in SQLite's busy handler, which sleeps 1 to 100 ms between tries.
         self._writing = threading.Lock()
-        self._storing: list[tuple[int, int, str]] = []  # handed to put() and not yet written
+        self._storing: list[tuple[int, int, int, str]] = []  # handed to put() and not yet written
         self._storing_guard = threading.Lock()
         with self._transaction() as db:
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS results ("
-                " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-                " job_id INTEGER NOT NULL, attempt INTEGER NOT NULL, body TEXT NOT NULL,"
-                " UNIQUE (job_id, attempt))"
-            )
+            db.execute(TABLE.format(name="results"))
             columns = {row[1] for row in db.execute("PRAGMA table_info(results)")}
-            for name, kind in (("tries", "INTEGER"), ("next_try", "REAL"), ("parked", "INTEGER")):
-                if name not in columns:  # an outbox written by an earlier version
-                    db.execute(f"ALTER TABLE results ADD COLUMN {name} {kind} NOT NULL DEFAULT 0")
+            if "page" not in columns:  # an outbox written before pages: one entry per (job, attempt)
+                for name, kind in (("tries", "INTEGER"), ("next_try", "REAL"), ("parked", "INTEGER")):
+                    if name not in columns:  # written before these too
+                        db.execute(f"ALTER TABLE results ADD COLUMN {name} {kind} NOT NULL DEFAULT 0")
+                db.execute(TABLE.format(name="results_paged"))
+                db.execute(
+                    "INSERT INTO results_paged (seq, job_id, attempt, body, tries, next_try, parked)"
+                    " SELECT seq, job_id, attempt, body, tries, next_try, parked FROM results"
+                )
+                db.execute("DROP TABLE results")
+                db.execute("ALTER TABLE results_paged RENAME TO results")
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -80,12 +96,13 @@ class Outbox:
         with self._transaction() as db:
             return db.execute(sql, params).fetchall()
 
-    def put(self, job_id: int, attempt: int, result: dict[str, Any]) -> None:
-        """Store a result, on disk when this returns; a second one for the same (job, attempt) is
-        ignored. Results put at the same moment share one commit, and so one sync of the disk:
-        the thread that gets to write first writes every result waiting then."""
+    def put(self, job_id: int, attempt: int, *results: dict[str, Any]) -> None:
+        """Store a result, or all the pages of one, on disk when this returns; a second one for the
+        same (job, attempt, page) is ignored. Results put at the same moment share one commit, and so
+        one sync of the disk: the thread that gets to write first writes every result waiting then."""
+        rows = [(job_id, attempt, r.get("page", 0), json.dumps(r, ensure_ascii=False)) for r in results]
         with self._storing_guard:
-            self._storing.append((job_id, attempt, json.dumps(result, ensure_ascii=False)))
+            self._storing.extend(rows)
         with self._writing:
             with self._storing_guard:
                 rows, self._storing = self._storing, []
@@ -94,7 +111,9 @@ class Outbox:
             try:
                 db = self._db()
                 with db:
-                    db.executemany("INSERT OR IGNORE INTO results (job_id, attempt, body) VALUES (?, ?, ?)", rows)
+                    db.executemany(
+                        "INSERT OR IGNORE INTO results (job_id, attempt, page, body) VALUES (?, ?, ?, ?)", rows
+                    )
             except BaseException:  # not written, or not committed: the next writer tries them again
                 with self._storing_guard:
                     self._storing[:0] = rows
@@ -106,7 +125,8 @@ class Outbox:
         return [(job_id, attempt, json.loads(body)) for job_id, attempt, body in rows]
 
     def parked(self) -> list[int]:
-        return [job_id for (job_id,) in self._read("SELECT job_id FROM results WHERE parked = 1 ORDER BY seq")]
+        rows = self._read("SELECT job_id FROM results WHERE parked = 1 GROUP BY job_id ORDER BY min(seq)")
+        return [job_id for (job_id,) in rows]
 
     def waiting(self) -> set[int]:
         """Jobs whose result waits here: the heartbeat keeps their leases running meanwhile."""
@@ -123,27 +143,27 @@ class Outbox:
                 done += sent
         return done
 
-    def _due(self) -> list[tuple[int, int, str]]:
+    def _due(self) -> list[tuple[int, int, int, str]]:
         """The next batch: oldest first, at most BATCH_ENTRIES and BATCH_BYTES (a bigger entry goes
-        alone), and one entry per job (the site answers per job)."""
+        alone), and one entry per job (the site answers per job: one page of a job per call)."""
         rows = self._read(
-            "SELECT job_id, attempt, body FROM results WHERE parked = 0 AND next_try <= ? ORDER BY seq LIMIT ?",
+            "SELECT seq, job_id, attempt, body FROM results WHERE parked = 0 AND next_try <= ? ORDER BY seq LIMIT ?",
             (self.clock(), BATCH_ENTRIES),
         )
         size, jobs = 0, set()
-        for count, (job_id, _, body) in enumerate(rows):
+        for count, (_, job_id, _, body) in enumerate(rows):
             size += len(body)
             if count and (size > BATCH_BYTES or job_id in jobs):
                 return rows[:count]
             jobs.add(job_id)
         return rows
 
-    def _send(self, client: SiteClient, batch: list[tuple[int, int, str]]) -> int | None:
+    def _send(self, client: SiteClient, batch: list[tuple[int, int, int, str]]) -> int | None:
         """Sends one batch; returns how many entries left the outbox, None when the site is down.
         Every entry of the batch leaves the outbox or waits its back-off."""
         failed: SiteError | None = None
         try:
-            answers = client.results([(job_id, json.loads(body)) for job_id, _, body in batch])
+            answers = client.results([(job_id, json.loads(body)) for _, job_id, _, body in batch])
         except ServerError as exc:  # the site is up and failed on this call: a SiteUnreachable, yet not down
             failed = exc
         except (SiteUnreachable, Unauthorised) as exc:
@@ -155,28 +175,26 @@ class Outbox:
             if len(batch) > 1:  # the site failed on the call, not on an entry: each goes again alone
                 sent = [self._send(client, [entry]) for entry in batch]
                 return None if None in sent else sum(n or 0 for n in sent)
-            answers = {batch[0][0]: failed}
+            answers = {batch[0][1]: failed}
         done = []
-        for job_id, attempt, _ in batch:
+        for seq, job_id, attempt, _ in batch:
             error = answers.get(job_id, SiteError("the site's answer left this result out"))
             if isinstance(error, (NotClaimable, NotFound)):
                 log.warning("job %s attempt %s: result refused by the site (%s), dropped", job_id, attempt, error)
             elif error is not None:
-                self._later(job_id, attempt, error)
+                self._later(seq, job_id, attempt, error)
                 continue
             else:
                 log.info("job %s attempt %s: result delivered", job_id, attempt)
-            done.append((job_id, attempt))
+            done.append((seq,))
         with self._transaction() as db:
-            db.executemany("DELETE FROM results WHERE job_id = ? AND attempt = ?", done)
+            db.executemany("DELETE FROM results WHERE seq = ?", done)
         return len(done)
 
-    def _later(self, job_id: int, attempt: int, error: Exception) -> None:
-        (tries,) = self._write(
-            "UPDATE results SET tries = tries + 1 WHERE job_id = ? AND attempt = ? RETURNING tries", (job_id, attempt)
-        )[0]
+    def _later(self, seq: int, job_id: int, attempt: int, error: Exception) -> None:
+        (tries,) = self._write("UPDATE results SET tries = tries + 1 WHERE seq = ? RETURNING tries", (seq,))[0]
         if tries >= MAX_TRIES:
-            self._write("UPDATE results SET parked = 1 WHERE job_id = ? AND attempt = ?", (job_id, attempt))
+            self._write("UPDATE results SET parked = 1 WHERE seq = ?", (seq,))
             log.error(
                 "job %s attempt %s: the site failed on this result %s times (%s); parked in the outbox, "
                 "reported in every heartbeat, not sent again",
@@ -187,9 +205,7 @@ class Outbox:
             )
             return
         wait = backoff(tries)
-        self._write(
-            "UPDATE results SET next_try = ? WHERE job_id = ? AND attempt = ?", (self.clock() + wait, job_id, attempt)
-        )
+        self._write("UPDATE results SET next_try = ? WHERE seq = ?", (self.clock() + wait, seq))
         log.warning(
             "job %s attempt %s: result kept, the site failed on it (%s); next try in %.0fs",
             job_id,

@@ -190,6 +190,7 @@ def run(config: Config) -> int:
             inventory,
             signing_key(config.token),
             Power(config.uhubctl, config.power_settle),
+            result_pages=me.get("result_pages"),
         )
         inventory.scan()
         worker.install(agent)

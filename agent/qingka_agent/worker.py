@@ -30,6 +30,7 @@ from .drivers.base import (
 )
 from .inventory import Inventory
 from .outbox import Outbox
+from .paging import paged
 from .power import Power
 from .signing import verify
 
@@ -284,9 +285,16 @@ class Agent:
     """Everything a job needs inside the running agent; set once with install()."""
 
     def __init__(
-        self, client: SiteClient, outbox: Outbox, inventory: Inventory, signing_key: bytes, power: Power | None = None
+        self,
+        client: SiteClient,
+        outbox: Outbox,
+        inventory: Inventory,
+        signing_key: bytes,
+        power: Power | None = None,
+        result_pages: dict[str, int] | None = None,
     ):
         self.client = client
+        self.result_pages = result_pages  # what the site's me/ says it takes in pages (None: no pages)
         self.power = power or Power()
         self.outbox = outbox
         self.inventory = inventory
@@ -370,14 +378,18 @@ class Agent:
                 result = _operate(driver, kind, number, period, secrets, known, job.get("query"), power)
             if result.get("monitoring"):
                 self.inventory.remember(number, result["monitoring"])
-        result = {"attempt": attempt, **result, "started_at": started_at, "finished_at": _now()}
+        entries = paged(
+            {"attempt": attempt, **result, "started_at": started_at, "finished_at": _now()}, self.result_pages
+        )
+        result = entries[0]
         if result["outcome"] == "succeeded":
             log.info(
-                "job %s attempt %s device %s: succeeded%s",
+                "job %s attempt %s device %s: succeeded%s%s",
                 job_id,
                 attempt,
                 number,
                 " (already done)" if result["already_done"] else "",
+                f", its result in {len(entries)} pages" if len(entries) > 1 else "",
             )
         else:
             log.warning(
@@ -389,7 +401,7 @@ class Agent:
                 f" ({result['raw_code']})" if result["raw_code"] else "",
                 result["message"],
             )
-        self.outbox.put(job_id, attempt, result)
+        self.outbox.put(job_id, attempt, *entries)
 
 
 _agent: Agent | None = None

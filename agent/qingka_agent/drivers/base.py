@@ -39,6 +39,7 @@ CERT_STATUS_UNKNOWN = "CERT_STATUS_UNKNOWN"  # ERROR@103 证书状态未知
 CLEAR_FAILED = "CLEAR_FAILED"  # 清卡失败 with no more precise reason
 TIMEOUT = "TIMEOUT"  # the driver did not answer in time
 DRIVER_ERROR = "DRIVER_ERROR"  # anything the driver could not classify
+RESULT_TOO_LARGE = "RESULT_TOO_LARGE"  # an answer bigger than the site can take (qingka_agent.paging)
 
 ERROR_CODES = frozenset(value for name, value in list(globals().items()) if name.isupper() and isinstance(value, str))
 

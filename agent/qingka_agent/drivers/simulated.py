@@ -481,6 +481,7 @@ class SimulatedDriver:
             "summary_mismatch_for": [str(p) for p in spec.get("summary_mismatch_for", [])],
             "lock_days_after_deadline": int(spec.get("lock_days_after_deadline", 0)),
             "offline_invoices_pending": bool(spec.get("offline_invoices_pending", False)),
+            "invoices_per_month": int(spec.get("invoices_per_month", 0)),
             "summary_count": int(spec.get("summary_count", 0)),
             "clear_count": int(spec.get("clear_count", 0)),
             **{
@@ -576,6 +577,9 @@ def _spec_problem(spec: dict, number: str) -> str | None:
         return f"taxpayer_nature must be one of {', '.join(NATURES)}"
     if not 0 <= int(spec.get("cert_tries_left", 8)) <= 10:
         return "cert_tries_left must be 0-10"
+    most = (ISSUED_FROM - 1) * len(spec.get("invoice_types", ["004", "007", "026"]))
+    if not 0 <= int(spec.get("invoices_per_month", 0)) <= most:
+        return f"invoices_per_month must be 0-{most} ({ISSUED_FROM - 1} per invoice type)"
     return None
 
 
@@ -645,14 +649,16 @@ ISSUED_FROM = 5001  # numbers of invoices issued through `sim issue-invoice` sta
 ELECTRONIC = ("026", "028")  # their codes have 12 digits, paper invoices' 10
 
 
-def month_invoices(device_number: str, invoice_types: list[str], period: int) -> list[dict[str, Any]]:
+def month_invoices(device_number: str, invoice_types: list[str], period: int, count: int = 0) -> list[dict[str, Any]]:
     """The invoices a device issued on its own in month index `period` (the same every time, so a
-    test or the demo can know them), all uploaded. Only months before the device clock's are
-    shown (_of_month): the current one holds only what `sim issue-invoice` issued."""
+    test or the demo can know them), all uploaded: 0–12 of each type, or `count` in all (the spec's
+    invoices_per_month) spread over the types. Only months before the device clock's are shown
+    (_of_month): the current one holds only what `sim issue-invoice` issued."""
     rng = random.Random(f"{device_number}:{period}")
     invoices = []
-    for kind in invoice_types:
-        amounts = [Decimal(rng.randint(100_00, 20_000_00)) / 100 for _ in range(rng.randint(0, 12))]
+    for n, kind in enumerate(invoice_types):
+        many = count // len(invoice_types) + (n < count % len(invoice_types)) if count else rng.randint(0, 12)
+        amounts = [Decimal(rng.randint(100_00, 20_000_00)) / 100 for _ in range(many)]
         when = random.Random(f"{device_number}:{period}:{kind}")
         for seq, amount in enumerate(amounts, 1):
             day = datetime.combine(_first(period), datetime.min.time(), SHANGHAI).replace(
@@ -684,7 +690,12 @@ def _invoice(
 def _of_month(state: dict, period: int, now: datetime) -> list[dict[str, Any]]:
     """The device's invoices of month index `period`: its own (for a month before its clock's) and
     those issued by hand."""
-    own = month_invoices(state["device_number"], state["invoice_types"], period) if period < _month(now.date()) else []
+    count = state.get("invoices_per_month", 0)
+    own = (
+        month_invoices(state["device_number"], state["invoice_types"], period, count)
+        if period < _month(now.date())
+        else []
+    )
     return own + [dict(i) for i in state.get("issued", []) if i["issued_at"][:7] == _label(period)]
 
 
