@@ -117,6 +117,21 @@ def test_the_daily_read_happens_once_a_day_in_the_filing_season(firm):
     assert sum(run(at(20, 8)).values()) == 0  # after the deadline: no longer the 征期
 
 
+def test_a_read_that_brings_nothing_new_is_still_the_days_read(firm):
+    """A reading equal to the last one leaves monitored_at as it was (devices/services.record_readings):
+    the day's read is the job made today, succeeded or failed, not a newer reading. Before, every pass
+    read an idle device again, all day long."""
+    for client in (firm["general"], firm["small"]):
+        Period.objects.create(client=client, month=NOV, deadline=dt.date(2026, 12, 15), cleared_at=at(2, 9))
+    run(at(3, 8))
+    Job.objects.filter(device__client=firm["general"]).update(state=JobState.SUCCEEDED, finished_at=at(3, 8, 1))
+    Job.objects.filter(device__client=firm["small"]).update(state=JobState.FAILED, finished_at=at(3, 8, 1))
+    assert sum(run(at(3, 9)).values()) == 0
+    assert sum(run(at(3, 23, 59)).values()) == 0
+    assert run(at(4, 8))[JobKind.READ_STATUS] == 2  # a new day: read again
+    assert Job.objects.filter(kind=JobKind.READ_STATUS).count() == 4
+
+
 def test_busy_hours_and_the_rate_spread_the_work(firm):
     for _ in range(3):
         make_device(make_client(), agent=firm["agent"], present=True, lock_date=dt.date(2026, 12, 15))

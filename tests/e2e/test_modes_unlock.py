@@ -84,6 +84,9 @@ def test_digital_and_dual_clients_through_one_month(stack):
     digital, dual = devices["数电客户"], devices["双轨客户"]
     set_invoicing_mode(digital.client, InvoicingMode.DIGITAL, NOV)  # its old device is still plugged in
     set_invoicing_mode(dual.client, InvoicingMode.DUAL, NOV)
+    # readings from yesterday, unchanged since (one that only moves the clock is not written again):
+    # in the 征期 the autopilot's daily 读取状态 is due
+    Device.objects.update(monitored_at=clock.now() - dt.timedelta(days=1))
     autopilot_on()
 
     # 抄报 for the 双轨 client with no one asking; its return is still to come
