@@ -9,12 +9,6 @@ from apps.core.months import add_months
 
 from .holidays import is_rest_day
 
-# 2026: 税总办征科函〔2025〕64号; 2025 and 2024: the administration's notices for those years.
-OFFICIAL_DAYS = {
-    2024: (15, 23, 15, 18, 22, 19, 15, 15, 18, 24, 15, 16),
-    2025: (15, 20, 17, 18, 22, 16, 15, 15, 15, 27, 17, 15),
-    2026: (20, 24, 16, 20, 22, 15, 15, 17, 15, 26, 16, 15),
-}
 MIN_RUN = 3  # consecutive rest days, counted inside the 1st–15th, that extend the deadline
 
 
