@@ -32,12 +32,14 @@ from apps.accounts.models import User
 from apps.audit import log
 from apps.audit.models import Action
 from apps.core import export
+from apps.core.months import format_month, parse_month
 from apps.core.spreadsheet import Limits, TableError, read_table
 from apps.core.text import Text
 from apps.devices.models import Device, DeviceKind
 
 from . import identifiers
-from .models import Client, FilingFrequency, TaxpayerKind, staff_error
+from .models import Client, FilingFrequency, InvoicingMode, TaxpayerKind, staff_error
+from .modes import set_invoicing_mode
 
 LIMITS = Limits(max_bytes=1024 * 1024, max_rows=5001, max_columns=30, max_cell_chars=500)
 PASSWORD_SHOWN = gettext_lazy("（已更新）")
@@ -63,6 +65,13 @@ COLUMNS = (
     Column("联系电话", "contact_phone", "", "025-88888888"),
     Column("备注", "notes", "", ""),
     Column("服务中", "active", gettext_lazy("是 或 否；新客户默认为是"), "是"),
+    Column("开票方式", "invoicing_mode", gettext_lazy("税控、数电 或 双轨；须同时填写起始月份"), ""),
+    Column(
+        "开票方式起始月份",
+        "mode_from",
+        gettext_lazy("YYYY-MM：从这个所属月份起按该开票方式；转为数电时该客户的设备自此停用"),
+        "",
+    ),
     Column("设备类型", "kind", gettext_lazy("新设备必填：金税盘、税控盘 或 税务UKey"), "税控盘"),
     Column("设备编号", "number", gettext_lazy("12位数字；留空则本行只导入客户"), "539912237528"),
     Column("开票机号", "sub_number", gettext_lazy("0 为主机，其余为分机；新设备默认为0"), "0"),
@@ -81,6 +90,7 @@ CLIENT_FIELDS = (
     "notes",
     "active",
 )
+MODE_FIELDS = ("invoicing_mode", "mode_from")  # not fields of Client: set through modes.set_invoicing_mode
 DEVICE_FIELDS = ("kind", "sub_number", *PASSWORD_FIELDS)
 TEXT_COLUMNS = tuple(i for i, c in enumerate(COLUMNS) if c.field in ("taxpayer_id", "number", *PASSWORD_FIELDS))
 MAX_LENGTHS = {"name": 200, "contact_name": 64, "contact_phone": 32, "notes": 2000}
@@ -142,6 +152,7 @@ class Plan:
 
 
 LABELS = {"taxpayer_kind": TaxpayerKind, "filing_frequency_override": FilingFrequency, "kind": DeviceKind}
+MODE = "invoicing_mode"  # the one entry of Change.fields for both mode columns: (before, after) as shown
 
 
 def _shown(name: str, value) -> str:
@@ -210,6 +221,15 @@ def _yes_no(text: str) -> bool:
     raise CellError(_("应填“是”或“否”，实际为“%(value)s”") % {"value": text})
 
 
+def _month(text: str) -> dt.date:
+    """2026-11, 2026/11, 2026年11月, or a date cell (Excel turns 2026-11 into 2026-11-01)."""
+    match = re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*(?:月|[-/.]\d{1,2}(?:日)?)?", text)
+    try:
+        return parse_month(f"{match[1]}-{match[2]}") if match else parse_month(text)
+    except ValueError:
+        raise CellError(_("开票方式起始月份“%(value)s”无法识别，应为 YYYY-MM，如 2026-11") % {"value": text}) from None
+
+
 def _password(text: str) -> str:
     if len(text) > 64 or any(ch.isspace() for ch in text):
         raise CellError(_("口令不能含空格，且不超过64个字符"))
@@ -230,6 +250,10 @@ def _parse(name: str, text: str, staff: dict):
         return user
     if name == "active":
         return _yes_no(text)
+    if name == "invoicing_mode":
+        return _choice(text, InvoicingMode.choices, _("开票方式"))
+    if name == "mode_from":
+        return _month(text)
     if name == "kind":
         return _device_kind(text)
     if name == "number":
@@ -360,7 +384,7 @@ def _plan_clients(rows: list[_Row], plan: Plan) -> tuple[dict[str, Change], dict
                 row.line,
                 instance=client,
             )
-        for name in CLIENT_FIELDS:
+        for name in (*CLIENT_FIELDS, *MODE_FIELDS):
             if name not in row.values:
                 continue
             value = row.values[name]
@@ -383,6 +407,7 @@ def _plan_clients(rows: list[_Row], plan: Plan) -> tuple[dict[str, Change], dict
 
 
 def _client_fields(change: Change, plan: Plan) -> None:
+    _mode_field(change, plan)
     client = change.instance
     if client is None:
         for name, what in (("name", _("客户名称")), ("taxpayer_kind", _("纳税人类型"))):
@@ -390,15 +415,36 @@ def _client_fields(change: Change, plan: Plan) -> None:
             if name not in change.values and (change.row, header) not in {(p.row, p.column) for p in plan.problems}:
                 plan.problems.append(Problem(change.row, header, _("新客户须填写%(what)s") % {"what": what}))
         change.name = change.values.get("name", "")
-        change.fields = {name: (None, value) for name, value in change.values.items()}
+        change.fields |= {name: (None, value) for name, value in change.values.items() if name not in MODE_FIELDS}
         return
     for name, value in change.values.items():
+        if name in MODE_FIELDS:
+            continue
         before = client.staff if name == "staff" else getattr(client, name)
         if before != value:
             change.fields[name] = (before, value)
     if change.fields:
         change.action = "updated"
         change.name = change.values.get("name", client.name)
+
+
+def _mode_field(change: Change, plan: Plan) -> None:
+    """The two mode columns as one change of the client's mode from that month, shown as
+    (before, after) under 开票方式 when the mode in that month differs; both or neither."""
+    mode, since = change.values.get("invoicing_mode"), change.values.get("mode_from")
+    if (mode is None) != (since is None):
+        missing = "开票方式起始月份" if since is None else "开票方式"
+        taken = {(p.row, p.column) for p in plan.problems}
+        if (change.row, "开票方式" if mode is None else "开票方式起始月份") not in taken:
+            plan.problems.append(Problem(change.row, missing, _("开票方式与开票方式起始月份须同时填写")))
+        return
+    if mode is None or since is None:
+        return
+    client = change.instance
+    before = client.invoicing_mode(since) if client is not None else InvoicingMode.TAX_CONTROL
+    if before != mode:
+        after = _("%(mode)s（%(month)s 起）") % {"mode": InvoicingMode(mode).label, "month": format_month(since)}
+        change.fields[MODE] = (str(InvoicingMode(before).label) if client else None, after)
 
 
 def _plan_devices(rows: list[_Row], clients: dict[str, Change], ids: dict[int, str], plan: Plan) -> None:
@@ -501,6 +547,10 @@ def write(name: str, data: bytes, *, user, request=None, expected_digest: str | 
         for change in result.to_write:
             if change.object == "device":
                 _write_device(change, name, user, request)
+        for change in result.to_write:  # after the devices: a switch to 数电 retires them too
+            if MODE in change.fields:  # audited there, as the client page's 设置开票方式 is
+                mode, since = change.values["invoicing_mode"], change.values["mode_from"]
+                set_invoicing_mode(change.instance, mode, since, user=user, request=request)
     return result
 
 
@@ -508,6 +558,8 @@ def _audit(change: Change, file_name: str, user, request) -> None:
     """The change with its fields before and after, passwords masked, and the file it came from."""
     before, after = {}, {}
     for name, (old, new) in change.fields.items():
+        if name == MODE:
+            continue  # set_invoicing_mode audits it
         if change.action == "updated":
             before[name] = _audit_value(name, old)
         after[name] = _audit_value(name, new)
@@ -532,10 +584,12 @@ def _audit_value(name, value):
 def _write_client(change: Change, file_name: str, user, request) -> None:
     client = change.instance or Client(taxpayer_id=change.key)
     for name, (_old, value) in change.fields.items():
-        setattr(client, name, value)
+        if name != MODE:
+            setattr(client, name, value)
     client.save()
     change.instance = client
-    _audit(change, file_name, user, request)
+    if set(change.fields) - {MODE}:
+        _audit(change, file_name, user, request)
 
 
 def _write_device(change: Change, file_name: str, user, request) -> None:
