@@ -105,6 +105,7 @@ KEY_LABELS = {
     "present": _("在位"),
     "invoices": _("发票张数"),
     "invoices_rejected": _("未收下的发票"),
+    "pages": _("分页回报的页数"),
     "kind": _("任务类型"),
     "month": _("所属月份"),
     "filters": _("筛选条件"),
