@@ -16,7 +16,7 @@ from apps.autopilot.models import Autopilot
 from apps.clients.models import InvoicingMode
 from apps.clients.modes import set_invoicing_mode
 from apps.core import clock
-from apps.devices.models import Device
+from apps.devices.models import Device, Health
 from apps.holds.models import Hold, HoldReason
 from apps.jobs.models import Job, JobKind, JobState, Origin
 from apps.jobs.pipeline import request_jobs
@@ -82,7 +82,7 @@ def locked_spec(n, **extra):
 def test_digital_and_dual_clients_through_one_month(stack):
     devices = start(stack, {"数电客户": device_spec(81), "双轨客户": device_spec(82, kind="ukey")})
     digital, dual = devices["数电客户"], devices["双轨客户"]
-    set_invoicing_mode(digital.client, InvoicingMode.DIGITAL, NOV)  # its old device is still plugged in
+    set_invoicing_mode(digital.client, InvoicingMode.DIGITAL, NOV)  # its old device stays plugged in
     set_invoicing_mode(dual.client, InvoicingMode.DUAL, NOV)
     # readings from yesterday, unchanged since (one that only moves the clock is not written again):
     # in the 征期 the autopilot's daily 读取状态 is due
@@ -109,6 +109,8 @@ def test_digital_and_dual_clients_through_one_month(stack):
         (JobKind.CLEAR, JobState.SUCCEEDED, Origin.AUTOPILOT),
     ]
     assert device_jobs(digital) == []  # not even the daily 读取状态
+    digital.refresh_from_db()
+    assert (digital.health, digital.retired_from, digital.present) == (Health.RETIRED, NOV, True)
     cabinet = stack.cabinets[0].simulated_devices()
     counts = {name: cabinet[d.number]["monitoring"] for name, d in devices.items()}
     assert {name: (m["summary_count"], m["clear_count"]) for name, m in counts.items()} == {
