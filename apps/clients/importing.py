@@ -13,8 +13,8 @@ two records (a client and a device) keyed by natural identifiers; the preview mu
 out (import-export's diff shows every field it writes, and its dry run goes through the model's
 save); errors must name the file's row and its Chinese column; and the file must be read with its
 size, row and cell limits checked while reading (apps/core/spreadsheet.py), where tablib loads the
-whole book first. openpyxl's read-only mode and csv do that in a few lines; exports use openpyxl
-too (apps/core/export.py)."""
+whole book first. openpyxl reads the workbook's parts and its cells, the sheet's XML and the CSV
+lines are streamed there with the counts checked; exports use openpyxl too (apps/core/export.py)."""
 
 import datetime as dt
 import hashlib
@@ -41,7 +41,9 @@ from . import identifiers
 from .models import Client, FilingFrequency, InvoicingMode, TaxpayerKind, staff_error
 from .modes import set_invoicing_mode
 
-LIMITS = Limits(max_bytes=1024 * 1024, max_rows=5001, max_columns=30, max_cell_chars=500)
+LIMITS = Limits(
+    max_bytes=1024 * 1024, max_rows=5001, max_columns=30, max_cell_chars=500, max_row_cells=500, max_cells=200_000
+)
 PASSWORD_SHOWN = gettext_lazy("（已更新）")
 PASSWORD_FIELDS = ("certificate_password", "device_password")
 TEMPLATE_NAME = "qingka-clients-template"

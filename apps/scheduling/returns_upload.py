@@ -1,14 +1,12 @@
 """Filed returns recorded in bulk from a spreadsheet: read an .xlsx or .csv file (UTF-8 with or
-without BOM, or GBK), check every row, and write all rows or none.
+without BOM, or GBK) within this upload's limits (apps/core/spreadsheet.py), check every row,
+and write all rows or none.
 
 The columns are named by a Chinese header row (COLUMNS). Every row gets its errors in Chinese;
 the upload may be recorded only when no row has one."""
 
-import csv
 import datetime as dt
-import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -18,7 +16,9 @@ from django.utils.translation import gettext as _
 from apps.accounts.permissions import can_operate_client
 from apps.clients import identifiers
 from apps.clients.models import Client
+from apps.core import spreadsheet
 from apps.core.months import format_month, month_start, parse_month
+from apps.core.spreadsheet import TableError
 from apps.periods.models import Period
 from apps.periods.services import FiledReturn, record_returns, return_filed_errors
 
@@ -26,15 +26,16 @@ TAXPAYER_ID, MONTH, FILED_ON, SALES, TAX = "纳税人识别号", "所属月份",
 REQUIRED = (TAXPAYER_ID, MONTH, FILED_ON)
 COLUMNS = (*REQUIRED, SALES, TAX)
 KEYS = {TAXPAYER_ID: "taxpayer_id", MONTH: "month", FILED_ON: "filed_on", SALES: "declared_sales", TAX: "declared_tax"}
-MAX_BYTES = 2 * 1024 * 1024
-MAX_ROWS = 5000
-# Checked while the file is read, so a small file that unpacks or expands to something huge (a
-# zip bomb, a sheet claiming a million rows or columns) is refused early, in little memory.
-MAX_UNPACKED_BYTES = 10 * 1024 * 1024  # what the .xlsx's parts declare they unpack to, together
-MAX_LINES = 2 * MAX_ROWS  # every line read, blank ones too
-MAX_COLUMNS = 50
-MAX_CELL_CHARS = 500
-MAX_TOTAL_CHARS = 2 * 1024 * 1024
+MAX_ROWS = 5000  # data rows
+LIMITS = spreadsheet.Limits(
+    max_bytes=2 * 1024 * 1024,
+    max_unpacked_bytes=10 * 1024 * 1024,
+    max_rows=2 * MAX_ROWS,  # every row read, blank ones too
+    max_columns=50,
+    max_cell_chars=500,
+    max_row_cells=500,
+    max_cells=100_000,
+)
 LARGEST_AMOUNT = Decimal(10) ** 14  # the period's amounts have 16 digits, 2 after the point
 
 _MONTH = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$")
@@ -68,20 +69,10 @@ class Row:
 
 def read_table(name: str, data: bytes) -> list[tuple[int, dict[str, object]]]:
     """(line, {column: value}) for each non-empty data row of an .xlsx or .csv file."""
-    if len(data) > MAX_BYTES:
-        raise UploadError(_("文件过大（上限 2 MB），请分批上传"))
-    suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
-    if suffix == "xlsx":
-        lines = _xlsx_lines(data)
-    elif suffix == "csv":
-        lines = _csv_lines(data)
-    elif suffix == "xls":
-        raise UploadError(_("不支持旧版 .xls 文件，请在Excel中另存为 .xlsx 或 CSV"))
-    else:
-        raise UploadError(_("仅支持 .xlsx 或 .csv 文件"))
-    lines = list(_bounded(lines))
-    if not lines:
-        raise UploadError(_("文件是空的"))
+    try:
+        lines = spreadsheet.read_table(name, data, LIMITS)
+    except TableError as error:
+        raise UploadError(str(error)) from None
     # the header is the first row, or the second under the title row of the site's own template
     first = next((i for i, line in enumerate(lines[:3]) if REQUIRED[0] in map(_header_name, line)), 0)
     header = [_header_name(value) for value in lines[first]]
@@ -105,69 +96,6 @@ def read_table(name: str, data: bytes) -> list[tuple[int, dict[str, object]]]:
     if len(table) > MAX_ROWS:
         raise UploadError(_("数据行过多（上限 %(n)d 行），请分批上传") % {"n": MAX_ROWS})
     return table
-
-
-def _bounded(lines):
-    """The lines, each cut to MAX_COLUMNS, refused (UploadError) as soon as a limit is passed."""
-    total = 0
-    for number, line in enumerate(lines, start=1):
-        if number > MAX_LINES:
-            raise UploadError(_("数据行过多（上限 %(n)d 行），请分批上传") % {"n": MAX_ROWS})
-        line = list(line[:MAX_COLUMNS])
-        for value in line:
-            size = len(value) if isinstance(value, str) else 0
-            if size > MAX_CELL_CHARS:
-                raise UploadError(
-                    _("第 %(line)d 行有单元格内容过长（上限 %(n)d 个字符）") % {"line": number, "n": MAX_CELL_CHARS}
-                )
-            total += size
-        if total > MAX_TOTAL_CHARS:
-            raise UploadError(_("文件内容过多，请分批上传"))
-        yield line
-
-
-def _xlsx_lines(data: bytes):
-    """The first sheet's rows, streamed: the workbook is opened read-only and only after the
-    sizes its parts declare are checked (a part cannot unpack to more than it declares)."""
-    from openpyxl import load_workbook
-
-    try:
-        unpacked = sum(part.file_size for part in zipfile.ZipFile(io.BytesIO(data)).infolist())
-    except (zipfile.BadZipFile, ValueError, OSError):
-        raise UploadError(_("无法读取该Excel文件，请确认它是 .xlsx 格式")) from None
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise UploadError(
-            _("Excel文件解压后过大（上限 %(mb)d MB），请分批上传") % {"mb": MAX_UNPACKED_BYTES // (1024 * 1024)}
-        )
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # a corrupt or mislabelled file raises anything from zipfile to XML errors
-        raise UploadError(_("无法读取该Excel文件，请确认它是 .xlsx 格式")) from None
-    try:
-        sheet = book.worksheets[0]
-        sheet.reset_dimensions()  # a sheet's stated size is not trusted: rows are read as they come
-        yield from sheet.iter_rows(values_only=True)
-    except UploadError:
-        raise
-    except Exception:
-        raise UploadError(_("无法读取该Excel文件，请确认它是 .xlsx 格式")) from None
-    finally:
-        book.close()
-
-
-def _csv_lines(data: bytes):
-    for encoding in ("utf-8-sig", "gb18030"):  # GB18030 reads every GBK file
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise UploadError(_("无法识别CSV文件的编码，请保存为UTF-8或GBK编码"))
-    try:
-        yield from csv.reader(io.StringIO(text, newline=""))
-    except csv.Error:
-        raise UploadError(_("CSV文件格式不正确")) from None
 
 
 def _header_name(value) -> str:

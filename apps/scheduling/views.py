@@ -188,7 +188,7 @@ def returns_page(request):
             upload = form.cleaned_data["file"]
             try:
                 rows = returns_upload.parse_upload(
-                    upload.name, upload.read(returns_upload.MAX_BYTES + 1), request.user, clock.today()
+                    upload.name, upload.read(returns_upload.LIMITS.max_bytes + 1), request.user, clock.today()
                 )
             except returns_upload.UploadError as error:
                 form.add_error("file", str(error))

@@ -1,5 +1,6 @@
 """Uploaded tables are read within limits checked while reading."""
 
+import datetime as dt
 import io
 import zipfile
 
@@ -72,3 +73,28 @@ def test_a_zip_that_unpacks_too_large_is_refused_before_reading():
 
 def test_column_letters():
     assert [column_letter(n) for n in (1, 26, 27, 52, 703)] == ["A", "Z", "AA", "AZ", "AAA"]
+
+
+def test_cells_are_counted_per_row_and_per_sheet_while_reading():
+    limits = Limits(max_row_cells=3, max_cells=7)
+    assert read_table("a.csv", b'a,b,c\n"x\ny",b,c\n', limits) == [["a", "b", "c"], ["x\ny", "b", "c"]]
+    with pytest.raises(TableError, match=r"第 2 行单元格过多（上限 3 个）"):
+        read_table("a.csv", b'a\n"x\ny",b,c,\n', limits)  # blank cells count, on every line of the row
+    with pytest.raises(TableError, match=r"第 1 行单元格过多（上限 3 个）"):
+        read_table("a.xlsx", xlsx([[1, 2, 3, 4]]), limits)
+    with pytest.raises(TableError, match=r"表格单元格过多（上限 7 个）"):
+        read_table("a.csv", b"a,b\n" * 4, limits)
+    with pytest.raises(TableError, match=r"表格单元格过多（上限 7 个）"):
+        read_table("a.xlsx", xlsx([[1, 2]] * 4), limits)
+
+
+def test_xlsx_cells_keep_their_types_and_rows_left_out_of_the_file_are_blank():
+    book = Workbook()
+    book.active["A1"] = "名称"
+    book.active["B1"] = dt.datetime(2026, 11, 5)
+    book.active["C1"] = 12.5
+    book.active["D1"] = "=1+1"
+    book.active["B3"] = True
+    out = io.BytesIO()
+    book.save(out)
+    assert read_table("a.xlsx", out.getvalue()) == [["名称", dt.datetime(2026, 11, 5), 12.5], [], [None, True]]

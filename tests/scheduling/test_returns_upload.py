@@ -108,7 +108,7 @@ def test_xlsx_with_typed_cells():
         ("a.csv", "纳税人识别号,所属月份,申报日期,申报日期\r\n1,2,3,4".encode(), "列重复：申报日期"),
         ("a.csv", HEADER.encode(), "没有数据行"),
         ("a.csv", HEADER.encode() + b"\r\n\xff\xfe\xfa,2026-10,2026-11-05", "无法识别CSV文件的编码"),
-        ("a.csv", b"x" * (returns_upload.MAX_BYTES + 1), "文件过大"),
+        ("a.csv", b"x" * (returns_upload.LIMITS.max_bytes + 1), "文件过大"),
     ],
 )
 def test_file_errors(name, data, words):
