@@ -128,7 +128,8 @@ def test_a_locked_device_is_unlocked_online_once_the_late_return_is_recorded(sta
 
     _jobs, skipped = request_jobs(JobKind.UPLOAD_SUMMARY, [device], period=period)
     assert "逾期未申报" in skipped[0][1]  # nothing tried before the late return is recorded
-    record_return_filed(period, clock.today())
+    # filed yesterday, before the 逾期抄报 by necessity: not refused as 先申报后抄报
+    record_return_filed(period, clock.today() - dt.timedelta(days=1))
 
     for kind in (JobKind.UPLOAD_SUMMARY, JobKind.CLEAR):  # the one try: 逾期抄报, then 清卡
         period.refresh_from_db()  # its 抄报 recorded before the 清卡
