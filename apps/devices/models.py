@@ -238,10 +238,6 @@ class Device(models.Model):
     def audit_client(self):
         return self.client
 
-    @property
-    def is_main(self) -> bool:
-        return self.sub_number == 0
-
     def read_lock(self, at: dt.datetime) -> None:
         """The lock facts of the reading now in `monitoring`, read at `at`: its lock date, and a
         248 / 0x09d109 answered before forgotten once a reading shows the device unlocked."""

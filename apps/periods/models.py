@@ -277,9 +277,6 @@ class Period(models.Model):
             cleared_on=self.cleared_at and timezone.localdate(self.cleared_at),
         )
 
-    def get_status_display(self):
-        return self.status().label
-
     @property
     def window_opens(self) -> dt.datetime:
         return window_opens(self.month)

@@ -63,12 +63,6 @@ class ShareLink(models.Model):
             return None
         return cls.objects.select_related("client__staff", "created_by").filter(pk=link_id, client_id=client_id).first()
 
-    @classmethod
-    def active_for_token(cls, token: str) -> "ShareLink | None":
-        """The link a token names if its signature holds and it is neither expired nor revoked."""
-        link = cls.for_token(token)
-        return link if link is not None and link.is_active() else None
-
     @property
     def contact(self):
         """Whom the client should ask for a new link: their 负责会计, else whoever made this one."""
