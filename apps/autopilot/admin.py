@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from apps.core.admin import ReadOnlyAdmin
 
-from .models import Autopilot, Exclusion
+from .models import Autopilot, Exclusion, PassRecord
 
 
 @admin.register(Autopilot)
@@ -19,3 +19,10 @@ class ExclusionAdmin(ReadOnlyAdmin):
     list_display = ("client", "reason", "created_by", "created_at")
     search_fields = ("client__name", "reason")
     list_select_related = ("client", "created_by")
+
+
+@admin.register(PassRecord)
+class PassRecordAdmin(ReadOnlyAdmin):
+    """Written by the passes; read on the 自动清卡 page."""
+
+    list_display = ("started_at", "last_at", "passes", "made", "skipped", "waiting")
