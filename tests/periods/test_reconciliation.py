@@ -46,7 +46,7 @@ def period(db, users, nov10):
     return make_period(
         client,
         OCT,
-        summary_uploaded_at=timezone.now(),
+        summary_uploaded_at=timezone.now() - dt.timedelta(days=7),  # 抄报 on the 3rd, then the return
         return_filed_on=dt.date(2026, 11, 5),
         declared_sales=Decimal("2500.00"),  # 1,000 more than invoiced
         declared_tax=Decimal("195.00"),
