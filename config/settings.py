@@ -104,6 +104,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "apps.core.middleware.DatabaseUnavailableMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "apps.core.middleware.VisibleTextMiddleware",  # after CommonMiddleware: a page is cleaned before its length is set
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",

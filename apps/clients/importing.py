@@ -292,8 +292,7 @@ class _Row:
 
 
 def _header_name(value) -> str:
-    text = _text(value).lstrip("\ufeff")
-    return re.sub(r"[*＊]|（必填）|\(必填\)", "", text).strip()
+    return re.sub(r"[*＊]|（必填）|\(必填\)", "", _text(value)).strip()
 
 
 def _header_index(table: list[list], required: str, within: int = 3) -> int:

@@ -29,8 +29,12 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from django.apps import apps
+        from django.db.models.signals import pre_save
 
         from . import checks  # noqa: F401  registers the deployment checks
+        from .text import store_visible
+
+        pre_save.connect(store_visible, dispatch_uid="apps.core.text.store_visible")
 
         for config in apps.get_app_configs():
             if config.label in THIRD_PARTY_NAMES:

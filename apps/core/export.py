@@ -5,8 +5,9 @@ A page offers its export in three lines: a Table naming its columns, in the view
 `{% include "core/_export.html" %}` (the links keep the page's filters, drop its paging).
 
 Every cell survives any text: characters XML cannot hold (control characters, U+FFFE/U+FFFF,
-lone surrogates) are shown as visible symbols instead of breaking the XLSX file, and text
-longer than a spreadsheet cell takes is cut. Text beginning with = + - @ (or a tab or carriage
+lone surrogates) are shown as visible symbols instead of breaking the XLSX file, characters that
+reorder or hide text (bidirectional overrides, zero-width spaces: apps/core/text.py) are dropped,
+and text longer than a spreadsheet cell takes is cut. Text beginning with = + - @ (or a tab or carriage
 return) never runs as a formula: in XLSX it is a text cell marked like a typed apostrophe
 (quotePrefix) so it stays text when edited; in CSV it is written with a leading apostrophe.
 CSV is UTF-8 with a byte-order mark so Excel opens Chinese text correctly; XLSX is written with
@@ -29,7 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core import clock
-from apps.core.text import Text
+from apps.core.text import Text, visible
 
 FORMATS = ("csv", "xlsx")
 CONTENT_TYPES = {
@@ -54,7 +55,7 @@ def cell(value):
         return timezone.localtime(value).replace(tzinfo=None, microsecond=0) if timezone.is_aware(value) else value
     if isinstance(value, (int, float, Decimal, dt.date)):
         return value
-    text = _CONTROL.sub(lambda m: chr(0x2400 + ord(m.group())), str(value))  # U+2400…: ␀ ␁ ␂
+    text = _CONTROL.sub(lambda m: chr(0x2400 + ord(m.group())), visible(str(value)))  # U+2400…: ␀ ␁ ␂
     text = _NOT_XML.sub("\ufffd", text)
     return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
+from apps.core.text import visible
+
 _LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")
 PARTS_PER_CELL = 4  # XML elements allowed per row and cell allowed: <row>, <c><v>, <c><is><t>, rich text
 
@@ -85,11 +87,11 @@ class _Counter:
 
 
 def _checked(rows: list, values, limits: Limits) -> list:
-    """One more row, without its trailing blank cells; refused if the table is already long
-    enough or a cell is too long."""
+    """One more row, without its trailing blank cells and with its text visible (apps/core/text.py);
+    refused if the table is already long enough or a cell is too long."""
     if len(rows) >= limits.max_rows:
         raise TableError(_("表格超过 %(n)d 行（含表头和空行），请分批上传") % {"n": limits.max_rows})
-    values = list(values)[: limits.max_columns]
+    values = [visible(value) if isinstance(value, str) else value for value in values[: limits.max_columns]]
     while values and values[-1] in (None, ""):
         values.pop()
     for column, value in enumerate(values, start=1):

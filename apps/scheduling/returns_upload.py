@@ -102,7 +102,7 @@ def _header_name(value) -> str:
     text = "" if value is None else str(value)
     for noise in ("（元）", "(元)", "*", "＊"):
         text = text.replace(noise, "")
-    return text.strip().lstrip("\ufeff")
+    return text.strip()
 
 
 def _blank(value) -> bool:
