@@ -8,7 +8,8 @@ element, each let go once read (openpyxl's read-only sheet would build a whole r
 wide, before giving any of it, and without a <dimension> element the whole sheet). Cells are
 counted as they open, per row and per sheet, so an endless row stops at the cap. .csv is UTF-8
 (with or without BOM) or GBK; its lines are counted likewise before a row is split into cells.
-Messages are in Chinese and name the row and the column (A, B, … as a spreadsheet shows them)."""
+Text is read without the characters that reorder or hide it (apps/core/text.py). Messages are
+in Chinese and name the row and the column (A, B, … as a spreadsheet shows them)."""
 
 import csv
 import io
@@ -21,7 +22,7 @@ from django.utils.translation import gettext as _
 from apps.core.text import visible
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")
-PARTS_PER_CELL = 4  # XML elements allowed per row and cell allowed: <row>, <c><v>, <c><is><t>, rich text
+PARTS_PER_CELL = 4  # XML elements a sheet may hold per row and cell it may hold: <c><v>, <c><is><t>, rich text
 
 
 class TableError(Exception):
