@@ -34,7 +34,7 @@ from apps.filing_calendar.models import period_deadline
 from apps.holds.models import Hold, active_hold_reason, hold_reason_of
 from apps.jobs.models import ACTIVE_STATES, Job, JobKind, JobState, Origin
 from apps.jobs.pipeline import CLEAR_KINDS, SUMMARY_KINDS, Wanted, create_jobs
-from apps.jobs.rules import period_reason, refusal_reason
+from apps.jobs.rules import first_kind, period_reason, refusal_reason
 from apps.periods.models import Period, working_month
 from apps.periods.rules import READY_TO_CLEAR, SHANGHAI, PeriodStatus, last_open_month, window_opens
 from apps.scheduling.planning import plan
@@ -63,7 +63,7 @@ def already_done(kind: str, succeeded: frozenset[str]) -> bool:
         return bool(succeeded & {*SUMMARY_KINDS, *CLEAR_KINDS})
     if kind in CLEAR_KINDS:
         return bool(succeeded & set(CLEAR_KINDS))
-    return False
+    return kind == JobKind.UPLOAD_OFFLINE and kind in succeeded  # the device's reading did not follow it
 
 
 def claim_pass(now: dt.datetime) -> Autopilot | None:
@@ -199,20 +199,20 @@ def _due(device: Device, work: Work | None, facts: Facts, now: dt.datetime, seas
         skipped = Skipped(IDLE.get(work.status, Skip.DONE))
     elif facts.failed_needs_person:
         skipped = Skipped(Skip.FAILED, work.kind)  # the daily read may still be due
-    elif already_done(work.kind, facts.succeeded):
+    elif already_done(kind := first_kind(work.kind, device), facts.succeeded):
         # Whatever the cause (a device the period does not see, a stuck status), the cycle never
         # repeats a success; it says so, and a person looks.
         logger.warning(
             "autopilot: %s for period %s on device %s already succeeded; no second job",
-            work.kind,
+            kind,
             work.period.pk,
             device.pk,
         )
-        return Skipped(Skip.REPEAT, work.kind)
+        return Skipped(Skip.REPEAT, kind)
     elif work.refused:
         return Skipped(Skip.LOCKED if work.status == PeriodStatus.LOCKED else Skip.RECONCILE)
     else:
-        return Wanted(work.kind, device, work.period)
+        return Wanted(kind, device, work.period)  # 上传离线发票 first, the 抄报 at a pass after it succeeded
     stale = not facts.read_today and (
         device.monitored_at is None or timezone.localdate(device.monitored_at) < timezone.localdate(now)
     )
@@ -330,10 +330,12 @@ def _read_on(day: dt.date) -> set[int]:
 
 
 def _succeeded(months: list[dt.date]) -> dict[tuple[int, int], frozenset[str]]:
-    """(device, period) → the kinds of the 抄报/清卡 jobs that succeeded on it for `months`."""
+    """(device, period) → the kinds of the 抄报/清卡 (and 上传离线发票) jobs that succeeded on it for `months`."""
     found: dict[tuple[int, int], set[str]] = {}
     rows = Job.objects.filter(
-        period__month__in=months, state=JobState.SUCCEEDED, kind__in={*SUMMARY_KINDS, *CLEAR_KINDS}
+        period__month__in=months,
+        state=JobState.SUCCEEDED,
+        kind__in={*SUMMARY_KINDS, *CLEAR_KINDS, JobKind.UPLOAD_OFFLINE},
     ).values_list("device_id", "period_id", "kind")
     for device_id, period_id, kind in rows:
         found.setdefault((device_id, period_id), set()).add(kind)

@@ -13,6 +13,9 @@ DEVICE_LOCKED = "DEVICE_LOCKED"  # the device is past its 开票截止日期 (24
 OUTSIDE_WINDOW = "OUTSIDE_WINDOW"  # too early: retried when the window opens (pipeline.fail)
 RESULT_TOO_LARGE = "RESULT_TOO_LARGE"  # a result the site cannot take whole: more invoices than a page holds
 FILED_BEFORE_SUMMARY = "FILED_BEFORE_SUMMARY"  # 先申报后抄报: refused by the site before any clear (rules.py)
+OFFLINE_PENDING = (
+    "OFFLINE_PENDING"  # offline invoices still on the device: refused by the site before a 抄报 (rules.py)
+)
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,12 @@ _CATALOGUE = [
     ),
     DeviceErrorInfo("UPLOAD_OVERDUE", _("已到上传截止日期，上月有已开未上传发票"), _("先上传离线发票，再抄报"), NEVER),
     DeviceErrorInfo(
+        "OFFLINE_PENDING",
+        _("设备上有离线开具、尚未上传的发票"),
+        _("先执行“上传离线发票”，成功后再抄报（自动清卡与批量任务会先上传）"),
+        NEVER,
+    ),
+    DeviceErrorInfo(
         "MULTI_MONTH_UNREPORTED",
         _("抄税失败，可能存在多月未正常抄报"),
         _("需人工处理，超过90天未抄报须到税务机关"),
@@ -84,6 +93,12 @@ _CATALOGUE = [
     ),
     DeviceErrorInfo("TIMEOUT", _("设备操作超时"), _("检查设备与前置机，系统将自动重试"), RETRY),
     DeviceErrorInfo("DRIVER_ERROR", _("设备驱动异常"), _("查看前置机日志，必要时联系技术支持"), NEVER),
+    DeviceErrorInfo(
+        "UNSUPPORTED",
+        _("该设备的驱动不支持此操作"),
+        _("在开票软件中手工完成（离线发票：机柜每2小时自动上传）"),
+        NEVER,
+    ),
     DeviceErrorInfo(
         "RESULT_TOO_LARGE",
         _("查询结果超过网站能接收的大小"),

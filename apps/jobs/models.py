@@ -17,6 +17,7 @@ class JobKind(models.TextChoices):
     UPLOAD_AND_CLEAR = "upload_and_clear", _("抄报并清卡")
     QUERY_INVOICES = "query_invoices", _("发票查询")
     POWER_CYCLE = "power_cycle", _("重新上电")
+    UPLOAD_OFFLINE = "upload_offline", _("上传离线发票")
 
 
 class Origin(models.TextChoices):

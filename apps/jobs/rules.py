@@ -15,7 +15,7 @@ from apps.holds.models import HoldReason
 from apps.periods.models import Period
 from apps.periods.rules import READY_TO_CLEAR, PeriodStatus
 
-from .errors import FILED_BEFORE_SUMMARY, error_info
+from .errors import FILED_BEFORE_SUMMARY, OFFLINE_PENDING, error_info
 from .models import JobKind
 
 HOLD_REASONS: dict[str, Text] = {
@@ -119,6 +119,32 @@ def filed_before_summary(period: Period) -> str | None:
     }
 
 
+def offline_pending(device: Device) -> int:
+    """Invoices issued offline that the device's latest reading says are still only on it."""
+    pending = (device.monitoring or {}).get("offline_pending")
+    return pending if isinstance(pending, int) and pending > 0 else 0
+
+
+def first_kind(kind: str, device: Device) -> str:
+    """The job a device takes first when `kind` is asked of it: 上传离线发票 before a 抄报 while offline
+    invoices are on it (the 抄报 is refused until then, offline_refusal); the 抄报 comes once it succeeded."""
+    summary = kind in (JobKind.UPLOAD_SUMMARY, JobKind.UPLOAD_AND_CLEAR)
+    return JobKind.UPLOAD_OFFLINE if summary and offline_pending(device) else kind
+
+
+def offline_refusal(device: Device) -> str | None:
+    """Why the device takes no 抄报 now: offline invoices still on it (the catalogue's OFFLINE_PENDING)."""
+    pending = offline_pending(device)
+    if not pending:
+        return None
+    info = error_info(OFFLINE_PENDING)
+    return _("%(message)s（%(n)d 张），不能抄报：%(remedy)s") % {
+        "message": info.message,
+        "n": pending,
+        "remedy": info.remedy,
+    }
+
+
 def unschedulable_reason(device: Device, month: dt.date | None = None) -> str | None:
     """Why no job can reach this device's hardware now, or None. `month`: the period of the job, which
     a device retired from a later month still serves (in_service)."""
@@ -161,17 +187,23 @@ def refusal_reason(
 ) -> str | None:
     """Why a `kind` job for `period` on `device` is refused now, or None: the period first, then
     the device, then a job of the same kind already under way. `month`: the period's, where the
-    caller asked the period's half already and gives no `period`."""
-    if period is not None and kind != JobKind.READ_STATUS:
+    caller asked the period's half already and gives no `period`. 上传离线发票 asks nothing of the
+    period (it stands before a 抄报, first_kind), only that the device has invoices to upload."""
+    if period is not None and kind not in (JobKind.READ_STATUS, JobKind.UPLOAD_OFFLINE):
         reason = period_reason(kind, period, now, tolerance, status)
         if reason:
             return reason
     if device is None:
         return _("客户没有登记税控设备")
-    if kind in (JobKind.UPLOAD_SUMMARY, JobKind.UPLOAD_AND_CLEAR) and zombie(device, timezone.localdate(now)):
-        # checked before the device is touched: the bureau refuses it (202) and the try is wasted
-        return _("设备超过90天未抄报（最新报税日期 %(day)s），远程抄报不会成功：请携带设备到办税服务厅处理") % {
-            "day": device.monitoring_date("zxbsrq")
-        }
+    if kind == JobKind.UPLOAD_OFFLINE and not offline_pending(device):
+        return _("设备没有待上传的离线发票，无需上传")
+    if kind in (JobKind.UPLOAD_SUMMARY, JobKind.UPLOAD_AND_CLEAR):
+        if zombie(device, timezone.localdate(now)):
+            # checked before the device is touched: the bureau refuses it (202) and the try is wasted
+            return _("设备超过90天未抄报（最新报税日期 %(day)s），远程抄报不会成功：请携带设备到办税服务厅处理") % {
+                "day": device.monitoring_date("zxbsrq")
+            }
+        if refused := offline_refusal(device):
+            return refused
     month = period.month if period is not None else month
     return device_reason(device, hold_reason, month) or (_("该设备已有同类任务在进行中") if has_active_job else None)
