@@ -127,7 +127,7 @@ def _issue_invoice(args: argparse.Namespace) -> int:
 
 
 def _upload_offline(args: argparse.Namespace) -> int:
-    print(f"{_driver(args).upload_offline(args.device_number)} offline invoices uploaded")
+    print(f"{_driver(args).upload_offline_now(args.device_number)} offline invoices uploaded")
     return 0
 
 

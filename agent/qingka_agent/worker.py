@@ -57,7 +57,15 @@ app.conf.update(
     worker_send_task_events=False,
 )
 
-KINDS = ("read_status", "upload_summary", "clear", "upload_and_clear", "query_invoices", "power_cycle")
+KINDS = (
+    "read_status",
+    "upload_summary",
+    "clear",
+    "upload_and_clear",
+    "query_invoices",
+    "power_cycle",
+    "upload_offline",
+)
 # A device that did not start or did not answer is power-cycled (when the agent can) and tried once more.
 POWER_CYCLE_ON = (DEVICE_NOT_STARTED, TIMEOUT)
 CLAIMS_PER_CALL = 100  # the site's limit
@@ -191,6 +199,10 @@ def _attempt(
             answer = driver.query_invoices(number, secrets, query or {})
             monitoring = {k: v for k, v in answer.items() if k not in ("invoices", "already_done", "raw_code")}
             return {**_succeeded(monitoring), "invoices": answer.get("invoices") or []}
+        if kind == "upload_offline":  # 上传离线发票, whatever the period: the invoices still only on the device
+            answer = driver.upload_offline(number, secrets)
+            monitoring = {k: v for k, v in answer.items() if k not in ("already_done", "raw_code")}
+            return _succeeded(monitoring, bool(answer.get("already_done")), answer.get("raw_code"))
         if kind == "read_status" or not known:
             monitoring = known = driver.read_status(number, secrets)
         steps = []

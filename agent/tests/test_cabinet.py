@@ -214,6 +214,18 @@ def test_power_cycle_as_a_job_and_before_the_retry_of_a_timeout(driver, cabinet)
     assert asks == ["swxxcx", "adkhgldkdy", "swxxcx"] and _port(cabinet, number).power_cycles == 2
 
 
+def test_an_offline_upload_is_unsupported_and_nothing_is_sent(driver, cabinet):
+    """The protocol has no command for it (docs/cabinet.md): the job fails with UNSUPPORTED."""
+    from qingka_agent import worker
+
+    asks = []
+    original = driver._ask
+    driver._ask = lambda ter_id, cmd, data, **kwargs: asks.append(cmd) or original(ter_id, cmd, data, **kwargs)
+    result = worker._operate(driver, "upload_offline", "661100000002", None, SECRETS, None)
+    assert (result["outcome"], result["error_code"]) == ("failed", base.UNSUPPORTED) and asks == []
+    assert "每2小时自动上传" in result["message"]
+
+
 def test_the_protocols_odd_parts(broker, cabinet):
     answers: list[dict] = []
     got = threading.Event()

@@ -25,6 +25,7 @@ from qingka_agent.drivers.base import (
     MULTI_MONTH_UNREPORTED,
     RETURN_NOT_FILED,
     TIMEOUT,
+    UNSUPPORTED,
     UPLOAD_OVERDUE,
     DeviceError,
     FoundDevice,
@@ -138,6 +139,18 @@ def test_an_invoice_query_sends_its_query_and_returns_the_invoices_apart_from_mo
     assert log()[-1]["request"]["op"] == "query_invoices" and log()[-1]["request"]["query"] == {"month": "2026-11"}
     assert "invoices" not in driver._devices[UKEY].monitoring  # the device's reading is not the invoice list
     fails(DRIVER_ERROR, tool("slow", "0").query_invoices, DISK, SECRETS, {"month": "2026-11"})  # no list: an error
+
+
+def test_an_offline_upload_is_its_own_op_and_a_tool_without_it_fails_plainly(log):
+    driver = tool("ok")
+    driver.discover()
+    assert driver.upload_offline(DISK, SECRETS) == {"device_number": DISK, "kpjzsj": "2026-12-15"}
+    assert {k: log()[-1]["request"][k] for k in ("op", "device_number", "period")} == {
+        "op": "upload_offline",
+        "device_number": DISK,
+        "period": None,
+    }
+    fails(UNSUPPORTED, knowing_disk(tool("error", UNSUPPORTED)).upload_offline, DISK, SECRETS)
 
 
 def test_an_unknown_device_number_is_missing_after_a_fresh_discovery(log):

@@ -688,11 +688,35 @@ def test_offline_invoices_stay_on_the_device_until_uploaded_and_block_their_mont
     assert offline["uploaded"] is False and driver.read_status(GOLD, GOLD_PW)["offline_pending"] == 1
     clock.set("2026-11-03T09:00:00")
     fails(UPLOAD_OVERDUE, driver.upload_summary, GOLD, "2026-10", GOLD_PW)
-    assert driver.upload_offline(GOLD) == 1
+    assert driver.upload_offline_now(GOLD) == 1
     assert driver.read_status(GOLD, GOLD_PW)["offline_pending"] == 0
     summary = driver.upload_summary(GOLD, "2026-10", GOLD_PW)["summary"]
     honest = invoice_summary(GOLD, ["004", "007", "026"], 2026 * 12 + 9)
     assert summary["004"]["count"] == honest["004"]["count"] + 1  # the offline one, issued as 004, counted
+
+
+def test_the_upload_offline_operation_uploads_them_with_the_faults_of_the_other_operations(sim):
+    driver, clock = sim([gold(busy_failures=1, transfer_failures=1, latency_seconds=0.2)], clock="2026-10-20T09:00:00")
+    driver.issue_invoice(GOLD, Decimal("500.00"), offline=True)
+    driver.issue_invoice(GOLD, Decimal("80.00"), offline=True)
+    clock.set("2026-11-03T09:00:00")
+    fails(DEVICE_BUSY, driver.upload_offline, GOLD, GOLD_PW)
+    fails(DEVICE_PASSWORD_WRONG, driver.upload_offline, GOLD, DISK_PW)
+    assert fails(TRANSFER_FAILED, driver.upload_offline, GOLD, GOLD_PW).monitoring["offline_pending"] == 2
+    started = time.monotonic()
+    m = again(driver, clock).upload_offline(GOLD, GOLD_PW)  # saved: another process sees it
+    assert time.monotonic() - started >= 0.2 and m["offline_pending"] == 0 and "already_done" not in m
+    assert driver.read_status(GOLD, GOLD_PW)["offline_pending"] == 0
+    assert driver.upload_offline(GOLD, GOLD_PW)["already_done"] is True  # nothing left: a repeat
+    assert driver.upload_summary(GOLD, "2026-10", GOLD_PW)["summary_count"] == 1
+
+
+def test_a_device_seeded_with_offline_invoices_reports_one_until_the_upload(sim):
+    driver, _ = sim([gold(offline_invoices_pending=True)])
+    assert driver.read_status(GOLD, GOLD_PW)["offline_pending"] == 1
+    fails(UPLOAD_OVERDUE, driver.upload_summary, GOLD, "2026-10", GOLD_PW)
+    assert driver.upload_offline(GOLD, GOLD_PW)["offline_pending"] == 0
+    assert driver.upload_summary(GOLD, "2026-10", GOLD_PW)["summary_count"] == 1
 
 
 def test_issuing_refuses_a_locked_device_and_amounts_beyond_its_limit(sim):

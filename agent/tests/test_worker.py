@@ -321,6 +321,24 @@ def test_an_invoice_query_reads_the_invoices_and_reports_them_beside_the_reading
     assert "invoices" not in result["monitoring"] and result["monitoring"]["kpjzsj"] == DONE["kpjzsj"]
 
 
+def test_an_offline_upload_is_one_device_operation_whatever_the_period():
+    class Device:
+        def __init__(self, answer):
+            self.answer, self.calls = answer, 0
+
+        def upload_offline(self, number, secrets):
+            self.calls += 1
+            return self.answer
+
+    device = Device({**SUMMARY_DUE, "offline_pending": 0})
+    result = worker._operate(device, "upload_offline", NUMBER, "2026-10", Secrets(), dict(SUMMARY_DUE))
+    assert device.calls == 1 and result["outcome"] == "succeeded" and result["already_done"] is False
+    assert result["monitoring"]["offline_pending"] == 0
+    repeat = Device({**DONE, "offline_pending": 0, "already_done": True})
+    result = worker._operate(repeat, "upload_offline", NUMBER, None, Secrets(), None)
+    assert result["already_done"] is True and "already_done" not in result["monitoring"]
+
+
 def test_the_broker_channel_shares_one_redis_client_until_its_pool_changes():
     """kombu made a new redis-py client for every ack; the agent's channel keeps one per pool."""
     broker.install()

@@ -40,6 +40,7 @@ CLEAR_FAILED = "CLEAR_FAILED"  # 清卡失败 with no more precise reason
 TIMEOUT = "TIMEOUT"  # the driver did not answer in time
 DRIVER_ERROR = "DRIVER_ERROR"  # anything the driver could not classify
 RESULT_TOO_LARGE = "RESULT_TOO_LARGE"  # an answer bigger than the site can take (qingka_agent.paging)
+UNSUPPORTED = "UNSUPPORTED"  # the driver's device or protocol has no such operation (a cabinet: 上传离线发票)
 
 ERROR_CODES = frozenset(value for name, value in list(globals().items()) if name.isupper() and isinstance(value, str))
 
@@ -106,6 +107,12 @@ class Driver(Protocol):
 
     def clear(self, device_number: str, period: str, secrets: Secrets) -> dict[str, Any]:
         """清卡 for period "YYYY-MM". A repeated clear returns monitoring with "already_done": True."""
+        ...
+
+    def upload_offline(self, device_number: str, secrets: Secrets) -> dict[str, Any]:
+        """上传离线发票: uploads the invoices issued offline and still only on the device, so that
+        "offline_pending" reads 0 after it. None to upload: the monitoring data with "already_done": True.
+        A driver whose device or protocol cannot do it raises DeviceError(UNSUPPORTED)."""
         ...
 
     def query_invoices(self, device_number: str, secrets: Secrets, query: dict[str, str]) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from .base import (
     RETURN_NOT_FILED,
     TIMEOUT,
     TRANSFER_FAILED,
+    UNSUPPORTED,
     DeviceError,
     FoundDevice,
     Secrets,
@@ -253,6 +254,11 @@ class CabinetDriver:
 
     def clear(self, device_number: str, period: str, secrets: Secrets) -> dict[str, Any]:
         return self._summarise_and_clear(device_number, period, _cleared)
+
+    def upload_offline(self, device_number: str, secrets: Secrets) -> dict[str, Any]:
+        """The protocol has no command for it (docs/cabinet.md): the terminal uploads offline invoices
+        by itself every two hours."""
+        raise DeviceError(UNSUPPORTED, "机柜协议没有上传离线发票的命令：机柜每2小时自动上传，或在开票软件中手工上传")
 
     def query_invoices(self, device_number: str, secrets: Secrets, query: dict[str, str]) -> dict[str, Any]:
         ter_id, _ = self._locate(device_number)

@@ -195,6 +195,9 @@ class CommandDriver:
     def clear(self, device_number: str, period: str, secrets: Secrets) -> dict[str, Any]:
         return self._operate("clear", device_number, period, secrets)
 
+    def upload_offline(self, device_number: str, secrets: Secrets) -> dict[str, Any]:
+        return self._operate("upload_offline", device_number, None, secrets)
+
     def query_invoices(self, device_number: str, secrets: Secrets, query: dict[str, str]) -> dict[str, Any]:
         return self._operate("query_invoices", device_number, None, secrets, query)
 

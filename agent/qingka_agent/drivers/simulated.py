@@ -121,6 +121,11 @@ class SimulatedDriver:
             device_number, secrets, lambda state, now, cabinet: self._clear(state, now, month, cabinet)
         )
 
+    def upload_offline(self, device_number: str, secrets: Secrets) -> dict[str, Any]:
+        """上传离线发票, failing as the other operations do (busy, passwords, the latency, the network's
+        transfer_failures); none left to upload is a repeat, already done."""
+        return self._operate(device_number, secrets, lambda state, now, cabinet: self._upload_offline(state))
+
     def query_invoices(self, device_number: str, secrets: Secrets, query: dict[str, str]) -> dict[str, Any]:
         """发票查询, read-only: the device's invoices of one month ({"month": "YYYY-MM"}) or the one
         with a code and number ({"code", "number"}), uploaded or not."""
@@ -168,13 +173,11 @@ class SimulatedDriver:
             state["issued"] = [*state.get("issued", []), invoice]
         return invoice
 
-    def upload_offline(self, device_number: str) -> int:
-        """Uploads the device's offline invoices (a cabinet does it every two hours); how many."""
+    def upload_offline_now(self, device_number: str) -> int:
+        """Uploads the device's offline invoices as a cabinet does every two hours, with no password
+        and no failure (`sim upload-offline`); how many. The 上传离线发票 job is upload_offline()."""
         with self._editing(device_number) as state:
-            pending = [i for i in state.get("issued", []) if not i["uploaded"]]
-            for invoice in pending:
-                invoice["uploaded"] = True
-        return len(pending)
+            return _upload_offline(state)
 
     def now(self) -> datetime:
         if self._clock is not None:
@@ -340,6 +343,13 @@ class SimulatedDriver:
         state["clear_count"] += 1
         return {}
 
+    def _upload_offline(self, state: dict) -> dict:
+        if not _offline_pending(state):
+            return {"already_done": True}
+        self._reach_bureau(state)
+        _upload_offline(state)
+        return {}
+
     def _reach_bureau(self, state: dict) -> None:
         if state["transfer_failures"] > 0:
             state["transfer_failures"] -= 1
@@ -395,7 +405,7 @@ class SimulatedDriver:
             "registered": state["registered"],
             "summary_count": state["summary_count"],
             "clear_count": state["clear_count"],
-            "offline_pending": sum(not i["uploaded"] for i in state.get("issued", [])),
+            "offline_pending": _offline_pending(state),
             "invoice_types": {
                 code: {"state": type_state, "kpjzsj": state["kpjzsj"], "zxbsrq": state["zxbsrq"]}
                 for code in state["invoice_types"]
@@ -593,6 +603,21 @@ def _type_state(state: dict, today: date) -> int:
     if this > _month(zxbsrq) and this >= _month(kpjzsj):
         return 1
     return 2 if this >= _month(kpjzsj) else 3
+
+
+def _offline_pending(state: dict) -> int:
+    """Invoices issued offline and not uploaded; the spec's offline_invoices_pending (how many is not
+    said) counts as one."""
+    return sum(not i["uploaded"] for i in state.get("issued", [])) + bool(state.get("offline_invoices_pending"))
+
+
+def _upload_offline(state: dict) -> int:
+    """Marks the device's offline invoices uploaded; how many there were."""
+    pending = _offline_pending(state)
+    # new dicts: an operation saves the state only when it differs from a shallow copy taken before
+    state["issued"] = [{**invoice, "uploaded": True} for invoice in state.get("issued", [])]
+    state["offline_invoices_pending"] = False
+    return pending
 
 
 def _repeat(state: dict, codes: dict[str, str]) -> dict:
