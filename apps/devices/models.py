@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core import clock
 from apps.core.fields import EncryptedTextField
+from apps.core.text import visible
 
 from .rules import DeviceCycleState, device_cycle_state, device_locked
 
@@ -99,6 +100,10 @@ class Agent(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        # before the uniqueness check: "甲" followed by a zero-width space is the name "甲"
+        self.name = visible(self.name)
 
     @property
     def queue_name(self) -> str:

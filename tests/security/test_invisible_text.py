@@ -83,3 +83,20 @@ def _file(data, name):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, data)
+
+
+def test_a_name_that_differs_only_by_them_is_refused_as_taken(client, users):
+    """The uniqueness check sees the name as it will be stored: a clear error, not a 500."""
+    from apps.devices.models import Agent
+
+    Agent.objects.create(name="甲")
+    boss = users["admin"]
+    boss.is_staff = boss.is_superuser = True
+    boss.save()
+    client.force_login(boss)
+    data = {"name": "甲\u200b", "enabled": "on", "health": "good"}
+    data |= {"inventory-TOTAL_FORMS": "0", "inventory-INITIAL_FORMS": "0"}  # the inventory inline
+    response = client.post("/admin/devices/agent/add/", data)
+    assert response.status_code == 200
+    assert "已存在" in response.text
+    assert Agent.objects.count() == 1
