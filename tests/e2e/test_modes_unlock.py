@@ -1,9 +1,10 @@
 """数电 / 双轨 months and locked devices after the deadline, on the real processes (site, rq worker and
 sweeper with the autopilot, Redis, qingka-agent with a simulated cabinet): a 数电 client's device
 gets nothing while its 双轨 neighbour is 抄报'd and 清卡'd; a locked device whose late return is
-recorded is unlocked online by one 逾期抄报 and 清卡; where the bureau unlocks only at the hall, the
-one try is refused and the device held, naming the bureau's reason, with nothing tried again
-(docs/domain.md, "Clients without devices: 数电" and "After the deadline: unlocking")."""
+recorded is unlocked online by one 逾期抄报 and 清卡, asked by a person or by the autopilot; where
+the bureau unlocks only at the hall, the one try is refused and the device held, naming the bureau's
+reason, with nothing tried again (docs/domain.md, "Clients without devices: 数电" and "After the
+deadline: unlocking")."""
 
 import datetime as dt
 
@@ -12,7 +13,7 @@ from django.test import Client as WebClient
 from django.urls import reverse
 
 from apps.accounts.models import FirmSettings, UnlockPolicy, User
-from apps.autopilot.models import Autopilot
+from apps.autopilot.models import Autopilot, Exclusion
 from apps.clients.models import InvoicingMode
 from apps.clients.modes import set_invoicing_mode
 from apps.core import clock
@@ -34,11 +35,16 @@ DEADLINES = {"2026-12": "2026-12-16"}  # the simulated bureau's 征期, the same
 AFTER_DEADLINE = "2026-12-21T12:00:00+08:00"  # outside the busy hours the autopilot avoids
 
 
-def start(stack, specs: dict, **cabinet):
-    """The clients of `specs` (name → device spec) on the site and their devices in one cabinet, the
-    agent online and every device's first reading (its 开票截止日期) on the site."""
+def start(stack, specs: dict, subs: dict | None = None, **cabinet):
+    """The clients of `specs` (name → device spec; `subs`: name → its sub device's) on the site and
+    their devices in one cabinet, the agent online and every device's first reading (its 开票截止日期)
+    on the site. Returns each client's main device."""
     devices = register_clients([{**spec, "name": name} for name, spec in specs.items()])
-    stack.cabinet("cabinet-m", list(specs.values()), deadlines=DEADLINES, **cabinet).start_agent(len(specs))
+    for name, spec in (subs or {}).items():
+        client = devices[list(specs).index(name)].client
+        Device.objects.create(client=client, kind=spec["kind"], number=spec["device_number"], sub_number=1)
+    in_cabinet = [*specs.values(), *(subs or {}).values()]
+    stack.cabinet("cabinet-m", in_cabinet, deadlines=DEADLINES, **cabinet).start_agent(len(in_cabinet))
     wait_until(
         lambda: all(lock_date for lock_date in Device.objects.values_list("lock_date", flat=True)),
         timeout=30,
@@ -120,16 +126,28 @@ def test_digital_and_dual_clients_through_one_month(stack):
 
 
 @pytest.mark.clock(AFTER_DEADLINE)
-def test_a_locked_device_is_unlocked_online_once_the_late_return_is_recorded(stack):
+def test_locked_devices_are_unlocked_online_once_the_late_return_is_recorded(stack):
+    """One client by a person's requests, one with a sub device by the autopilot."""
     FirmSettings.objects.update_or_create(pk=1, defaults={"unlock_policy": UnlockPolicy.ONLINE_FIRST})
-    device = start(stack, {"锁死客户": locked_spec(91)})["锁死客户"]
-    period = Period.for_client(device.client, NOV)
-    assert status(period) == PeriodStatus.LOCKED and not period.lock_is_estimate()
+    main = locked_spec(94)
+    devices = start(
+        stack,
+        {"锁死客户": locked_spec(91), "主分机客户": main},
+        subs={"主分机客户": locked_spec(95, taxpayer_id=main["taxpayer_id"], sub_number=1)},
+    )
+    device = devices["锁死客户"]
+    Exclusion.objects.create(client=device.client, reason="客户自行处理")  # its jobs by people only
+    autopilot_on()
+    period, with_sub = (Period.for_client(devices[name].client, NOV) for name in devices)
+    assert status(period) == status(with_sub) == PeriodStatus.LOCKED and not period.lock_is_estimate()
 
     _jobs, skipped = request_jobs(JobKind.UPLOAD_SUMMARY, [device], period=period)
     assert "逾期未申报" in skipped[0][1]  # nothing tried before the late return is recorded
+    passes_after(clock.now())  # nor by the autopilot
+    assert not Job.objects.exists()
     # filed yesterday, before the 逾期抄报 by necessity: not refused as 先申报后抄报
-    record_return_filed(period, clock.today() - dt.timedelta(days=1))
+    for each in (period, with_sub):
+        record_return_filed(each, clock.today() - dt.timedelta(days=1))
 
     for kind in (JobKind.UPLOAD_SUMMARY, JobKind.CLEAR):  # the one try: 逾期抄报, then 清卡
         period.refresh_from_db()  # its 抄报 recorded before the 清卡
@@ -139,9 +157,14 @@ def test_a_locked_device_is_unlocked_online_once_the_late_return_is_recorded(sta
         assert (job.state, job.error_code) == (JobState.SUCCEEDED, ""), stack.logs()
 
     assert status(period) == PeriodStatus.DONE
-    device.refresh_from_db()
-    assert device.lock_date > clock.today() and not device.lock_state(clock.today())
-    assert not Hold.objects.exists()  # tried online first: the sweeper never held it
+    wait_until(lambda: status(with_sub) == PeriodStatus.DONE, timeout=60, what="the autopilot's unlock")
+    jobs = Job.objects.filter(device__client=with_sub.client).order_by("pk")
+    steps = [(j.kind, j.device.sub_number, j.state, j.origin) for j in jobs]  # 逾期抄报 on both before any 清卡
+    assert sorted(steps[:2]) == [(JobKind.UPLOAD_SUMMARY, sub, JobState.SUCCEEDED, Origin.AUTOPILOT) for sub in (0, 1)]
+    assert sorted(steps[2:]) == [(JobKind.CLEAR, sub, JobState.SUCCEEDED, Origin.AUTOPILOT) for sub in (0, 1)]
+    for each in Device.objects.all():
+        assert each.lock_date > clock.today() and not each.lock_state(clock.today()), each
+    assert not Hold.objects.exists()  # tried online first: the sweeper never held them
 
 
 @pytest.mark.clock(AFTER_DEADLINE)
