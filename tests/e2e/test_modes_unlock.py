@@ -108,6 +108,10 @@ def test_digital_and_dual_clients_through_one_month(stack):
     assert status(digital_period) == PeriodStatus.NO_CLEAR_NEEDED
     assert Period.objects.with_status().get(pk=digital_period.pk).status_code == PeriodStatus.NO_CLEAR_NEEDED
     wait_until(lambda: status(dual_period) == PeriodStatus.DONE, timeout=60, what="the 双轨 client's 清卡")
+    page = WebClient()
+    page.force_login(User.objects.create_user("wang", password="pw-wang-1", role=User.Role.ADMIN))
+    for device, shown in ((digital, "无需清卡"), (dual, "已完成")):  # what a person reads on each client's page
+        assert f"2026年11月 {shown}" in page.get(reverse("clients:detail", args=[device.client_id])).content.decode()
 
     summary_and_clear = Job.objects.filter(device=dual).exclude(kind=JobKind.READ_STATUS).order_by("pk")
     assert [(j.kind, j.state, j.origin) for j in summary_and_clear] == [
