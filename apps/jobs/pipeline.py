@@ -582,6 +582,8 @@ def _apply_result(
             result=stored,
         )
         audit(Action.JOB_SUCCEEDED, job, after=stored)
+        if job.kind == JobKind.UPLOAD_OFFLINE and job.batch_id and job.period_id:
+            _batch_job_after_upload(job, job.batch_id)
     else:
         fail(
             job,
@@ -596,6 +598,25 @@ def _apply_result(
         )
     if job.period_id:
         _update_period(job, audit)
+
+
+def _batch_job_after_upload(job: Job, batch_id: int) -> None:
+    """A batch made this 上传离线发票 in place of its 抄报 on the device (scheduling/selection): now it
+    succeeded, the batch's own job is asked for by the same rule, with the reading the result just
+    brought; a refusal joins the batch's left-out list with its reason."""
+    from apps.scheduling.models import Batch  # scheduling builds on the pipeline
+
+    batch = Batch.objects.select_for_update(of=("self",)).select_related("created_by").get(pk=batch_id)
+    _jobs, refused = request_jobs(
+        batch.kind, [job.device], period=job.period, origin=Origin.BATCH, user=batch.created_by, batch=batch
+    )
+    if refused:
+        client = job.device.client
+        batch.left_out = [
+            *batch.left_out,
+            *({"client": str(client), "client_id": client.pk, "device": d.number, "reason": r} for d, r in refused),
+        ]
+        batch.save(update_fields=["left_out"])
 
 
 def fail(

@@ -184,11 +184,14 @@ def refusal_reason(
     tolerance: Decimal | None = None,
     status: PeriodStatus | None = None,
     month: dt.date | None = None,
+    uploads_first: bool = False,
 ) -> str | None:
     """Why a `kind` job for `period` on `device` is refused now, or None: the period first, then
     the device, then a job of the same kind already under way. `month`: the period's, where the
     caller asked the period's half already and gives no `period`. 上传离线发票 asks nothing of the
-    period (it stands before a 抄报, first_kind), only that the device has invoices to upload."""
+    period (it stands before a 抄报, first_kind), only that the device has invoices to upload.
+    `uploads_first`: the caller makes that 上传离线发票 in place of the 抄报 where offline invoices wait,
+    so they refuse nothing."""
     if period is not None and kind not in (JobKind.READ_STATUS, JobKind.UPLOAD_OFFLINE):
         reason = period_reason(kind, period, now, tolerance, status)
         if reason:
@@ -203,7 +206,7 @@ def refusal_reason(
             return _("设备超过90天未抄报（最新报税日期 %(day)s），远程抄报不会成功：请携带设备到办税服务厅处理") % {
                 "day": device.monitoring_date("zxbsrq")
             }
-        if refused := offline_refusal(device):
+        if not uploads_first and (refused := offline_refusal(device)):
             return refused
     month = period.month if period is not None else month
     return device_reason(device, hold_reason, month) or (_("该设备已有同类任务在进行中") if has_active_job else None)

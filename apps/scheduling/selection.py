@@ -12,8 +12,9 @@ from apps.clients.models import Client
 from apps.devices.models import Device, share_agents
 from apps.filing_calendar.models import period_deadline
 from apps.holds.models import active_hold_reason
-from apps.jobs.models import ACTIVE_STATES, Job
-from apps.jobs.rules import refusal_reason
+from apps.jobs.models import ACTIVE_STATES, Job, JobKind
+from apps.jobs.pipeline import SUMMARY_KINDS
+from apps.jobs.rules import first_kind, refusal_reason
 from apps.periods.models import Period
 from apps.periods.rules import PeriodStatus
 
@@ -28,6 +29,11 @@ class Candidate:
     status: PeriodStatus
     reason: str | None  # None: takes a job
     run_after: dt.datetime | None = None
+    kind: str = ""  # the job it takes: the batch's, or 上传离线发票 first (the batch's after it, pipeline)
+
+    @property
+    def uploads_first(self) -> bool:
+        return self.kind == JobKind.UPLOAD_OFFLINE
 
 
 @dataclass
@@ -55,7 +61,13 @@ def candidates(kind: str, month: dt.date, filters: dict, now: dt.datetime) -> li
         .annotate(
             hold_reason=active_hold_reason(),
             has_active_job=Exists(
-                Job.objects.filter(device=OuterRef("pk"), kind=kind, period__month=month, state__in=ACTIVE_STATES)
+                Job.objects.filter(
+                    device=OuterRef("pk"),
+                    # a 抄报 waits for the 上传离线发票 made in its place
+                    kind__in=[kind, JobKind.UPLOAD_OFFLINE] if kind in SUMMARY_KINDS else [kind],
+                    period__month=month,
+                    state__in=ACTIVE_STATES,
+                )
             ),
         )
     )
@@ -101,8 +113,10 @@ def candidates(kind: str, month: dt.date, filters: dict, now: dt.datetime) -> li
                 has_active_job=device.has_active_job if device else False,
                 tolerance=tolerance,
                 status=status,
+                uploads_first=True,
             )
-            found.append(Candidate(client, device, period, status, reason))
+            job_kind = first_kind(kind, device) if device is not None and reason is None else kind
+            found.append(Candidate(client, device, period, status, reason, kind=job_kind))
     return found
 
 

@@ -53,9 +53,7 @@ def create_batch(data: dict, filters: dict, chosen_filters: dict, start: dt.date
     if new:  # rows for clients that had none for the month; ids come back from a second look
         Period.objects.bulk_create([periods[client_pk] for client_pk in new], ignore_conflicts=True)
         periods.update({p.client_id: p for p in Period.objects.filter(month=batch.month, client__in=new)})
-    wanted = [
-        pipeline.Wanted(batch.kind, c.device, periods[c.client.pk], c.run_after) for c in found.chosen if c.device
-    ]
+    wanted = [pipeline.Wanted(c.kind, c.device, periods[c.client.pk], c.run_after) for c in found.chosen if c.device]
     jobs = pipeline.create_jobs(wanted, origin=Origin.BATCH, user=user, request=request, batch=batch)
     batch.planned_count = len(found.chosen)
     batch.created_count = len(jobs)

@@ -79,6 +79,10 @@ class JobRequestSerializer(serializers.Serializer):
             if device is None:
                 raise serializers.ValidationError({"device": [_("重新上电须指定设备")]})
             return {**data, "period": None}
+        if data["kind"] == JobKind.UPLOAD_OFFLINE:  # 上传离线发票 asked by a person: one device, no period
+            if device is None:
+                raise serializers.ValidationError({"device": [_("上传离线发票须指定设备")]})
+            return {**data, "period": None}
         if data["kind"] != JobKind.READ_STATUS and period is None:
             raise serializers.ValidationError({"period": [_("抄报与清卡须指定申报期")]})
         if device and period and device.client_id != period.client_id:
