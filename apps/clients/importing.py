@@ -147,6 +147,11 @@ class Plan:
     def to_write(self) -> list[Change]:
         return [change for change in self.changes if change.action != "unchanged"]
 
+    @property
+    def sets_password(self) -> bool:
+        """Whether writing it sets a device password: the second factor is asked again for that."""
+        return any(name in PASSWORD_FIELDS for change in self.to_write for name in change.fields)
+
     def digest(self) -> str:
         """What the plan would do, so a confirmation writes only what was previewed."""
         shown = [(c.action, c.object, c.key, c.shown()["changes"]) for c in self.to_write]

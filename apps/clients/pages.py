@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from apps.accounts.fresh_code import FreshCodeFormMixin
 from apps.accounts.models import User
 from apps.accounts.permissions import require_firm_admin
 from apps.core import clock, export
@@ -143,6 +144,15 @@ class ImportForm(forms.Form):
     )
 
 
+class ImportConfirmForm(FreshCodeFormMixin):
+    """确认导入: the second factor asked again when the file sets a device password."""
+
+    def __init__(self, *args, sets_password: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not sets_password:
+            self.fields.pop("code", None)
+
+
 def _preview_context(result: importing.Plan, file_name: str) -> dict:
     return {
         "plan": result,
@@ -176,8 +186,10 @@ def import_page(request):
                     "name": upload.name,
                     "data": fernet(settings.FIELD_ENCRYPTION_KEY).encrypt(data).decode(),
                     "digest": result.digest(),
+                    "sets_password": result.sets_password,
                 }
                 context["token"] = token
+                context["confirm"] = ImportConfirmForm(user=request.user, sets_password=result.sets_password)
     return render(request, "clients/import.html", context)
 
 
@@ -186,11 +198,18 @@ def import_page(request):
 def import_confirm(request):
     """Writes what the preview showed, all of it or nothing."""
     require_firm_admin(request.user)
-    kept = request.session.pop(IMPORT_SESSION_KEY, None)
+    kept = request.session.get(IMPORT_SESSION_KEY)
     if not kept or kept["token"] != request.POST.get("token"):
+        request.session.pop(IMPORT_SESSION_KEY, None)
         messages.error(request, _("预览已失效或已提交过，请重新上传文件"))
         return redirect("clients:import")
     data = fernet(settings.FIELD_ENCRYPTION_KEY).decrypt(kept["data"].encode())
+    confirm = ImportConfirmForm(request.POST, user=request.user, sets_password=kept["sets_password"])
+    if not confirm.is_valid():  # the preview stays, to be confirmed with a good code
+        context = _preview_context(importing.plan(kept["name"], data), kept["name"])
+        context.update(form=ImportForm(), columns=importing.COLUMNS, token=kept["token"], confirm=confirm)
+        return render(request, "clients/import.html", context)
+    request.session.pop(IMPORT_SESSION_KEY)
     try:
         result = importing.write(kept["name"], data, user=request.user, request=request, expected_digest=kept["digest"])
     except importing.PlanChanged:

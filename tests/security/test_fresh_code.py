@@ -238,6 +238,60 @@ def test_setting_a_device_password_through_the_api(client, users):
     assert AuditEvent.objects.filter(action="device.updated").count() == 2
 
 
+def import_with_password(number: str) -> bytes:
+    from tests.clients.test_import import ROWS, xlsx
+
+    return xlsx([[*ROWS[0][:6], number, 0, "Zx81726354", ""]])
+
+
+def test_an_import_that_sets_a_device_password_on_the_page(client, users):
+    factor = set_up_factor(client, users["admin"])
+    from tests.clients.test_import import _file
+
+    with time_machine.travel(LATER, tick=False):
+        preview = client.post("/clients/import/", {"file": _file(import_with_password("539900000011"), "客户.xlsx")})
+    token = preview.context["token"]
+    assert 'name="code"' in preview.text
+
+    def send(code):
+        return client.post("/clients/import/confirm/", {"token": token, "code": code})
+
+    three_tries(factor, send, lambda: Device.objects.filter(number="539900000011").exists(), form_refused)
+
+
+def test_an_import_that_sets_a_device_password_through_the_api(client, users):
+    from tests.clients.test_import import upload
+
+    factor = set_up_factor(client, users["admin"])
+    api = api_of(users["admin"])
+
+    def send(code):
+        return upload(api, import_with_password("539900000012"), dry_run="false", otp=code)
+
+    def refused(response, error):
+        return response.status_code == 400 and response.json()["errors"][0] == {
+            "row": None,
+            "column": "otp",
+            "message": error,
+        }
+
+    with time_machine.travel(LATER - dt.timedelta(seconds=30), tick=False):  # a dry run writes nothing: no code
+        assert upload(api, import_with_password("539900000012")).status_code == 200
+    three_tries(factor, send, lambda: Device.objects.filter(number="539900000012").exists(), refused)
+
+
+def test_an_import_without_passwords_asks_no_code(client, users):
+    from tests.clients.test_import import ROWS, _file, xlsx
+
+    set_up_factor(client, users["admin"])
+    rows = [[*row[:8], "", ""] for row in ROWS]
+    with time_machine.travel(LATER, tick=False):
+        preview = client.post("/clients/import/", {"file": _file(xlsx(rows), "客户.xlsx")})
+        assert 'name="code"' not in preview.text
+        client.post("/clients/import/confirm/", {"token": preview.context["token"]})
+    assert Device.objects.count() == 3
+
+
 # --- without a factor, nothing is asked -----------------------------------------------------------
 
 

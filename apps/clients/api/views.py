@@ -10,6 +10,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from apps.accounts.fresh_code import fresh_code_error
 from apps.accounts.permissions import FirmAdminOnly, FirmAdminWrites, can_operate_client
 from apps.audit.models import Action
 from apps.core import export
@@ -125,7 +126,8 @@ class ClientViewSet(AuditedModelViewSet):
     def import_file(self, request):
         """导入客户与设备 (.xlsx, or .csv in UTF-8 or GBK; the template's columns). With `dry_run`
         (the default) nothing is written; otherwise every change is written, or none when any row
-        has an error. 400 whenever there are errors."""
+        has an error. 400 whenever there are errors. A file that sets a device password is written
+        only with `otp`, a fresh 动态验证码, from a user with a second factor."""
         upload = ImportUpload(data=request.data)
         raw = request.data.get("dry_run")
         try:
@@ -137,9 +139,12 @@ class ClientViewSet(AuditedModelViewSet):
             return _refused(column=field, message=str(messages[0]))
         file = upload.validated_data["file"]
         data = file.read(importing.LIMITS.max_bytes + 1)
-        if dry_run:
-            result = importing.plan(file.name, data)
-        else:
+        result = importing.plan(file.name, data)
+        if not dry_run and result.sets_password:
+            error = fresh_code_error(request.user, request.data.get("otp", ""))
+            if error:
+                return _refused(column="otp", message=error)
+        if not dry_run:
             result = importing.write(file.name, data, user=request.user, request=request)
         body = {
             "dry_run": dry_run,
