@@ -15,7 +15,7 @@ from apps.jobs.models import Job
 from tests.conftest import TEST_REDIS_URL
 from tests.factories import credit_code, make_agent
 
-from .processes import BIN, Process, run, wait_until
+from .processes import BIN, Process, run, stop_all, wait_until
 
 SITE_SETTINGS = {  # shared by the live server (through `settings`) and the site's worker processes
     "QINGKA_JOB_LEASE_SECONDS": 8,
@@ -67,8 +67,8 @@ class Stack:
         and the agents (with their simulated cabinets) restarted on it."""
         setting = clock.setting_for(dt.datetime.fromisoformat(moment))
         self.settings.QINGKA_CLOCK = setting
+        stop_all(self.processes)
         for process in self.processes:
-            process.stop()
             process.env = {**process.env, "QINGKA_CLOCK": setting}
         self.site_env["QINGKA_CLOCK"] = setting
         for cabinet in self.cabinets:
@@ -77,8 +77,7 @@ class Stack:
             process.start()
 
     def stop(self):
-        for process in reversed(self.processes):
-            process.stop()
+        stop_all(reversed(self.processes))
 
     def logs(self) -> str:
         return "\n".join(f"===== {p.name} =====\n{p.log()[-6000:]}" for p in self.processes)

@@ -39,19 +39,35 @@ class Process:
         return self
 
     def kill(self, sig=signal.SIGKILL):
+        if self.send(sig):
+            self.wait()
+
+    def send(self, sig) -> bool:
+        """Sends `sig` to the process group if the process still runs; whether it did."""
         if self.popen and self.popen.poll() is None:
             os.killpg(self.popen.pid, sig)
-            try:
-                self.popen.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.popen.pid, signal.SIGKILL)
-                self.popen.wait()
+            return True
+        return False
+
+    def wait(self, timeout=20):
+        """Waits for the process to end, and kills it after `timeout` seconds."""
+        try:
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+            self.popen.wait()
 
     def stop(self):
         self.kill(signal.SIGTERM)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def stop_all(processes) -> None:
+    """SIGTERM to each of them, then each waited for: they shut down side by side, not one by one."""
+    for process in [p for p in processes if p.send(signal.SIGTERM)]:
+        process.wait()
 
 
 def run(argv, env, timeout=60) -> subprocess.CompletedProcess:
