@@ -178,7 +178,7 @@ def test_confirming_a_bulk_clear_asks_for_the_code_again(client, users):
     agent.save()
     company = make_client(staff=users["owner"])
     make_device(client=company, agent=agent, present=True)
-    make_period(client=company, summary_uploaded_at=START, return_filed_on=dt.date(2026, 11, 5))
+    make_period(client=company, summary_uploaded_at=START - dt.timedelta(days=7), return_filed_on=dt.date(2026, 11, 5))
     device = set_up_factor(client, users["admin"], START)
     query = {"month": "2026-10", "kind": "clear", "when": "now", "per_agent_per_minute": 10}
     with time_machine.travel(START + dt.timedelta(minutes=1), tick=False):
