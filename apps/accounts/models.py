@@ -31,16 +31,6 @@ class User(AbstractUser):
     def is_firm_admin(self) -> bool:
         return self.is_superuser or self.role == self.Role.ADMIN
 
-    def save(self, *args, **kwargs):
-        # set_password() leaves the new password in _password until the save; whoever changed it
-        # (the person, a reset link, an admin, a command), the user's API tokens stop working.
-        password_changed = getattr(self, "_password", None) is not None and self.pk is not None
-        super().save(*args, **kwargs)
-        if password_changed:
-            from .tokens import revoke_all
-
-            revoke_all(self, reason="password_changed")
-
 
 class ApiTokenQuerySet(models.QuerySet):
     def active(self, now: dt.datetime):

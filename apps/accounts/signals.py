@@ -1,8 +1,10 @@
-"""Logins, logouts, failed logins and lockouts go to the audit log, whatever page they came from."""
+"""Logins, logouts, failed logins and lockouts go to the audit log, whatever page they came from;
+a changed password revokes the user's tokens."""
 
 from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from apps.audit import log
@@ -11,6 +13,7 @@ from apps.core import clock
 
 from .middleware import mark_activity
 from .models import User
+from .tokens import revoke_all
 
 
 def _user_named(username):
@@ -58,3 +61,11 @@ def locked_out(sender, request, username, ip_address, **kwargs):
         label=username or ip_address,
         after={"username": username, "ip_address": ip_address, "until": until},
     )
+
+
+@receiver(post_save, sender=User)
+def password_changed(sender, instance, created, **kwargs):
+    """set_password() leaves the new password in _password until the save is done; whoever changed
+    it (the person, a reset link, an admin, a command), the user's API tokens stop working."""
+    if not created and instance._password is not None:
+        revoke_all(instance, reason="password_changed")
