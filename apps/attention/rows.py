@@ -12,7 +12,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from apps.accounts.permissions import is_firm_admin
-from apps.autopilot.cycle import in_filing_season
 from apps.autopilot.models import Autopilot, stalled
 from apps.clients.models import Client
 from apps.core.health import sweep_stale_cached
@@ -24,7 +23,7 @@ from apps.holds.models import Hold, HoldReason
 from apps.jobs.errors import DEVICE_LOCKED, PASSWORD_CODES, error_info
 from apps.jobs.models import Job, JobState
 from apps.notifications.models import BROKEN_AFTER_FAILURES, Channel
-from apps.periods.models import Period, acting_month, digital_q, working_month
+from apps.periods.models import Period, acting_month, digital_q, in_filing_season, working_month
 from apps.periods.queries import clients_for_month
 from apps.periods.rules import FINISHED, REMEDIES, PeriodStatus
 

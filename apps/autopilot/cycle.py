@@ -35,7 +35,7 @@ from apps.holds.models import Hold, active_hold_reason, hold_reason_of
 from apps.jobs.models import ACTIVE_STATES, Job, JobKind, JobState, Origin
 from apps.jobs.pipeline import CLEAR_KINDS, SUMMARY_KINDS, Wanted, create_jobs
 from apps.jobs.rules import first_kind, period_reason, refusal_reason
-from apps.periods.models import Period, working_month
+from apps.periods.models import Period, in_filing_season, working_month
 from apps.periods.rules import READY_TO_CLEAR, SHANGHAI, PeriodStatus, last_open_month, window_opens
 from apps.scheduling.planning import plan
 
@@ -155,11 +155,6 @@ def near_lock(device: Device, now: dt.datetime) -> bool:
         return False
     locks_at = dt.datetime.combine(device.lock_date + dt.timedelta(days=1), dt.time(), SHANGHAI)
     return locks_at - LAST_HOUR <= now < locks_at
-
-
-def in_filing_season(today: dt.date, working: dt.date) -> bool:
-    """征期: from the working period's window to its deadline."""
-    return window_opens(working).date() <= today <= period_deadline(working).date
 
 
 IDLE = {  # a period calling for no device job now, by its status

@@ -119,9 +119,8 @@ def deadlines_missing(now: dt.datetime) -> int:
 
 def missing_devices(now: dt.datetime) -> int:
     """During the 征期, each device that went missing is notified once (per disappearance)."""
-    from apps.autopilot.cycle import in_filing_season
     from apps.devices.models import Device
-    from apps.periods.models import working_month
+    from apps.periods.models import in_filing_season, working_month
 
     today = timezone.localdate(now)
     if not in_filing_season(today, working_month(today)):

@@ -304,6 +304,11 @@ def working_month(today: dt.date | None = None) -> dt.date:
     return working_month_for(today, period_deadline(add_months(month_start(today), -1)).date)
 
 
+def in_filing_season(today: dt.date, working: dt.date) -> bool:
+    """征期: from the working period's window to its deadline."""
+    return window_opens(working).date() <= today <= period_deadline(working).date
+
+
 def acting_month(now: dt.datetime | None = None) -> dt.date:
     """rules.acting_month_for the working period of today."""
     now = now or clock.now()
