@@ -19,6 +19,7 @@ FLOORS = [
     ("core",),
     ("accounts", "audit"),
     ("clients", "filing_calendar"),
+    ("devices", "periods"),
     ("jobs", "holds"),
     ("notifications", "invoices"),
     ("autopilot", "scheduling"),  # orchestration: the passes and batches that make jobs
@@ -52,7 +53,6 @@ UNMOVED = {
     ("core", "notifications"),
     ("devices", "invoices"),
     ("devices", "jobs"),
-    ("devices", "periods"),
     ("filing_calendar", "clients"),
     ("filing_calendar", "scheduling"),
     ("holds", "jobs"),

@@ -19,6 +19,7 @@ from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -158,6 +159,11 @@ def _audit_requested(jobs: list[Job], origin: str, user, request) -> None:
                 "ids": [job.pk for job in jobs],
             },
         )
+
+
+# Sent inside the result's transaction when a job succeeds, for the floors above that follow up on
+# it (a batch asks for its own job after the 上传离线发票 it made in its place: scheduling.services).
+job_succeeded = Signal()
 
 
 def request_jobs(
@@ -582,8 +588,7 @@ def _apply_result(
             result=stored,
         )
         audit(Action.JOB_SUCCEEDED, job, after=stored)
-        if job.kind == JobKind.UPLOAD_OFFLINE and job.batch_id and job.period_id:
-            _batch_job_after_upload(job, job.batch_id)
+        job_succeeded.send(Job, job=job)
     else:
         fail(
             job,
@@ -598,25 +603,6 @@ def _apply_result(
         )
     if job.period_id:
         _update_period(job, audit)
-
-
-def _batch_job_after_upload(job: Job, batch_id: int) -> None:
-    """A batch made this 上传离线发票 in place of its 抄报 on the device (scheduling/selection): now it
-    succeeded, the batch's own job is asked for by the same rule, with the reading the result just
-    brought; a refusal joins the batch's left-out list with its reason."""
-    from apps.scheduling.models import Batch  # scheduling builds on the pipeline
-
-    batch = Batch.objects.select_for_update(of=("self",)).select_related("created_by").get(pk=batch_id)
-    _jobs, refused = request_jobs(
-        batch.kind, [job.device], period=job.period, origin=Origin.BATCH, user=batch.created_by, batch=batch
-    )
-    if refused:
-        client = job.device.client
-        batch.left_out = [
-            *batch.left_out,
-            *({"client": str(client), "client_id": client.pk, "device": d.number, "reason": r} for d, r in refused),
-        ]
-        batch.save(update_fields=["left_out"])
 
 
 def fail(

@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from django.db import transaction
+from django.dispatch import receiver
 
 from apps.audit import log
 from apps.audit.models import Action
@@ -13,7 +14,7 @@ from apps.core import clock
 from apps.core.months import format_month
 from apps.jobs import pipeline
 from apps.jobs.errors import error_info
-from apps.jobs.models import FINISHED_STATES, NOT_STARTED_STATES, Job, JobState, Origin
+from apps.jobs.models import FINISHED_STATES, NOT_STARTED_STATES, Job, JobKind, JobState, Origin
 from apps.periods.models import Period
 from apps.periods.rules import PeriodStatus
 
@@ -144,3 +145,23 @@ def retry_failed(batch: Batch, *, user, request=None) -> tuple[int, list[tuple[J
         else:
             retried += 1
     return retried, refused
+
+
+@receiver(pipeline.job_succeeded)
+def ask_after_offline_upload(sender, job: Job, **kwargs) -> None:
+    """A batch made this 上传离线发票 in place of its 抄报 on the device (selection): now it succeeded,
+    the batch's own job is asked for by the same rule, with the reading the result just brought; a
+    refusal joins the batch's left-out list with its reason."""
+    if job.kind != JobKind.UPLOAD_OFFLINE or not job.batch_id or not job.period_id:
+        return
+    batch = Batch.objects.select_for_update(of=("self",)).select_related("created_by").get(pk=job.batch_id)
+    _jobs, refused = pipeline.request_jobs(
+        batch.kind, [job.device], period=job.period, origin=Origin.BATCH, user=batch.created_by, batch=batch
+    )
+    if refused:
+        client = job.device.client
+        batch.left_out = [
+            *batch.left_out,
+            *({"client": str(client), "client_id": client.pk, "device": d.number, "reason": r} for d, r in refused),
+        ]
+        batch.save(update_fields=["left_out"])
