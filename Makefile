@@ -61,6 +61,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python scripts/check_layers.py
 
 # The demo runs on an embedded PostgreSQL (var/pg) and an embedded Redis unless DATABASE_URL and
 # REDIS_URL say otherwise; `make demo PORT=8123` picks the port, ADDR=0.0.0.0:8000 the address,
