@@ -32,6 +32,18 @@ def make_agent(name=None) -> tuple[Agent, str]:
     return agent, token
 
 
+def autopilot_on_with_agent(avoid_busy_hours: bool = False) -> Agent:
+    """The autopilot switched on (60 jobs a minute an agent) and one agent, 一号机柜, online."""
+    from apps.autopilot.models import Autopilot
+
+    settings = {"enabled": True, "avoid_busy_hours": avoid_busy_hours, "per_agent_per_minute": 60}
+    Autopilot.objects.update_or_create(pk=1, defaults=settings)
+    agent, _token = make_agent("一号机柜")
+    agent.online = True
+    agent.save()
+    return agent
+
+
 def make_device(client=None, **fields) -> Device:
     n = next(_serial)
     fields.setdefault("kind", "tax_disk")

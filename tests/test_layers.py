@@ -20,4 +20,3 @@ def test_imports_up_or_sideways_are_found_and_down_pass(tmp_path):
         ("core", "jobs"): ["apps/core/labels.py:2"],
         ("jobs", "holds"): ["apps/jobs/rules.py:2"],
     }
-

@@ -23,7 +23,7 @@ from apps.holds.models import Hold, HoldReason
 from apps.jobs.models import Job, JobKind, JobState, Origin
 from apps.periods.models import Period
 from apps.periods.rules import SHANGHAI, PeriodStatus
-from tests.factories import make_agent, make_client, make_device
+from tests.factories import autopilot_on_with_agent, make_agent, make_client, make_device
 
 pytestmark = pytest.mark.django_db
 NOV = dt.date(2026, 11, 1)  # due 2026-12-15; its window opens 2026-12-01 00:05
@@ -35,13 +35,7 @@ def at(day, hour, minute=0, second=0, month=12):
 
 @pytest.fixture
 def agent():
-    Autopilot.objects.update_or_create(
-        pk=1, defaults={"enabled": True, "avoid_busy_hours": True, "per_agent_per_minute": 60}
-    )
-    made, _token = make_agent("一号机柜")
-    made.online = True
-    made.save()
-    return made
+    return autopilot_on_with_agent(avoid_busy_hours=True)
 
 
 def with_device(cabinet, period=None, **device):

@@ -21,7 +21,7 @@ from apps.jobs.models import Job, JobKind, JobState
 from apps.jobs.rules import period_reason, refusal_reason
 from apps.periods.models import Period
 from apps.periods.rules import SHANGHAI, PeriodStatus
-from tests.factories import make_agent, make_client, make_device
+from tests.factories import autopilot_on_with_agent, make_client, make_device
 
 pytestmark = pytest.mark.django_db
 NOV = dt.date(2026, 11, 1)  # due 2026-12-15; the device locks after it
@@ -31,13 +31,7 @@ NOW = dt.datetime(2026, 12, 21, 20, 0, tzinfo=SHANGHAI)  # locked since the 16th
 
 @pytest.fixture
 def agent():
-    Autopilot.objects.update_or_create(
-        pk=1, defaults={"enabled": True, "avoid_busy_hours": False, "per_agent_per_minute": 60}
-    )
-    made, _token = make_agent("一号机柜")
-    made.online = True
-    made.save()
-    return made
+    return autopilot_on_with_agent()
 
 
 def locked_client(agent, *, filed=True, **client):

@@ -23,7 +23,7 @@ from apps.filing_calendar.models import period_deadline
 from apps.jobs.models import Job, JobKind
 from apps.periods.models import Period
 from apps.periods.rules import SHANGHAI, window_opens
-from tests.factories import make_agent, make_client, make_device
+from tests.factories import autopilot_on_with_agent, make_client, make_device
 
 pytestmark = pytest.mark.django_db
 SWITCHES = [dt.date(2026, m, 1) for m in range(1, 13)]  # 数电 from this month on
@@ -35,13 +35,7 @@ def at(day: dt.date, hour: int = 10) -> dt.datetime:
 
 @pytest.fixture
 def agent():
-    Autopilot.objects.update_or_create(
-        pk=1, defaults={"enabled": True, "avoid_busy_hours": False, "per_agent_per_minute": 60}
-    )
-    made, _token = make_agent("一号机柜")
-    made.online = True
-    made.save()
-    return made
+    return autopilot_on_with_agent()
 
 
 def kinds_for(user, client, moment):

@@ -22,7 +22,7 @@ from apps.jobs.models import Job, JobKind
 from apps.jobs.rules import period_reason
 from apps.periods.rules import SHANGHAI
 from apps.scheduling.selection import candidates
-from tests.factories import make_agent, make_client, make_device, make_period
+from tests.factories import autopilot_on_with_agent, make_client, make_device, make_period
 
 pytestmark = pytest.mark.django_db
 MONTHS_2026 = [dt.date(2026, m, 1) for m in range(1, 13)]
@@ -35,13 +35,7 @@ def at(day: dt.date, hour: int = 10) -> dt.datetime:
 
 @pytest.fixture
 def agent():
-    Autopilot.objects.update_or_create(
-        pk=1, defaults={"enabled": True, "avoid_busy_hours": False, "per_agent_per_minute": 60}
-    )
-    made, _token = make_agent("一号机柜")
-    made.online = True
-    made.save()
-    return made
+    return autopilot_on_with_agent()
 
 
 def summarised(agent, month: dt.date, summary_on: dt.date, filed_on: dt.date, **client):

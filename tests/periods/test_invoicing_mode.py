@@ -17,7 +17,7 @@ from apps.periods.models import Period
 from apps.periods.queries import clients_for_month
 from apps.periods.rules import SHANGHAI, PeriodStatus
 from apps.scheduling.selection import candidates
-from tests.factories import make_agent, make_client, make_device
+from tests.factories import autopilot_on_with_agent, make_client, make_device
 
 pytestmark = pytest.mark.django_db
 OCT, NOV = dt.date(2026, 10, 1), dt.date(2026, 11, 1)  # November: due 2026-12-15
@@ -29,13 +29,7 @@ def at(month, day, hour, minute=0):
 
 @pytest.fixture
 def agent():
-    Autopilot.objects.update_or_create(
-        pk=1, defaults={"enabled": True, "avoid_busy_hours": False, "per_agent_per_minute": 60}
-    )
-    made, _token = make_agent("一号机柜")
-    made.online = True
-    made.save()
-    return made
+    return autopilot_on_with_agent()
 
 
 def with_device(agent, **client):
