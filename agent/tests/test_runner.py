@@ -86,19 +86,25 @@ def test_a_cabinet_slow_to_scan_is_scanned_less_often(monkeypatch):
             return False
 
     config = load(env={"QINGKA_SCAN_SECONDS": "0.01", "QINGKA_HEARTBEAT_SECONDS": "60"})
-    scans = {}
-    for takes in (0.0, 0.02):
+
+    def scans_of(takes: float, enough: int, then_wait: float) -> int:
+        """The scans of a cabinet whose scan takes `takes` s: once `enough` are done (10 s at most,
+        so a busy machine only slows it), and `then_wait` s later."""
         inventory = Timed(takes)
         agent = SimpleNamespace(inventory=inventory, client=None, outbox=SimpleNamespace(flush=lambda client: 0))
         stop = threading.Event()
         thread = threading.Thread(target=runner.background, args=(agent, config, stop))
         thread.start()
-        time.sleep(0.5)
+        deadline = time.monotonic() + 10
+        while inventory.scans < enough and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(then_wait)
         stop.set()
         thread.join(5)
-        scans[takes] = inventory.scans
-    assert scans[0.0] >= 10  # every 10 ms
-    assert scans[0.02] == 1  # the next one 0.02 s / SCAN_SHARE = 4 s later
+        return inventory.scans
+
+    assert scans_of(0.0, enough=10, then_wait=0) >= 10  # every 10 ms: ten come long before 10 s
+    assert scans_of(0.02, enough=1, then_wait=1.0) == 1  # the next one 0.02 s / SCAN_SHARE = 4 s later
 
 
 AGENT = """
