@@ -405,6 +405,7 @@ def accept_results(agent, results: dict[int, dict]) -> dict[int, Job | Exception
 
 def _accept_results(agent, results: dict[int, dict]) -> dict[int, Job | Exception]:
     jobs = _locked_jobs(agent, results)
+    _lock_periods(jobs.values())
     outcome: dict[int, Job | Exception] = {}
     audits: list = []
     progressed: set[int] = set()  # batches with a job moved by this call
@@ -534,6 +535,18 @@ def _locked_jobs(agent, ids, only: tuple[str, ...] = ()) -> dict[int, Job]:
     for job in jobs.values():
         job.device.agent = agent
     return jobs
+
+
+def _lock_periods(jobs) -> None:
+    """The periods of `jobs`, locked in id order and read again. A client's main and sub devices
+    may sit on two agents whose results come at once: each result then judges the period after
+    the other committed, seeing its reading, instead of both missing the other's and leaving the
+    period undone for good (the autopilot repeats no job that succeeded)."""
+    ids = sorted({job.period_id for job in jobs if job.period_id})
+    periods = Period.objects.select_for_update().filter(pk__in=ids).order_by("pk").in_bulk() if ids else {}
+    for job in jobs:
+        if job.period_id:
+            job.period = periods[job.period_id]
 
 
 def _apply_result(
