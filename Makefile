@@ -31,13 +31,14 @@ lock: install
 # Tests run on the PostgreSQL and Redis of DATABASE_URL and REDIS_URL (the demo's embedded ones are the demo's).
 test: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qingka
 test: export REDIS_URL ?= redis://127.0.0.1:6379/0
-# Three lanes, each on both cores where it can be: the tests that run in-process; then the ones
-# that start processes, drive a browser or emulate USB (each xdist worker has its own Redis
-# database, tests/conftest.py); then the few that need a pytest process of their own. A lane
-# that PYTEST_ARGS leaves empty (pytest's exit 5) is no failure.
+# Three lanes: the tests that run in-process, on both cores; then the ones that start processes,
+# drive a browser or emulate USB, on three workers, since they spend much of their time waiting on
+# those processes (each xdist worker has its own Redis database, tests/conftest.py); then the few
+# that need a pytest process of their own. A lane that PYTEST_ARGS leaves empty (pytest's exit 5)
+# is no failure.
 test: install
 	$(BIN)/pytest -n 2 --dist loadgroup -m "not integration and not browser and not usb" $(PYTEST_ARGS) || [ $$? -eq 5 ]
-	$(BIN)/pytest -n 2 --dist loadgroup -m "(integration or browser or usb) and not solo" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(BIN)/pytest -n 3 --dist loadgroup -m "(integration or browser or usb) and not solo" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 	$(BIN)/pytest -m solo $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Everything but the tests that start processes, drive a browser or emulate USB, on both cores.
