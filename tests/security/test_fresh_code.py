@@ -20,8 +20,8 @@ from apps.holds.models import Hold, HoldReason
 from apps.holds.services import hold
 from apps.notifications.models import Channel
 from apps.scheduling.models import Batch
-from tests.factories import make_agent, make_api_key, make_client, make_device, make_period
-from tests.security.test_tokens_and_factor import START, code_for, set_up_factor
+from tests.factories import make_api_key, make_client, make_device
+from tests.security.test_tokens_and_factor import START, a_period_to_clear, code_for, set_up_factor
 
 pytestmark = [pytest.mark.security, pytest.mark.django_db]
 LATER = START + dt.timedelta(minutes=1)  # a time step after the one the set-up took
@@ -179,12 +179,7 @@ def test_setting_a_device_password_in_the_admin(client, users):
 
 
 def test_confirming_a_bulk_clear(client, users):
-    agent, _ = make_agent()
-    agent.online = True
-    agent.save()
-    company = make_client(staff=users["owner"])
-    make_device(client=company, agent=agent, present=True)
-    make_period(client=company, summary_uploaded_at=START - dt.timedelta(days=7), return_filed_on=dt.date(2026, 11, 5))
+    a_period_to_clear(users)
     device = set_up_factor(client, users["admin"])
     query = {"month": "2026-10", "kind": "clear", "when": "now", "per_agent_per_minute": 10}
     with time_machine.travel(LATER, tick=False):

@@ -172,13 +172,18 @@ def test_the_firm_can_require_the_factor_for_admins(client, users):
     assert "不能关闭" in refused.text and TOTPDevice.objects.filter(user=users["admin"], confirmed=True).exists()
 
 
-def test_confirming_a_bulk_clear_asks_for_the_code_again(client, users):
+def a_period_to_clear(users) -> None:
+    """October's period of a 会计's client, summarised and its return filed: ready for a bulk 清卡."""
     agent, _ = make_agent()
     agent.online = True
     agent.save()
     company = make_client(staff=users["owner"])
     make_device(client=company, agent=agent, present=True)
     make_period(client=company, summary_uploaded_at=START - dt.timedelta(days=7), return_filed_on=dt.date(2026, 11, 5))
+
+
+def test_confirming_a_bulk_clear_asks_for_the_code_again(client, users):
+    a_period_to_clear(users)
     device = set_up_factor(client, users["admin"], START)
     query = {"month": "2026-10", "kind": "clear", "when": "now", "per_agent_per_minute": 10}
     with time_machine.travel(START + dt.timedelta(minutes=1), tick=False):
