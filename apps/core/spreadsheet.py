@@ -149,9 +149,8 @@ def _xlsx_rows(data: bytes, limits: Limits) -> list[list]:
 def _sheet_rows(sheet, cells, limits: Limits) -> list[list]:
     """The rows of a sheet's XML, streamed: the counts are checked as each element opens, and
     each element is let go (taken out of the tree) once read, a cell's parts with the cell."""
-    from xml.etree.ElementTree import iterparse
-
     from openpyxl.xml.constants import SHEET_MAIN_NS
+    from openpyxl.xml.functions import iterparse  # defusedxml's when installed, as openpyxl reads
 
     row_tag, cell_tag = f"{{{SHEET_MAIN_NS}}}row", f"{{{SHEET_MAIN_NS}}}c"
     most_elements = PARTS_PER_CELL * (limits.max_rows + limits.max_cells)
