@@ -404,8 +404,7 @@ def accept_results(agent, results: dict[int, dict]) -> dict[int, Job | Exception
 
 
 def _accept_results(agent, results: dict[int, dict]) -> dict[int, Job | Exception]:
-    jobs = _locked_jobs(agent, results)
-    _lock_periods(jobs.values())
+    jobs = _locked_jobs(agent, results, lock_periods=True)
     outcome: dict[int, Job | Exception] = {}
     audits: list = []
     progressed: set[int] = set()  # batches with a job moved by this call
@@ -520,20 +519,23 @@ def _agent_event(action: Action, obj, agent, device: Device, **details):
     )
 
 
-def _locked_jobs(agent, ids, only: tuple[str, ...] = ()) -> dict[int, Job]:
+def _locked_jobs(agent, ids, only: tuple[str, ...] = (), lock_periods: bool = False) -> dict[int, Job]:
     """This agent's jobs among `ids`, by id, locked in id order (two batches never wait on each
     other the wrong way round), with their device and period (`only` those fields, if given). Their
     devices' agent is `agent` itself: set, not joined and read again for every job. The client is
-    not joined either: its id is all a claim and a result need."""
+    not joined either: its id is all a claim and a result need. With `lock_periods` the periods are
+    locked too (_lock_periods), and read only then."""
     locked = (
         Job.objects.select_for_update(of=("self",))
-        .select_related("device", "period")
+        .select_related("device", *(() if lock_periods else ("period",)))
         .filter(pk__in=ids, device__agent=agent)
         .order_by("pk")
     )
     jobs = {job.pk: job for job in (locked.only(*only) if only else locked)}
     for job in jobs.values():
         job.device.agent = agent
+    if lock_periods:
+        _lock_periods(jobs.values())
     return jobs
 
 
