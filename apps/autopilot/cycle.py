@@ -361,8 +361,11 @@ def _make(wanted: list[Wanted], now: dt.datetime, autopilot: Autopilot, outcome:
         ]
 
     next_pass = now + dt.timedelta(seconds=settings.QINGKA_AUTOPILOT_SECONDS)
-    # What the busy hours moved is compared with the plan that ignores them.
-    for w, moment, plain in zip(wanted, planned(autopilot.avoid_busy_hours), planned(False), strict=True):
+    # What the busy hours moved is compared with the plan that ignores them (the same plan when
+    # they are not avoided).
+    times = planned(autopilot.avoid_busy_hours)
+    plain_times = planned(False) if autopilot.avoid_busy_hours else times
+    for w, moment, plain in zip(wanted, times, plain_times, strict=True):
         w.run_after = moment
         if moment > plain:
             outcome.deferred[str(Deferral.PEAK)] += 1
