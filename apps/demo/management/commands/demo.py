@@ -238,7 +238,11 @@ class Command(BaseCommand):
         site_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{site_port}"
 
         python = sys.executable
-        site = supervisor.start("site", [python, "manage.py", "runserver", addr, "--noreload"])
+        # runserver answers each request on a new thread, which can never reuse a kept connection: it
+        # would stay open until the garbage collector found it (10 after 200 requests), so none is kept.
+        site = supervisor.start(
+            "site", [python, "manage.py", "runserver", addr, "--noreload"], {"DB_CONN_MAX_AGE": "0"}
+        )
         if not answers(lambda: site_answers(site_url), 60, site):
             raise CommandError(f"网站未能启动 (the site did not start):\n{site.log_tail()}")
         supervisor.start("rqworker", [python, "manage.py", "rqworker", "default"])
