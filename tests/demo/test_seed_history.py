@@ -142,12 +142,12 @@ def check_moment(now: dt.datetime, settings, tmp_path: Path) -> dict:
 
     # the agent's simulated driver, loaded with that cabinet, reads each device as the site does
     driver = simulated.SimulatedDriver(demo.cabinet_path(), tmp_path / "agent", clock=lambda: now)
-    snapshot = {row["monitoring"]["device_number"]: row for row in driver.snapshot()}
+    snapshot = functools.cache(lambda: {row["monitoring"]["device_number"]: row for row in driver.snapshot()})
     for d in devices:
         try:
             read = driver.read_status(d.number, Secrets(d.certificate_password, d.device_password))
         except DeviceError as exc:  # the wrong-password and unplugged faults
-            read = exc.monitoring or snapshot[d.number]["monitoring"]
+            read = exc.monitoring or snapshot()[d.number]["monitoring"]
         assert (read["zxbsrq"], read["kpjzsj"]) == (d.monitoring["zxbsrq"], d.monitoring["kpjzsj"]), d
         states = {entry["state"] for entry in read["invoice_types"].values()}
         assert len(states) == 1
