@@ -47,18 +47,14 @@ for kind in (JobKind.UPLOAD_SUMMARY, JobKind.CLEAR):
     report[kind] = len(found.chosen)
 print("REPORT" + json.dumps(report))
 """
-# The demo day, and the working period a firm has on it (2026-11 is due 2026-12-15). A few days of
-# the real command; every day of the winter is walked in-process by tests/walk/test_year_walk.py.
+# The demo day, and the working period a firm has on it (2026-11 is due 2026-12-15). Two days of
+# the real command, one with the working period's window open and one after the deadline with
+# the window shut, run side by side (each is a minute of a core: initdb, migrate, seed); every
+# day of the winter is seeded and walked in-process by tests/walk/test_year_walk.py.
 DAYS = {
     "2026-12-02": "2026-11",
     "2026-12-23": "2026-12",
-    "2026-12-31": "2026-12",
-    "2027-01-01": "2026-12",
 }
-
-# Days after last period's late-lock devices would have locked (its deadline + demo.LATE_LOCK_DAYS,
-# within the month): its stragglers finished before that (apps/demo/seed.py).
-STRAGGLERS_DONE = {"2026-12-31"}
 
 
 def run_demo(day: str, var_dir: Path) -> dict:
@@ -110,10 +106,8 @@ def test_the_demo_firm_on_any_day(reports, day):
     else:
         # the working period waits for its window; last period's stragglers are what the firm works on
         assert set(code for code, n in working.items() if n) <= {"not_open", "locked"}, working
-        if day in STRAGGLERS_DONE:  # all finished, but for the clients the demo locks on purpose
-            assert acting["done"] + acting["locked"] == total and acting["locked"] <= 5, acting
-        else:  # no wall of one unfinished status (a week after the deadline most are done)
-            assert max(n for code, n in acting.items() if code != "done") <= 0.8 * total, acting
+        # no wall of one unfinished status (a week after the deadline most are done)
+        assert max(n for code, n in acting.items() if code != "done") <= 0.8 * total, acting
         assert acting["done"] >= 0.6 * total, acting  # mostly done
     if acting["summary_due"]:
         assert report["upload_summary"] > 0, report
