@@ -7,11 +7,13 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.labels import choice_label
 from apps.core.text import Text
 
 from .models import Action
@@ -122,28 +124,22 @@ _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def _value_choices() -> dict[str, Callable[[str], str | None]]:
-    """Keys whose values are codes, each with how to read one (None: not one of its codes)."""
-    from apps.clients.models import InvoicingMode
-    from apps.devices.models import Health
-    from apps.holds.models import HoldReason, Release
-    from apps.jobs.errors import ERRORS
-    from apps.jobs.models import JobKind, JobState, Origin
+# Keys whose values are codes, each with how to read one (None: not one of its codes). Each app
+# registers the keys of its own codes (register_codes, in its AppConfig.ready), so this app,
+# below them all, imports none of them.
+CODES: dict[str, Callable[[str], str | None]] = {
+    "outcome": lambda code: {"succeeded": str(_("成功")), "failed": str(_("失败"))}.get(code),
+}
 
-    def of(choices):
-        return lambda code: str(choices(code).label) if code in choices.values else None
 
-    return {
-        "state": of(JobState),
-        "kind": of(JobKind),
-        "origin": of(Origin),
-        "health": of(Health),
-        "reason": of(HoldReason),
-        "release": of(Release),
-        "mode": of(InvoicingMode),
-        "error_code": lambda code: str(ERRORS[code].message) if code in ERRORS else None,
-        "outcome": lambda code: {"succeeded": str(_("成功")), "failed": str(_("失败"))}.get(code),
-    }
+def register_codes(key: str, read: Callable[[str], str | None]) -> None:
+    CODES[key] = read
+
+
+def register_choices(**choices_by_key) -> None:
+    """register_codes for keys whose codes are a Django Choices class's."""
+    for key, choices in choices_by_key.items():
+        register_codes(key, partial(choice_label, choices))
 
 
 def _model(object_type: str):
@@ -206,11 +202,7 @@ def readable(object_type: str, key: str, value) -> str:
     if isinstance(value, bool):
         return str(_("是") if value else _("否"))
     if isinstance(value, list):
-        if key == "events":
-            from apps.core.labels import event_label
-
-            return short("、".join(event_label(str(v)) for v in value))
-        return short("、".join(readable(object_type, "", v) for v in value))
+        return short("、".join(readable(object_type, key if key in CODES else "", v) for v in value))
     if isinstance(value, int) and (name := related_name(object_type, key, value)) is not None:
         return name
     if isinstance(value, str):
@@ -222,7 +214,7 @@ def readable(object_type: str, key: str, value) -> str:
                 choices = {}
             if value in choices:
                 return str(choices[value])
-        if key in _value_choices() and (label := _value_choices()[key](value)) is not None:
+        if key in CODES and (label := CODES[key](value)) is not None:
             return label
         if (time := local_time(value)) is not None:
             return time

@@ -27,11 +27,11 @@ from django.utils import timezone
 
 from apps.accounts.models import FirmSettings
 from apps.clients.models import Client
-from apps.core.labels import kind_label
 from apps.core.months import add_months
 from apps.devices.models import Device, Health, in_service, share_agents
 from apps.filing_calendar.models import period_deadline
 from apps.holds.models import Hold, active_hold_reason, hold_reason_of
+from apps.jobs.labels import kind_label
 from apps.jobs.models import ACTIVE_STATES, Job, JobKind, JobState, Origin
 from apps.jobs.pipeline import CLEAR_KINDS, SUMMARY_KINDS, Wanted, create_jobs
 from apps.jobs.rules import first_kind, period_reason, refusal_reason

@@ -1,6 +1,6 @@
 """What the API does with bad input, the same as the pages: deeply nested JSON, values out of
 the database's range and the database away get a 400 or 503 with a reason in Chinese, never a
-500; the OpenAPI schema documents those answers. (Not in apps/core/api.py: DRF's settings import
+500; the OpenAPI schema documents those answers. (Not in apps/audit/api.py: DRF's settings import
 this module while rest_framework.views loads.)"""
 
 from django.utils.translation import gettext as _

@@ -2,7 +2,9 @@
 
 Answered by a middleware placed first, before host checking, HTTPS redirects, sessions and
 login: a probe comes by IP or over plain HTTP inside the container. It tells only what CHECKS
-find: a word or a count each, never an error message, a host name or an address.
+find: a word or a count each, never an error message, a host name or an address. The database
+and Redis are checked here; each app registers its own checks (`register`, in its
+AppConfig.ready): the devices the agents online, the jobs the sweep.
 """
 
 import urllib.error
@@ -12,15 +14,10 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 
-from apps.core import clock
-from apps.devices.models import Agent
-
 PATH = "/healthz"
-SWEEP_CACHE_KEY, SWEEP_CACHE_SECONDS = "qingka.sweep_finished_at", 30
 
 
 def database() -> tuple[str, bool]:
@@ -40,49 +37,29 @@ def redis_server() -> tuple[str, bool]:
     return "ok", True
 
 
-def sweep() -> tuple[str, bool]:
-    """The periodic sweep (leases, retries, lost messages, the autopilot) finished within three
-    intervals. Not the web's own matter: a site whose sweeper is away still serves."""
-    from apps.jobs.sweeper import is_stale, last_sweep
-
-    try:
-        record = last_sweep()
-    except Exception:
-        return "error", False
-    stale = is_stale(record.finished_at if record else None, clock.now())
-    return ("stale", False) if stale else ("ok", True)
+# (field, check): each check returns the field's value and whether it is well. SITE_CHECKS are the
+# web process's own matters; CHECKS adds what other processes do (the sweep).
+Check = Callable[[], tuple[Any, bool]]
+Checks = list[tuple[str, Check]]
+SITE_CHECKS: Checks = [("database", database), ("redis", redis_server)]
+CHECKS: Checks = list(SITE_CHECKS)
 
 
-def sweep_stale_cached() -> bool:
-    """For pages: whether the sweep is stale, asked of the database at most every 30 s per process."""
-    from apps.jobs.sweeper import is_stale, last_sweep
-
-    finished_at = cache.get(SWEEP_CACHE_KEY)
-    if finished_at is None:
-        record = last_sweep()
-        finished_at = record.finished_at if record else ""
-        cache.set(SWEEP_CACHE_KEY, finished_at, SWEEP_CACHE_SECONDS)
-    return is_stale(finished_at or None, clock.now())
+def register(name: str, check: Check, *, of_the_site: bool = True) -> None:
+    """Adds an app's check to /healthz (`of_the_site`: also to the web process's own checks)."""
+    CHECKS.append((name, check))
+    if of_the_site:
+        SITE_CHECKS.append((name, check))
 
 
-def agents_online() -> tuple[int | None, bool]:
-    """A count, not a condition: no agent online is the agents' matter, not the site's."""
-    try:
-        return Agent.objects.filter(online=True, enabled=True).count(), True
-    except Exception:
-        return None, True  # the database check has already said what is wrong
+def check(name: str) -> Check:
+    return dict(CHECKS)[name]
 
 
-# (field, check): each check returns the field's value and whether it is well.
-Checks = list[tuple[str, Callable[[], tuple[Any, bool]]]]
-SITE_CHECKS: Checks = [("database", database), ("redis", redis_server), ("agents_online", agents_online)]
-CHECKS: Checks = SITE_CHECKS + [("sweep", sweep)]
-
-
-def report(checks: Checks = CHECKS) -> tuple[dict[str, Any], bool]:
+def report(checks: Checks | None = None) -> tuple[dict[str, Any], bool]:
     body, well = {}, True
-    for name, check in checks:
-        body[name], ok = check()
+    for name, run in CHECKS if checks is None else checks:
+        body[name], ok = run()
         well = well and ok
     return body, well
 

@@ -7,4 +7,9 @@ class DevicesConfig(AppConfig):
     verbose_name = _("税控设备与前置机")
 
     def ready(self):
-        from . import schema  # noqa: F401  registers the agent token scheme with drf-spectacular
+        from apps.audit.display import register_choices
+        from apps.devices import health, schema  # noqa: F401  schema registers the agent token scheme with drf-spectacular
+        from apps.devices.models import Health
+
+        health.register()
+        register_choices(health=Health)  # how the audit log reads these codes

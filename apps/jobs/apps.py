@@ -5,3 +5,14 @@ from django.utils.translation import gettext_lazy as _
 class JobsConfig(AppConfig):
     name = "apps.jobs"
     verbose_name = _("设备任务")
+
+    def ready(self):
+        from apps.audit.display import register_choices, register_codes
+        from apps.jobs import health
+        from apps.jobs.errors import ERRORS
+        from apps.jobs.models import JobKind, JobState, Origin
+
+        health.register()
+        # how the audit log reads these codes
+        register_choices(state=JobState, kind=JobKind, origin=Origin)
+        register_codes("error_code", lambda code: str(ERRORS[code].message) if code in ERRORS else None)

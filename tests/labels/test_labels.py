@@ -9,7 +9,7 @@ from django.apps import apps
 from django.db import models
 from django.utils import translation
 
-from apps.core import labels
+from apps.jobs import labels
 
 
 def _raw(label) -> bool:
@@ -72,12 +72,21 @@ def test_every_error_in_the_catalogue_has_a_chinese_message_and_remedy():
 
 
 def test_attention_kinds_have_labels():
-    from apps.attention.rows import Kind
+    from apps.attention.rows import KIND_LABELS, Kind
 
     codes = [v for k, v in vars(Kind).items() if k.isupper() and isinstance(v, str)]
     assert codes
     for code in codes:
-        assert not _raw(labels.attention_label(code)), code
+        assert not _raw(KIND_LABELS.get(code)), code
+
+
+def test_notification_events_read_in_chinese_even_unknown_ones():
+    from apps.notifications.labels import event_label
+    from apps.notifications.models import Event
+
+    for code in Event.values:
+        assert not _raw(event_label(code)), code
+    assert "SOMETHING_NEW" in event_label("SOMETHING_NEW") and not _raw(event_label("SOMETHING_NEW"))
 
 
 @pytest.mark.parametrize("app_label", ["axes", "django_rq", "otp_totp", "otp_static", "auth"])

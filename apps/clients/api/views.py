@@ -12,9 +12,9 @@ from rest_framework.response import Response
 
 from apps.accounts.fresh_code import fresh_code_error
 from apps.accounts.permissions import FirmAdminOnly, FirmAdminWrites, can_operate_client
+from apps.audit.api import AuditedModelViewSet
 from apps.audit.models import Action
 from apps.core import export
-from apps.core.api import AuditedModelViewSet
 
 from .. import importing
 from ..models import Client

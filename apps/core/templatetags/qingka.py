@@ -39,45 +39,6 @@ def when(value):
 
 
 @register.filter
-def kind_counts(counts):
-    """{"upload_summary": 75} → [("抄报", 75)]: a job count by kind, labelled (apps.core.labels)."""
-    from apps.core.labels import kind_counts as labelled
-
-    return labelled(counts)
-
-
-@register.filter
-def error_label(code):
-    """An error code's Chinese message from the jobs catalogue."""
-    from apps.core.labels import error_label as label
-
-    return label(code) if code else ""
-
-
-@register.inclusion_tag("core/_last_sweep.html")
-def last_sweep():
-    """When the background sweep (leases, retries, offline agents, the autopilot) last finished:
-    for the pages whose work it does. Asked of the database at most every 30 s per process."""
-    from django.conf import settings
-    from django.core.cache import cache
-
-    from apps.core.health import SWEEP_CACHE_KEY, SWEEP_CACHE_SECONDS
-    from apps.jobs.sweeper import is_stale
-    from apps.jobs.sweeper import last_sweep as record
-
-    finished_at = cache.get(SWEEP_CACHE_KEY)
-    if finished_at is None:
-        found = record()
-        finished_at = found.finished_at if found else ""
-        cache.set(SWEEP_CACHE_KEY, finished_at, SWEEP_CACHE_SECONDS)
-    return {
-        "finished_at": finished_at or None,
-        "stale": is_stale(finished_at or None, clock.now()),
-        "every": settings.QINGKA_SWEEP_SECONDS,
-    }
-
-
-@register.filter
 def narrowed(filterset) -> bool:
     """Whether a list's filters narrow it: an empty list then says no row matched, not that there are none."""
     form = filterset.form

@@ -27,7 +27,7 @@ def rqworker_alive() -> bool:
 
 def sweeper_alive() -> bool:
     """The sweeper finished a sweep within three intervals (apps/jobs/sweeper.py writes it down)."""
-    return health.sweep()[1]
+    return health.check("sweep")()[1]
 
 
 PROCESSES = {"web": web_answers, "rqworker": rqworker_alive, "sweeper": sweeper_alive}
