@@ -54,7 +54,6 @@ UNMOVED = {
     ("jobs", "notifications"),
     ("notifications", "scheduling"),
     ("periods", "devices"),
-    ("reports", "dashboard"),
     ("autopilot", "scheduling"),
 }
 

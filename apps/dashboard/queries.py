@@ -13,14 +13,12 @@ from django.db.models import (
     OuterRef,
     Prefetch,
     Q,
-    Subquery,
     Value,
     When,
 )
 
 from apps.clients.models import Client
 from apps.devices.models import Agent, Device, in_service_q
-from apps.jobs.models import Job
 from apps.periods.rules import FINISHED, PeriodStatus
 
 S = PeriodStatus
@@ -66,22 +64,6 @@ def order_by_risk(clients):
         "name",
         "pk",
     )
-
-
-def attach_last_jobs(clients) -> None:
-    """Sets `last_job` on each client of a page, in one query whose subquery runs for the page's
-    clients only (as an annotation of the list it ran for every row skipped on the way to a deep
-    page)."""
-    clients = list(clients)
-    last_job = (
-        Job.objects.cycle_work().filter(device__client=OuterRef("pk")).order_by("-created_at", "-id").values("pk")[:1]
-    )
-    last_ids = Client.objects.filter(pk__in=[c.pk for c in clients]).annotate(job=Subquery(last_job)).values("job")
-    jobs = {
-        job.client_id: job for job in Job.objects.filter(pk__in=last_ids).annotate(client_id=F("device__client_id"))
-    }
-    for client in clients:
-        client.last_job = jobs.get(client.pk)
 
 
 def with_device(clients, **device_filter):

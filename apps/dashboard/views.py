@@ -29,6 +29,7 @@ from apps.core.months import add_months, format_month, parse_month
 from apps.devices.models import Agent, Device, DeviceKind
 from apps.filing_calendar.models import period_deadlines
 from apps.jobs.errors import error_info
+from apps.jobs.queries import attach_last_jobs
 from apps.periods import queries as period_queries
 from apps.periods.models import working_month
 from apps.periods.rules import FINISHED, REMEDIES, PeriodStatus, window_opens, working_month_for
@@ -139,7 +140,7 @@ def dashboard_context(request, full_page: bool = True) -> dict:
     unfiltered_by_status = DashboardFilter(_without(request.GET, "status", "problem"), queryset=clients).qs
     counts = period_queries.status_counts(unfiltered_by_status)
     page = page_of(request, _listed(filters), count=_listed_count(filters, counts))
-    queries.attach_last_jobs(page)
+    attach_last_jobs(page)
     for client in page:
         _decorate(client, today)
     agents = list(queries.agent_panel(request.user))
@@ -256,7 +257,7 @@ def _decorated(clients, today: dt.date):
 
 
 def _decorate_all(clients, today):
-    queries.attach_last_jobs(clients)
+    attach_last_jobs(clients)
     for client in clients:
         _decorate(client, today)
     return clients

@@ -246,7 +246,7 @@ def test_a_query_needs_no_period_and_stops_at_a_held_device_like_a_read(world):
 
 def test_a_query_after_a_failed_clear_hides_neither_the_last_job_nor_the_row_to_handle(world, users):
     from apps.attention.rows import Kind, rows_for
-    from apps.dashboard.queries import attach_last_jobs
+    from apps.jobs.queries import attach_last_jobs
 
     failed = Job.objects.create(
         kind=JobKind.CLEAR,
