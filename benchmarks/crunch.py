@@ -30,8 +30,8 @@ from apps.audit.models import AuditEvent  # noqa: E402
 from apps.core import clock  # noqa: E402
 from apps.devices.models import Agent, Device  # noqa: E402
 from apps.jobs.models import Job  # noqa: E402
+from apps.jobs.planning import DEFAULT_PER_AGENT_PER_MINUTE, plan  # noqa: E402
 from apps.periods.models import Period  # noqa: E402
-from apps.scheduling.planning import DEFAULT_PER_AGENT_PER_MINUTE, plan  # noqa: E402
 
 
 def number(n: int) -> str:

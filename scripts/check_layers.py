@@ -19,8 +19,10 @@ FLOORS = [
     ("core",),
     ("accounts", "audit"),
     ("clients", "filing_calendar"),
-    ("devices", "periods"),
-    ("jobs", "holds"),
+    ("devices",),
+    ("periods",),  # a period's status reads its devices' locks
+    ("holds",),  # a device held until a person acts: what jobs may not do
+    ("jobs",),
     ("notifications", "invoices"),
     ("autopilot", "scheduling"),  # orchestration: the passes and batches that make jobs
     ("dashboard", "attention", "reports", "charts", "sharing"),  # screens
@@ -32,8 +34,6 @@ FLOOR = {app: floor for floor, apps in enumerate(FLOORS) for app in apps}
 # those moved since. Each is a move still to make; none may be added.
 UNMOVED = {
     ("accounts", "audit"),
-    ("accounts", "devices"),
-    ("accounts", "filing_calendar"),
     ("audit", "accounts"),
     ("clients", "autopilot"),
     ("clients", "devices"),
@@ -46,15 +46,11 @@ UNMOVED = {
     ("devices", "jobs"),
     ("filing_calendar", "clients"),
     ("filing_calendar", "scheduling"),
-    ("holds", "jobs"),
     ("holds", "notifications"),
     ("jobs", "autopilot"),
-    ("jobs", "holds"),
     ("jobs", "invoices"),
     ("jobs", "notifications"),
     ("notifications", "scheduling"),
-    ("periods", "devices"),
-    ("autopilot", "scheduling"),
 }
 
 

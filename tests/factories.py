@@ -62,7 +62,7 @@ def make_api_key(user, days=30) -> str:
 
     from apps.accounts.models import ApiToken
     from apps.core import clock
-    from apps.devices.models import hash_token
+    from apps.core.tokens import hash_token
 
     key = ApiToken.new_key()
     ApiToken.objects.create(

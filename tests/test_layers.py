@@ -16,7 +16,9 @@ def test_imports_up_or_sideways_are_found_and_down_pass(tmp_path):
     (tmp_path / "jobs" / "rules.py").write_text("from apps.core import clock\nimport apps.holds.models\n")
     (tmp_path / "jobs" / "migrations").mkdir()
     (tmp_path / "jobs" / "migrations" / "0001.py").write_text("from apps.dashboard import views\n")
+    (tmp_path / "clients").mkdir()  # sideways: filing_calendar is on the clients' own floor
+    (tmp_path / "clients" / "views.py").write_text("from apps.filing_calendar.models import period_deadline\n")
     assert check_layers.wrong_way(tmp_path) == {
         ("core", "jobs"): ["apps/core/labels.py:2"],
-        ("jobs", "holds"): ["apps/jobs/rules.py:2"],
+        ("clients", "filing_calendar"): ["apps/clients/views.py:1"],
     }

@@ -3,13 +3,14 @@
 
 import datetime as dt
 
+from django.dispatch import Signal
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 
 from apps.audit import log
 from apps.audit.models import Action
 from apps.core import clock
-from apps.devices.models import hash_token
+from apps.core.tokens import hash_token
 
 from .models import ApiToken
 
@@ -55,16 +56,19 @@ def revoke(token: ApiToken, user=None, request=None) -> bool:
     return True
 
 
-def revoke_all(user, reason: str) -> int:
-    """Every active token of `user`, at once (one audit event), and the secret link of the user's
-    calendar feed: it reads the user's clients and deadlines as the tokens do (issue 27)."""
-    from apps.filing_calendar.services import revoke_feed
+# Sent by revoke_all for the other secrets that read as the user, which apps above this one keep
+# (the calendar feed's link: apps/filing_calendar/apps.py). Argument: user.
+credentials_revoked = Signal()
 
+
+def revoke_all(user, reason: str) -> int:
+    """Every active token of `user`, at once (one audit event), and every other secret that reads
+    the user's clients and deadlines as the tokens do (credentials_revoked; issue 27)."""
     now = clock.now()
     revoked = ApiToken.objects.filter(user=user).active(now).update(revoked_at=now)
     if revoked:
         log.record(Action.API_TOKEN_REVOKED_ALL, user, after={"reason": reason, "tokens": revoked})
-    revoke_feed(user)
+    credentials_revoked.send(ApiToken, user=user)
     return revoked
 
 

@@ -15,11 +15,11 @@ from apps.accounts.permissions import is_firm_admin
 from apps.autopilot.models import Autopilot, stalled
 from apps.clients.models import Client
 from apps.core.months import add_months, format_month
+from apps.devices.errors import DEVICE_LOCKED, PASSWORD_CODES, error_info
 from apps.devices.models import Agent, Device, Health
 from apps.filing_calendar.models import is_provisional
 from apps.filing_calendar.services import years_awaiting_table
 from apps.holds.models import Hold, HoldReason
-from apps.jobs.errors import DEVICE_LOCKED, PASSWORD_CODES, error_info
 from apps.jobs.health import sweep_stale_cached
 from apps.jobs.models import Job, JobState
 from apps.notifications.models import BROKEN_AFTER_FAILURES, Channel

@@ -34,10 +34,10 @@ from apps.holds.models import Hold, active_hold_reason, hold_reason_of
 from apps.jobs.labels import kind_label
 from apps.jobs.models import ACTIVE_STATES, Job, JobKind, JobState, Origin
 from apps.jobs.pipeline import CLEAR_KINDS, SUMMARY_KINDS, Wanted, create_jobs
+from apps.jobs.planning import plan
 from apps.jobs.rules import first_kind, period_reason, refusal_reason
 from apps.periods.models import Period, in_filing_season, working_month
 from apps.periods.rules import READY_TO_CLEAR, SHANGHAI, PeriodStatus, last_open_month, window_opens
-from apps.scheduling.planning import plan
 
 from .models import Autopilot, Deferral, Exclusion, PassRecord, Skip
 

@@ -19,8 +19,8 @@ from django.utils.translation import gettext as _
 
 from apps.clients.models import Client
 from apps.core.months import add_months
+from apps.devices.errors import error_info
 from apps.filing_calendar.models import deadline_for
-from apps.jobs.errors import error_info
 from apps.jobs.models import Job, JobState
 from apps.periods.models import Period
 

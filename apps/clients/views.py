@@ -22,10 +22,10 @@ from apps.core import clock
 from apps.core.filters import DateInput
 from apps.core.forms import MONTH_ERROR
 from apps.core.months import add_months, format_month, month_start, parse_month
+from apps.devices.errors import error_info
 from apps.filing_calendar.models import is_provisional
 from apps.holds.models import Hold
 from apps.jobs import pipeline
-from apps.jobs.errors import error_info
 from apps.jobs.models import Job, JobKind
 from apps.jobs.rules import filed_before_summary, period_reason
 from apps.periods.models import Period, working_month

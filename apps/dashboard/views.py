@@ -26,9 +26,9 @@ from apps.core import clock, export
 from apps.core.filters import DateInput, page_of
 from apps.core.forms import MONTH_ERROR, MonthField
 from apps.core.months import add_months, format_month, parse_month
+from apps.devices.errors import error_info
 from apps.devices.models import Agent, Device, DeviceKind
 from apps.filing_calendar.models import period_deadlines
-from apps.jobs.errors import error_info
 from apps.jobs.queries import attach_last_jobs
 from apps.periods import queries as period_queries
 from apps.periods.models import working_month

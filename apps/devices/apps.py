@@ -7,9 +7,12 @@ class DevicesConfig(AppConfig):
     verbose_name = _("税控设备与前置机")
 
     def ready(self):
-        from apps.audit.display import register_choices
+        from apps.audit.display import register_choices, register_codes
         from apps.devices import health, schema  # noqa: F401  schema registers the agent token scheme with drf-spectacular
+        from apps.devices.errors import ERRORS
         from apps.devices.models import Health
 
         health.register()
-        register_choices(health=Health)  # how the audit log reads these codes
+        # how the audit log reads these codes
+        register_choices(health=Health)
+        register_codes("error_code", lambda code: str(ERRORS[code].message) if code in ERRORS else None)

@@ -3,7 +3,9 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions, permissions
 
-from .models import Agent, hash_token
+from apps.core.tokens import hash_token
+
+from .models import Agent
 
 
 class AgentPrincipal:

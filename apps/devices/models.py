@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.core import clock
 from apps.core.fields import EncryptedTextField
 from apps.core.text import visible
+from apps.core.tokens import hash_token
 
 from .rules import DeviceCycleState, device_cycle_state, device_locked
 
@@ -67,10 +68,6 @@ class DeviceQuerySet(models.QuerySet):
 
     def lock_known(self) -> "DeviceQuerySet":
         return self.filter(lock_known_q())
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def signing_key_for(token: str) -> bytes:

@@ -9,8 +9,8 @@ import datetime as dt
 import hashlib
 import json
 
-from django.conf import settings
 from django.db import transaction
+from django.dispatch import Signal
 
 from apps.audit import log
 from apps.audit.models import Action
@@ -19,6 +19,11 @@ from apps.core.bulk import update_rows
 
 from .models import Agent, Device, Health, InventoryRow, Reading
 from .monitoring import digest, normalise
+
+# Sent once a heartbeat's devices are applied, for the jobs it speaks of (apps/jobs/heartbeat.py):
+# the devices sit below the jobs and do not import them. Arguments: agent (as it was before this
+# heartbeat), data (the heartbeat), now, source (the agent's host name).
+heartbeat_applied = Signal()
 
 SEEN_EVERY = dt.timedelta(seconds=60)  # last_seen_at is rewritten at most this often
 INVENTORY_FIELDS = ("slot", "kind", "driver", "device_number", "simulated", "usb")
@@ -170,13 +175,8 @@ def apply_heartbeat(agent: Agent, data: dict, now: dt.datetime) -> None:
             )
             for device in missing
         ]
-    events += _parked_results(agent, data.get("parked") or [], source)
     log.record_many(events)
-    renew_leases(agent, data.get("jobs") or [], now)
-    if "jobs" in data:  # agents from 0.2 list their jobs; the list is theirs to forget a job by
-        from apps.jobs.sweeper import release_unlisted
-
-        release_unlisted(agent, data["jobs"], agent.last_heartbeat_at, now)
+    heartbeat_applied.send(Agent, agent=agent, data=data, now=now, source=source)
 
 
 def _present_event(device: Device, agent: Agent, slot: str, simulated: bool, source: str):
@@ -190,48 +190,6 @@ def _present_event(device: Device, agent: Agent, slot: str, simulated: bool, sou
         simulated=simulated,
         after={"agent": agent.name, "slot": slot},
     )
-
-
-def _parked_results(agent: Agent, job_ids: list[int], source: str) -> list:
-    """A result the agent stopped sending because the site kept failing on it is reported once,
-    in the audit log of its job, for a person to look at."""
-    from apps.jobs.models import Job
-
-    if not job_ids:
-        return []
-    told = set(
-        log.AuditEvent.objects.filter(
-            action=Action.JOB_RESULT_PARKED, object_id__in=[str(i) for i in job_ids]
-        ).values_list("object_id", flat=True)
-    )
-    jobs = Job.objects.filter(pk__in=job_ids, device__agent=agent).select_related("device")
-    return [
-        log.build(
-            Action.JOB_RESULT_PARKED,
-            job,
-            agent=agent,
-            client_id=job.device.client_id,
-            source=source,
-            simulated=job.device.simulated,
-            after={"state": job.state, "attempt": job.attempts},
-        )
-        for job in jobs
-        if str(job.pk) not in told
-    ]
-
-
-def renew_leases(agent: Agent, job_ids: list[int], now: dt.datetime) -> int:
-    """The jobs the agent says it is still working on keep their lease for another full term."""
-    from apps.jobs.models import Job, JobState
-
-    if not job_ids:
-        return 0
-    # The agent's devices as a subquery, not `device__agent=agent`: across a relation, update()
-    # becomes `id IN (SELECT … jobs JOIN devices …)`, which statistics taken while the jobs table
-    # was empty planned as a nested loop over every job per job (9 s a heartbeat at 6,000 jobs).
-    return Job.objects.filter(
-        pk__in=job_ids, state=JobState.RUNNING, device__in=Device.objects.filter(agent=agent).values("pk")
-    ).update(lease_expires_at=now + dt.timedelta(seconds=settings.QINGKA_JOB_LEASE_SECONDS))
 
 
 @transaction.atomic

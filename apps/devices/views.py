@@ -15,8 +15,8 @@ from apps.accounts.permissions import can_operate_client, client_for_operation
 from apps.clients.display import decorate_device
 from apps.clients.models import Client
 from apps.core import clock
+from apps.devices.errors import error_info
 from apps.jobs import pipeline
-from apps.jobs.errors import error_info
 from apps.jobs.models import Job, JobKind, JobState
 
 from .models import Device

@@ -80,8 +80,7 @@ class Hold(models.Model):
         left from the device's reading when that reading came after the failure (the newest word),
         else the device's own message at the failure; never both (they can disagree: the reading
         before the failure still counts the try the failure used)."""
-        from apps.jobs.errors import PASSWORD_CODES
-        from apps.jobs.labels import error_label
+        from apps.devices.errors import PASSWORD_CODES, error_label
 
         device = self.device
         tries = (device.monitoring or {}).get("cert_tries_left")

@@ -7,12 +7,10 @@ class JobsConfig(AppConfig):
     verbose_name = _("设备任务")
 
     def ready(self):
-        from apps.audit.display import register_choices, register_codes
-        from apps.jobs import health
-        from apps.jobs.errors import ERRORS
+        from apps.audit.display import register_choices
+        from apps.jobs import health, heartbeat  # noqa: F401  heartbeat receives devices' heartbeat_applied
         from apps.jobs.models import JobKind, JobState, Origin
 
         health.register()
         # how the audit log reads these codes
         register_choices(state=JobState, kind=JobKind, origin=Origin)
-        register_codes("error_code", lambda code: str(ERRORS[code].message) if code in ERRORS else None)

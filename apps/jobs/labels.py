@@ -1,19 +1,13 @@
-"""Job kinds and error codes as people read them (apps/core/labels.py)."""
+"""Job kinds as people read them (apps/core/labels.py); error codes: apps/devices/errors.error_label."""
 
 from django.utils.translation import gettext as _
 
 from apps.core.labels import choice_label
-from apps.jobs.errors import error_info
 from apps.jobs.models import JobKind
 
 
 def kind_label(code: str) -> str:
     return choice_label(JobKind, code) or _("未知任务（%(code)s）") % {"code": code}
-
-
-def error_label(code: str) -> str:
-    """The catalogue's message; an unknown code reads as 未知错误 (see jobs.errors.error_info)."""
-    return str(error_info(code).message)
 
 
 def kind_counts(counts: dict | None) -> list[tuple[str, int]]:

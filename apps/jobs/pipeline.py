@@ -27,6 +27,7 @@ from apps.audit import log
 from apps.audit.models import Action
 from apps.core import clock
 from apps.core.bulk import insert_rows
+from apps.devices.errors import DEVICE_LOCKED, NEVER, OUTSIDE_WINDOW, RESULT_TOO_LARGE, RETRY, error_info
 from apps.devices.models import Agent, Device, Health
 from apps.devices.rules import shows_cleared, shows_summarised
 from apps.devices.services import record_reading
@@ -38,7 +39,6 @@ from apps.periods.models import Period
 from apps.periods.rules import window_opens
 from config.celery import app as celery_app
 
-from .errors import DEVICE_LOCKED, NEVER, OUTSIDE_WINDOW, RESULT_TOO_LARGE, RETRY, error_info
 from .models import ACTIVE_STATES, NOT_STARTED_STATES, Job, JobKind, JobState, Origin
 from .rules import refusal_reason
 

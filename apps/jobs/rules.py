@@ -10,12 +10,12 @@ from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import FirmSettings
 from apps.core.text import Text
+from apps.devices.errors import FILED_BEFORE_SUMMARY, OFFLINE_PENDING, error_info
 from apps.devices.models import Device, Health, in_service
 from apps.holds.models import HoldReason
 from apps.periods.models import Period
 from apps.periods.rules import READY_TO_CLEAR, PeriodStatus
 
-from .errors import FILED_BEFORE_SUMMARY, OFFLINE_PENDING, error_info
 from .models import JobKind
 
 HOLD_REASONS: dict[str, Text] = {

@@ -16,10 +16,10 @@ from apps.core import export
 from apps.core.filters import ClientSearchFilter, DateRangeForm, date_range, page_of
 from apps.core.forms import MonthField
 from apps.core.months import format_month
+from apps.devices.errors import ERRORS, error_info
 from apps.devices.models import Agent
 
 from . import pipeline
-from .errors import ERRORS, error_info
 from .models import Job, JobKind, JobState, Origin
 
 

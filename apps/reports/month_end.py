@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from apps.core.export import Sheet
+from apps.devices.errors import error_info
 from apps.filing_calendar.models import Deadline, period_deadline
-from apps.jobs.errors import error_info
 from apps.jobs.queries import attach_last_jobs
 from apps.periods.queries import clients_for_month
 from apps.periods.rules import FINISHED, PeriodStatus, lateness, return_due

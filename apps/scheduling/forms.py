@@ -9,11 +9,11 @@ from apps.core.forms import MonthField
 from apps.core.months import add_months, format_month
 from apps.devices.models import Agent, DeviceKind
 from apps.jobs.models import JobKind
+from apps.jobs.planning import DEFAULT_PER_AGENT_PER_MINUTE
 from apps.periods.models import working_month
 from apps.periods.rules import PeriodStatus
 
 from .models import BATCH_KINDS
-from .planning import DEFAULT_PER_AGENT_PER_MINUTE
 
 NOW, AT = "now", "at"
 FILTERS = ("staff", "agent", "taxpayer_kind", "device_kind", "status")

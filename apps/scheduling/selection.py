@@ -14,11 +14,10 @@ from apps.filing_calendar.models import period_deadline
 from apps.holds.models import active_hold_reason
 from apps.jobs.models import ACTIVE_STATES, Job, JobKind
 from apps.jobs.pipeline import SUMMARY_KINDS
+from apps.jobs.planning import plan
 from apps.jobs.rules import first_kind, refusal_reason
 from apps.periods.models import Period
 from apps.periods.rules import PeriodStatus
-
-from .planning import plan
 
 
 @dataclass

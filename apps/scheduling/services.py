@@ -12,8 +12,8 @@ from apps.audit import log
 from apps.audit.models import Action
 from apps.core import clock
 from apps.core.months import format_month
+from apps.devices.errors import error_info
 from apps.jobs import pipeline
-from apps.jobs.errors import error_info
 from apps.jobs.models import FINISHED_STATES, NOT_STARTED_STATES, Job, JobKind, JobState, Origin
 from apps.periods.models import Period
 from apps.periods.rules import PeriodStatus

@@ -12,8 +12,8 @@ from qingka_agent import worker
 from qingka_agent.drivers.command import ALREADY_DONE, stable_code
 
 from apps.core.months import add_months, format_month
+from apps.devices.errors import ERRORS, NEVER, RETRY
 from apps.devices.rules import shows_cleared, shows_summarised
-from apps.jobs.errors import ERRORS, NEVER, RETRY
 
 DOMAIN = Path(__file__).resolve().parents[2] / "docs" / "domain.md"
 PERIODS = [dt.date(2026, 11, 1), dt.date(2026, 12, 1)]  # across a year's end

@@ -8,8 +8,8 @@ import pytest
 import time_machine
 
 from apps.autopilot.models import Autopilot
+from apps.devices.errors import error_info
 from apps.jobs import pipeline
-from apps.jobs.errors import error_info
 from apps.jobs.models import Job, JobKind, JobState
 from apps.periods.models import Period
 from apps.periods.rules import SHANGHAI, window_opens

@@ -16,8 +16,8 @@ from django.urls import reverse
 from apps.autopilot import cycle
 from apps.autopilot.models import Autopilot
 from apps.core.months import add_months
+from apps.devices.errors import ERRORS, FILED_BEFORE_SUMMARY
 from apps.filing_calendar.models import period_deadline
-from apps.jobs.errors import ERRORS, FILED_BEFORE_SUMMARY
 from apps.jobs.models import Job, JobKind
 from apps.jobs.rules import period_reason
 from apps.periods.rules import SHANGHAI

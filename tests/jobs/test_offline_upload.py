@@ -12,8 +12,8 @@ import time_machine
 from apps.attention.rows import Kind, rows_for
 from apps.autopilot import cycle
 from apps.autopilot.models import Autopilot
+from apps.devices.errors import error_info
 from apps.jobs import pipeline
-from apps.jobs.errors import error_info
 from apps.jobs.models import Job, JobKind, JobState, Origin
 from apps.jobs.rules import refusal_reason
 from apps.periods.models import Period

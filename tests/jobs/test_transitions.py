@@ -1,6 +1,6 @@
 import pytest
 
-from apps.jobs.errors import ERRORS, NEVER, RETRY, error_info
+from apps.devices.errors import ERRORS, NEVER, RETRY, error_info
 from apps.jobs.models import TRANSITIONS, IllegalTransition, Job, JobState
 from tests.factories import make_device
 

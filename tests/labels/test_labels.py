@@ -61,14 +61,14 @@ def test_every_model_field_with_choices_has_chinese_labels():
 
 
 def test_every_error_in_the_catalogue_has_a_chinese_message_and_remedy():
-    from apps.jobs.errors import ERRORS
+    from apps.devices.errors import ERRORS, error_label
 
     assert ERRORS
     for code, info in ERRORS.items():
         assert not _raw(info.message), code
         assert not _raw(info.remedy), code
-        assert labels.error_label(code) == str(info.message)
-    assert labels.error_label("SOMETHING_NEW") != "SOMETHING_NEW"
+        assert error_label(code) == str(info.message)
+    assert error_label("SOMETHING_NEW") != "SOMETHING_NEW"
 
 
 def test_attention_kinds_have_labels():

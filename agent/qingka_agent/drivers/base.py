@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 KINDS = ("golden_tax_disk", "tax_disk", "ukey")  # 金税盘, 税控盘, 税务UKey
 
-# Stable error codes, shared with the site's catalogue (apps/jobs/errors.py) by value only.
+# Stable error codes, shared with the site's catalogue (apps/devices/errors.py) by value only.
 DEVICE_MISSING = "DEVICE_MISSING"  # 未插税控设备
 NOT_REGISTERED = "NOT_REGISTERED"  # 税控设备未注册
 SUMMARY_NOT_DONE = "SUMMARY_NOT_DONE"  # 未完成抄报

@@ -4,11 +4,11 @@ from rest_framework import serializers
 from apps.clients.models import Client
 from apps.core import clock
 from apps.core.months import format_month
+from apps.devices.errors import error_info
 from apps.devices.models import Device
 from apps.jobs.rules import period_reason
 from apps.periods.models import Period
 
-from ..errors import error_info
 from ..models import Job, JobKind
 
 

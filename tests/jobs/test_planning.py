@@ -6,7 +6,7 @@ import zoneinfo
 import pytest
 
 from apps.devices.models import Agent, Device, Health
-from apps.scheduling.planning import outside_busy_hours, plan
+from apps.jobs.planning import outside_busy_hours, plan
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 

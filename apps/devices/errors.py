@@ -114,3 +114,8 @@ PASSWORD_CODES = tuple(info.code for info in _CATALOGUE if info.password)
 def error_info(code: str) -> DeviceErrorInfo:
     """Unknown codes are treated as a driver error: never retried blindly."""
     return ERRORS.get(code) or DeviceErrorInfo(code, _("未知错误"), _("查看前置机日志，必要时联系技术支持"), NEVER)
+
+
+def error_label(code: str) -> str:
+    """The catalogue's message; an unknown code reads as 未知错误."""
+    return str(error_info(code).message)
