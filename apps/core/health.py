@@ -46,7 +46,10 @@ CHECKS: Checks = list(SITE_CHECKS)
 
 
 def register(name: str, check: Check, *, of_the_site: bool = True) -> None:
-    """Adds an app's check to /healthz (`of_the_site`: also to the web process's own checks)."""
+    """Adds an app's check to /healthz (`of_the_site`: also to the web process's own checks); a
+    name registered again is replaced, not asked twice."""
+    for checks in (CHECKS, SITE_CHECKS):
+        checks[:] = [entry for entry in checks if entry[0] != name]
     CHECKS.append((name, check))
     if of_the_site:
         SITE_CHECKS.append((name, check))

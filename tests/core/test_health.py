@@ -58,3 +58,14 @@ def test_database_down_says_503_naming_the_database(probe):
 def test_other_paths_still_need_an_allowed_host(client, settings):
     settings.ALLOWED_HOSTS = ["qingka.example.com"]
     assert client.get("/accounts/login/", HTTP_HOST="10.1.2.3").status_code == 400
+
+
+def test_each_app_registers_its_checks_once_and_the_web_process_leaves_out_the_sweep():
+    from apps.core import health
+
+    names = [name for name, _check in health.CHECKS]
+    assert sorted(names) == sorted(FIELDS) and len(names) == len(set(names))
+    assert "sweep" not in dict(health.SITE_CHECKS)
+    agents_online = health.check("agents_online")
+    health.register("agents_online", agents_online)  # an app's ready() run again
+    assert [name for name, _check in health.CHECKS] == [n for n in names if n != "agents_online"] + ["agents_online"]
