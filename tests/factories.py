@@ -5,7 +5,7 @@ import itertools
 
 from apps.clients.identifiers import credit_check_character, org_code_check_character
 from apps.clients.models import Client
-from apps.devices.models import Agent, Device
+from apps.devices.models import Agent, Device, Health
 from apps.periods.models import Period
 
 _serial = itertools.count(1)
@@ -42,6 +42,18 @@ def autopilot_on_with_agent(avoid_busy_hours: bool = False) -> Agent:
     agent.online = True
     agent.save()
     return agent
+
+
+def unsaved_agent(pk=1, **fields) -> Agent:
+    """An agent in memory only, enabled, well and online: for rules and plans that read no database."""
+    fields = {"name": f"前置机{pk}", "enabled": True, "health": Health.GOOD, "online": True, **fields}
+    return Agent(pk=pk, **fields)
+
+
+def unsaved_device(pk=1, agent_=None, **fields) -> Device:
+    """A device in memory only, present and well, on `agent_` or a new unsaved_agent."""
+    fields = {"kind": "tax_disk", "number": f"5399{pk:08d}", "health": Health.GOOD, "present": True, **fields}
+    return Device(pk=pk, agent=agent_ if agent_ is not None else unsaved_agent(), **fields)
 
 
 def make_device(client=None, **fields) -> Device:

@@ -5,20 +5,11 @@ import zoneinfo
 
 import pytest
 
-from apps.devices.models import Agent, Device, Health
 from apps.jobs.planning import outside_busy_hours, plan
+from tests.factories import unsaved_agent as agent
+from tests.factories import unsaved_device as device
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
-
-
-def agent(pk=1, **fields):
-    fields = {"name": f"前置机{pk}", "enabled": True, "health": Health.GOOD, "online": True, **fields}
-    return Agent(pk=pk, **fields)
-
-
-def device(pk=1, agent_=None, **fields):
-    fields = {"kind": "tax_disk", "number": f"5399{pk:08d}", "health": Health.GOOD, "present": True, **fields}
-    return Device(pk=pk, agent=agent_ if agent_ is not None else agent(), **fields)
 
 
 # --- plan ------------------------------------------------------------------------------------

@@ -7,27 +7,19 @@ from decimal import Decimal
 import pytest
 
 from apps.clients.models import Client
-from apps.devices.models import Agent, Device, Health
+from apps.devices.models import Device, Health
 from apps.holds.models import HoldReason
 from apps.jobs.models import JobKind
 from apps.jobs.rules import refusal_reason
 from apps.periods.models import Period
+from tests.factories import unsaved_agent as agent
+from tests.factories import unsaved_device as device
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 11, 10, 10, tzinfo=SHANGHAI)
 OCTOBER = dt.date(2026, 10, 1)
 CLEAR, SUMMARY, BOTH = JobKind.CLEAR, JobKind.UPLOAD_SUMMARY, JobKind.UPLOAD_AND_CLEAR
 UPLOADED = dt.datetime(2026, 11, 2, 9, tzinfo=SHANGHAI)
-
-
-def agent(pk=1, **fields):
-    fields = {"name": f"前置机{pk}", "enabled": True, "health": Health.GOOD, "online": True, **fields}
-    return Agent(pk=pk, **fields)
-
-
-def device(pk=1, agent_=None, **fields):
-    fields = {"kind": "tax_disk", "number": f"5399{pk:08d}", "health": Health.GOOD, "present": True, **fields}
-    return Device(pk=pk, agent=agent_ if agent_ is not None else agent(), **fields)
 
 
 def exclusion_reason(kind, period_, device_, *, now, hold_reason=None, has_active_job=False):
