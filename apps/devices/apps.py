@@ -9,10 +9,10 @@ class DevicesConfig(AppConfig):
     def ready(self):
         from apps.audit.display import register_choices, register_codes
         from apps.devices import health, schema  # noqa: F401  schema registers the agent token scheme with drf-spectacular
-        from apps.devices.errors import ERRORS
+        from apps.devices.errors import ERRORS, error_label
         from apps.devices.models import Health
 
         health.register()
         # how the audit log reads these codes
         register_choices(health=Health)
-        register_codes("error_code", lambda code: str(ERRORS[code].message) if code in ERRORS else None)
+        register_codes("error_code", lambda code: error_label(code) if code in ERRORS else None)

@@ -3,7 +3,7 @@ from django.conf import settings
 
 from apps.core import clock
 from apps.jobs.health import last_sweep_cached
-from apps.jobs.labels import kind_counts as labelled_kind_counts
+from apps.jobs.labels import kind_counts
 from apps.jobs.sweeper import is_stale
 
 register = template.Library()
@@ -21,7 +21,5 @@ def last_sweep():
     }
 
 
-@register.filter
-def kind_counts(counts):
-    """{"upload_summary": 75} → [("抄报", 75)]: a job count by kind, labelled (apps.jobs.labels)."""
-    return labelled_kind_counts(counts)
+# {"upload_summary": 75} → [("抄报", 75)]: a job count by kind, labelled
+register.filter("kind_counts", kind_counts)
