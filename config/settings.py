@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "apps.charts",
     "apps.reports",
     "apps.invoices",
+    "apps.operations",
     "apps.demo",
     "django_otp",
     "django_otp.plugins.otp_totp",

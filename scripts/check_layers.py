@@ -23,8 +23,10 @@ FLOORS = [
     ("periods",),  # a period's status reads its devices' locks
     ("holds",),  # a device held until a person acts: what jobs may not do
     ("jobs",),
-    ("notifications", "invoices"),
-    ("autopilot", "scheduling"),  # orchestration: the passes and batches that make jobs
+    ("invoices",),  # what 发票查询 jobs brought back
+    ("autopilot", "scheduling"),  # the passes and batches that make jobs
+    ("notifications",),  # told from the state of everything below
+    ("operations",),  # the sweep that drives them all
     ("dashboard", "attention", "reports", "charts", "sharing"),  # screens
     ("demo",),
 ]
@@ -46,11 +48,7 @@ UNMOVED = {
     ("devices", "jobs"),
     ("filing_calendar", "clients"),
     ("filing_calendar", "scheduling"),
-    ("holds", "notifications"),
-    ("jobs", "autopilot"),
     ("jobs", "invoices"),
-    ("jobs", "notifications"),
-    ("notifications", "scheduling"),
 }
 
 

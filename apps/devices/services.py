@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import json
 
+from django.conf import settings
 from django.db import transaction
 from django.dispatch import Signal
 
@@ -92,6 +93,22 @@ def _replace_inventory(agent: Agent, rows: list[dict]) -> None:
 
 
 @transaction.atomic
+def mark_offline_agents(now: dt.datetime) -> int:
+    """An agent that missed its heartbeats is offline; its jobs wait for it, and the sweep tells
+    people from this state (apps/notifications/events.offline_agents)."""
+    limit = now - dt.timedelta(seconds=settings.QINGKA_AGENT_OFFLINE_SECONDS)
+    flipped = 0
+    for agent in Agent.objects.filter(online=True, last_heartbeat_at__lt=limit):
+        if Agent.objects.filter(pk=agent.pk, online=True, last_heartbeat_at=agent.last_heartbeat_at).update(
+            online=False
+        ):
+            log.record(
+                Action.AGENT_OFFLINE, agent, before={"online": True}, after={"online": False}, source=agent.hostname
+            )
+            flipped += 1
+    return flipped
+
+
 def apply_heartbeat(agent: Agent, data: dict, now: dt.datetime) -> None:
     """The agent is online; the devices it reports are present in their slots, the ones it held
     before and no longer reports are missing, and the leases of the jobs it is working on run on.

@@ -32,9 +32,6 @@ def hold(device: Device, reason: str, *, error_code: str = "", message: str = ""
         simulated=device.simulated,
         after={"reason": reason, "error_code": error_code, "job": job.pk if job else None},
     )
-    from apps.notifications import events  # notifications know holds, not the other way round
-
-    events.device_held(made)
     return made
 
 

@@ -11,7 +11,7 @@ from apps.audit.models import Action
 from apps.devices.models import Agent, Device
 from apps.devices.services import heartbeat_applied
 from apps.jobs.models import Job, JobState
-from apps.jobs.sweeper import release_unlisted
+from apps.jobs.upkeep import release_unlisted
 
 
 @receiver(heartbeat_applied)

@@ -157,7 +157,7 @@ class Job(models.Model):
 class SweepRecord(models.Model):
     """When the periodic sweep last finished: kept in the database, which outlives a Redis flush,
     so /healthz and the dashboard can tell that the sweep stopped, and the sweep can tell that it
-    was away itself (sweeper.py)."""
+    was away itself (apps/operations/sweeper.py)."""
 
     finished_at = models.DateTimeField(_("最近巡检完成"))
     resumed_at = models.DateTimeField(_("中断后恢复"), null=True, blank=True)

@@ -33,12 +33,11 @@ from apps.devices.rules import shows_cleared, shows_summarised
 from apps.devices.services import record_reading
 from apps.holds.models import Hold, HoldReason, hold_reason_of
 from apps.holds.services import hold
-from apps.invoices.services import record_invoices
-from apps.notifications import events
 from apps.periods.models import Period
 from apps.periods.rules import window_opens
 from config.celery import app as celery_app
 
+from . import keepers
 from .models import ACTIVE_STATES, NOT_STARTED_STATES, Job, JobKind, JobState, Origin
 from .rules import refusal_reason
 
@@ -407,7 +406,6 @@ def _accept_results(agent, results: dict[int, dict]) -> dict[int, Job | Exceptio
     jobs = _locked_jobs(agent, results, lock_periods=True)
     outcome: dict[int, Job | Exception] = {}
     audits: list = []
-    progressed: set[int] = set()  # batches with a job moved by this call
     for job_id, result in results.items():
         job = jobs.get(job_id)
         if job is None:
@@ -434,15 +432,11 @@ def _accept_results(agent, results: dict[int, dict]) -> dict[int, Job | Exceptio
                 if counted is None:  # pages still to come: the job runs on
                     continue
             _apply_result(job, agent, result, late, audits, counted)
-            if job.batch_id:
-                progressed.add(job.batch_id)
         elif _reported(job.result, attempt):
             pass  # this attempt's result was applied before: a second copy changes nothing
         elif attempt < job.attempts or job.state in (JobState.QUEUED, JobState.CANCELLED):
             keep_as_evidence(job, agent, result)
     log.record_many(audits)
-    for batch_id in progressed:
-        transaction.on_commit(partial(events.batch_progressed, batch_id))
     return outcome
 
 
@@ -458,7 +452,7 @@ def _take_page(job: Job, result: dict) -> tuple[int, int] | None:
         raise Unreadable(f"job {job.pk} attempt {attempt} comes in {taken['pages']} pages, not {pages}")
     received = dict(taken.get("received", {}))
     if str(page) not in received:
-        received[str(page)] = record_invoices(job, result.get("invoices") or [], clock.now())
+        received[str(page)] = keepers.keep(job, result.get("invoices") or [], clock.now())
         job.result_pages = {"attempt": attempt, "pages": pages, "received": received}
         Job.objects.filter(pk=job.pk).update(result_pages=job.result_pages)
     if len(received) < pages:
@@ -587,7 +581,7 @@ def _apply_result(
     if result.get("outcome") == "succeeded":
         if job.kind == JobKind.QUERY_INVOICES:  # the answer is the invoices: kept, counted on the job
             if counted is None:
-                counted = record_invoices(job, result.get("invoices") or [], now)
+                counted = keepers.keep(job, result.get("invoices") or [], now)
             else:
                 stored["pages"] = result["pages"]
             stored["invoices"], stored["invoices_rejected"] = counted

@@ -1,6 +1,8 @@
-"""What the site tells people, and when: each domain event becomes one notification with a key,
-so that the same event is never notified twice however often it is seen. Short Chinese messages
-that link to the page where the person acts."""
+"""What the site tells people, and when. Every notification is derived from the state the other
+apps wrote (a hold, an agent offline, a batch done with failures, a device missing, the clock), by
+the sweep (apps/operations/sweeper.py), never sent by the code that wrote it (as healthchecks
+does). Each becomes one notification with a key, so that the same fact is never notified twice
+however often it is seen. Short Chinese messages that link to the page where the person acts."""
 
 import datetime as dt
 
@@ -10,7 +12,14 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.months import format_month
+from apps.devices.models import Agent, Device
+from apps.filing_calendar.services import years_awaiting_table
+from apps.holds.models import Hold
+from apps.jobs.models import ACTIVE_STATES, JobState
+from apps.periods.models import acting_month, in_filing_season, working_month
+from apps.periods.queries import clients_for_month, status_counts
 from apps.periods.rules import FINISHED, PeriodStatus
+from apps.scheduling.models import Batch
 
 from .delivery import notify, resend_stuck
 from .models import Event, Notification
@@ -25,7 +34,7 @@ def device_held(hold) -> None:
     body = f"{client.name} 的{device.get_kind_display()} {device.number}：{hold.message or hold.error_code}。"
     body += "已暂停该设备的所有任务，请处理后在需要处理页面解除暂停。"
     notify(
-        f"held:{hold.pk}",
+        held_key(hold),
         Event.DEVICE_HELD,
         subject,
         body,
@@ -35,16 +44,19 @@ def device_held(hold) -> None:
     )
 
 
-def agent_offline(agent, since: dt.datetime) -> None:
+def agent_offline(agent) -> None:
+    """An agent the sweep marked offline: to the firm."""
+    since = agent.last_heartbeat_at
     subject = f"【清卡】前置机“{agent.name}”离线"
     where = agent.location or agent.hostname
     body = f"前置机“{agent.name}”（{where}）自 {timezone.localtime(since):%m-%d %H:%M} 起未发送心跳，"
     body += "其设备上的任务将等待。请检查前置机电源、网络与程序。"
-    notify(f"agent_offline:{agent.pk}:{since.isoformat()}", Event.AGENT_OFFLINE, subject, body, reverse("dashboard"))
+    notify(offline_key(agent), Event.AGENT_OFFLINE, subject, body, reverse("dashboard"))
 
 
-def device_missing(device, since: dt.datetime) -> None:
-    client = device.client
+def device_missing(device) -> None:
+    """A device in service no agent has seen since `last_seen_at`: to the client's 会计 and the firm."""
+    client, since = device.client, device.last_seen_at
     subject = f"【清卡】{client.name} 的设备不在位"
     body = f"征期内 {client.name} 的{device.get_kind_display()} {device.number} "
     body += f"自 {timezone.localtime(since):%m-%d %H:%M} 起未被前置机发现。请插好设备并确认系统识别。"
@@ -59,23 +71,14 @@ def device_missing(device, since: dt.datetime) -> None:
     )
 
 
-def batch_progressed(batch_id: int) -> None:
-    """Once every job of a batch has finished, with failures among them: to the firm and whoever made it."""
-    from apps.jobs.models import ACTIVE_STATES, JobState
-    from apps.scheduling.models import Batch
-
-    batch = Batch.objects.annotate(
-        active=Count("jobs", filter=Q(jobs__state__in=ACTIVE_STATES)),
-        failed=Count("jobs", filter=Q(jobs__state=JobState.FAILED)),
-        total=Count("jobs"),
-    ).get(pk=batch_id)
-    if batch.active or not batch.failed:
-        return
+def batch_failed(batch) -> None:
+    """A batch all of whose jobs finished, with failures among them (`batch` counted by
+    failed_batches): to the firm and whoever made it."""
     subject = f"【清卡】批量任务 #{batch.pk} 已完成，{batch.failed} 个失败"
     body = f"{format_month(batch.month)} {batch.get_kind_display()}：共 {batch.total} 个任务，"
     body += f"{batch.failed} 个失败，请查看失败原因。"
     notify(
-        f"batch_failed:{batch.pk}",
+        batch_key(batch),
         Event.BATCH_FAILED,
         subject,
         body,
@@ -84,10 +87,68 @@ def batch_progressed(batch_id: int) -> None:
     )
 
 
+def held_key(hold) -> str:
+    return f"held:{hold.pk}"
+
+
+def offline_key(agent) -> str:
+    return f"agent_offline:{agent.pk}:{agent.last_heartbeat_at.isoformat()}"
+
+
+def batch_key(batch) -> str:
+    return f"batch_failed:{batch.pk}"
+
+
+def each_once(rows, key, send) -> int:
+    """`send(row)` for each of `rows` whose `key(row)` was never notified; how many were sent."""
+    keyed = {key(row): row for row in rows}
+    known = set(Notification.objects.filter(key__in=keyed).values_list("key", flat=True))
+    for row_key, row in keyed.items():
+        if row_key not in known:
+            send(row)
+    return len(keyed.keys() - known)
+
+
+def held_devices() -> int:
+    """Each hold, once, while it lasts: the device waits for a person."""
+    return each_once(Hold.objects.active().select_related("device__client__staff"), held_key, device_held)
+
+
+def offline_agents() -> int:
+    """Each agent the sweep marked offline, once per silence (the heartbeat it went quiet after)."""
+    silent = Agent.objects.filter(online=False, last_heartbeat_at__isnull=False)
+    return each_once(silent, offline_key, agent_offline)
+
+
+BATCH_NEWS_DAYS = 7  # a batch is told of when a job of it failed this recently (a sweeper away that long misses it)
+
+
+def failed_batches(now: dt.datetime) -> int:
+    """Each batch once, when none of its jobs is left to run and some failed."""
+    recent = Batch.objects.filter(
+        jobs__state=JobState.FAILED, jobs__finished_at__gte=now - dt.timedelta(days=BATCH_NEWS_DAYS)
+    ).values("pk")
+    done = (
+        Batch.objects.filter(pk__in=recent)
+        .select_related("created_by")
+        .annotate(
+            active=Count("jobs", filter=Q(jobs__state__in=ACTIVE_STATES)),
+            failed=Count("jobs", filter=Q(jobs__state=JobState.FAILED)),
+            total=Count("jobs"),
+        )
+        .filter(active=0)
+    )
+    return each_once(done, batch_key, batch_failed)
+
+
 def scheduled(now: dt.datetime) -> int:
-    """The sweep's part: what is due by the clock, and deliveries a lost queue item left behind."""
+    """The sweep's part: what the state calls for, what is due by the clock, and deliveries a lost
+    queue item left behind."""
     return (
-        daily_digests(now)
+        held_devices()
+        + offline_agents()
+        + failed_batches(now)
+        + daily_digests(now)
         + int(weekly_summary(now))
         + missing_devices(now)
         + deadlines_missing(now)
@@ -98,8 +159,6 @@ def scheduled(now: dt.datetime) -> int:
 def deadlines_missing(now: dt.datetime) -> int:
     """At 09:00, once per year: the published 征期 table of a year an admin should enter (from
     December, next year's), to the firm and its admins."""
-    from apps.filing_calendar.services import years_awaiting_table
-
     local = timezone.localtime(now)
     if local.hour < DIGEST_HOUR:
         return 0
@@ -119,9 +178,6 @@ def deadlines_missing(now: dt.datetime) -> int:
 
 def missing_devices(now: dt.datetime) -> int:
     """During the 征期, each device that went missing is notified once (per disappearance)."""
-    from apps.devices.models import Device
-    from apps.periods.models import in_filing_season, working_month
-
     today = timezone.localdate(now)
     if not in_filing_season(today, working_month(today)):
         return 0
@@ -130,17 +186,7 @@ def missing_devices(now: dt.datetime) -> int:
         .filter(present=False, last_seen_at__isnull=False, client__active=True)
         .select_related("client__staff")
     )
-    known = set(
-        Notification.objects.filter(
-            event=Event.DEVICE_MISSING, created_at__gte=now - dt.timedelta(days=40)
-        ).values_list("key", flat=True)
-    )
-    sent = 0
-    for device in missing:
-        if missing_key(device) not in known:
-            device_missing(device, since=device.last_seen_at or now)
-            sent += 1
-    return sent
+    return each_once(missing, missing_key, device_missing)
 
 
 def missing_key(device) -> str:
@@ -149,9 +195,6 @@ def missing_key(device) -> str:
 
 def daily_digests(now: dt.datetime) -> int:
     """At 09:00: each 会计 their clients not done in the working period, with the days left."""
-    from apps.periods.models import acting_month
-    from apps.periods.queries import clients_for_month
-
     local = timezone.localtime(now)
     if local.hour < DIGEST_HOUR:
         return 0
@@ -203,9 +246,6 @@ def digest_body(month: dt.date, rows) -> str:
 
 def weekly_summary(now: dt.datetime) -> bool:
     """Mondays at 09:00: the month-end so far, to the firm."""
-    from apps.periods.models import working_month
-    from apps.periods.queries import clients_for_month, status_counts
-
     local = timezone.localtime(now)
     if local.weekday() != 0 or local.hour < DIGEST_HOUR:
         return False

@@ -16,6 +16,7 @@ from apps.holds.models import Hold, HoldReason, Release
 from apps.holds.services import hold_locked_devices
 from apps.jobs import pipeline
 from apps.jobs.models import Job, JobKind, JobState
+from apps.notifications import events
 from apps.notifications.models import Notification
 from apps.scheduling.selection import candidates
 from tests.factories import make_device
@@ -46,6 +47,8 @@ def test_a_password_failure_holds_the_device_once_and_tells_people(setup, sent):
     assert (job.state, job.attempts) == (JobState.FAILED, 1)
     assert (hold.device, hold.reason, hold.error_code, hold.job) == (setup["device"], "password", job.error_code, job)
     assert AuditEvent.objects.filter(action="device.held").count() == 1
+    assert not Notification.objects.exists()  # people are told by the sweep, from the hold
+    assert (events.held_devices(), events.held_devices()) == (1, 0)
     assert Notification.objects.get(key=f"held:{hold.pk}").event == "device_held"
 
 

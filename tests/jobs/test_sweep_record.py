@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.jobs.models import Job, JobState, SweepRecord
-from apps.jobs.sweeper import sweep
+from apps.operations.sweeper import sweep
 from tests.factories import make_agent, make_client, make_device
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,8 @@ from apps.core import clock
 from apps.devices.models import Agent, Health
 from apps.jobs import pipeline
 from apps.jobs.models import Job, JobState
-from apps.jobs.sweeper import expire_leases, resend_lost, sweep
+from apps.jobs.upkeep import expire_leases, resend_lost
+from apps.operations.sweeper import sweep
 from tests.factories import make_agent, make_client, make_device, make_period
 
 MONITORING_CLEARED = {

@@ -2,9 +2,8 @@ from django import template
 from django.conf import settings
 
 from apps.core import clock
-from apps.jobs.health import last_sweep_cached
+from apps.jobs.health import is_stale, last_sweep_cached
 from apps.jobs.labels import kind_counts
-from apps.jobs.sweeper import is_stale
 
 register = template.Library()
 

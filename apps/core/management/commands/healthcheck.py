@@ -26,7 +26,7 @@ def rqworker_alive() -> bool:
 
 
 def sweeper_alive() -> bool:
-    """The sweeper finished a sweep within three intervals (apps/jobs/sweeper.py writes it down)."""
+    """The sweeper finished a sweep within three intervals (apps/operations/sweeper.py writes it down)."""
     return health.check("sweep")()[1]
 
 

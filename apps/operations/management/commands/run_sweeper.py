@@ -6,9 +6,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connections
 
-from apps.jobs.sweeper import sweep
+from apps.operations.sweeper import sweep
 
-logger = logging.getLogger("apps.jobs.sweeper")
+logger = logging.getLogger("apps.operations.sweeper")
 
 
 class Command(BaseCommand):
