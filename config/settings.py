@@ -56,7 +56,7 @@ SECURE_HSTS_PRELOAD = SECURE_HTTPS
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
 # A person who does nothing for SESSION_IDLE_SECONDS is signed out (apps/accounts/middleware.py:
 # the dashboard's background polling is not doing something); a session never outlives a day.
-QINGKA_IDLE_SECONDS = int(os.environ.get("SESSION_IDLE_SECONDS", 30 * 60))
+SESSION_IDLE_SECONDS = int(os.environ.get("SESSION_IDLE_SECONDS", 30 * 60))
 SESSION_COOKIE_AGE = 12 * 3600
 
 INSTALLED_APPS = [

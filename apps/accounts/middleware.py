@@ -29,7 +29,7 @@ def mark_activity(request) -> None:
 
 
 class IdleTimeoutMiddleware(MiddlewareMixin):
-    """Signs out a person idle for QINGKA_IDLE_SECONDS. Only their own requests count: polling
+    """Signs out a person idle for SESSION_IDLE_SECONDS. Only their own requests count: polling
     (views marked @background) neither keeps the session alive nor is refused silently."""
 
     def process_view(self, request, view_func, view_args, view_kwargs):
@@ -37,7 +37,7 @@ class IdleTimeoutMiddleware(MiddlewareMixin):
             return None
         is_background = getattr(view_func, "background_poll", False)
         last = request.session.get(LAST_ACTIVITY)
-        if last is not None and clock.now().timestamp() - last > settings.QINGKA_IDLE_SECONDS:
+        if last is not None and clock.now().timestamp() - last > settings.SESSION_IDLE_SECONDS:
             logout(request)
             if is_background:  # htmx follows HX-Redirect: the page goes to the login form
                 return HttpResponse(status=204, headers={"HX-Redirect": reverse(settings.LOGIN_URL)})

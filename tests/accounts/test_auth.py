@@ -111,7 +111,7 @@ def signed_in_after(client, moment, path=PAGE, **headers) -> bool:
 @pytest.mark.security
 @pytest.mark.django_db
 def test_the_idle_timeout_counts_the_persons_requests(client, users):
-    idle = dt.timedelta(seconds=settings.QINGKA_IDLE_SECONDS)
+    idle = dt.timedelta(seconds=settings.SESSION_IDLE_SECONDS)
     start = dt.datetime(2026, 11, 10, 9, 0, tzinfo=dt.UTC)
     with time_machine.travel(start, tick=False):
         assert client.post(reverse("login"), {"username": "viewer", "password": "pw-viewer-1"}).status_code == 302
@@ -128,7 +128,7 @@ def test_the_idle_timeout_counts_the_persons_requests(client, users):
 @pytest.mark.security
 @pytest.mark.django_db
 def test_the_dashboards_polling_does_not_keep_the_session_alive(client, users):
-    idle = dt.timedelta(seconds=settings.QINGKA_IDLE_SECONDS)
+    idle = dt.timedelta(seconds=settings.SESSION_IDLE_SECONDS)
     start = dt.datetime(2026, 11, 10, 9, 0, tzinfo=dt.UTC)
     with time_machine.travel(start, tick=False):
         client.post(reverse("login"), {"username": "viewer", "password": "pw-viewer-1"})
