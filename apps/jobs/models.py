@@ -57,6 +57,13 @@ class JobQuerySet(models.QuerySet):
     def visible_to(self, user):
         return restrict(self, user, "device__client__")
 
+    def move(self, from_state: str, to: str, **changes) -> int:
+        """Job.move for many jobs in one statement: those of this queryset still in `from_state`
+        move to `to`, if that is a legal step, with `changes`. Returns how many moved."""
+        if to not in TRANSITIONS[from_state]:
+            raise IllegalTransition(f"jobs: {from_state} → {to} is not allowed")
+        return self.filter(state=from_state).update(state=to, **changes)
+
     def cycle_work(self):
         """Jobs that speak of the month's cycle: a 发票查询 only reads invoices and a 重新上电 only
         restarts a port, so neither hides the outcome of the job before it (a failed clear stays the

@@ -368,8 +368,8 @@ def claim_jobs(agent, attempts: dict[int, int]) -> tuple[list[Job], dict[int, Ex
             claimed.append(job)
     now = clock.now()
     lease = now + dt.timedelta(seconds=settings.QINGKA_JOB_LEASE_SECONDS)
-    Job.objects.filter(pk__in=[job.pk for job in claimed]).update(
-        state=JobState.RUNNING, started_at=now, lease_expires_at=lease
+    Job.objects.filter(pk__in=[job.pk for job in claimed]).move(
+        JobState.QUEUED, JobState.RUNNING, started_at=now, lease_expires_at=lease
     )
     for job in claimed:
         job.state, job.started_at, job.lease_expires_at = JobState.RUNNING, now, lease

@@ -75,8 +75,13 @@ def dispatch_due(now: dt.datetime) -> int:
             .filter(state=JobState.SCHEDULED, run_after__lte=now)
             .values_list("pk", flat=True)
         )
-        Job.objects.filter(pk__in=due, state=JobState.SCHEDULED).update(
-            state=JobState.QUEUED, attempts=F("attempts") + 1, queued_at=now, last_sent_at=None, lease_expires_at=None
+        Job.objects.filter(pk__in=due).move(
+            JobState.SCHEDULED,
+            JobState.QUEUED,
+            attempts=F("attempts") + 1,
+            queued_at=now,
+            last_sent_at=None,
+            lease_expires_at=None,
         )
         if due:
             transaction.on_commit(partial(send_messages, due))

@@ -35,6 +35,16 @@ def test_illegal_transitions_are_refused_and_change_nothing(job, start, to):
     assert job.state == start
 
 
+@pytest.mark.django_db
+def test_a_bulk_move_is_checked_like_one_and_moves_only_the_jobs_still_in_its_state(job):
+    other = Job.objects.create(kind="clear", device=make_device(), state=S.RUNNING)
+    jobs = Job.objects.filter(pk__in=[job.pk, other.pk])
+    with pytest.raises(IllegalTransition):
+        jobs.move(S.SCHEDULED, S.RUNNING)
+    assert jobs.move(S.SCHEDULED, S.QUEUED, attempts=1) == 1
+    assert dict(jobs.values_list("pk", "state")) == {job.pk: S.QUEUED, other.pk: S.RUNNING}
+
+
 def test_terminal_states_and_the_cycle():
     assert TRANSITIONS[S.SUCCEEDED] == set() and TRANSITIONS[S.CANCELLED] == set()
     assert S.RUNNING not in TRANSITIONS[S.SCHEDULED]  # a job is always queued before it runs
