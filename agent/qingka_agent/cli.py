@@ -18,10 +18,9 @@ from . import config as settings
 from . import logs
 from .client import SiteClient, SiteError, SiteUnreachable, Unauthorised
 from .config import ConfigError, load
+from .drivers.base import KIND_NAMES
 from .inventory import Inventory, build_drivers
 from .runner import Fatal, run
-
-KIND_NAMES = {"golden_tax_disk": "金税盘", "tax_disk": "税控盘", "ukey": "税务UKey"}
 
 
 def _width(text: str) -> int:

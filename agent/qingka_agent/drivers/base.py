@@ -11,7 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-KINDS = ("golden_tax_disk", "tax_disk", "ukey")  # 金税盘, 税控盘, 税务UKey
+# The device kinds and their names, the site's DeviceKind (apps/devices/models.py) by value:
+# tests/devices/test_kinds_parity.py holds the two equal.
+KIND_NAMES = {"golden_tax_disk": "金税盘", "tax_disk": "税控盘", "ukey": "税务UKey"}
+KINDS = tuple(KIND_NAMES)
 
 # Stable error codes, shared with the site's catalogue (apps/devices/errors.py) by value only.
 DEVICE_MISSING = "DEVICE_MISSING"  # 未插税控设备
