@@ -373,7 +373,7 @@ def test_a_heartbeat_renews_the_leases_of_its_own_running_jobs_only(setup, sent)
     assert after[mine.pk] > leases[mine.pk]
     assert (after[queued.pk], after[theirs.pk]) == (leases[queued.pk], leases[theirs.pk])
     # By the jobs' own ids, not `id IN (SELECT … JOIN …)`, which stale statistics planned as a
-    # nested loop over every job for each one (apps/jobs/heartbeat.renew_leases).
+    # nested loop over every job for each one (apps/agent_api/heartbeat.renew_leases).
     (renewal,) = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "jobs_job" SET "lease_expires_at"')]
     assert "JOIN" not in renewal and '"jobs_job"."id" IN' in renewal
 

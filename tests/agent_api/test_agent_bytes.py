@@ -7,7 +7,7 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
-from apps.devices.api.clean import clean
+from apps.agent_api.clean import clean
 from apps.devices.models import Device
 from apps.invoices.services import read_invoice
 from apps.jobs import pipeline

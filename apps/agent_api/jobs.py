@@ -8,10 +8,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from apps.core.months import format_month
-from apps.devices.api.agent import agent_view
 from apps.invoices.services import MAX_INVOICES_PER_RESULT, MAX_RESULT_PAGES
+from apps.jobs import pipeline
 
-from .. import pipeline
+from .agent import agent_view
 
 
 class Claim(serializers.Serializer):

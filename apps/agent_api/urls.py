@@ -1,0 +1,14 @@
+"""The agent API, under /api/v1/agent/ (docs/agent-protocol.md)."""
+
+from django.urls import path
+
+from . import agent, jobs
+
+urlpatterns = [
+    path("me/", agent.me, name="agent-me"),
+    path("heartbeat/", agent.heartbeat, name="agent-heartbeat"),
+    path("jobs/claim/", jobs.claim_jobs, name="agent-claim-jobs"),
+    path("jobs/results/", jobs.report_results, name="agent-results"),
+    path("jobs/<int:job_id>/claim/", jobs.claim, name="agent-claim"),
+    path("jobs/<int:job_id>/result/", jobs.result, name="agent-result"),
+]
