@@ -9,6 +9,4 @@ urlpatterns = [
     path("heartbeat/", agent.heartbeat, name="agent-heartbeat"),
     path("jobs/claim/", jobs.claim_jobs, name="agent-claim-jobs"),
     path("jobs/results/", jobs.report_results, name="agent-results"),
-    path("jobs/<int:job_id>/claim/", jobs.claim, name="agent-claim"),
-    path("jobs/<int:job_id>/result/", jobs.result, name="agent-result"),
 ]

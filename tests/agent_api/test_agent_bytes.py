@@ -63,19 +63,17 @@ def test_a_result_with_a_nul_and_a_lone_surrogate_succeeds(nov10, cabinet, monke
     (job,), _ = pipeline.request_jobs(
         "upload_and_clear", [Device.objects.select_related("agent").get(pk=device.pk)], period=cabinet["period"]
     )
-    assert post(api, f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}).status_code == 200
-    answer = post(
-        api,
-        f"/api/v1/agent/jobs/{job.pk}/result/",
-        {
-            "attempt": 1,
-            "outcome": "succeeded",
-            "message": "done\x00\ud800",
-            "monitoring": {"kpjzsj": "2026-12-15\x00", "zxbsrq": "2026-11-03\ud800"},
-        },
-    )
+    assert post(api, "/api/v1/agent/jobs/claim/", {"jobs": [{"id": job.pk, "attempt": 1}]}).json()["jobs"]
+    result = {
+        "job": job.pk,
+        "attempt": 1,
+        "outcome": "succeeded",
+        "message": "done\x00\ud800",
+        "monitoring": {"kpjzsj": "2026-12-15\x00", "zxbsrq": "2026-11-03\ud800"},
+    }
+    answer = post(api, "/api/v1/agent/jobs/results/", {"results": [result]})
     assert answer.status_code == 200, answer.content
-    assert answer.json()["state"] == JobState.SUCCEEDED
+    assert answer.json()["results"] == [{"job": job.pk, "status": 200, "state": JobState.SUCCEEDED}]
     device.refresh_from_db()
     assert device.monitoring["kpjzsj"] == "2026-12-15"
     assert device.unreadable_monitoring == {"zxbsrq": "2026-11-03\ufffd"}  # kept aside, not the call's end
