@@ -116,9 +116,9 @@ class Heartbeat(serializers.Serializer):
     )
     jobs = serializers.ListField(
         child=serializers.IntegerField(min_value=1),
-        required=False,
         max_length=10000,
-        help_text="jobs the agent has claimed and not yet reported: their leases run on",
+        help_text="jobs the agent has claimed and not yet reported: their leases run on, and a running job "
+        "not listed goes back to the queue",
     )
     parked = serializers.ListField(
         child=serializers.IntegerField(min_value=1),

@@ -15,9 +15,8 @@ from apps.jobs.sweeper import release_unlisted
 def jobs_of_the_heartbeat(agent: Agent, data: dict, now: dt.datetime) -> None:
     """`agent` as it was before this heartbeat: its last_heartbeat_at is the previous one's."""
     log.record_many(parked_results(agent, data.get("parked") or [], data["hostname"]))
-    renew_leases(agent, data.get("jobs") or [], now)
-    if "jobs" in data:  # agents from 0.2 list their jobs; the list is theirs to forget a job by
-        release_unlisted(agent, data["jobs"], agent.last_heartbeat_at, now)
+    renew_leases(agent, data["jobs"], now)
+    release_unlisted(agent, data["jobs"], agent.last_heartbeat_at, now)
 
 
 def parked_results(agent: Agent, job_ids: list[int], source: str) -> list:

@@ -44,7 +44,9 @@ def test_a_heartbeat_with_a_nul_in_one_reading_succeeds_and_stores_it_cleaned(no
         "device_number": device.number,
         "monitoring": {"kpjzsj": "2026-12-15\x00", "zxbsrq": "2026-11-03", "taxpayer_nature": "0\ud8001"},
     }
-    answer = post(api, "/api/v1/agent/heartbeat/", {"version": "1\x00", "hostname": "pc\ud800", "devices": [row]})
+    answer = post(
+        api, "/api/v1/agent/heartbeat/", {"version": "1\x00", "hostname": "pc\ud800", "devices": [row], "jobs": []}
+    )
     assert answer.status_code == 200, answer.content
     device.refresh_from_db()
     agent.refresh_from_db()
@@ -58,7 +60,7 @@ def test_a_result_with_a_nul_and_a_lone_surrogate_succeeds(nov10, cabinet, monke
     monkeypatch.setattr(pipeline, "_publish", lambda producer, queue, args: None)
     reading = {"kpjzsj": "2026-12-15", "zxbsrq": "2026-10-03"}
     row = {"slot": "s1", "kind": "tax_disk", "driver": "simulated", "device_number": device.number}
-    heartbeat = {"version": "1", "hostname": "h", "devices": [{**row, "monitoring": reading}]}
+    heartbeat = {"version": "1", "hostname": "h", "devices": [{**row, "monitoring": reading}], "jobs": []}
     assert post(api, "/api/v1/agent/heartbeat/", heartbeat).status_code == 200
     (job,), _ = pipeline.request_jobs(
         "upload_and_clear", [Device.objects.select_related("agent").get(pk=device.pk)], period=cabinet["period"]

@@ -87,7 +87,7 @@ def test_a_heartbeat_and_a_result_with_unreadable_values_are_taken_and_flagged(n
     row = {"slot": "s1", "kind": "tax_disk", "driver": "simulated", "device_number": device.number, "monitoring": BAD}
     assert (
         api.post(
-            "/api/v1/agent/heartbeat/", {"version": "1", "hostname": "h", "devices": [row]}, format="json"
+            "/api/v1/agent/heartbeat/", {"version": "1", "hostname": "h", "devices": [row], "jobs": []}, format="json"
         ).status_code
         == 200
     )

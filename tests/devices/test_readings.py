@@ -43,7 +43,7 @@ def heartbeat(setup, monitoring):  # noqa: F811
         "busy": False,
         "monitoring": monitoring,
     }
-    body = {"version": "0.1.0", "hostname": "cabinet-1", "devices": [row]}
+    body = {"version": "0.1.0", "hostname": "cabinet-1", "devices": [row], "jobs": []}
     assert setup["api"].post("/api/v1/agent/heartbeat/", body, format="json").status_code == 200
 
 

@@ -242,9 +242,9 @@ def test_the_jobs_a_restarted_agent_no_longer_lists_go_back_to_the_queue_at_once
     # The job still listed runs on; one claimed a moment ago may not be in the list yet.
     assert states[listed.pk] == states[just_claimed.pk] == JobState.RUNNING
     assert AuditEvent.objects.get(action="job.lease_expired").after["not_listed_by_agent"] is True
-    # An agent that sends no list (before 0.2) releases nothing.
+    # A heartbeat without its list of jobs does not read, and releases nothing.
     Job.objects.filter(pk=just_claimed.pk).update(started_at=now - dt.timedelta(seconds=20))
-    setup["api"].post("/api/v1/agent/heartbeat/", body, format="json")
+    assert setup["api"].post("/api/v1/agent/heartbeat/", body, format="json").status_code == 400
     assert Job.objects.get(pk=just_claimed.pk).state == JobState.RUNNING
 
 
@@ -302,7 +302,7 @@ def test_heartbeat_marks_present_missing_and_keeps_unknown_devices(setup):
         },
         {"slot": "1-1.2", "kind": "ukey", "driver": "none", "device_number": None, "simulated": False, "busy": False},
     ]
-    body = {"version": "0.1.0", "hostname": "cabinet-1", "devices": rows}
+    body = {"version": "0.1.0", "hostname": "cabinet-1", "devices": rows, "jobs": []}
     assert setup["api"].post("/api/v1/agent/heartbeat/", body, format="json").status_code == 200
     device.refresh_from_db()
     agent.refresh_from_db()
@@ -324,7 +324,7 @@ def test_a_partial_heartbeat_changes_only_the_devices_it_lists(setup, sent):
     other = make_device(make_client(), agent=agent, present=True, simulated=True)
     row = {"slot": "sim-1", "kind": "tax_disk", "driver": "simulated", "simulated": True, "busy": False}
     rows = [dict(row, device_number=device.number), dict(row, slot="sim-2", device_number=other.number)]
-    full = {"version": "0.3.0", "hostname": "cabinet-1", "devices": rows}
+    full = {"version": "0.3.0", "hostname": "cabinet-1", "devices": rows, "jobs": []}
     assert api.post("/api/v1/agent/heartbeat/", full, format="json").status_code == 200
     job = ask(setup)
     api.post("/api/v1/agent/jobs/claim/", {"jobs": [{"id": job.pk, "attempt": 1}]}, format="json")
@@ -393,7 +393,7 @@ def test_an_agent_cannot_take_a_device_another_online_agent_holds(setup):
     }
     assert (
         api.post(
-            "/api/v1/agent/heartbeat/", {"version": "x", "hostname": "h", "devices": [row]}, format="json"
+            "/api/v1/agent/heartbeat/", {"version": "x", "hostname": "h", "devices": [row], "jobs": []}, format="json"
         ).status_code
         == 200
     )
@@ -436,7 +436,7 @@ def test_a_device_moves_to_another_agent_only_when_a_person_approves(setup, sent
     row = {"slot": "9-9", "kind": "tax_disk", "driver": "simulated", "device_number": device.number}
     assert (
         api.post(
-            "/api/v1/agent/heartbeat/", {"version": "x", "hostname": "h", "devices": [row]}, format="json"
+            "/api/v1/agent/heartbeat/", {"version": "x", "hostname": "h", "devices": [row], "jobs": []}, format="json"
         ).status_code
         == 200
     )
@@ -470,7 +470,7 @@ def test_a_device_moved_to_an_offline_agent_shows_missing_until_the_agent_report
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Agent {token}")
     row = {"slot": "9-9", "kind": "tax_disk", "driver": "simulated", "device_number": device.number}
-    body = {"version": "x", "hostname": "h", "devices": [row]}
+    body = {"version": "x", "hostname": "h", "devices": [row], "jobs": []}
     assert api.post("/api/v1/agent/heartbeat/", body, format="json").status_code == 200
     Agent.objects.filter(pk=holder.pk).update(online=False)  # the sweeper found it silent
 
@@ -486,7 +486,7 @@ def test_a_device_moved_to_an_offline_agent_shows_missing_until_the_agent_report
 
 def test_a_result_parked_in_the_agents_outbox_is_reported_once(setup, sent):
     job = ask(setup)
-    body = {"version": "x", "hostname": "h", "devices": [], "parked": [job.pk]}
+    body = {"version": "x", "hostname": "h", "devices": [], "jobs": [], "parked": [job.pk]}
     for _ in range(2):
         assert setup["api"].post("/api/v1/agent/heartbeat/", body, format="json").status_code == 200
     event = AuditEvent.objects.get(action="job.result_parked")
