@@ -121,7 +121,7 @@ def fill(count: int) -> None:
         rows = common.inventory_rows(specs, common.fresh_dir(common.VAR / "fill" / f"cabinet-{a + 1}"))
         response = http.post(
             "/api/v1/agent/heartbeat/",
-            {"version": "bench", "hostname": f"bench-pc-{a + 1}", "devices": rows},
+            {"version": "bench", "hostname": f"bench-pc-{a + 1}", "devices": rows, "jobs": []},
             content_type="application/json",
             HTTP_AUTHORIZATION=f"Agent {token}",
         )

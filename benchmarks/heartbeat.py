@@ -35,7 +35,7 @@ def main():
         {"device_number": number(n), "kind": "ukey", "slot": f"1-{n // 100 + 1}.{n % 100 + 1}"} for n in range(DEVICES)
     ]
     rows = common.inventory_rows(specs, common.fresh_dir(common.VAR / "heartbeat"))
-    body = {"version": "bench", "hostname": "bench-pc", "devices": rows}
+    body = {"version": "bench", "hostname": "bench-pc", "devices": rows, "jobs": []}
     watched = Device.objects.get(number=number(DEVICES // 2)).pk
     waits, stop = [], threading.Event()
 

@@ -6,11 +6,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from apps.clients.api.views import ClientViewSet
-from apps.devices.api import agent as agent_api
 from apps.devices.api.views import DeviceViewSet
 from apps.filing_calendar.api.views import year_calendar
 from apps.invoices.api import views as invoices_api
-from apps.jobs.api import agent as agent_jobs_api
 from apps.jobs.api.views import JobViewSet
 from apps.notifications.api.views import ChannelViewSet
 from apps.periods.api.views import PeriodViewSet, month_summary
@@ -30,12 +28,7 @@ urlpatterns = [
     path("reports/month-end/", month_end, name="report-month-end"),
     path("invoices/", invoices_api.invoices, name="invoices"),
     path("invoices/sync/", invoices_api.sync, name="invoices-sync"),
-    path("agent/me/", agent_api.me, name="agent-me"),
-    path("agent/heartbeat/", agent_api.heartbeat, name="agent-heartbeat"),
-    path("agent/jobs/claim/", agent_jobs_api.claim_jobs, name="agent-claim-jobs"),
-    path("agent/jobs/results/", agent_jobs_api.report_results, name="agent-results"),
-    path("agent/jobs/<int:job_id>/claim/", agent_jobs_api.claim, name="agent-claim"),
-    path("agent/jobs/<int:job_id>/result/", agent_jobs_api.result, name="agent-result"),
+    path("agent/", include("apps.agent_api.urls")),
     # Behind login (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]); the docs page loads its script from
     # a URL of its own, so the Content-Security-Policy needs no inline script.
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

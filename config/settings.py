@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "apps.devices",
     "apps.periods",
     "apps.jobs",
+    "apps.agent_api",
     "apps.dashboard",
     "apps.sharing",
     "apps.scheduling",

@@ -27,7 +27,8 @@ FLOORS = [
     ("autopilot", "scheduling"),  # the passes and batches that make jobs
     ("notifications",),  # told from the state of everything below
     ("operations",),  # the sweep that drives them all
-    ("dashboard", "attention", "reports", "charts", "sharing"),  # screens
+    # the doors: the screens, pages for people, and the API for agents
+    ("dashboard", "attention", "reports", "charts", "sharing", "agent_api"),
     ("demo",),
 ]
 FLOOR = {app: floor for floor, apps in enumerate(FLOORS) for app in apps}
@@ -44,11 +45,9 @@ UNMOVED = {
     ("clients", "jobs"),
     ("clients", "periods"),
     ("clients", "sharing"),
-    ("devices", "invoices"),
     ("devices", "jobs"),
     ("filing_calendar", "clients"),
     ("filing_calendar", "scheduling"),
-    ("jobs", "invoices"),
 }
 
 

@@ -8,7 +8,7 @@ class DevicesConfig(AppConfig):
 
     def ready(self):
         from apps.audit.display import register_choices, register_codes
-        from apps.devices import health, schema  # noqa: F401  schema registers the agent token scheme with drf-spectacular
+        from apps.devices import health
         from apps.devices.errors import ERRORS, error_label
         from apps.devices.models import Health
 

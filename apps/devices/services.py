@@ -11,7 +11,6 @@ import json
 
 from django.conf import settings
 from django.db import transaction
-from django.dispatch import Signal
 
 from apps.audit import log
 from apps.audit.models import Action
@@ -20,11 +19,6 @@ from apps.core.bulk import update_rows
 
 from .models import Agent, Device, Health, InventoryRow, Reading
 from .monitoring import digest, normalise
-
-# Sent once a heartbeat's devices are applied, for the jobs it speaks of (apps/jobs/heartbeat.py):
-# the devices sit below the jobs and do not import them. Arguments: agent (as it was before this
-# heartbeat), data (the heartbeat), now, source (the agent's host name).
-heartbeat_applied = Signal()
 
 SEEN_EVERY = dt.timedelta(seconds=60)  # last_seen_at is rewritten at most this often
 INVENTORY_FIELDS = ("slot", "kind", "driver", "device_number", "simulated", "usb")
@@ -111,7 +105,7 @@ def mark_offline_agents(now: dt.datetime) -> int:
 
 def apply_heartbeat(agent: Agent, data: dict, now: dt.datetime) -> None:
     """The agent is online; the devices it reports are present in their slots, the ones it held
-    before and no longer reports are missing, and the leases of the jobs it is working on run on.
+    before and no longer reports are missing (the jobs it lists: apps/agent_api/heartbeat.py).
     A partial heartbeat (`changed_only`) lists only the devices whose state or reading changed since
     the agent's last heartbeat, on an inventory that did not change: the others stay as they are.
 
@@ -193,7 +187,6 @@ def apply_heartbeat(agent: Agent, data: dict, now: dt.datetime) -> None:
             for device in missing
         ]
     log.record_many(events)
-    heartbeat_applied.send(Agent, agent=agent, data=data, now=now, source=source)
 
 
 def _present_event(device: Device, agent: Agent, slot: str, simulated: bool, source: str):

@@ -8,7 +8,7 @@ class JobsConfig(AppConfig):
 
     def ready(self):
         from apps.audit.display import register_choices
-        from apps.jobs import health, heartbeat  # noqa: F401  heartbeat receives devices' heartbeat_applied
+        from apps.jobs import health
         from apps.jobs.models import JobKind, JobState, Origin
 
         health.register()

@@ -274,12 +274,14 @@ def test_a_colleague_cannot_ask_for_jobs_on_anothers_device(users, world):
     [
         ("get", "/api/v1/agent/me/"),
         ("post", "/api/v1/agent/heartbeat/"),
-        ("post", "/api/v1/agent/jobs/{queued}/claim/"),
-        ("post", "/api/v1/agent/jobs/{queued}/result/"),
+        ("post", "/api/v1/agent/jobs/claim/"),
+        ("post", "/api/v1/agent/jobs/results/"),
     ],
 )
 def test_staff_tokens_do_not_open_the_agent_api(users, world, role, method, path):
-    response = getattr(api_as(users, role), method)(fill(path, world), {"attempt": 1}, format="json")
+    queued = world["queued"].pk  # a claim or a result of a job the agent would be given
+    body = {"jobs": [{"id": queued, "attempt": 1}], "results": [{"job": queued, "attempt": 1, "outcome": "succeeded"}]}
+    response = getattr(api_as(users, role), method)(path, body, format="json")
     assert response.status_code in (401, 403)
     assert_no_data(response, world)
     assert "certificate_password" not in response.content.decode()

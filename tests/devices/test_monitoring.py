@@ -13,6 +13,7 @@ from apps.devices.models import Device
 from apps.devices.monitoring import FIELDS, normalise
 from apps.jobs import pipeline
 from apps.jobs.models import JobState
+from tests.agent_calls import claim, report
 from tests.factories import make_agent, make_client, make_device, make_period
 
 GOOD = {
@@ -86,7 +87,7 @@ def test_a_heartbeat_and_a_result_with_unreadable_values_are_taken_and_flagged(n
     row = {"slot": "s1", "kind": "tax_disk", "driver": "simulated", "device_number": device.number, "monitoring": BAD}
     assert (
         api.post(
-            "/api/v1/agent/heartbeat/", {"version": "1", "hostname": "h", "devices": [row]}, format="json"
+            "/api/v1/agent/heartbeat/", {"version": "1", "hostname": "h", "devices": [row], "jobs": []}, format="json"
         ).status_code
         == 200
     )
@@ -96,13 +97,9 @@ def test_a_heartbeat_and_a_result_with_unreadable_values_are_taken_and_flagged(n
     (job,), _ = pipeline.request_jobs(
         "upload_and_clear", [Device.objects.select_related("agent").get(pk=device.pk)], period=bad_device["period"]
     )
-    api.post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
-    answer = api.post(
-        f"/api/v1/agent/jobs/{job.pk}/result/",
-        {"attempt": 1, "outcome": "succeeded", "monitoring": {**GOOD, "clock": 7}},
-        format="json",
-    )
-    assert answer.status_code == 200 and answer.json()["state"] == JobState.SUCCEEDED
+    claim(api, job.pk)
+    answer = report(api, job.pk, {"attempt": 1, "outcome": "succeeded", "monitoring": {**GOOD, "clock": 7}})
+    assert answer["status"] == 200 and answer["state"] == JobState.SUCCEEDED
     device.refresh_from_db()
     assert device.monitoring["kpjzsj"] == "2026-12-15" and device.unreadable_monitoring == {"clock": "7"}
 

@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 
 from apps.audit.models import AuditEvent
 from apps.jobs.models import Job, JobKind, JobState
+from tests.agent_calls import claim, report
 from tests.factories import make_agent, make_api_key, make_client, make_device
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("nov10")]
@@ -90,11 +91,11 @@ def test_the_agents_result_records_the_reading_and_touches_no_period(as_role, fi
     job = Job.objects.get()
     agent = APIClient()
     agent.credentials(HTTP_AUTHORIZATION=f"Agent {firm['token']}")
-    claimed = agent.post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
-    assert claimed.status_code == 200 and claimed.json()["job"]["kind"] == "power_cycle"
+    claimed = claim(agent, job.pk)
+    assert claimed["status"] == 200 and claimed["kind"] == "power_cycle"
     after = {"zxbsrq": "2026-11-02", "kpjzsj": "2026-11-16", "simulated": True}
     body = {"attempt": 1, "outcome": "succeeded", "monitoring": after}
-    assert agent.post(f"/api/v1/agent/jobs/{job.pk}/result/", body, format="json").status_code == 200
+    assert report(agent, job.pk, body)["status"] == 200
     job.refresh_from_db()
     assert job.state == JobState.SUCCEEDED
     assert AuditEvent.objects.filter(action="job.succeeded", object_id=str(job.pk)).exists()

@@ -9,6 +9,7 @@ from django.utils import timezone
 from apps.devices.models import Reading
 from apps.devices.services import record_reading
 from apps.jobs.models import Job, JobKind, JobState
+from tests.agent_calls import claim
 from tests.factories import make_client, make_device, make_period
 from tests.pipeline.test_pipeline import MONITORING_CLEARED, ask, result, sent, setup  # noqa: F401
 
@@ -42,7 +43,7 @@ def heartbeat(setup, monitoring):  # noqa: F811
         "busy": False,
         "monitoring": monitoring,
     }
-    body = {"version": "0.1.0", "hostname": "cabinet-1", "devices": [row]}
+    body = {"version": "0.1.0", "hostname": "cabinet-1", "devices": [row], "jobs": []}
     assert setup["api"].post("/api/v1/agent/heartbeat/", body, format="json").status_code == 200
 
 
@@ -54,8 +55,8 @@ def test_heartbeats_and_job_results_keep_the_history(nov10, setup, sent):  # noq
     assert Reading.objects.count() == 1
     job = ask(setup)
     pipeline_job = Job.objects.get(pk=job.pk)
-    setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": pipeline_job.attempts}, format="json")
-    assert result(setup, pipeline_job).status_code == 200
+    claim(setup["api"], job.pk, pipeline_job.attempts)
+    assert result(setup, pipeline_job)["status"] == 200
     readings = list(setup["device"].readings.order_by("at", "id"))
     assert [r.monitoring["kpjzsj"] for r in readings] == ["2026-11-16", "2026-12-15"]
     heartbeat(setup, MONITORING_CLEARED)  # the next heartbeat reports what the job left

@@ -19,6 +19,7 @@ from apps.jobs.models import Job, JobKind, JobState
 from apps.notifications import events
 from apps.notifications.models import Notification
 from apps.scheduling.selection import candidates
+from tests.agent_calls import claim
 from tests.factories import make_device
 from tests.pipeline.test_pipeline import ask, result, sent, setup  # noqa: F401
 
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.usefixtures("nov10")
 
 def failed_on_password(setup):  # noqa: F811
     job = ask(setup)
-    setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
+    claim(setup["api"], job.pk)
     answer = result(
         setup,
         job,
@@ -37,7 +38,7 @@ def failed_on_password(setup):  # noqa: F811
         message="证书口令错误，剩余 6 次",
         monitoring={"cert_tries_left": 6, "kpjzsj": "2026-11-16"},
     )
-    assert answer.status_code == 200
+    assert answer["status"] == 200
     return Job.objects.get(pk=job.pk)
 
 

@@ -15,6 +15,7 @@ from apps.invoices.lookup import Criteria, explain, found, search
 from apps.invoices.models import Invoice
 from apps.jobs import pipeline
 from apps.jobs.models import Job, JobKind
+from tests import agent_calls
 from tests.factories import make_agent, make_client, make_device, make_period
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("nov10")]  # 2026-11-10
@@ -54,9 +55,9 @@ def world(users, django_capture_on_commit_callbacks):
                 JobKind.QUERY_INVOICES, [device], query=query or {"month": "2026-11"}
             )
         assert not skipped
-        assert api.post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json").status_code == 200
+        assert agent_calls.claim(api, job.pk)["status"] == 200
         body = {"attempt": 1, "outcome": "succeeded", "monitoring": {"offline_pending": 0}, "invoices": invoices}
-        assert api.post(f"/api/v1/agent/jobs/{job.pk}/result/", body, format="json").status_code == 200
+        assert agent_calls.report(api, job.pk, body)["status"] == 200
         job.refresh_from_db()
         return job
 

@@ -119,9 +119,9 @@ def test_a_page_too_big_is_refused_clearly_and_fails_its_job_at_once(agent_api):
 def test_a_whole_result_too_big_from_an_agent_before_pages_fails_its_job(agent_api):
     agent, api = agent_api
     job = claimed_job(agent, api)
-    body = {"attempt": 1, "outcome": "succeeded", "invoices": [invoice(n) for n in range(1, 12_001)]}
-    answer = api.post(f"/api/v1/agent/jobs/{job.pk}/result/", body, format="json")
-    assert answer.status_code == 400 and "最多 5000 张发票" in answer.json()["invoices"][0]
+    whole = {"job": job.pk, "attempt": 1, "outcome": "succeeded", "invoices": [invoice(n) for n in range(1, 12_001)]}
+    answer = report(api, whole)[job.pk]
+    assert answer["status"] == 400 and "最多 5000 张发票" in answer["detail"]["invoices"][0]
     job.refresh_from_db()
     assert (job.state, job.error_code) == (JobState.FAILED, "RESULT_TOO_LARGE")
 

@@ -17,6 +17,7 @@ from apps.jobs import pipeline
 from apps.jobs.models import Job, JobState
 from apps.jobs.upkeep import expire_leases, resend_lost
 from apps.operations.sweeper import sweep
+from tests.agent_calls import CLAIM, claim, report
 from tests.factories import make_agent, make_client, make_device, make_period
 
 MONITORING_CLEARED = {
@@ -77,7 +78,7 @@ def sweep_now(setup, now=None):
 
 def result(setup, job, **fields):
     body = {"attempt": job.attempts, "outcome": "succeeded", "monitoring": MONITORING_CLEARED, **fields}
-    return setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/result/", body, format="json")
+    return report(setup["api"], job.pk, body)
 
 
 def test_the_message_carries_only_the_job_id_attempt_and_signature(setup, sent):
@@ -97,13 +98,11 @@ def test_no_message_before_the_transaction_commits(setup, sent):
 
 def test_claim_hands_over_the_passwords_and_a_lease(setup, sent):
     job = ask(setup)
-    response = setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
-    assert response.status_code == 200
-    claimed = response.json()["job"]
+    claimed = claim(setup["api"], job.pk)
+    assert claimed["status"] == 200
     assert claimed["device"]["certificate_password"] == "12345678" and claimed["period"] == "2026-10"
     assert Job.objects.get(pk=job.pk).state == JobState.RUNNING
-    again = setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
-    assert again.status_code == 409
+    assert claim(setup["api"], job.pk)["status"] == 409
 
 
 def test_another_agents_job_is_not_found_and_unchanged(setup, sent):
@@ -111,27 +110,23 @@ def test_another_agents_job_is_not_found_and_unchanged(setup, sent):
     _other, other_token = make_agent()
     other = APIClient()
     other.credentials(HTTP_AUTHORIZATION=f"Agent {other_token}")
-    assert other.post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json").status_code == 404
-    assert (
-        other.post(
-            f"/api/v1/agent/jobs/{job.pk}/result/", {"attempt": 1, "outcome": "succeeded"}, format="json"
-        ).status_code
-        == 404
-    )
+    assert claim(other, job.pk)["status"] == 404
+    assert report(other, job.pk, {"attempt": 1, "outcome": "succeeded"})["status"] == 404
     assert Job.objects.get(pk=job.pk).state == JobState.QUEUED
 
 
 def test_a_user_token_is_not_an_agent_token(setup, api):
     job = ask(setup)
-    assert api.post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json").status_code in (401, 403)
+    body = {"jobs": [{"id": job.pk, "attempt": 1}]}
+    assert api.post(CLAIM, body, format="json").status_code in (401, 403)
     assert APIClient().get("/api/v1/agent/me/").status_code in (401, 403)
 
 
 def test_result_updates_job_device_period_and_audit_once(setup, sent):
     job = ask(setup)
-    setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
-    assert result(setup, job).status_code == 200
-    assert result(setup, job).status_code == 200  # the outbox re-sends: idempotent
+    claim(setup["api"], job.pk)
+    assert result(setup, job)["status"] == 200
+    assert result(setup, job)["status"] == 200  # the outbox re-sends: idempotent
     job.refresh_from_db()
     setup["device"].refresh_from_db()
     setup["period"].refresh_from_db()
@@ -145,14 +140,14 @@ def test_result_updates_job_device_period_and_audit_once(setup, sent):
 def test_a_retryable_failure_is_scheduled_again_and_a_password_failure_never(setup, sent, settings):
     settings.QINGKA_RETRY_BASE_SECONDS = 0
     job = ask(setup)
-    setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
+    claim(setup["api"], job.pk)
     result(setup, job, outcome="failed", error_code="TRANSFER_FAILED", monitoring=None)
     job.refresh_from_db()
     assert (job.state, job.error_code) == (JobState.SCHEDULED, "TRANSFER_FAILED")
     sweep_now(setup)
     job.refresh_from_db()
     assert (job.state, job.attempts) == (JobState.QUEUED, 2) and len(sent) == 2
-    setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 2}, format="json")
+    claim(setup["api"], job.pk, 2)
     result(setup, job, outcome="failed", error_code="CERT_PASSWORD_WRONG", raw_code="0x0963c6", monitoring=None)
     job.refresh_from_db()
     assert (job.state, job.raw_code) == (JobState.FAILED, "0x0963c6")
@@ -162,19 +157,14 @@ def test_a_retryable_failure_is_scheduled_again_and_a_password_failure_never(set
 
 def test_a_stale_attempts_result_is_refused(setup, sent):
     job = ask(setup)
-    setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
-    assert (
-        setup["api"]
-        .post(f"/api/v1/agent/jobs/{job.pk}/result/", {"attempt": 2, "outcome": "succeeded"}, format="json")
-        .status_code
-        == 409
-    )
+    claim(setup["api"], job.pk)
+    assert report(setup["api"], job.pk, {"attempt": 2, "outcome": "succeeded"})["status"] == 409
     assert Job.objects.get(pk=job.pk).state == JobState.RUNNING
 
 
 def test_expired_lease_returns_the_job_with_one_more_attempt(setup, sent):
     job = ask(setup)
-    setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
+    claim(setup["api"], job.pk)
     sweep_now(setup, timezone.now() + dt.timedelta(hours=1))
     job.refresh_from_db()
     assert (job.state, job.attempts) == (JobState.QUEUED, 2)
@@ -183,14 +173,14 @@ def test_expired_lease_returns_the_job_with_one_more_attempt(setup, sent):
 
 def test_a_late_result_no_one_else_claimed_is_the_jobs_result(setup, sent):
     job = ask(setup)
-    setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
+    claim(setup["api"], job.pk)
     sweep_now(setup, timezone.now() + dt.timedelta(hours=1))  # the lease ran out: queued at attempt 2
-    assert result(setup, job, attempt=1).status_code == 200
+    assert result(setup, job, attempt=1)["status"] == 200
     job.refresh_from_db()
     assert (job.state, job.attempts) == (JobState.SUCCEEDED, 1)
     # the message of attempt 2 is refused at its claim: the device is not cleared again
-    assert setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 2}, format="json").status_code == 409
-    assert result(setup, job, attempt=1).status_code == 200  # a second copy changes nothing
+    assert claim(setup["api"], job.pk, 2)["status"] == 409
+    assert result(setup, job, attempt=1)["status"] == 200  # a second copy changes nothing
     assert Job.objects.get(pk=job.pk).late_results == []
 
 
@@ -203,12 +193,12 @@ def test_a_replayed_result_changes_nothing_after_the_next_attempt_was_queued(
     attempt 2 was queued; attempt 1's result sent again (an outbox replayed) moved the job back."""
     settings.QINGKA_RETRY_BASE_SECONDS = 0
     job = ask(setup)
-    setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
+    claim(setup["api"], job.pk)
     failed = {"attempt": 1, "outcome": "failed", "error_code": "TRANSFER_FAILED", "monitoring": None}
-    assert result(setup, job, **failed).status_code == 200
+    assert result(setup, job, **failed)["status"] == 200
     sweep_now(setup)
     if lease_expired_in_between:  # attempt 2 claimed, its lease ran out: queued at attempt 3
-        setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 2}, format="json")
+        claim(setup["api"], job.pk, 2)
         with setup["commit"](execute=True):
             expire_leases(timezone.now() + dt.timedelta(hours=1))
     job.refresh_from_db()
@@ -217,12 +207,11 @@ def test_a_replayed_result_changes_nothing_after_the_next_attempt_was_queued(
     events = AuditEvent.objects.count()
 
     for replayed in (failed, {**failed, "outcome": "succeeded", "error_code": None}):
-        assert result(setup, job, **replayed).status_code == 200
+        assert result(setup, job, **replayed)["status"] == 200
         job.refresh_from_db()
         assert (job.state, job.attempts) == (JobState.QUEUED, expected)
     assert AuditEvent.objects.count() == events and job.late_results == []
-    claimed = setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": expected}, format="json")
-    assert claimed.status_code == 200  # the queued attempt still runs
+    assert claim(setup["api"], job.pk, expected)["status"] == 200  # the queued attempt still runs
 
 
 @pytest.mark.faults
@@ -236,7 +225,7 @@ def test_the_jobs_a_restarted_agent_no_longer_lists_go_back_to_the_queue_at_once
     assert not skipped
     forgotten, listed, just_claimed = jobs
     for job in (forgotten, listed, just_claimed):
-        setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
+        claim(setup["api"], job.pk)
     now = timezone.now()
     Job.objects.filter(pk__in=[forgotten.pk, listed.pk]).update(started_at=now - dt.timedelta(seconds=20))
     Agent.objects.filter(pk=agent.pk).update(last_heartbeat_at=now - dt.timedelta(seconds=1))
@@ -254,23 +243,23 @@ def test_the_jobs_a_restarted_agent_no_longer_lists_go_back_to_the_queue_at_once
     # The job still listed runs on; one claimed a moment ago may not be in the list yet.
     assert states[listed.pk] == states[just_claimed.pk] == JobState.RUNNING
     assert AuditEvent.objects.get(action="job.lease_expired").after["not_listed_by_agent"] is True
-    # An agent that sends no list (before 0.2) releases nothing.
+    # A heartbeat without its list of jobs does not read, and releases nothing.
     Job.objects.filter(pk=just_claimed.pk).update(started_at=now - dt.timedelta(seconds=20))
-    setup["api"].post("/api/v1/agent/heartbeat/", body, format="json")
+    assert setup["api"].post("/api/v1/agent/heartbeat/", body, format="json").status_code == 400
     assert Job.objects.get(pk=just_claimed.pk).state == JobState.RUNNING
 
 
 def test_a_result_too_late_is_kept_as_evidence(setup, sent):
     job = ask(setup)
-    setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
+    claim(setup["api"], job.pk)
     sweep_now(setup, timezone.now() + dt.timedelta(hours=1))
-    setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 2}, format="json")  # attempt 2 runs
-    assert result(setup, job, attempt=1, outcome="failed", error_code="TRANSFER_FAILED").status_code == 200
+    claim(setup["api"], job.pk, 2)  # attempt 2 runs
+    assert result(setup, job, attempt=1, outcome="failed", error_code="TRANSFER_FAILED")["status"] == 200
     job.refresh_from_db()
     assert (job.state, job.attempts) == (JobState.RUNNING, 2)
     assert [(e["attempt"], e["outcome"]) for e in job.late_results] == [(1, "failed")]
     assert AuditEvent.objects.filter(action="job.late_result_kept", object_id=str(job.pk)).count() == 1
-    assert result(setup, job, attempt=3).status_code == 409  # an attempt that never was
+    assert result(setup, job, attempt=3)["status"] == 409  # an attempt that never was
 
 
 def test_offline_agents_are_marked_and_new_jobs_skip_them_saying_why(setup, sent):
@@ -293,7 +282,7 @@ def test_devices_that_are_not_good_are_skipped(setup, sent):
 def test_three_final_failures_make_the_device_bad(setup, sent):
     for _ in range(3):
         job = ask(setup)
-        setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
+        claim(setup["api"], job.pk)
         result(setup, job, outcome="failed", error_code="RECONCILIATION_FAILED", monitoring=None)
     setup["device"].refresh_from_db()
     assert setup["device"].health == Health.BAD
@@ -314,7 +303,7 @@ def test_heartbeat_marks_present_missing_and_keeps_unknown_devices(setup):
         },
         {"slot": "1-1.2", "kind": "ukey", "driver": "none", "device_number": None, "simulated": False, "busy": False},
     ]
-    body = {"version": "0.1.0", "hostname": "cabinet-1", "devices": rows}
+    body = {"version": "0.1.0", "hostname": "cabinet-1", "devices": rows, "jobs": []}
     assert setup["api"].post("/api/v1/agent/heartbeat/", body, format="json").status_code == 200
     device.refresh_from_db()
     agent.refresh_from_db()
@@ -336,7 +325,7 @@ def test_a_partial_heartbeat_changes_only_the_devices_it_lists(setup, sent):
     other = make_device(make_client(), agent=agent, present=True, simulated=True)
     row = {"slot": "sim-1", "kind": "tax_disk", "driver": "simulated", "simulated": True, "busy": False}
     rows = [dict(row, device_number=device.number), dict(row, slot="sim-2", device_number=other.number)]
-    full = {"version": "0.3.0", "hostname": "cabinet-1", "devices": rows}
+    full = {"version": "0.3.0", "hostname": "cabinet-1", "devices": rows, "jobs": []}
     assert api.post("/api/v1/agent/heartbeat/", full, format="json").status_code == 200
     job = ask(setup)
     api.post("/api/v1/agent/jobs/claim/", {"jobs": [{"id": job.pk, "attempt": 1}]}, format="json")
@@ -374,7 +363,7 @@ def test_a_heartbeat_renews_the_leases_of_its_own_running_jobs_only(setup, sent)
     assert after[mine.pk] > leases[mine.pk]
     assert (after[queued.pk], after[theirs.pk]) == (leases[queued.pk], leases[theirs.pk])
     # By the jobs' own ids, not `id IN (SELECT … JOIN …)`, which stale statistics planned as a
-    # nested loop over every job for each one (apps/jobs/heartbeat.renew_leases).
+    # nested loop over every job for each one (apps/agent_api/heartbeat.renew_leases).
     (renewal,) = [q["sql"] for q in queries if q["sql"].startswith('UPDATE "jobs_job" SET "lease_expires_at"')]
     assert "JOIN" not in renewal and '"jobs_job"."id" IN' in renewal
 
@@ -405,7 +394,7 @@ def test_an_agent_cannot_take_a_device_another_online_agent_holds(setup):
     }
     assert (
         api.post(
-            "/api/v1/agent/heartbeat/", {"version": "x", "hostname": "h", "devices": [row]}, format="json"
+            "/api/v1/agent/heartbeat/", {"version": "x", "hostname": "h", "devices": [row], "jobs": []}, format="json"
         ).status_code
         == 200
     )
@@ -448,7 +437,7 @@ def test_a_device_moves_to_another_agent_only_when_a_person_approves(setup, sent
     row = {"slot": "9-9", "kind": "tax_disk", "driver": "simulated", "device_number": device.number}
     assert (
         api.post(
-            "/api/v1/agent/heartbeat/", {"version": "x", "hostname": "h", "devices": [row]}, format="json"
+            "/api/v1/agent/heartbeat/", {"version": "x", "hostname": "h", "devices": [row], "jobs": []}, format="json"
         ).status_code
         == 200
     )
@@ -458,7 +447,7 @@ def test_a_device_moves_to_another_agent_only_when_a_person_approves(setup, sent
     job = Job.objects.create(
         kind="read_status", device=device, state=JobState.QUEUED, attempts=1, queued_at=timezone.now()
     )
-    assert api.post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json").status_code == 404
+    assert claim(api, job.pk)["status"] == 404
 
     assert approve_move(device, users["admin"])
     device.refresh_from_db()
@@ -470,8 +459,8 @@ def test_a_device_moves_to_another_agent_only_when_a_person_approves(setup, sent
     arrived = AuditEvent.objects.get(action="device.present", object_id=str(device.pk))
     assert arrived.actor_agent == intruder and arrived.after == {"agent": intruder.name, "slot": "9-9"}
     assert arrived.source == "h"
-    claimed = api.post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
-    assert claimed.status_code == 200 and claimed.json()["job"]["device"]["certificate_password"]
+    claimed = claim(api, job.pk)
+    assert claimed["status"] == 200 and claimed["device"]["certificate_password"]
 
 
 def test_a_device_moved_to_an_offline_agent_shows_missing_until_the_agent_reports_it(setup, users):
@@ -482,7 +471,7 @@ def test_a_device_moved_to_an_offline_agent_shows_missing_until_the_agent_report
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Agent {token}")
     row = {"slot": "9-9", "kind": "tax_disk", "driver": "simulated", "device_number": device.number}
-    body = {"version": "x", "hostname": "h", "devices": [row]}
+    body = {"version": "x", "hostname": "h", "devices": [row], "jobs": []}
     assert api.post("/api/v1/agent/heartbeat/", body, format="json").status_code == 200
     Agent.objects.filter(pk=holder.pk).update(online=False)  # the sweeper found it silent
 
@@ -498,7 +487,7 @@ def test_a_device_moved_to_an_offline_agent_shows_missing_until_the_agent_report
 
 def test_a_result_parked_in_the_agents_outbox_is_reported_once(setup, sent):
     job = ask(setup)
-    body = {"version": "x", "hostname": "h", "devices": [], "parked": [job.pk]}
+    body = {"version": "x", "hostname": "h", "devices": [], "jobs": [], "parked": [job.pk]}
     for _ in range(2):
         assert setup["api"].post("/api/v1/agent/heartbeat/", body, format="json").status_code == 200
     event = AuditEvent.objects.get(action="job.result_parked")
@@ -509,10 +498,10 @@ def test_what_a_summary_uploaded_is_kept_with_the_period(setup, sent):
     setup["period"].summary_uploaded_at = None
     setup["period"].save()
     job = ask(setup, kind="upload_summary")
-    setup["api"].post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json")
+    claim(setup["api"], job.pk)
     summary = {"004": {"count": 3, "amount": "3000.00", "tax": "390.00"}}
     monitoring = {**MONITORING_CLEARED, "kpjzsj": "2026-11-16", "summary": summary}
-    assert result(setup, job, monitoring=monitoring).status_code == 200
+    assert result(setup, job, monitoring=monitoring)["status"] == 200
     setup["period"].refresh_from_db()
     assert setup["period"].invoice_summary == {setup["device"].number: summary}
 

@@ -4,22 +4,19 @@ it no longer lists go back to the queue, and results it gave up sending are told
 import datetime as dt
 
 from django.conf import settings
-from django.dispatch import receiver
 
 from apps.audit import log
 from apps.audit.models import Action
 from apps.devices.models import Agent, Device
-from apps.devices.services import heartbeat_applied
 from apps.jobs.models import Job, JobState
 from apps.jobs.upkeep import release_unlisted
 
 
-@receiver(heartbeat_applied)
-def jobs_of_the_heartbeat(sender, agent: Agent, data: dict, now: dt.datetime, source: str, **kwargs) -> None:
-    log.record_many(parked_results(agent, data.get("parked") or [], source))
-    renew_leases(agent, data.get("jobs") or [], now)
-    if "jobs" in data:  # agents from 0.2 list their jobs; the list is theirs to forget a job by
-        release_unlisted(agent, data["jobs"], agent.last_heartbeat_at, now)
+def jobs_of_the_heartbeat(agent: Agent, data: dict, now: dt.datetime) -> None:
+    """`agent` as it was before this heartbeat: its last_heartbeat_at is the previous one's."""
+    log.record_many(parked_results(agent, data.get("parked") or [], data["hostname"]))
+    renew_leases(agent, data["jobs"], now)
+    release_unlisted(agent, data["jobs"], agent.last_heartbeat_at, now)
 
 
 def parked_results(agent: Agent, job_ids: list[int], source: str) -> list:

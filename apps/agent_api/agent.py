@@ -4,6 +4,7 @@ import re
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -11,12 +12,13 @@ from rest_framework.decorators import api_view, authentication_classes, parser_c
 from rest_framework.response import Response
 
 from apps.core import clock
+from apps.devices import services
+from apps.devices.models import Agent
 from apps.invoices.services import MAX_INVOICES_PER_RESULT, MAX_RESULT_PAGES
 
-from .. import services
-from ..auth import AgentTokenAuthentication, IsAgent
-from ..models import Agent
+from .auth import AgentTokenAuthentication, IsAgent
 from .clean import AgentJSONParser
+from .heartbeat import jobs_of_the_heartbeat
 
 KINDS = ("golden_tax_disk", "tax_disk", "ukey")
 NUMBER = re.compile(r"\d{12}")
@@ -114,9 +116,9 @@ class Heartbeat(serializers.Serializer):
     )
     jobs = serializers.ListField(
         child=serializers.IntegerField(min_value=1),
-        required=False,
         max_length=10000,
-        help_text="jobs the agent has claimed and not yet reported: their leases run on",
+        help_text="jobs the agent has claimed and not yet reported: their leases run on, and a running job "
+        "not listed goes back to the queue",
     )
     parked = serializers.ListField(
         child=serializers.IntegerField(min_value=1),
@@ -148,5 +150,7 @@ def heartbeat(request):
     body = Heartbeat(data=request.data)
     body.is_valid(raise_exception=True)
     now = clock.now()
-    services.apply_heartbeat(request.auth, body.validated_data, now)
+    with transaction.atomic():
+        services.apply_heartbeat(request.auth, body.validated_data, now)
+        jobs_of_the_heartbeat(request.auth, body.validated_data, now)
     return Response({"agent": describe(request.auth), "server_time": now.isoformat()})

@@ -4,7 +4,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
 class AgentTokenScheme(OpenApiAuthenticationExtension):
-    target_class = "apps.devices.auth.AgentTokenAuthentication"
+    target_class = "apps.agent_api.auth.AgentTokenAuthentication"
     name = "agentToken"
 
     def get_security_definition(self, auto_schema):

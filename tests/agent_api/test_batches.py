@@ -154,3 +154,12 @@ def test_a_batch_is_bounded_and_needs_an_agent_token(agent_api, api):
         403,
     )
     assert Job.objects.get(pk=job.pk).state == JobState.QUEUED
+
+
+def test_the_one_job_calls_of_agents_before_0_2_are_gone(agent_api):
+    agent, api = agent_api
+    (job,) = read_jobs(agent, 1)
+    assert api.post(f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}, format="json").status_code == 404
+    result = {"attempt": 1, "outcome": "succeeded", "monitoring": MONITORING}
+    assert api.post(f"/api/v1/agent/jobs/{job.pk}/result/", result, format="json").status_code == 404
+    assert Job.objects.get(pk=job.pk).state == JobState.QUEUED

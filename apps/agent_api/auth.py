@@ -4,8 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions, permissions
 
 from apps.core.tokens import hash_token
-
-from .models import Agent
+from apps.devices.models import Agent
 
 
 class AgentPrincipal:

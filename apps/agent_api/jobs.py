@@ -8,14 +8,10 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from apps.core.months import format_month
-from apps.devices.api.agent import agent_view
 from apps.invoices.services import MAX_INVOICES_PER_RESULT, MAX_RESULT_PAGES
+from apps.jobs import pipeline
 
-from .. import pipeline
-
-
-class Claim(serializers.Serializer):
-    attempt = serializers.IntegerField(min_value=1)
+from .agent import agent_view
 
 
 class Result(serializers.Serializer):
@@ -62,7 +58,8 @@ def too_large(item) -> tuple[int, int] | None:
 MAX_BATCH = 100  # jobs per claim or result call
 
 
-class ClaimItem(Claim):
+class ClaimItem(serializers.Serializer):
+    attempt = serializers.IntegerField(min_value=1)
     id = serializers.IntegerField(min_value=1)
 
 
@@ -78,6 +75,11 @@ class Results(serializers.Serializer):
     """The items are checked one by one (ResultItem): one that does not read is refused alone."""
 
     results = serializers.ListField(child=serializers.DictField(), allow_empty=False, max_length=MAX_BATCH)
+
+
+class ResultsSchema(Results):
+    # the schema spells out each result's fields
+    results = serializers.ListField(child=ResultItem(), allow_empty=False, max_length=MAX_BATCH)
 
 
 def refusal(error: Exception) -> tuple[int, str]:
@@ -128,7 +130,7 @@ def claim_jobs(request):
     return Response({"jobs": [described(job) for job in claimed], "refused": answer})
 
 
-@extend_schema(tags=["agent"], operation_id="agent_jobs_results_many", request=Results, responses={200: dict})
+@extend_schema(tags=["agent"], operation_id="agent_jobs_results_many", request=ResultsSchema, responses={200: dict})
 @agent_view(["POST"])
 def report_results(request):
     """Reports many results; the answer gives each its status: 200 (applied, or applied before),
@@ -158,35 +160,3 @@ def report_results(request):
         else:
             answers[job_id] = {"job": job_id, "status": status.HTTP_200_OK, "state": outcome.state}
     return Response({"results": list(answers.values())})
-
-
-def refused(error: Exception) -> Response:
-    code, detail = refusal(error)
-    return Response({"detail": detail}, status=code)
-
-
-@extend_schema(tags=["agent"], request=Claim, responses={200: dict, 404: dict, 409: dict})
-@agent_view(["POST"])
-def claim(request, job_id: int):
-    """One job (the call of agents before 0.2; claim_jobs does many)."""
-    body = Claim(data=request.data)
-    body.is_valid(raise_exception=True)
-    claimed, refused_jobs = pipeline.claim_jobs(request.auth, {job_id: body.validated_data["attempt"]})
-    if refused_jobs:
-        return refused(refused_jobs[job_id])
-    return Response({"job": described(claimed[0])})
-
-
-@extend_schema(tags=["agent"], request=Result, responses={200: dict, 404: dict, 409: dict})
-@agent_view(["POST"])
-def result(request, job_id: int):
-    """One result (the call of agents before 0.2; report_results does many)."""
-    body = Result(data=request.data)
-    if not body.is_valid():
-        if oversize := too_large(request.data):
-            pipeline.fail_too_large(request.auth, {job_id: oversize}, MAX_INVOICES_PER_RESULT)
-        raise ValidationError(body.errors)
-    outcome = pipeline.accept_results(request.auth, {job_id: body.validated_data})[job_id]
-    if isinstance(outcome, Exception):
-        return refused(outcome)
-    return Response({"job": outcome.pk, "state": outcome.state})

@@ -7,7 +7,7 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
-from apps.devices.api.clean import clean
+from apps.agent_api.clean import clean
 from apps.devices.models import Device
 from apps.invoices.services import read_invoice
 from apps.jobs import pipeline
@@ -44,7 +44,9 @@ def test_a_heartbeat_with_a_nul_in_one_reading_succeeds_and_stores_it_cleaned(no
         "device_number": device.number,
         "monitoring": {"kpjzsj": "2026-12-15\x00", "zxbsrq": "2026-11-03", "taxpayer_nature": "0\ud8001"},
     }
-    answer = post(api, "/api/v1/agent/heartbeat/", {"version": "1\x00", "hostname": "pc\ud800", "devices": [row]})
+    answer = post(
+        api, "/api/v1/agent/heartbeat/", {"version": "1\x00", "hostname": "pc\ud800", "devices": [row], "jobs": []}
+    )
     assert answer.status_code == 200, answer.content
     device.refresh_from_db()
     agent.refresh_from_db()
@@ -58,24 +60,22 @@ def test_a_result_with_a_nul_and_a_lone_surrogate_succeeds(nov10, cabinet, monke
     monkeypatch.setattr(pipeline, "_publish", lambda producer, queue, args: None)
     reading = {"kpjzsj": "2026-12-15", "zxbsrq": "2026-10-03"}
     row = {"slot": "s1", "kind": "tax_disk", "driver": "simulated", "device_number": device.number}
-    heartbeat = {"version": "1", "hostname": "h", "devices": [{**row, "monitoring": reading}]}
+    heartbeat = {"version": "1", "hostname": "h", "devices": [{**row, "monitoring": reading}], "jobs": []}
     assert post(api, "/api/v1/agent/heartbeat/", heartbeat).status_code == 200
     (job,), _ = pipeline.request_jobs(
         "upload_and_clear", [Device.objects.select_related("agent").get(pk=device.pk)], period=cabinet["period"]
     )
-    assert post(api, f"/api/v1/agent/jobs/{job.pk}/claim/", {"attempt": 1}).status_code == 200
-    answer = post(
-        api,
-        f"/api/v1/agent/jobs/{job.pk}/result/",
-        {
-            "attempt": 1,
-            "outcome": "succeeded",
-            "message": "done\x00\ud800",
-            "monitoring": {"kpjzsj": "2026-12-15\x00", "zxbsrq": "2026-11-03\ud800"},
-        },
-    )
+    assert post(api, "/api/v1/agent/jobs/claim/", {"jobs": [{"id": job.pk, "attempt": 1}]}).json()["jobs"]
+    result = {
+        "job": job.pk,
+        "attempt": 1,
+        "outcome": "succeeded",
+        "message": "done\x00\ud800",
+        "monitoring": {"kpjzsj": "2026-12-15\x00", "zxbsrq": "2026-11-03\ud800"},
+    }
+    answer = post(api, "/api/v1/agent/jobs/results/", {"results": [result]})
     assert answer.status_code == 200, answer.content
-    assert answer.json()["state"] == JobState.SUCCEEDED
+    assert answer.json()["results"] == [{"job": job.pk, "status": 200, "state": JobState.SUCCEEDED}]
     device.refresh_from_db()
     assert device.monitoring["kpjzsj"] == "2026-12-15"
     assert device.unreadable_monitoring == {"zxbsrq": "2026-11-03\ufffd"}  # kept aside, not the call's end
