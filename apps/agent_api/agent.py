@@ -13,14 +13,14 @@ from rest_framework.response import Response
 
 from apps.core import clock
 from apps.devices import services
-from apps.devices.models import Agent
+from apps.devices.models import Agent, DeviceKind
 from apps.invoices.services import MAX_INVOICES_PER_RESULT, MAX_RESULT_PAGES
 
 from .auth import AgentTokenAuthentication, IsAgent
 from .clean import AgentJSONParser
 from .heartbeat import jobs_of_the_heartbeat
 
-KINDS = ("golden_tax_disk", "tax_disk", "ukey")
+KINDS = tuple(DeviceKind.values)
 NUMBER = re.compile(r"\d{12}")
 
 

@@ -50,8 +50,8 @@ def renew_leases(agent: Agent, job_ids: list[int], now: dt.datetime) -> int:
     if not job_ids:
         return 0
     # The agent's devices as a subquery, not `device__agent=agent`: across a relation, update()
-    # becomes `id IN (SELECT … jobs JOIN devices …)`, which statistics taken while the jobs table
-    # was empty planned as a nested loop over every job per job (9 s a heartbeat at 6,000 jobs).
+    # becomes `id IN (SELECT … jobs JOIN devices …)`, which stale statistics can plan as a nested
+    # loop over every job per job (docs/scaling.md).
     return Job.objects.filter(
         pk__in=job_ids, state=JobState.RUNNING, device__in=Device.objects.filter(agent=agent).values("pk")
     ).update(lease_expires_at=now + dt.timedelta(seconds=settings.QINGKA_JOB_LEASE_SECONDS))
