@@ -8,7 +8,10 @@ class DevicesConfig(AppConfig):
 
     def ready(self):
         from apps.audit.display import register_choices, register_codes
-        from apps.devices import health, schema  # noqa: F401  schema registers the agent token scheme with drf-spectacular
+
+        # schema registers the agent token scheme with drf-spectacular; services receives the
+        # clients' invoicing_mode_set
+        from apps.devices import health, schema, services  # noqa: F401
         from apps.devices.errors import ERRORS, error_label
         from apps.devices.models import Health
 
