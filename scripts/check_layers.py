@@ -44,8 +44,6 @@ UNMOVED = {
     ("clients", "sharing"),
     ("devices", "invoices"),
     ("devices", "jobs"),
-    ("filing_calendar", "clients"),
-    ("filing_calendar", "scheduling"),
     ("holds", "notifications"),
     ("jobs", "autopilot"),
     ("jobs", "invoices"),
