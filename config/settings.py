@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "apps.jobs",
     "apps.dashboard",
     "apps.sharing",
+    "apps.status_pages",
     "apps.scheduling",
     "apps.holds",
     "apps.autopilot",

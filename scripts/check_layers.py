@@ -26,6 +26,7 @@ FLOORS = [
     ("notifications", "invoices"),
     ("autopilot", "scheduling"),  # orchestration: the passes and batches that make jobs
     ("dashboard", "attention", "reports", "charts", "sharing"),  # screens
+    ("status_pages",),  # the client and device pages: screens that also show a client's share links
     ("demo",),
 ]
 FLOOR = {app: floor for floor, apps in enumerate(FLOORS) for app in apps}
@@ -35,15 +36,8 @@ FLOOR = {app: floor for floor, apps in enumerate(FLOORS) for app in apps}
 UNMOVED = {
     ("accounts", "audit"),
     ("audit", "accounts"),
-    ("clients", "autopilot"),
     ("clients", "devices"),
-    ("clients", "filing_calendar"),
-    ("clients", "holds"),
-    ("clients", "jobs"),
-    ("clients", "periods"),
-    ("clients", "sharing"),
     ("devices", "invoices"),
-    ("devices", "jobs"),
     ("holds", "notifications"),
     ("jobs", "autopilot"),
     ("jobs", "invoices"),
