@@ -36,7 +36,6 @@ FLOOR = {app: floor for floor, apps in enumerate(FLOORS) for app in apps}
 UNMOVED = {
     ("accounts", "audit"),
     ("audit", "accounts"),
-    ("clients", "devices"),
     ("devices", "invoices"),
     ("holds", "notifications"),
     ("jobs", "autopilot"),

@@ -15,9 +15,10 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from apps.accounts.fresh_code import FreshCodeFormMixin
 from apps.accounts.permissions import require_firm_admin
-from apps.clients import importing
 from apps.core import export
 from apps.core.fields import fernet
+
+from . import importing
 
 IMPORT_SESSION_KEY = "clients.import"
 
