@@ -65,6 +65,14 @@ def test_an_accountant_sees_only_batches_holding_own_clients(as_role, batches):
     assert grid[dt.date(2026, 10, 12)].entries and not grid[dt.date(2026, 10, 13)].entries
 
 
+def test_the_batches_are_the_calendar_entries_scheduling_registered_once(as_role, batches):
+    from apps.filing_calendar import display
+
+    assert list(display.ENTRY_SOURCES) == ["batches"]
+    display.register("batches", display.ENTRY_SOURCES["batches"])  # scheduling's ready() run again
+    assert len(days(as_role("owner").get(URL, {"month": "2026-10"}))[dt.date(2026, 10, 12)].entries) == 1
+
+
 def test_a_year_chinese_calendar_does_not_know_shows_provisional_holidays_and_a_provisional_deadline(as_role):
     response = as_role("owner").get(URL, {"month": "2031-05"})
     grid = days(response)
