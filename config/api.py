@@ -13,6 +13,7 @@ from apps.jobs.api.views import JobViewSet
 from apps.notifications.api.views import ChannelViewSet
 from apps.periods.api.views import PeriodViewSet, month_summary
 from apps.reports.api.views import month_end
+from apps.status_pages import api as import_api
 
 router = DefaultRouter()
 router.register("clients", ClientViewSet, basename="client")
@@ -22,6 +23,9 @@ router.register("jobs", JobViewSet, basename="job")
 router.register("notification-channels", ChannelViewSet, basename="notification-channel")
 
 urlpatterns = [
+    # Before the router's, whose clients/<pk>/ would take "import" for a client's id.
+    path("clients/import/", import_api.import_file, name="client-import-file"),
+    path("clients/import/template/", import_api.import_template, name="client-import-template"),
     path("", include(router.urls)),
     path("calendar/<int:year>/", year_calendar, name="calendar-year"),
     path("months/<str:month>/", month_summary, name="month-summary"),

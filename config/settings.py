@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "apps.agent_api",
     "apps.dashboard",
     "apps.sharing",
+    "apps.status_pages",
     "apps.scheduling",
     "apps.holds",
     "apps.autopilot",

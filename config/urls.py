@@ -3,6 +3,8 @@ from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.urls import include, path
 
+from apps.status_pages import urls as status_pages
+
 admin.site.site_header = "清卡 Qingka"
 admin.site.site_title = "清卡"
 admin.site.index_title = "管理"
@@ -15,8 +17,8 @@ def favicon(request):
 
 urlpatterns = [
     path("", include("apps.dashboard.urls")),
-    path("clients/", include("apps.clients.urls")),
-    path("devices/", include("apps.devices.urls")),
+    path("clients/", include(status_pages.clients)),
+    path("devices/", include(status_pages.devices)),
     path("", include("apps.filing_calendar.urls")),
     path("charts/", include("apps.charts.urls")),
     path("reports/", include("apps.reports.urls")),

@@ -29,6 +29,7 @@ FLOORS = [
     ("operations",),  # the sweep that drives them all
     # the doors: the screens, pages for people, and the API for agents
     ("dashboard", "attention", "reports", "charts", "sharing", "agent_api"),
+    ("status_pages",),  # the client and device pages: screens that also show a client's share links
     ("demo",),
 ]
 FLOOR = {app: floor for floor, apps in enumerate(FLOORS) for app in apps}
@@ -38,16 +39,6 @@ FLOOR = {app: floor for floor, apps in enumerate(FLOORS) for app in apps}
 UNMOVED = {
     ("accounts", "audit"),
     ("audit", "accounts"),
-    ("clients", "autopilot"),
-    ("clients", "devices"),
-    ("clients", "filing_calendar"),
-    ("clients", "holds"),
-    ("clients", "jobs"),
-    ("clients", "periods"),
-    ("clients", "sharing"),
-    ("devices", "jobs"),
-    ("filing_calendar", "clients"),
-    ("filing_calendar", "scheduling"),
 }
 
 

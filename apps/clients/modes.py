@@ -5,13 +5,18 @@ for the client page, the API and the import, and the client's devices follow it 
 import datetime as dt
 
 from django.db import transaction
+from django.dispatch import Signal
 
 from apps.audit import log
 from apps.audit.models import Action
 from apps.core.months import format_month, month_start
-from apps.devices.models import Health
 
 from .models import Client, InvoicingMode, InvoicingModeChange, mode_in
+
+# Sent inside set_invoicing_mode's transaction when a mode changed, for the client's devices to
+# follow it (apps/devices/services.follow_invoicing_mode): the clients sit below the devices and do
+# not import them. Arguments: client, mode, from_month, user, request.
+invoicing_mode_set = Signal()
 
 
 @transaction.atomic
@@ -35,25 +40,5 @@ def set_invoicing_mode(client: Client, mode: str, from_month: dt.date, *, user=N
         before={"mode": before, "from_month": format_month(from_month)},
         after={"mode": str(mode), "from_month": format_month(from_month)},
     )
-    _follow_devices(client, mode, from_month, user, request)
+    invoicing_mode_set.send(Client, client=client, mode=mode, from_month=from_month, user=user, request=request)
     return True
-
-
-def _follow_devices(client: Client, mode: str, from_month: dt.date, user, request) -> None:
-    """数电 from M retires the client's devices from M (已停用, retired_from M): they still serve the
-    periods before M, then wait to be cancelled at the bureau (注销, 需要处理). Back to 税控 or 双轨,
-    the devices a switch retired and no one has cancelled yet are in service again."""
-    if mode == InvoicingMode.DIGITAL:
-        devices = client.devices.exclude(health=Health.RETIRED)
-        changes = {"health": Health.RETIRED, "retired_from": from_month}
-        action = Action.DEVICE_RETIRED
-    else:
-        devices = client.devices.filter(health=Health.RETIRED, retired_from__isnull=False, deregistered_at__isnull=True)
-        changes = {"health": Health.GOOD, "retired_from": None}
-        action = Action.DEVICE_REINSTATED
-    for device in devices.select_for_update():
-        before = {"health": device.health, "retired_from": device.retired_from}
-        for name, value in changes.items():
-            setattr(device, name, value)
-        device.save(update_fields=list(changes))
-        log.record(action, device, user=user, request=request, before=before, after=changes)

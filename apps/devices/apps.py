@@ -8,7 +8,7 @@ class DevicesConfig(AppConfig):
 
     def ready(self):
         from apps.audit.display import register_choices, register_codes
-        from apps.devices import health
+        from apps.devices import health, services  # noqa: F401  services receives invoicing_mode_set
         from apps.devices.errors import ERRORS, error_label
         from apps.devices.models import Health
 

@@ -3,7 +3,10 @@ the heartbeat (presence, busy, slot, inventory, readings) and the readings of jo
 new reading is kept in the device's history (監控记录) and gives its lock facts.
 
 A heartbeat of 600 devices is one short transaction: the devices it reports are read once, and
-only what changed is written, every row in one statement (apps/core/bulk.py)."""
+only what changed is written, every row in one statement (apps/core/bulk.py).
+
+Also what a person's acts do to devices: their client's invoicing mode followed, a retired device
+marked cancelled at the bureau."""
 
 import datetime as dt
 import hashlib
@@ -11,9 +14,12 @@ import json
 
 from django.conf import settings
 from django.db import transaction
+from django.dispatch import receiver
 
 from apps.audit import log
 from apps.audit.models import Action
+from apps.clients.models import InvoicingMode
+from apps.clients.modes import invoicing_mode_set
 from apps.core import clock
 from apps.core.bulk import update_rows
 
@@ -237,3 +243,24 @@ def mark_deregistered(device: Device, *, user, request=None) -> bool:
         device.deregistered_at = now
         log.record(Action.DEVICE_DEREGISTERED, device, user=user, request=request, after={"deregistered_at": now})
     return bool(marked)
+
+
+@receiver(invoicing_mode_set)
+def follow_invoicing_mode(sender, client, mode: str, from_month: dt.date, user, request, **kwargs) -> None:
+    """数电 from M retires the client's devices from M (已停用, retired_from M): they still serve the
+    periods before M, then wait to be cancelled at the bureau (注销, 需要处理). Back to 税控 or 双轨,
+    the devices a switch retired and no one has cancelled yet are in service again."""
+    if mode == InvoicingMode.DIGITAL:
+        devices = client.devices.exclude(health=Health.RETIRED)
+        changes = {"health": Health.RETIRED, "retired_from": from_month}
+        action = Action.DEVICE_RETIRED
+    else:
+        devices = client.devices.filter(health=Health.RETIRED, retired_from__isnull=False, deregistered_at__isnull=True)
+        changes = {"health": Health.GOOD, "retired_from": None}
+        action = Action.DEVICE_REINSTATED
+    for device in devices.select_for_update():
+        before = {"health": device.health, "retired_from": device.retired_from}
+        for name, value in changes.items():
+            setattr(device, name, value)
+        device.save(update_fields=list(changes))
+        log.record(action, device, user=user, request=request, before=before, after=changes)

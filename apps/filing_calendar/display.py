@@ -1,18 +1,16 @@
 """The 征期 calendar as a person reads it: a month of days with holidays (holidays.py), the
-filing deadline with its source, the day 抄报 opens, and the scheduled batches the user may see;
-the same facts go to the ICS feed."""
+filing deadline with its source, the day 抄报 opens, and the entries other apps register (the
+scheduled batches the user may see); the same facts go to the ICS feed."""
 
 import calendar
 import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
 from django.utils import timezone, translation
 
-from apps.clients.models import Client
 from apps.core.months import add_months
 from apps.core.text import Text
-from apps.scheduling.models import Batch
 
 from .holidays import day_info
 from .models import FilingDeadline, Source, estimated_deadline
@@ -38,6 +36,36 @@ class MonthDeadline:
         return add_months(self.month, -1)
 
 
+@dataclass(frozen=True)
+class Entry:
+    """One thing an app puts on the calendar: on the month page, `text` at its start's time (a link
+    when `url` is set); in the feed, an event of an hour."""
+
+    uid: str  # the feed's
+    css: str  # the page's class
+    start: dt.datetime
+    text: str
+    summary: str  # the feed's
+    category: str  # the feed's
+    url: str = ""
+
+
+# What the calendar shows besides deadlines, each source registered by its app (register, in its
+# AppConfig.ready), so the calendar imports none of them. A source gives the entries of what
+# starts in [start, end) that `user` may see.
+EntrySource = Callable[[object, dt.datetime, dt.datetime], Iterable[Entry]]
+ENTRY_SOURCES: dict[str, EntrySource] = {}
+
+
+def register(name: str, source: EntrySource) -> None:
+    """A name registered again replaces its source."""
+    ENTRY_SOURCES[name] = source
+
+
+def entries(user, start: dt.datetime, end: dt.datetime) -> list[Entry]:
+    return [entry for source in ENTRY_SOURCES.values() for entry in source(user, start, end)]
+
+
 @dataclass
 class Day:
     date: dt.date
@@ -47,7 +75,7 @@ class Day:
     makeup_workday: bool = False  # 调休上班: a weekend day that is a working day
     deadline: MonthDeadline | None = None
     summary_opens: bool = False
-    batches: list = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
 
 
 def deadlines_between(first: dt.date, last: dt.date) -> list[MonthDeadline]:
@@ -74,18 +102,6 @@ def holiday_name(day: dt.date) -> str:
     return holiday.value if (translation.get_language() or "").startswith("en") else holiday.chinese
 
 
-def visible_batches(user, start: dt.datetime, end: dt.datetime):
-    """The batches starting in [start, end) with at least one job of a client `user` may see,
-    each annotated with `visible_jobs`, the number of such jobs."""
-    visible = Q(jobs__device__client__in=Client.objects.visible_to(user))
-    return (
-        Batch.objects.filter(start_at__gte=start, start_at__lt=end)
-        .annotate(visible_jobs=Count("jobs", filter=visible))
-        .filter(visible_jobs__gt=0)
-        .order_by("start_at", "pk")
-    )
-
-
 def local_midnight(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time()))
 
@@ -94,9 +110,9 @@ def month_grid(month: dt.date, user) -> list[list[Day]]:
     """The weeks (Monday first) covering `month`, each day with what happens on it."""
     weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month)
     deadline = deadlines_between(month, month)[0]
-    batches: dict[dt.date, list] = {}
-    for batch in visible_batches(user, local_midnight(weeks[0][0]), local_midnight(weeks[-1][-1]) + dt.timedelta(1)):
-        batches.setdefault(timezone.localdate(batch.start_at), []).append(batch)
+    by_day: dict[dt.date, list[Entry]] = {}
+    for entry in entries(user, local_midnight(weeks[0][0]), local_midnight(weeks[-1][-1]) + dt.timedelta(1)):
+        by_day.setdefault(timezone.localdate(entry.start), []).append(entry)
     grid = []
     for week in weeks:
         row = []
@@ -111,7 +127,7 @@ def month_grid(month: dt.date, user) -> list[list[Day]]:
                     makeup_workday=info.makeup_workday,
                     deadline=deadline if day == deadline.date else None,
                     summary_opens=day == month,
-                    batches=batches.get(day, []),
+                    entries=by_day.get(day, []),
                 )
             )
         grid.append(row)

@@ -2,7 +2,6 @@
 user's secret ICS feed (/calendar.ics?key=…) that a phone calendar can subscribe to."""
 
 import datetime as dt
-from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -23,7 +22,7 @@ from apps.core.forms import MonthField
 from apps.core.months import add_months, format_month, month_start
 
 from . import services
-from .display import deadlines_between, local_midnight, month_grid, visible_batches
+from .display import Entry, deadlines_between, entries, local_midnight, month_grid
 from .forms import PublishedTableForm
 from .holidays import knows_year
 from .models import CalendarFeed
@@ -200,7 +199,7 @@ def ics_feed(request):
 
 def ics_for(user) -> bytes:
     """Deadlines from a few months back to a year ahead, with a reminder three days before, and
-    the scheduled batches holding jobs of the clients `user` may see."""
+    the entries `user` may see (the scheduled batches holding jobs of their clients)."""
     this_month = month_start(clock.today())
     first, last = add_months(this_month, -FEED_MONTHS_BACK), add_months(this_month, FEED_MONTHS_AHEAD)
     stamp = clock.now()
@@ -231,21 +230,17 @@ def ics_for(user) -> bytes:
         alarm.add("trigger", dt.timedelta(days=-3))
         event.add_component(alarm)
         cal.add_component(event)
-    for batch in visible_batches(user, local_midnight(first), local_midnight(add_months(last, 1))):
-        cal.add_component(_batch_event(batch, stamp))
+    for entry in entries(user, local_midnight(first), local_midnight(add_months(last, 1))):
+        cal.add_component(_entry_event(entry, stamp))
     return cal.to_ical()
 
 
-def _batch_event(batch: Any, stamp) -> Event:  # a Batch of visible_batches(), with visible_jobs
+def _entry_event(entry: Entry, stamp) -> Event:
     event = Event()
-    event.add("uid", f"batch-{batch.pk}@qingka")
+    event.add("uid", entry.uid)
     event.add("dtstamp", stamp)
-    event.add("dtstart", batch.start_at.astimezone(dt.UTC))
+    event.add("dtstart", entry.start.astimezone(dt.UTC))
     event.add("duration", dt.timedelta(hours=1))
-    event.add(
-        "summary",
-        _("批量%(kind)s：%(month)s，%(n)d 个设备")
-        % {"kind": batch.get_kind_display(), "month": format_month(batch.month), "n": batch.visible_jobs},
-    )
-    event.add("categories", [_("批量任务")])
+    event.add("summary", entry.summary)
+    event.add("categories", [entry.category])
     return event

@@ -13,7 +13,6 @@ import time_machine
 from apps.autopilot import cycle
 from apps.autopilot.models import Autopilot
 from apps.clients.models import Client
-from apps.clients.pages import listed_clients
 from apps.dashboard.queries import missing_device_count
 from apps.devices.models import Device, Health, in_service
 from apps.jobs import pipeline
@@ -21,6 +20,7 @@ from apps.jobs.models import Job, JobKind, JobState
 from apps.periods.models import Period
 from apps.periods.rules import SHANGHAI, PeriodStatus
 from apps.scheduling.selection import candidates
+from apps.status_pages.client_list import listed_clients
 from tests.factories import autopilot_on_with_agent, make_client, make_device
 
 pytestmark = pytest.mark.django_db

@@ -56,13 +56,21 @@ def test_month_grid_holidays_deadline_and_the_day_summary_opens(as_role, batches
     assert [d for d, day in grid.items() if day.deadline] == [dt.date(2026, 10, 26)]
     html = response.content.decode()
     assert "官方公布" in html and "税总办征科函〔2025〕64号" in html and 'data-date="2026-10-26"' in html
-    assert [b.pk for b in grid[dt.date(2026, 10, 12)].batches] == [batches["mine"].pk]
+    assert [e.uid for e in grid[dt.date(2026, 10, 12)].entries] == [f"batch-{batches['mine'].pk}@qingka"]
     assert "修改本月申报截止日" not in html  # not an admin
 
 
 def test_an_accountant_sees_only_batches_holding_own_clients(as_role, batches):
     grid = days(as_role("owner").get(URL, {"month": "2026-10"}))
-    assert grid[dt.date(2026, 10, 12)].batches and not grid[dt.date(2026, 10, 13)].batches
+    assert grid[dt.date(2026, 10, 12)].entries and not grid[dt.date(2026, 10, 13)].entries
+
+
+def test_the_batches_are_the_calendar_entries_scheduling_registered_once(as_role, batches):
+    from apps.filing_calendar import display
+
+    assert list(display.ENTRY_SOURCES) == ["batches"]
+    display.register("batches", display.ENTRY_SOURCES["batches"])  # scheduling's ready() run again
+    assert len(days(as_role("owner").get(URL, {"month": "2026-10"}))[dt.date(2026, 10, 12)].entries) == 1
 
 
 def test_a_year_chinese_calendar_does_not_know_shows_provisional_holidays_and_a_provisional_deadline(as_role):

@@ -234,14 +234,14 @@ def test_setting_a_device_password_through_the_api(client, users):
 
 
 def import_with_password(number: str) -> bytes:
-    from tests.clients.test_import import ROWS, xlsx
+    from tests.status_pages.test_import import ROWS, xlsx
 
     return xlsx([[*ROWS[0][:6], number, 0, "Zx81726354", ""]])
 
 
 def test_an_import_that_sets_a_device_password_on_the_page(client, users):
     factor = set_up_factor(client, users["admin"])
-    from tests.clients.test_import import _file
+    from tests.status_pages.test_import import _file
 
     with time_machine.travel(LATER, tick=False):
         preview = client.post("/clients/import/", {"file": _file(import_with_password("539900000011"), "客户.xlsx")})
@@ -255,7 +255,7 @@ def test_an_import_that_sets_a_device_password_on_the_page(client, users):
 
 
 def test_an_import_that_sets_a_device_password_through_the_api(client, users):
-    from tests.clients.test_import import upload
+    from tests.status_pages.test_import import upload
 
     factor = set_up_factor(client, users["admin"])
     api = api_of(users["admin"])
@@ -276,7 +276,7 @@ def test_an_import_that_sets_a_device_password_through_the_api(client, users):
 
 
 def test_an_import_without_passwords_asks_no_code(client, users):
-    from tests.clients.test_import import ROWS, _file, xlsx
+    from tests.status_pages.test_import import ROWS, _file, xlsx
 
     set_up_factor(client, users["admin"])
     rows = [[*row[:8], "", ""] for row in ROWS]

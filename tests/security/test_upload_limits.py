@@ -13,12 +13,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 from openpyxl import Workbook
 
-from apps.clients import importing
 from apps.clients.models import Client
 from apps.core.spreadsheet import Limits, TableError, read_table
 from apps.periods.models import Period
 from apps.scheduling import returns_upload
 from apps.scheduling.returns_upload import UploadError
+from apps.status_pages import importing
 
 pytestmark = pytest.mark.security
 HEADER = (

@@ -88,7 +88,7 @@ class JobRequestSerializer(serializers.Serializer):
         if device and period and device.client_id != period.client_id:
             raise serializers.ValidationError({"device": [_("设备不属于该申报期的客户")]})
         if data["kind"] != JobKind.READ_STATUS:
-            # The client page's rule (apps/clients/views.py), so both refuse with the same reason.
+            # The client page's rule (apps/status_pages/client.py), so both refuse with the same reason.
             reason = period_reason(data["kind"], period, clock.now())
             if reason:
                 raise serializers.ValidationError({"period": [f"{format_month(period.month)}：{reason}"]})

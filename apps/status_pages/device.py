@@ -12,15 +12,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from apps.accounts.permissions import can_operate_client, client_for_operation
-from apps.clients.display import decorate_device
 from apps.clients.models import Client
 from apps.core import clock
 from apps.devices.errors import error_info
+from apps.devices.models import Device
+from apps.devices.services import mark_deregistered
 from apps.jobs import pipeline
 from apps.jobs.models import Job, JobKind, JobState
-
-from .models import Device
-from .services import mark_deregistered
+from apps.periods.display import decorate_device
 
 HISTORY = 100
 JOBS = 50

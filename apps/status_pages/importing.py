@@ -31,15 +31,14 @@ from django.utils.translation import gettext_lazy
 from apps.accounts.models import User
 from apps.audit import log
 from apps.audit.models import Action
+from apps.clients import identifiers
+from apps.clients.models import Client, FilingFrequency, InvoicingMode, TaxpayerKind, staff_error
+from apps.clients.modes import set_invoicing_mode
 from apps.core import export
 from apps.core.months import format_month, parse_month
 from apps.core.spreadsheet import Limits, TableError, read_table
 from apps.core.text import Text
 from apps.devices.models import Device, DeviceKind
-
-from . import identifiers
-from .models import Client, FilingFrequency, InvoicingMode, TaxpayerKind, staff_error
-from .modes import set_invoicing_mode
 
 LIMITS = Limits(
     max_bytes=1024 * 1024, max_rows=5001, max_columns=30, max_cell_chars=500, max_row_cells=500, max_cells=200_000
@@ -92,7 +91,7 @@ CLIENT_FIELDS = (
     "notes",
     "active",
 )
-MODE_FIELDS = ("invoicing_mode", "mode_from")  # not fields of Client: set through modes.set_invoicing_mode
+MODE_FIELDS = ("invoicing_mode", "mode_from")  # not fields of Client: set through clients/modes.set_invoicing_mode
 DEVICE_FIELDS = ("kind", "sub_number", *PASSWORD_FIELDS)
 TEXT_COLUMNS = tuple(i for i, c in enumerate(COLUMNS) if c.field in ("taxpayer_id", "number", *PASSWORD_FIELDS))
 MAX_LENGTHS = {"name": 200, "contact_name": 64, "contact_phone": 32, "notes": 2000}

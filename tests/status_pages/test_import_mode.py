@@ -13,8 +13,8 @@ from openpyxl import load_workbook
 from apps.audit.models import AuditEvent
 from apps.clients.models import Client, InvoicingMode
 from apps.devices.models import Health
-from tests.clients.test_import import API, state, upload, xlsx
 from tests.factories import credit_code, make_client
+from tests.status_pages.test_import import API, state, upload, xlsx
 
 pytestmark = pytest.mark.django_db
 HEADER = ["纳税人识别号", "客户名称", "纳税人类型", "设备类型", "设备编号", "开票方式", "开票方式起始月份"]

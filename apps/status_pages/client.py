@@ -18,6 +18,7 @@ from apps.accounts.models import FirmSettings
 from apps.accounts.permissions import can_operate_client, client_for_operation
 from apps.audit.display import action_label
 from apps.autopilot.models import Exclusion
+from apps.clients.models import Client
 from apps.core import clock
 from apps.core.filters import DateInput
 from apps.core.forms import MONTH_ERROR
@@ -28,13 +29,11 @@ from apps.holds.models import Hold
 from apps.jobs import pipeline
 from apps.jobs.models import Job, JobKind
 from apps.jobs.rules import filed_before_summary, period_reason
+from apps.periods.display import action_period, decorate_device, timeline
 from apps.periods.models import Period, working_month
 from apps.periods.rules import REMEDIES, PeriodStatus
 from apps.periods.services import confirm_reconciliation, record_return_filed
 from apps.sharing.models import DAYS_CHOICES, DEFAULT_DAYS
-
-from .display import action_period, decorate_device, timeline
-from .models import Client
 
 HISTORY = 50
 

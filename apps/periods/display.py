@@ -1,5 +1,5 @@
-"""How a client's devices and months read on a page: the client page and the client's own share
-link show the same facts from here."""
+"""How a client's devices and months read on a page: the client and device pages (status_pages)
+and the client's own share link (sharing) show the same facts from here, below them both."""
 
 import datetime as dt
 from dataclasses import dataclass
