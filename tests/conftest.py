@@ -17,7 +17,7 @@ TEST_REDIS_URL = _test_redis_url()
 
 
 def pytest_configure(config):
-    from config.celery import app as celery_app
+    from apps.jobs.celery import app as celery_app
 
     # pytest-xdist's marker, known also when it is not loaded (-p no:xdist, --strict-markers)
     config.addinivalue_line("markers", "xdist_group(name): runs on one xdist worker with the others of its group")

@@ -11,10 +11,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.accounts.permissions import is_firm_admin
 from apps.autopilot.models import Autopilot, stalled
 from apps.clients.models import Client
 from apps.core.months import add_months, format_month
+from apps.core.permissions import is_firm_admin
 from apps.devices.errors import DEVICE_LOCKED, PASSWORD_CODES, error_info
 from apps.devices.models import Agent, Device, Health
 from apps.filing_calendar.models import is_provisional

@@ -6,8 +6,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.permissions import restrict
 from apps.core import clock
+from apps.core.permissions import restrict
 
 
 class AppendOnlyError(Exception):

@@ -6,9 +6,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from apps.accounts.permissions import client_for_operation, require_firm_admin
 from apps.clients.models import Client
 from apps.core import clock
+from apps.core.permissions import client_for_operation, require_firm_admin
 from apps.jobs.models import Job, Origin
 
 from . import cycle, services

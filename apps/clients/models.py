@@ -4,8 +4,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.models import UnlockPolicy
-from apps.accounts.permissions import restrict
 from apps.core import clock
+from apps.core.permissions import restrict
 
 from . import identifiers
 

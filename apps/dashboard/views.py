@@ -20,12 +20,12 @@ from django.views.decorators.http import require_POST
 
 from apps.accounts.middleware import background
 from apps.accounts.models import User
-from apps.accounts.permissions import can_operate_client, can_record_returns, can_view_client
 from apps.clients.models import Client, TaxpayerKind
 from apps.core import clock, export
 from apps.core.filters import DateInput, page_of
 from apps.core.forms import MONTH_ERROR, MonthField
 from apps.core.months import add_months, format_month, parse_month
+from apps.core.permissions import can_operate_client, can_record_returns, can_view_client
 from apps.devices.errors import error_info
 from apps.devices.models import Agent, Device, DeviceKind
 from apps.filing_calendar.models import period_deadlines

@@ -15,11 +15,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 from icalendar import Alarm, Calendar, Event
 
-from apps.accounts.permissions import require_firm_admin
 from apps.core import clock
 from apps.core.filters import DateInput
 from apps.core.forms import MonthField
 from apps.core.months import add_months, format_month, month_start
+from apps.core.permissions import require_firm_admin
 
 from . import services
 from .display import Entry, deadlines_between, entries, local_midnight, month_grid

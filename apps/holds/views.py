@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from apps.accounts.permissions import client_for_operation
+from apps.core.permissions import client_for_operation
 
 from .forms import ReleaseForm
 from .models import Hold

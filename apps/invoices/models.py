@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.permissions import restrict
+from apps.core.permissions import restrict
 
 CODE = re.compile(r"\d{10}|\d{12}")  # 发票代码: paper 10 digits, electronic 12
 NUMBER = re.compile(r"\d{8}|\d{20}")  # 发票号码: 8 digits; 20 for a 数电票, which has no code

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.db.models import DecimalField, F, Max, Min, Q, Value
 from django.db.models.functions import Abs, Cast
 
-from apps.accounts.permissions import can_operate_client
+from apps.core.permissions import can_operate_client
 from apps.jobs import pipeline
 from apps.jobs.models import ACTIVE_STATES, FINISHED_STATES, Job, JobKind, JobState
 

@@ -12,11 +12,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
 
-from apps.accounts.permissions import can_record_returns
 from apps.core import clock, export
 from apps.core.filters import page_of
 from apps.core.forms import report_errors
 from apps.core.months import format_month
+from apps.core.permissions import can_record_returns
 
 from .forms import SearchForm, SyncForm
 from .lookup import Found, explain, found, search

@@ -2,8 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from apps.accounts.permissions import restrict
 from apps.core import clock
+from apps.core.permissions import restrict
 
 
 class IllegalTransition(Exception):

@@ -33,9 +33,9 @@ from apps.devices.rules import shows_cleared, shows_summarised
 from apps.devices.services import record_reading
 from apps.holds.models import Hold, HoldReason, hold_reason_of
 from apps.holds.services import hold
+from apps.jobs.celery import app as celery_app
 from apps.periods.models import Period
 from apps.periods.rules import window_opens
-from config.celery import app as celery_app
 
 from . import keepers
 from .models import ACTIVE_STATES, NOT_STARTED_STATES, Job, JobKind, JobState, Origin

@@ -9,13 +9,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST, require_safe
 
-from apps.accounts.permissions import client_for_operation
 from apps.audit.display import action_label
 from apps.audit.models import AuditEvent
 from apps.core import export
 from apps.core.filters import ClientSearchFilter, DateRangeForm, date_range, page_of
 from apps.core.forms import MonthField
 from apps.core.months import format_month
+from apps.core.permissions import client_for_operation
 from apps.devices.errors import ERRORS, error_info
 from apps.devices.models import Agent
 

@@ -13,11 +13,11 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from apps.accounts.permissions import can_operate_client
 from apps.clients import identifiers
 from apps.clients.models import Client
 from apps.core import spreadsheet
 from apps.core.months import format_month, month_start, parse_month
+from apps.core.permissions import can_operate_client
 from apps.core.spreadsheet import TableError
 from apps.periods.models import Period
 from apps.periods.services import FiledReturn, record_returns, return_filed_errors

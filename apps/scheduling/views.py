@@ -16,11 +16,11 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from apps.accounts import second_factor
 from apps.accounts.middleware import background
-from apps.accounts.permissions import can_record_returns, require_firm_admin
 from apps.core import clock, export
 from apps.core.filters import page_of
 from apps.core.forms import report_errors
 from apps.core.months import format_month
+from apps.core.permissions import can_record_returns, require_firm_admin
 from apps.jobs.models import FINISHED_STATES, JobState
 from apps.periods.models import working_month
 

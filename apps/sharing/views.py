@@ -11,11 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from apps.accounts.permissions import client_for_operation
 from apps.audit import log
 from apps.audit.models import Action
 from apps.clients.models import Client
 from apps.core import clock
+from apps.core.permissions import client_for_operation
 from apps.periods.display import decorate_device, timeline
 from apps.periods.models import working_month
 

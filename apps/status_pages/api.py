@@ -12,8 +12,8 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from apps.accounts.fresh_code import fresh_code_error
-from apps.accounts.permissions import FirmAdminOnly
 from apps.core import export
+from apps.core.permissions import FirmAdminOnly
 
 from . import importing
 

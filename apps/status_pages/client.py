@@ -15,7 +15,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from apps.accounts.models import FirmSettings
-from apps.accounts.permissions import can_operate_client, client_for_operation
 from apps.audit.display import action_label
 from apps.autopilot.models import Exclusion
 from apps.clients.models import Client
@@ -23,6 +22,7 @@ from apps.core import clock
 from apps.core.filters import DateInput
 from apps.core.forms import MONTH_ERROR
 from apps.core.months import add_months, format_month, month_start, parse_month
+from apps.core.permissions import can_operate_client, client_for_operation
 from apps.devices.errors import error_info
 from apps.filing_calendar.models import is_provisional
 from apps.holds.models import Hold

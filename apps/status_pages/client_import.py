@@ -14,9 +14,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.accounts.fresh_code import FreshCodeFormMixin
-from apps.accounts.permissions import require_firm_admin
 from apps.core import export
 from apps.core.fields import fernet
+from apps.core.permissions import require_firm_admin
 
 from . import importing
 

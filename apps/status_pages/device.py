@@ -11,9 +11,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
-from apps.accounts.permissions import can_operate_client, client_for_operation
 from apps.clients.models import Client
 from apps.core import clock
+from apps.core.permissions import can_operate_client, client_for_operation
 from apps.devices.errors import error_info
 from apps.devices.models import Device
 from apps.devices.services import mark_deregistered

@@ -6,11 +6,11 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from apps.accounts.permissions import client_for_operation
 from apps.clients.models import Client, InvoicingMode
 from apps.clients.modes import set_invoicing_mode
 from apps.core.forms import MONTH_ERROR
 from apps.core.months import format_month, parse_month
+from apps.core.permissions import client_for_operation
 
 
 @login_required

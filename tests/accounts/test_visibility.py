@@ -1,4 +1,4 @@
-"""Which clients a user sees is one rule (accounts/permissions.restrict): a 会计 sees the same
+"""Which clients a user sees is one rule (core/permissions.restrict): a 会计 sees the same
 clients on every page, in the API and in every export; 管理员 and 只读 see them all."""
 
 import csv
@@ -7,9 +7,9 @@ import io
 import pytest
 from django.urls import reverse
 
-from apps.accounts.permissions import can_view_client, sees_all_clients
 from apps.audit import log
 from apps.clients.models import Client
+from apps.core.permissions import can_view_client, sees_all_clients
 from apps.jobs.models import Job, JobKind
 from tests.factories import make_client, make_device
 

@@ -9,10 +9,10 @@ import pytest
 from apps.audit.models import AuditEvent
 from apps.core import clock
 from apps.devices.models import Device
+from apps.jobs.celery import app as celery_app
 from apps.jobs.models import Job, JobState
 from apps.jobs.pipeline import request_jobs
 from apps.periods.models import Period
-from config.celery import app as celery_app
 from tests.factories import make_agent, make_client, make_device
 
 from .conftest import device_spec, register_clients, wait_for_jobs

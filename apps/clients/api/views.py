@@ -6,9 +6,9 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from apps.accounts.permissions import FirmAdminWrites, can_operate_client
 from apps.audit.api import AuditedModelViewSet
 from apps.audit.models import Action
+from apps.core.permissions import FirmAdminWrites, can_operate_client
 
 from ..models import Client
 from ..modes import set_invoicing_mode

@@ -1,9 +1,9 @@
 import django_filters
 
-from apps.accounts.permissions import FirmAdminWrites
 from apps.audit.api import AuditedModelViewSet
 from apps.audit.models import Action
 from apps.clients.models import Client
+from apps.core.permissions import FirmAdminWrites
 
 from ..models import Device
 from .serializers import DeviceSerializer

@@ -8,10 +8,10 @@ from rest_framework.decorators import api_view
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from apps.accounts.permissions import can_record_returns
 from apps.core import clock
 from apps.core.api_errors import form_errors
 from apps.core.months import format_month
+from apps.core.permissions import can_record_returns
 
 from ..forms import SearchForm, SyncForm
 from ..lookup import Reason, explain, found, search

@@ -5,7 +5,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from apps.accounts.permissions import OperatorWrites, client_for_operation
+from apps.core.permissions import OperatorWrites, client_for_operation
 
 from .. import pipeline
 from ..models import Job

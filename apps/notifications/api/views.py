@@ -2,7 +2,7 @@ from rest_framework import mixins, serializers, viewsets
 
 from apps.accounts.fresh_code import FreshCodeSerializerMixin
 from apps.accounts.models import User
-from apps.accounts.permissions import FirmAdminOnly
+from apps.core.permissions import FirmAdminOnly
 
 from .. import services
 from ..delivery import channel_url_error

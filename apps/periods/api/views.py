@@ -7,11 +7,11 @@ from rest_framework.decorators import action, api_view
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from apps.accounts.permissions import OperatorWrites
 from apps.clients.models import Client
 from apps.core import clock
 from apps.core.forms import MONTH_ERROR
 from apps.core.months import format_month, parse_month
+from apps.core.permissions import OperatorWrites
 from apps.filing_calendar.models import Source, period_deadline
 
 from ..models import Period, working_month
