@@ -12,27 +12,30 @@ from pathlib import Path
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
 
-# Bottom to top; an app may import from the floors below its own, never from its own floor's
-# other apps nor from above.
+# Bottom to top, each floor with what it holds; an app may import from the floors below its own,
+# never from its own floor's other apps nor from above. docs/architecture.md says why this order,
+# and scripts/draw_floors.py draws it (docs/floors.svg).
 FLOORS = [
-    ("core",),
-    ("audit",),  # every action's record; who may read it is core/permissions' rule
-    ("accounts",),  # users, roles, tokens: their events go to the audit log
-    ("clients", "filing_calendar"),
-    ("devices",),
-    ("periods",),  # a period's status reads its devices' locks
-    ("holds",),  # a device held until a person acts: what jobs may not do
-    ("jobs",),
-    ("invoices",),  # what 发票查询 jobs brought back
-    ("autopilot", "scheduling"),  # the passes and batches that make jobs
-    ("notifications",),  # told from the state of everything below
-    ("operations",),  # the sweep that drives them all
-    # the doors: the screens, pages for people, and the API for agents
-    ("dashboard", "attention", "reports", "charts", "sharing", "agent_api"),
-    ("status_pages",),  # the client and device pages: screens that also show a client's share links
-    ("demo",),
+    (("core",), "the clock, months, text, exports, permissions: no app"),
+    (("audit",), "the record of every action"),
+    (("accounts",), "users, roles, tokens, sign-in"),
+    (("clients", "filing_calendar"), "who, and when: the clients and the bureau's deadlines"),
+    (("devices",), "the devices, the agents that hold them, their errors"),
+    (("periods",), "each client's month, read from its devices"),
+    (("holds",), "what stops device work until a person acts"),
+    (("jobs",), "device work: the one record of truth"),
+    (("invoices",), "what 发票查询 jobs brought back"),
+    (("autopilot", "scheduling"), "the passes and batches that make jobs"),
+    (("notifications",), "told from the state of everything below"),
+    (("operations",), "the sweep that drives them all"),
+    (
+        ("dashboard", "attention", "reports", "charts", "sharing", "agent_api"),
+        "the doors: screens, and the agents' API",
+    ),
+    (("status_pages",), "the client and device pages, with a client's share links"),
+    (("demo",), "the demo firm and its processes"),
 ]
-FLOOR = {app: floor for floor, apps in enumerate(FLOORS) for app in apps}
+FLOOR = {app: floor for floor, (apps, _holds) in enumerate(FLOORS) for app in apps}
 
 
 def imported_apps(path: Path):

@@ -1,12 +1,15 @@
 """scripts/check_layers.py, the floor plan's check in `make lint`, sees imports that run up or
-sideways, lazy ones included, and lets those that run down pass."""
+sideways, lazy ones included, and lets those that run down pass; the plan's picture and its
+documented order are the ones it checks."""
 
-import importlib.util
+import re
+import sys
 from pathlib import Path
 
-spec = importlib.util.spec_from_file_location("check_layers", Path(__file__).parents[1] / "scripts" / "check_layers.py")
-check_layers = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(check_layers)
+ROOT = Path(__file__).parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import check_layers  # noqa: E402
+import draw_floors  # noqa: E402
 
 
 def test_imports_up_or_sideways_are_found_and_down_pass(tmp_path):
@@ -22,3 +25,17 @@ def test_imports_up_or_sideways_are_found_and_down_pass(tmp_path):
         ("core", "jobs"): ["apps/core/labels.py:2"],
         ("clients", "filing_calendar"): ["apps/clients/views.py:1"],
     }
+
+
+def test_the_picture_is_drawn_from_the_floors_the_check_holds():
+    assert (ROOT / "docs" / "floors.svg").read_text(encoding="utf-8") == draw_floors.svg(), (
+        "run: .venv/bin/python scripts/draw_floors.py > docs/floors.svg"
+    )
+
+
+def test_the_documented_order_is_the_checked_one():
+    """docs/architecture.md's plan lists each floor's apps, top floor first, as FLOORS does."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    plan = text.split("```")[1]
+    documented = [re.findall(r"[a-z_]+", line.split("  ")[1]) for line in re.findall(r"^ *\d+ .*$", plan, re.M)]
+    assert documented == [list(apps) for apps, _holds in reversed(check_layers.FLOORS)]
