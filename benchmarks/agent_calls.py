@@ -20,7 +20,7 @@ from rest_framework.test import APIClient  # noqa: E402
 
 from apps.devices.models import Device  # noqa: E402
 from apps.jobs.models import Job  # noqa: E402
-from apps.jobs.pipeline import request_jobs  # noqa: E402
+from apps.jobs.requesting import request_jobs  # noqa: E402
 
 
 def cpu_per_call(api, devices, batch: int) -> tuple[float, float]:

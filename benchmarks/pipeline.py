@@ -45,7 +45,7 @@ from django.db import connection  # noqa: E402
 from apps.core import clock  # noqa: E402
 from apps.devices.models import Agent, Device  # noqa: E402
 from apps.jobs.models import Job  # noqa: E402
-from apps.jobs.pipeline import request_jobs  # noqa: E402
+from apps.jobs.requesting import request_jobs  # noqa: E402
 
 
 def number(n: int) -> str:

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 
 from apps.core.months import format_month
 from apps.invoices.services import MAX_INVOICES_PER_RESULT, MAX_RESULT_PAGES
-from apps.jobs import pipeline
+from apps.jobs import outcomes
 
 from .agent import agent_view
 
@@ -83,11 +83,11 @@ class ResultsSchema(Results):
 
 
 def refusal(error: Exception) -> tuple[int, str]:
-    if isinstance(error, pipeline.NotFound):
+    if isinstance(error, outcomes.NotFound):
         return status.HTTP_404_NOT_FOUND, f"job {error} is not this agent's"
-    if isinstance(error, pipeline.NotClaimable):
+    if isinstance(error, outcomes.NotClaimable):
         return status.HTTP_409_CONFLICT, str(error)
-    if isinstance(error, pipeline.Unreadable):
+    if isinstance(error, outcomes.Unreadable):
         return status.HTTP_400_BAD_REQUEST, str(error)
     return status.HTTP_500_INTERNAL_SERVER_ERROR, "the site failed on this result"
 
@@ -120,7 +120,7 @@ def claim_jobs(request):
     why not (404: not this agent's, 409: not queued at that attempt)."""
     body = Claims(data=request.data)
     body.is_valid(raise_exception=True)
-    claimed, refused = pipeline.claim_jobs(
+    claimed, refused = outcomes.claim_jobs(
         request.auth, {item["id"]: item["attempt"] for item in body.validated_data["jobs"]}
     )
     answer = []
@@ -135,7 +135,7 @@ def claim_jobs(request):
 def report_results(request):
     """Reports many results; the answer gives each its status: 200 (applied, or applied before),
     400 (does not read, with the errors), 404, 409 (no such attempt), 500 (the site failed on it).
-    A result refused for too many invoices also fails its job (pipeline.fail_too_large)."""
+    A result refused for too many invoices also fails its job (outcomes.fail_too_large)."""
     body = Results(data=request.data)
     body.is_valid(raise_exception=True)
     answers, readable, oversized = {}, {}, {}
@@ -152,8 +152,8 @@ def report_results(request):
             continue
         readable[result.pop("job")] = result
     if oversized:
-        pipeline.fail_too_large(request.auth, oversized, MAX_INVOICES_PER_RESULT)
-    for job_id, outcome in pipeline.accept_results(request.auth, readable).items():
+        outcomes.fail_too_large(request.auth, oversized, MAX_INVOICES_PER_RESULT)
+    for job_id, outcome in outcomes.accept_results(request.auth, readable).items():
         if isinstance(outcome, Exception):
             code, detail = refusal(outcome)
             answers[job_id] = {"job": job_id, "status": code, "detail": detail}

@@ -32,9 +32,9 @@ from apps.devices.models import Device, Health, in_service, share_agents
 from apps.filing_calendar.models import period_deadline
 from apps.holds.models import Hold, active_hold_reason, hold_reason_of
 from apps.jobs.labels import kind_label
-from apps.jobs.models import ACTIVE_STATES, Job, JobKind, JobState, Origin
-from apps.jobs.pipeline import CLEAR_KINDS, SUMMARY_KINDS, Wanted, create_jobs
+from apps.jobs.models import ACTIVE_STATES, CLEAR_KINDS, SUMMARY_KINDS, Job, JobKind, JobState, Origin
 from apps.jobs.planning import plan
+from apps.jobs.requesting import Wanted, create_jobs
 from apps.jobs.rules import first_kind, period_reason, refusal_reason
 from apps.periods.models import Period, in_filing_season, working_month
 from apps.periods.rules import READY_TO_CLEAR, SHANGHAI, PeriodStatus, last_open_month, window_opens
@@ -58,7 +58,7 @@ class Facts:
 
 def already_done(kind: str, succeeded: frozenset[str]) -> bool:
     """What a `kind` job would do on the device for the period is done by a job that succeeded
-    (as jobs/pipeline._update_period reads a success): a second one would only call the bureau again."""
+    (as jobs/outcomes._update_period reads a success): a second one would only call the bureau again."""
     if kind == JobKind.UPLOAD_SUMMARY:
         return bool(succeeded & {*SUMMARY_KINDS, *CLEAR_KINDS})
     if kind in CLEAR_KINDS:

@@ -10,7 +10,7 @@ from apps.core.text import Text
 RETRY = "retry"  # transient: retried with backoff up to the job's limit
 NEVER = "never"  # needs a person; retrying can do harm (passwords!) or cannot help
 DEVICE_LOCKED = "DEVICE_LOCKED"  # the device is past its 开票截止日期 (248, 0x09d109)
-OUTSIDE_WINDOW = "OUTSIDE_WINDOW"  # too early: retried when the window opens (pipeline.fail)
+OUTSIDE_WINDOW = "OUTSIDE_WINDOW"  # too early: retried when the window opens (jobs/outcomes.fail)
 RESULT_TOO_LARGE = "RESULT_TOO_LARGE"  # a result the site cannot take whole: more invoices than a page holds
 FILED_BEFORE_SUMMARY = "FILED_BEFORE_SUMMARY"  # 先申报后抄报: refused by the site before any clear (rules.py)
 OFFLINE_PENDING = (

@@ -103,7 +103,7 @@ def hold_locked_devices(today: dt.date) -> int:
     """Holds every device whose own data says it is locked, once per lock: a device released by a
     person after the bureau's visit is not held again for the same lock date. A client that unlocks
     online (先尝试远程清卡, the firm's setting or its own) is not held: its device gets one try once
-    the late return is recorded, and a refusal holds it then (jobs/pipeline.fail, 须到大厅)."""
+    the late return is recorded, and a refusal holds it then (jobs/outcomes.fail, 须到大厅)."""
     from apps.accounts.models import FirmSettings, UnlockPolicy
 
     hall = Q(client__unlock_policy=UnlockPolicy.HALL)

@@ -3,7 +3,7 @@
 One invoice is asked of the devices likely to hold it first: the devices of the client named in
 the search, then the devices that issued invoices under that code before (the nearest number
 first: a code's numbers come to a device in runs). The rest of the devices the person may run jobs
-on are asked only when the person asks again. Every job goes through pipeline.request_jobs and
+on are asked only when the person asks again. Every job goes through requesting.request_jobs and
 its rules. A look-up's progress is one line over the jobs of that query since it was asked."""
 
 import datetime as dt
@@ -14,7 +14,7 @@ from django.db.models import DecimalField, F, Max, Min, Q, Value
 from django.db.models.functions import Abs, Cast
 
 from apps.core.permissions import can_operate_client
-from apps.jobs import pipeline
+from apps.jobs import requesting
 from apps.jobs.models import ACTIVE_STATES, FINISHED_STATES, Job, JobKind, JobState
 
 from .lookup import devices_in_scope
@@ -35,9 +35,9 @@ def operable_devices(user) -> list:
 
 def request_queries(user, client, query: dict[str, str], request=None):
     """One query job per device of `client` (or of every client) that `user` may run jobs on;
-    returns (jobs, [(device, reason), …]) as pipeline.request_jobs does."""
+    returns (jobs, [(device, reason), …]) as requesting.request_jobs does."""
     devices = _operable(user, devices_in_scope(user, client).order_by("client__name", "number"))
-    return pipeline.request_jobs(JobKind.QUERY_INVOICES, devices, query=query, user=user, request=request)
+    return requesting.request_jobs(JobKind.QUERY_INVOICES, devices, query=query, user=user, request=request)
 
 
 def likely_devices(user, client, code: str, number: str) -> list:
@@ -86,7 +86,7 @@ def request_invoice(user, client, code: str, number: str, which: str, since: dt.
         devices = [d for d in likely_devices(user, client, code, number) if d.pk not in asked]
     else:
         devices = rest_devices(user, query, since)
-    return pipeline.request_jobs(JobKind.QUERY_INVOICES, devices, query=query, user=user, request=request)
+    return requesting.request_jobs(JobKind.QUERY_INVOICES, devices, query=query, user=user, request=request)
 
 
 def _jobs(user, query: dict[str, str], since: dt.datetime):

@@ -1,5 +1,5 @@
 """The site's Celery app, configured from the CELERY_ settings. It only *sends* the jobs' messages
-to the agents' queues (pipeline.py); the site runs no Celery worker of its own (its own
+to the agents' queues (messaging.py); the site runs no Celery worker of its own (its own
 background work runs on django-rq)."""
 
 from celery import Celery

@@ -20,6 +20,11 @@ class JobKind(models.TextChoices):
     UPLOAD_OFFLINE = "upload_offline", _("上传离线发票")
 
 
+# The kinds that 抄报 (upload the summary) and those that 清卡 (clear); 抄报并清卡 does both.
+SUMMARY_KINDS = (JobKind.UPLOAD_SUMMARY, JobKind.UPLOAD_AND_CLEAR)
+CLEAR_KINDS = (JobKind.CLEAR, JobKind.UPLOAD_AND_CLEAR)
+
+
 class Origin(models.TextChoices):
     """Who made the job: a person (client page, API), a batch, or the standing cycle."""
 

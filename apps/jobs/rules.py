@@ -50,7 +50,7 @@ def period_reason(
 
     A locked period (the devices' own word) takes a job only where the client unlocks online
     (先尝试远程清卡) and its late return is recorded: then one try, 逾期抄报 and 清卡, as an unlocked
-    period would; a refusal holds the device with the hall as the remedy (pipeline.fail)."""
+    period would; a refusal holds the device with the hall as the remedy (outcomes.fail)."""
     if period.digital:
         return _("数电：本期不使用税控设备，无需抄报清卡")
     status = status or period.status(now)

@@ -15,8 +15,9 @@ from apps.audit import log
 from apps.audit.models import Action
 from apps.devices.models import Agent, Device
 
+from .messaging import queue, send_messages
 from .models import Job, JobState
-from .pipeline import fail, queue, send_messages
+from .outcomes import fail
 
 # A claim the site granted reaches the agent's list of jobs it works on a moment later: a job
 # claimed within this many seconds is never taken for one the agent forgot.

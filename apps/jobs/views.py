@@ -19,7 +19,7 @@ from apps.core.permissions import client_for_operation
 from apps.devices.errors import ERRORS, error_info
 from apps.devices.models import Agent
 
-from . import pipeline
+from . import requesting
 from .models import Job, JobKind, JobState, Origin
 
 
@@ -135,8 +135,8 @@ def retry(request, pk):
     job = get_object_or_404(visible_jobs(request.user), pk=pk)
     client_for_operation(request.user, job.device.client)
     try:
-        pipeline.retry(job, user=request.user, request=request)
-    except pipeline.Refused as refusal:
+        requesting.retry(job, user=request.user, request=request)
+    except requesting.Refused as refusal:
         messages.error(request, _("未重试：%(reason)s") % {"reason": refusal.reason})
     else:
         messages.success(request, _("已重试任务 #%(id)d") % {"id": job.pk})

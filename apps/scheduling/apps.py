@@ -9,7 +9,7 @@ class SchedulingConfig(AppConfig):
     def ready(self):
         from apps.filing_calendar import display
 
-        from . import services  # noqa: F401 (connects its follow-up to pipeline.job_succeeded)
+        from . import services  # noqa: F401 (connects its follow-up to outcomes.job_succeeded)
         from .calendar import batch_entries
 
         display.register("batches", batch_entries)  # the calendar's page and feed show them

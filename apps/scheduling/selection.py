@@ -12,8 +12,7 @@ from apps.clients.models import Client
 from apps.devices.models import Device, share_agents
 from apps.filing_calendar.models import period_deadline
 from apps.holds.models import active_hold_reason
-from apps.jobs.models import ACTIVE_STATES, Job, JobKind
-from apps.jobs.pipeline import SUMMARY_KINDS
+from apps.jobs.models import ACTIVE_STATES, SUMMARY_KINDS, Job, JobKind
 from apps.jobs.planning import plan
 from apps.jobs.rules import first_kind, refusal_reason
 from apps.periods.models import Period
@@ -28,7 +27,7 @@ class Candidate:
     status: PeriodStatus
     reason: str | None  # None: takes a job
     run_after: dt.datetime | None = None
-    kind: str = ""  # the job it takes: the batch's, or 上传离线发票 first (the batch's after it, pipeline)
+    kind: str = ""  # the job it takes: the batch's, or 上传离线发票 first (then the batch's: services.py)
 
     @property
     def uploads_first(self) -> bool:

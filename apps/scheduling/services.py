@@ -13,7 +13,7 @@ from apps.audit.models import Action
 from apps.core import clock
 from apps.core.months import format_month
 from apps.devices.errors import error_info
-from apps.jobs import pipeline
+from apps.jobs import outcomes, requesting
 from apps.jobs.models import FINISHED_STATES, NOT_STARTED_STATES, Job, JobKind, JobState, Origin
 from apps.periods.models import Period
 from apps.periods.rules import PeriodStatus
@@ -54,8 +54,8 @@ def create_batch(data: dict, filters: dict, chosen_filters: dict, start: dt.date
     if new:  # rows for clients that had none for the month; ids come back from a second look
         Period.objects.bulk_create([periods[client_pk] for client_pk in new], ignore_conflicts=True)
         periods.update({p.client_id: p for p in Period.objects.filter(month=batch.month, client__in=new)})
-    wanted = [pipeline.Wanted(c.kind, c.device, periods[c.client.pk], c.run_after) for c in found.chosen if c.device]
-    jobs = pipeline.create_jobs(wanted, origin=Origin.BATCH, user=user, request=request, batch=batch)
+    wanted = [requesting.Wanted(c.kind, c.device, periods[c.client.pk], c.run_after) for c in found.chosen if c.device]
+    jobs = requesting.create_jobs(wanted, origin=Origin.BATCH, user=user, request=request, batch=batch)
     batch.planned_count = len(found.chosen)
     batch.created_count = len(jobs)
     batch.left_out = [
@@ -127,8 +127,8 @@ def cancel_not_started(batch: Batch, *, user, request=None) -> int:
     cancelled = 0
     for job in batch.jobs.filter(state__in=NOT_STARTED_STATES).select_related("device__client"):
         try:
-            pipeline.cancel(job, user=user, request=request)
-        except pipeline.Refused:
+            requesting.cancel(job, user=user, request=request)
+        except requesting.Refused:
             continue  # started meanwhile
         cancelled += 1
     return cancelled
@@ -139,15 +139,15 @@ def retry_failed(batch: Batch, *, user, request=None) -> tuple[int, list[tuple[J
     retried, refused = 0, []
     for job in batch.jobs.filter(state=JobState.FAILED).select_related("device__client", "device__agent", "period"):
         try:
-            pipeline.retry(job, user=user, request=request)
-        except pipeline.Refused as refusal:
+            requesting.retry(job, user=user, request=request)
+        except requesting.Refused as refusal:
             refused.append((job, refusal.reason))
         else:
             retried += 1
     return retried, refused
 
 
-@receiver(pipeline.job_succeeded)
+@receiver(outcomes.job_succeeded)
 def ask_after_offline_upload(sender, job: Job, **kwargs) -> None:
     """A batch made this 上传离线发票 in place of its 抄报 on the device (selection): now it succeeded,
     the batch's own job is asked for by the same rule, with the reading the result just brought; a
@@ -155,7 +155,7 @@ def ask_after_offline_upload(sender, job: Job, **kwargs) -> None:
     if job.kind != JobKind.UPLOAD_OFFLINE or not job.batch_id or not job.period_id:
         return
     batch = Batch.objects.select_for_update(of=("self",)).select_related("created_by").get(pk=job.batch_id)
-    _jobs, refused = pipeline.request_jobs(
+    _jobs, refused = requesting.request_jobs(
         batch.kind, [job.device], period=job.period, origin=Origin.BATCH, user=batch.created_by, batch=batch
     )
     if refused:

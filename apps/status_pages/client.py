@@ -26,7 +26,7 @@ from apps.core.permissions import can_operate_client, client_for_operation
 from apps.devices.errors import error_info
 from apps.filing_calendar.models import is_provisional
 from apps.holds.models import Hold
-from apps.jobs import pipeline
+from apps.jobs import requesting
 from apps.jobs.models import Job, JobKind
 from apps.jobs.rules import filed_before_summary, period_reason
 from apps.periods.display import action_period, decorate_device, timeline
@@ -112,7 +112,7 @@ def _request(request, client, kind, period=None):
     if not devices:
         messages.error(request, _("该客户没有登记税控设备"))
         return
-    jobs, skipped = pipeline.request_jobs(kind, devices, period=period, user=request.user, request=request)
+    jobs, skipped = requesting.request_jobs(kind, devices, period=period, user=request.user, request=request)
     if jobs:
         messages.success(request, _("已发起 %(n)d 个“%(kind)s”任务") % {"n": len(jobs), "kind": JobKind(kind).label})
     for device, reason in skipped:

@@ -17,7 +17,7 @@ from apps.core.permissions import can_operate_client, client_for_operation
 from apps.devices.errors import error_info
 from apps.devices.models import Device
 from apps.devices.services import mark_deregistered
-from apps.jobs import pipeline
+from apps.jobs import requesting
 from apps.jobs.models import Job, JobKind, JobState
 from apps.periods.display import decorate_device
 
@@ -94,8 +94,8 @@ def power_cycle(request, pk):
     device = get_object_or_404(Device.objects.select_related("client", "agent"), pk=pk)
     client_for_operation(request.user, device.client)
     try:
-        pipeline.request_job(JobKind.POWER_CYCLE, device, user=request.user, request=request)
-    except pipeline.Refused as exc:
+        requesting.request_job(JobKind.POWER_CYCLE, device, user=request.user, request=request)
+    except requesting.Refused as exc:
         messages.error(request, _("未能重新上电：%(reason)s") % {"reason": exc.reason})
     else:
         messages.success(request, _("已发起重新上电：前置机将重启该设备的 USB 端口，然后读取设备状态"))

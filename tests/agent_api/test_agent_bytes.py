@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from apps.agent_api.clean import clean
 from apps.devices.models import Device
 from apps.invoices.services import read_invoice
-from apps.jobs import pipeline
+from apps.jobs import messaging, requesting
 from apps.jobs.models import JobState
 from tests.factories import make_agent, make_client, make_device, make_period
 
@@ -57,12 +57,12 @@ def test_a_heartbeat_with_a_nul_in_one_reading_succeeds_and_stores_it_cleaned(no
 
 def test_a_result_with_a_nul_and_a_lone_surrogate_succeeds(nov10, cabinet, monkeypatch):
     api, device = cabinet["api"], cabinet["device"]
-    monkeypatch.setattr(pipeline, "_publish", lambda producer, queue, args: None)
+    monkeypatch.setattr(messaging, "_publish", lambda producer, queue, args: None)
     reading = {"kpjzsj": "2026-12-15", "zxbsrq": "2026-10-03"}
     row = {"slot": "s1", "kind": "tax_disk", "driver": "simulated", "device_number": device.number}
     heartbeat = {"version": "1", "hostname": "h", "devices": [{**row, "monitoring": reading}], "jobs": []}
     assert post(api, "/api/v1/agent/heartbeat/", heartbeat).status_code == 200
-    (job,), _ = pipeline.request_jobs(
+    (job,), _ = requesting.request_jobs(
         "upload_and_clear", [Device.objects.select_related("agent").get(pk=device.pk)], period=cabinet["period"]
     )
     assert post(api, "/api/v1/agent/jobs/claim/", {"jobs": [{"id": job.pk, "attempt": 1}]}).json()["jobs"]

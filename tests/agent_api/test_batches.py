@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from apps.audit.models import AuditEvent
-from apps.jobs import pipeline
+from apps.jobs import messaging, outcomes, requesting
 from apps.jobs.models import Job, JobState
 from tests.factories import make_agent, make_client, make_device
 
@@ -23,7 +23,7 @@ def online_agent():
 
 @pytest.fixture
 def agent_api(db, monkeypatch):
-    monkeypatch.setattr(pipeline, "_publish", lambda producer, queue, args: None)  # the broker: see tests/e2e
+    monkeypatch.setattr(messaging, "_publish", lambda producer, queue, args: None)  # the broker: see tests/e2e
     agent, token = online_agent()
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Agent {token}")
@@ -32,7 +32,7 @@ def agent_api(db, monkeypatch):
 
 def read_jobs(agent, count: int) -> list[Job]:
     devices = [make_device(make_client(), agent=agent, present=True, simulated=True) for _ in range(count)]
-    jobs, skipped = pipeline.request_jobs("read_status", devices)
+    jobs, skipped = requesting.request_jobs("read_status", devices)
     assert not skipped
     return jobs
 
@@ -109,14 +109,14 @@ def test_a_result_the_site_fails_on_does_not_hold_up_the_others(agent_api, caplo
     first, poison, last = read_jobs(agent, 3)
     claim(api, {job.pk: 1 for job in (first, poison, last)})
     # A reading the site fails on writing (a NUL no longer is one: the agent API cleans it away).
-    record_reading = pipeline.record_reading
+    record_reading = outcomes.record_reading
 
     def failing(device, reading, now):
         if reading.get("poison"):
             raise ValueError("the site fails on this reading")
         return record_reading(device, reading, now)
 
-    monkeypatch.setattr(pipeline, "record_reading", failing)
+    monkeypatch.setattr(outcomes, "record_reading", failing)
     bad_reading = {**MONITORING, "poison": True}
     answer = report(api, [succeeded(first), succeeded(poison, monitoring=bad_reading), succeeded(last)]).json()
     assert {item["job"]: item["status"] for item in answer["results"]} == {first.pk: 200, poison.pk: 500, last.pk: 200}

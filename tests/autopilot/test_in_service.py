@@ -15,7 +15,7 @@ from apps.autopilot.models import Autopilot
 from apps.clients.models import Client
 from apps.dashboard.queries import missing_device_count
 from apps.devices.models import Device, Health, in_service
-from apps.jobs import pipeline
+from apps.jobs import outcomes
 from apps.jobs.models import Job, JobKind, JobState
 from apps.periods.models import Period
 from apps.periods.rules import SHANGHAI, PeriodStatus
@@ -55,10 +55,10 @@ def succeed_all(agent, moment, monitoring):
         open_jobs = Job.objects.filter(state__in=(JobState.SCHEDULED, JobState.QUEUED))
         ids = list(open_jobs.values_list("pk", flat=True))
         open_jobs.update(state=JobState.QUEUED, attempts=1)
-        claimed, refused = pipeline.claim_jobs(agent, dict.fromkeys(ids, 1))
+        claimed, refused = outcomes.claim_jobs(agent, dict.fromkeys(ids, 1))
         assert not refused
         results = {job.pk: {"attempt": 1, "outcome": "succeeded", "monitoring": monitoring} for job in claimed}
-        pipeline.accept_results(agent, results)
+        outcomes.accept_results(agent, results)
     return ids
 
 

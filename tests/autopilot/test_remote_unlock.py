@@ -16,7 +16,7 @@ from apps.autopilot import cycle
 from apps.autopilot.models import Autopilot
 from apps.holds.models import Hold, HoldReason
 from apps.holds.services import hold_locked_devices
-from apps.jobs import pipeline
+from apps.jobs import outcomes
 from apps.jobs.models import Job, JobKind, JobState
 from apps.jobs.rules import period_reason, refusal_reason
 from apps.periods.models import Period
@@ -61,9 +61,9 @@ def report(agent, outcome, moment=NOW, **result):
         open_jobs = Job.objects.filter(state__in=(JobState.SCHEDULED, JobState.QUEUED))
         ids = list(open_jobs.values_list("pk", flat=True))
         open_jobs.update(state=JobState.QUEUED, attempts=1)
-        claimed, refused = pipeline.claim_jobs(agent, dict.fromkeys(ids, 1))
+        claimed, refused = outcomes.claim_jobs(agent, dict.fromkeys(ids, 1))
         assert not refused
-        pipeline.accept_results(agent, {job.pk: {"attempt": 1, "outcome": outcome, **result} for job in claimed})
+        outcomes.accept_results(agent, {job.pk: {"attempt": 1, "outcome": outcome, **result} for job in claimed})
     return ids
 
 

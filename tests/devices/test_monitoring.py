@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from apps.devices.models import Device
 from apps.devices.monitoring import FIELDS, normalise
-from apps.jobs import pipeline
+from apps.jobs import messaging, requesting
 from apps.jobs.models import JobState
 from tests.agent_calls import claim, report
 from tests.factories import make_agent, make_client, make_device, make_period
@@ -93,8 +93,8 @@ def test_a_heartbeat_and_a_result_with_unreadable_values_are_taken_and_flagged(n
     )
     device.refresh_from_db()
     assert device.unreadable_monitoring["kpjzsj"] == "2026-13-45" and device.cycle_state() is None
-    monkeypatch.setattr(pipeline, "_publish", lambda producer, queue, args: None)
-    (job,), _ = pipeline.request_jobs(
+    monkeypatch.setattr(messaging, "_publish", lambda producer, queue, args: None)
+    (job,), _ = requesting.request_jobs(
         "upload_and_clear", [Device.objects.select_related("agent").get(pk=device.pk)], period=bad_device["period"]
     )
     claim(api, job.pk)

@@ -12,7 +12,7 @@ import yaml
 
 from apps.core import clock
 from apps.devices.models import Device
-from apps.jobs.pipeline import request_jobs
+from apps.jobs.requesting import request_jobs
 from apps.periods.models import Period
 from tests.factories import make_agent
 

@@ -11,7 +11,7 @@ from apps.core import clock
 from apps.devices.models import Device
 from apps.jobs.celery import app as celery_app
 from apps.jobs.models import Job, JobState
-from apps.jobs.pipeline import request_jobs
+from apps.jobs.requesting import request_jobs
 from apps.periods.models import Period
 from tests.factories import make_agent, make_client, make_device
 

@@ -14,7 +14,7 @@ from apps.audit.models import AuditEvent
 from apps.core import clock
 from apps.devices.models import Device
 from apps.jobs.models import Job, JobState, Origin
-from apps.jobs.pipeline import Wanted, create_jobs
+from apps.jobs.requesting import Wanted, create_jobs
 from apps.periods.models import Period
 from tests.conftest import TEST_REDIS_URL
 

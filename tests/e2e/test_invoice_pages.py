@@ -7,7 +7,7 @@ import pytest
 
 from apps.devices.models import Device
 from apps.invoices.models import Invoice
-from apps.jobs.pipeline import request_jobs
+from apps.jobs.requesting import request_jobs
 
 from .conftest import device_spec, register_clients, wait_for_jobs
 

@@ -16,7 +16,7 @@ from apps.core import clock
 from apps.devices.models import Agent
 from apps.invoices.lookup import Criteria, explain, found, search
 from apps.invoices.sync import request_queries
-from apps.jobs.pipeline import request_jobs
+from apps.jobs.requesting import request_jobs
 from apps.periods.models import Period
 
 from .conftest import device_spec, register_clients, wait_for_jobs

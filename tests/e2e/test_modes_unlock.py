@@ -20,7 +20,7 @@ from apps.core import clock
 from apps.devices.models import Device, Health
 from apps.holds.models import Hold, HoldReason
 from apps.jobs.models import Job, JobKind, JobState, Origin
-from apps.jobs.pipeline import request_jobs
+from apps.jobs.requesting import request_jobs
 from apps.periods.models import Period
 from apps.periods.rules import PeriodStatus
 from apps.periods.services import record_return_filed

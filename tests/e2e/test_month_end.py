@@ -8,7 +8,7 @@ import pytest
 from apps.audit.models import AuditEvent
 from apps.core import clock
 from apps.devices.models import Device
-from apps.jobs.pipeline import request_jobs
+from apps.jobs.requesting import request_jobs
 from apps.periods.models import Period
 
 from .conftest import device_spec, register_clients, wait_for_jobs

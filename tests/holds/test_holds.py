@@ -11,10 +11,11 @@ from apps.accounts.models import FirmSettings, UnlockPolicy
 from apps.audit.models import AuditEvent
 from apps.autopilot.cycle import run_pass
 from apps.autopilot.models import Autopilot
+from apps.core import clock
 from apps.devices.models import Device
 from apps.holds.models import Hold, HoldReason, Release
 from apps.holds.services import hold_locked_devices
-from apps.jobs import pipeline
+from apps.jobs import requesting
 from apps.jobs.models import Job, JobKind, JobState
 from apps.notifications import events
 from apps.notifications.models import Notification
@@ -64,12 +65,12 @@ def test_every_way_in_is_refused_while_held(setup, sent, as_role, users, api):  
     assert "口令错误" in page.content.decode()
     answer = api.post("/api/v1/jobs/", {"kind": "read_status", "device": device.pk}, format="json").json()
     assert "暂停" in answer["skipped"][0]["reason"]
-    (candidate,) = candidates(JobKind.CLEAR, period.month, {}, pipeline.clock.now())
+    (candidate,) = candidates(JobKind.CLEAR, period.month, {}, clock.now())
     assert "暂停" in candidate.reason
     refused = api.post(f"/api/v1/jobs/{job.pk}/retry/")
     assert refused.status_code == 409 and "口令错误的任务不能重试" in refused.json()["detail"]
     Autopilot.objects.update(enabled=True)
-    assert sum(run_pass(pipeline.clock.now(), Autopilot.current()).values()) == 0
+    assert sum(run_pass(clock.now(), Autopilot.current()).values()) == 0
     assert Job.objects.count() == before
 
 
@@ -95,13 +96,13 @@ def test_release_needs_the_corrected_password_and_is_audited_without_it(setup, s
     event = AuditEvent.objects.get(action="device.hold_released")
     assert "87654321" not in str(event.before) + str(event.after)
     assert event.after["passwords_changed"] == ["certificate_password"]
-    assert pipeline.request_jobs(JobKind.READ_STATUS, [setup["device"]])[0]  # takes jobs again
+    assert requesting.request_jobs(JobKind.READ_STATUS, [setup["device"]])[0]  # takes jobs again
 
 
 def test_a_locked_device_is_held_once_per_lock_and_released_as_handled(setup, sent):  # noqa: F811
     # where the firm goes to the hall (须到大厅); online first, tests/autopilot/test_remote_unlock.py
     FirmSettings.objects.update_or_create(pk=1, defaults={"unlock_policy": UnlockPolicy.HALL})
-    today = pipeline.clock.today()
+    today = clock.today()
     locked = make_device(setup["device"].client, sub_number=1, lock_date=today - dt.timedelta(days=1))
     assert hold_locked_devices(today) == 1 and hold_locked_devices(today) == 0
     hold = Hold.objects.get(device=locked)

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from apps.core import clock
 from apps.invoices.lookup import Criteria, explain, found, search
 from apps.invoices.models import Invoice
-from apps.jobs import pipeline
+from apps.jobs import requesting
 from apps.jobs.models import Job, JobKind
 from tests import agent_calls
 from tests.factories import make_agent, make_client, make_device, make_period
@@ -51,7 +51,7 @@ def world(users, django_capture_on_commit_callbacks):
     def report(device, invoices, query=None):
         """A 发票查询 job on `device`, claimed and answered by the agent through its API."""
         with django_capture_on_commit_callbacks(execute=False):
-            [job], skipped = pipeline.request_jobs(
+            [job], skipped = requesting.request_jobs(
                 JobKind.QUERY_INVOICES, [device], query=query or {"month": "2026-11"}
             )
         assert not skipped
@@ -241,7 +241,7 @@ def test_a_query_needs_no_period_and_stops_at_a_held_device_like_a_read(world):
     from apps.holds.models import Hold, HoldReason
 
     Hold.objects.create(device=world["my_device"], reason=HoldReason.PASSWORD, error_code="CERT_PASSWORD_WRONG")
-    jobs, skipped = pipeline.request_jobs(JobKind.QUERY_INVOICES, [world["my_device"]], query={"month": "2026-11"})
+    jobs, skipped = requesting.request_jobs(JobKind.QUERY_INVOICES, [world["my_device"]], query={"month": "2026-11"})
     assert jobs == [] and "口令错误" in skipped[0][1]
 
 

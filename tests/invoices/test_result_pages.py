@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from apps.audit.models import AuditEvent
 from apps.invoices.models import Invoice
 from apps.invoices.services import MAX_INVOICES_PER_RESULT
-from apps.jobs import pipeline
+from apps.jobs import messaging, requesting
 from apps.jobs.models import JobKind, JobState
 from tests.factories import make_agent, make_client, make_device
 
@@ -30,7 +30,7 @@ def invoice(n: int) -> dict:
 
 @pytest.fixture
 def agent_api(monkeypatch):
-    monkeypatch.setattr(pipeline, "_publish", lambda producer, queue, args: None)  # the broker: see tests/e2e
+    monkeypatch.setattr(messaging, "_publish", lambda producer, queue, args: None)  # the broker: see tests/e2e
     agent, token = make_agent()
     agent.online = True
     agent.save()
@@ -42,7 +42,7 @@ def agent_api(monkeypatch):
 def claimed_job(agent, api, kind=JobKind.QUERY_INVOICES):
     device = make_device(make_client(), agent=agent, present=True, simulated=True)
     query = {"month": "2026-10"} if kind == JobKind.QUERY_INVOICES else None
-    [job], skipped = pipeline.request_jobs(kind, [device], query=query)
+    [job], skipped = requesting.request_jobs(kind, [device], query=query)
     assert not skipped
     assert api.post("/api/v1/agent/jobs/claim/", {"jobs": [{"id": job.pk, "attempt": 1}]}, format="json").json()["jobs"]
     return job

@@ -9,7 +9,7 @@ import time_machine
 
 from apps.autopilot.models import Autopilot
 from apps.devices.errors import error_info
-from apps.jobs import pipeline
+from apps.jobs import outcomes, requesting
 from apps.jobs.models import Job, JobKind, JobState
 from apps.periods.models import Period
 from apps.periods.rules import SHANGHAI, window_opens
@@ -31,11 +31,11 @@ def agent():
 def refuse(agent, job, moment, attempt):
     with time_machine.travel(moment, tick=False):
         Job.objects.filter(pk=job.pk).update(state=JobState.QUEUED, attempts=attempt)
-        claimed, refused = pipeline.claim_jobs(agent, {job.pk: attempt})
+        claimed, refused = outcomes.claim_jobs(agent, {job.pk: attempt})
         assert not refused
         message = "当前时间不在允许范围内"
         result = {"attempt": attempt, "outcome": "failed", "error_code": "OUTSIDE_WINDOW", "message": message}
-        pipeline.accept_results(agent, {job.pk: result})
+        outcomes.accept_results(agent, {job.pk: result})
     job.refresh_from_db()
     return job
 
@@ -46,9 +46,9 @@ def test_a_job_refused_as_too_early_is_retried_when_the_window_opens(agent):
     period = Period.objects.create(client=client, month=NOV, deadline=dt.date(2026, 12, 15))
     moment = dt.datetime(2026, 12, 1, 0, 6, tzinfo=SHANGHAI)  # the site's window is open, the device says not yet
     with time_machine.travel(moment, tick=False):
-        job = pipeline.request_job(JobKind.UPLOAD_SUMMARY, device, period=period)
+        job = requesting.request_job(JobKind.UPLOAD_SUMMARY, device, period=period)
     job = refuse(agent, job, moment, 1)
-    assert job.state == JobState.SCHEDULED and job.run_after == moment + pipeline.OUTSIDE_WINDOW_DELAY
+    assert job.state == JobState.SCHEDULED and job.run_after == moment + outcomes.OUTSIDE_WINDOW_DELAY
     assert job.run_after >= window_opens(NOV)
     assert "自动重试" in str(error_info("OUTSIDE_WINDOW").remedy)
     job = refuse(agent, job, moment + dt.timedelta(minutes=5), job.max_attempts)

@@ -13,7 +13,7 @@ from apps.attention.rows import Kind, rows_for
 from apps.autopilot import cycle
 from apps.autopilot.models import Autopilot
 from apps.devices.errors import error_info
-from apps.jobs import pipeline
+from apps.jobs import outcomes, requesting
 from apps.jobs.models import Job, JobKind, JobState, Origin
 from apps.jobs.rules import refusal_reason
 from apps.periods.models import Period
@@ -55,10 +55,10 @@ def run_job(agent, job, monitoring, outcome="succeeded"):
     """The agent claims the job and reports its result, the reading after it included."""
     with time_machine.travel(PASS_AT, tick=False):
         Job.objects.filter(pk=job.pk).update(state=JobState.QUEUED, attempts=1)
-        claimed, refused = pipeline.claim_jobs(agent, {job.pk: 1})
+        claimed, refused = outcomes.claim_jobs(agent, {job.pk: 1})
         assert claimed and not refused
         result = {"attempt": 1, "outcome": outcome, "already_done": False, "monitoring": monitoring}
-        pipeline.accept_results(agent, {job.pk: result})
+        outcomes.accept_results(agent, {job.pk: result})
     job.refresh_from_db()
     return job
 
@@ -84,8 +84,8 @@ def test_the_rule_refuses_summary_while_offline_invoices_wait_and_an_upload_with
     assert refused(JobKind.UPLOAD_OFFLINE, offline) is None
     assert refused(JobKind.UPLOAD_OFFLINE, offline, period) is None  # the period's rule is the 抄报's
     assert "无需上传" in refused(JobKind.UPLOAD_OFFLINE, plain)
-    with time_machine.travel(PASS_AT, tick=False), pytest.raises(pipeline.Refused, match="先执行“上传离线发票”"):
-        pipeline.request_job(JobKind.UPLOAD_SUMMARY, offline, period=period)  # a person's 抄报 alike
+    with time_machine.travel(PASS_AT, tick=False), pytest.raises(requesting.Refused, match="先执行“上传离线发票”"):
+        requesting.request_job(JobKind.UPLOAD_SUMMARY, offline, period=period)  # a person's 抄报 alike
 
 
 def test_a_person_asks_for_it_through_the_api_with_a_device(firm, api):

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.db import connection
 
-from apps.jobs import pipeline
+from apps.jobs import outcomes
 from apps.jobs.models import Job, JobKind, JobState
 from apps.periods.models import Period
 from tests.factories import make_agent, make_client, make_device, make_period
@@ -36,7 +36,7 @@ def test_two_agents_clearing_one_clients_devices_at_once_clear_its_period(monkey
     # Both readings are written before either result judges the period, as when the two agents'
     # calls come together; with the period locked the second waits, so the meeting times out.
     both_read = threading.Barrier(2, timeout=3)
-    record_reading = pipeline.record_reading
+    record_reading = outcomes.record_reading
 
     def reading_then_meet(*args, **kwargs):
         record_reading(*args, **kwargs)
@@ -45,13 +45,13 @@ def test_two_agents_clearing_one_clients_devices_at_once_clear_its_period(monkey
         except threading.BrokenBarrierError:
             pass
 
-    monkeypatch.setattr(pipeline, "record_reading", reading_then_meet)
+    monkeypatch.setattr(outcomes, "record_reading", reading_then_meet)
     errors = []
 
     def report(agent, job):
         try:
             with time_machine.travel(NOW, tick=False):
-                outcome = pipeline.accept_results(
+                outcome = outcomes.accept_results(
                     agent, {job.pk: {"attempt": 1, "outcome": "succeeded", "monitoring": cleared}}
                 )
             assert isinstance(outcome[job.pk], Job)

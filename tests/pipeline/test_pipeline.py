@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from apps.audit.models import AuditEvent
 from apps.core import clock
 from apps.devices.models import Agent, Health
-from apps.jobs import pipeline
+from apps.jobs import messaging, requesting
 from apps.jobs.models import Job, JobState
 from apps.jobs.upkeep import expire_leases, resend_lost
 from apps.operations.sweeper import sweep
@@ -33,7 +33,7 @@ def sent(monkeypatch):
     """The Celery messages the site sends (the broker itself is exercised by the end-to-end tests)."""
     messages = []
     monkeypatch.setattr(
-        pipeline, "_publish", lambda producer, queue, args: messages.append((pipeline.TASK_NAME, args, queue))
+        messaging, "_publish", lambda producer, queue, args: messages.append((messaging.TASK_NAME, args, queue))
     )
     return messages
 
@@ -66,7 +66,7 @@ def setup(db, django_capture_on_commit_callbacks):
 
 def ask(setup, kind="clear"):
     with setup["commit"](execute=True):
-        jobs, skipped = pipeline.request_jobs(kind, [setup["device"]], period=setup["period"])
+        jobs, skipped = requesting.request_jobs(kind, [setup["device"]], period=setup["period"])
     assert not skipped
     return jobs[0]
 
@@ -92,7 +92,7 @@ def test_the_message_carries_only_the_job_id_attempt_and_signature(setup, sent):
 
 def test_no_message_before_the_transaction_commits(setup, sent):
     with setup["commit"](execute=False) as callbacks:
-        pipeline.request_jobs("clear", [setup["device"]], period=setup["period"])
+        requesting.request_jobs("clear", [setup["device"]], period=setup["period"])
     assert sent == [] and len(callbacks) == 1
 
 
@@ -221,7 +221,7 @@ def test_the_jobs_a_restarted_agent_no_longer_lists_go_back_to_the_queue_at_once
     agent, device = setup["agent"], setup["device"]
     devices = [device] + [make_device(make_client(), agent=agent, present=True, simulated=True) for _ in range(2)]
     with setup["commit"](execute=True):
-        jobs, skipped = pipeline.request_jobs("read_status", devices)
+        jobs, skipped = requesting.request_jobs("read_status", devices)
     assert not skipped
     forgotten, listed, just_claimed = jobs
     for job in (forgotten, listed, just_claimed):
@@ -269,13 +269,13 @@ def test_offline_agents_are_marked_and_new_jobs_skip_them_saying_why(setup, sent
     sweep_now(setup)
     agent.refresh_from_db()
     assert not agent.online and AuditEvent.objects.filter(action="agent.offline").exists()
-    jobs, skipped = pipeline.request_jobs("clear", [setup["device"]], period=setup["period"])
+    jobs, skipped = requesting.request_jobs("clear", [setup["device"]], period=setup["period"])
     assert jobs == [] and "离线" in skipped[0][1]
 
 
 def test_devices_that_are_not_good_are_skipped(setup, sent):
     setup["device"].health = Health.MAINTENANCE
-    jobs, skipped = pipeline.request_jobs("clear", [setup["device"]], period=setup["period"])
+    jobs, skipped = requesting.request_jobs("clear", [setup["device"]], period=setup["period"])
     assert jobs == [] and "维护中" in skipped[0][1]
 
 
@@ -408,7 +408,7 @@ def test_an_agent_cannot_take_a_device_another_online_agent_holds(setup):
 def test_the_events_of_jobs_requested_in_bulk_are_those_log_would_write(setup, sent, users):
     from apps.audit import log
 
-    (job,) = pipeline.request_jobs("clear", [setup["device"]], period=setup["period"], user=users["admin"])[0]
+    (job,) = requesting.request_jobs("clear", [setup["device"]], period=setup["period"], user=users["admin"])[0]
     made = AuditEvent.objects.get(action="job.requested")
     expected = log.build(
         "job.requested",
@@ -513,10 +513,10 @@ def test_a_new_job_whose_send_failed_is_sent_again_once_it_has_waited(setup, mon
     def broker_away(producer, queue, args):
         raise ConnectionError("broker away")
 
-    monkeypatch.setattr(pipeline, "_publish", broker_away)
+    monkeypatch.setattr(messaging, "_publish", broker_away)
     job = ask(setup)
     sent = []
-    monkeypatch.setattr(pipeline, "_publish", lambda producer, queue, args: sent.append(args))
+    monkeypatch.setattr(messaging, "_publish", lambda producer, queue, args: sent.append(args))
     assert resend_lost(clock.now()) == 0 and sent == []  # it may still be on its way
     later = clock.now() + dt.timedelta(seconds=settings.QINGKA_RESEND_AFTER_SECONDS + 1)
     assert resend_lost(later) == 1 and [args[:2] for args in sent] == [[job.pk, 1]]

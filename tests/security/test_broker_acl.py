@@ -20,7 +20,7 @@ from django.core.management import call_command
 from kombu import Connection
 
 from apps.devices import broker
-from apps.jobs.pipeline import _publish
+from apps.jobs.messaging import _publish
 from tests.factories import make_agent
 
 # Celery's Django fix-up closes the database connection when a worker starts: no test transaction.
@@ -111,7 +111,7 @@ def test_an_agents_credentials_take_its_own_jobs_and_nothing_else(acl_redis, age
     broker.ensure_agent_user(other)
     assert broker.user_name(agent) in Path(acl_file).read_text()
 
-    # The site sends a job to each agent's queue, as pipeline.send_messages does.
+    # The site sends a job to each agent's queue, as messaging.send_messages does.
     with Connection(site_broker) as conn:
         producer = conn.Producer()
         _publish(producer, agent.queue_name, [101, 1, "sig-a"])

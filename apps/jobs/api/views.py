@@ -7,7 +7,7 @@ from rest_framework.response import Response
 
 from apps.core.permissions import OperatorWrites, client_for_operation
 
-from .. import pipeline
+from .. import requesting
 from ..models import Job
 from .serializers import JobRequestSerializer, JobSerializer
 
@@ -34,7 +34,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         body = JobRequestSerializer(data=request.data, user=request.user)
         body.is_valid(raise_exception=True)
         with transaction.atomic():
-            jobs, skipped = pipeline.request_jobs(
+            jobs, skipped = requesting.request_jobs(
                 body.validated_data["kind"],
                 body.devices(),
                 period=body.validated_data.get("period"),
@@ -57,20 +57,20 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Cancels a job that has not started."""
-        return self._act(pipeline.cancel, request)
+        return self._act(requesting.cancel, request)
 
     @extend_schema(request=None, responses={200: JobSerializer, 409: dict})
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
         """Retries a failed job, under the same rule as a new one: never a password failure, never
         a held device, never a period that is not ready."""
-        return self._act(pipeline.retry, request)
+        return self._act(requesting.retry, request)
 
     def _act(self, verb, request):
         job = self.get_object()
         client_for_operation(request.user, job.device.client)
         try:
             verb(job, user=request.user, request=request)
-        except pipeline.Refused as refusal:
+        except requesting.Refused as refusal:
             return Response({"detail": refusal.reason}, status=status.HTTP_409_CONFLICT)
         return Response(JobSerializer(job).data)

@@ -1,24 +1,15 @@
-"""The device-job pipeline, site side (docs/agent-protocol.md).
-
-The job row is the truth (NetBox): a Celery message carries only (job id, attempt, signature) and
-is sent after the transaction that queued the job commits. The agent claims before it touches a
-device and reports a result that this module applies in one transaction. The server decides
-(LAVA): whether a failure is retried, when, and what the period and the device's health become.
-
-Every way of making or moving a job (the client page, the API, a batch, a retry, the autopilot)
-goes through the verbs here, which ask one rule (rules.refusal_reason) and own their audit.
-"""
+"""What the agent's calls do to jobs (docs/agent-protocol.md): claims of the jobs of all the messages
+it holds, in one call, and the results waiting in its outbox, in one call; each job is judged on
+its own, and a batch costs a constant number of statements plus the writes each job needs. The
+server decides (LAVA): whether a failure is retried, when, and what the period and the device's
+health become."""
 
 import datetime as dt
-import json
 import logging
-import uuid
-from collections import defaultdict
-from dataclasses import dataclass
 from functools import partial
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,27 +17,22 @@ from django.utils.translation import gettext as _
 from apps.audit import log
 from apps.audit.models import Action
 from apps.core import clock
-from apps.core.bulk import insert_rows
 from apps.devices.errors import DEVICE_LOCKED, NEVER, OUTSIDE_WINDOW, RESULT_TOO_LARGE, RETRY, error_info
-from apps.devices.models import Agent, Device, Health
+from apps.devices.models import Device, Health
 from apps.devices.rules import shows_cleared, shows_summarised
 from apps.devices.services import record_reading
-from apps.holds.models import Hold, HoldReason, hold_reason_of
+from apps.holds.models import HoldReason
 from apps.holds.services import hold
-from apps.jobs.celery import app as celery_app
 from apps.periods.models import Period
 from apps.periods.rules import window_opens
 
 from . import keepers
-from .models import ACTIVE_STATES, NOT_STARTED_STATES, Job, JobKind, JobState, Origin
-from .rules import refusal_reason
+from .models import CLEAR_KINDS, SUMMARY_KINDS, Job, JobKind, JobState
 
 logger = logging.getLogger(__name__)
-TASK_NAME = "qingka.run_job"
+
 BAD_AFTER_FAILURES = 3  # consecutive failed jobs that make a device's health bad
-SUMMARY_KINDS = (JobKind.UPLOAD_SUMMARY, JobKind.UPLOAD_AND_CLEAR)
 OUTSIDE_WINDOW_DELAY = dt.timedelta(minutes=5)  # a job refused as too early waits at least this long
-CLEAR_KINDS = (JobKind.CLEAR, JobKind.UPLOAD_AND_CLEAR)
 
 
 class NotFound(Exception):
@@ -61,290 +47,14 @@ class Unreadable(Exception):
     """A result that reads, yet not for this job (a page of another kind's result, another page count): 400."""
 
 
-# --- asking for jobs ---------------------------------------------------------------------------
-
-
-class Refused(Exception):
-    """The job may not be made or moved: the reason is in Chinese, for the person who asked."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass
-class Wanted:
-    """A job someone (a person, a batch, the cycle) decided to make."""
-
-    kind: str
-    device: Device
-    period: Period | None = None  # a saved Period, or None for 读取状态 and 发票查询
-    run_after: dt.datetime | None = None
-    query: dict | None = None  # 发票查询's month, or code and number
-
-
-def create_jobs(wanted: list[Wanted], *, origin: str, user=None, request=None, batch=None) -> list[Job]:
-    """Makes the jobs the caller decided on (it has applied rules.refusal_reason). In a few
-    statements whatever the number: the jobs and their audit events inserted in bulk, those due
-    now made queued at once and their messages sent together once the transaction commits."""
-    now = clock.now()
-    jobs = []
-    for w in wanted:
-        when = w.run_after or now
-        due = when <= now
-        jobs.append(
-            Job(
-                kind=w.kind,
-                device=w.device,
-                period=w.period,
-                query=w.query,
-                origin=origin,
-                requested_by=user,
-                run_after=when,
-                batch=batch,
-                state=JobState.QUEUED if due else JobState.SCHEDULED,
-                attempts=1 if due else 0,
-                queued_at=now if due else None,
-                # Stamped now for the send after the commit: 5,000 rows updated after it cost 0.2 s,
-                # and the sweep's resend_lost waits for queued_at to age whether the send went or not.
-                last_sent_at=now if due else None,
-            )
-        )
-    insert_rows(jobs)
-    _audit_requested(jobs, origin, user, request)
-    # Their rows are not read again to send them: a job cancelled, or a device moved, meanwhile is
-    # refused at its claim, and the sweep sends again a queued job that no agent claimed.
-    queued = [
-        (job.pk, job.attempts, job.device.agent_id)
-        for job in jobs
-        if job.state == JobState.QUEUED and job.device.agent_id is not None
-    ]
-    if queued:
-        transaction.on_commit(partial(_send, queued, stamp=False))
-    return jobs
-
-
-def _audit_requested(jobs: list[Job], origin: str, user, request) -> None:
-    """A job.requested event per job, made by the database from the rows just inserted (one
-    INSERT … SELECT: 5,000 events cost what one does in Python), with the fields log.build() gives."""
-    if not jobs:
-        return
-    model = log.build(Action.JOB_REQUESTED, jobs[0], user=user, request=request, client_id=jobs[0].device.client_id)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO audit_auditevent (created_at, actor_user_id, actor_label, action, object_type, object_id,
-                                          object_label, client_id, after, source, simulated)
-            SELECT %(now)s, %(user)s, %(actor)s, 'job.requested', 'jobs.job', j.id::text,
-                   '#' || j.id || ' ' || (%(kind_labels)s::jsonb ->> j.kind) || ' ' || d.number, d.client_id,
-                   jsonb_build_object(
-                       'kind', j.kind, 'origin', j.origin, 'run_after', j.run_after, 'query', j.query,
-                       'period', CASE WHEN p.id IS NULL THEN NULL ELSE c.name || ' ' || to_char(p.month, 'YYYY-MM') END
-                   ),
-                   %(source)s, d.simulated
-            FROM jobs_job j
-            JOIN devices_device d ON d.id = j.device_id
-            LEFT JOIN periods_period p ON p.id = j.period_id
-            LEFT JOIN clients_client c ON c.id = p.client_id
-            WHERE j.id = ANY(%(ids)s)
-            ORDER BY j.id
-            """,
-            {
-                "now": model.created_at,
-                "user": model.actor_user_id,
-                "actor": model.actor_label,
-                "kind_labels": json.dumps({kind: str(label) for kind, label in JobKind.choices}),
-                "source": model.source,
-                "ids": [job.pk for job in jobs],
-            },
-        )
-
-
 # Sent inside the result's transaction when a job succeeds, for the floors above that follow up on
 # it (a batch asks for its own job after the 上传离线发票 it made in its place: scheduling.services).
 job_succeeded = Signal()
 
 
-def request_jobs(
-    kind: str,
-    devices,
-    *,
-    period=None,
-    origin: str = Origin.PERSON,
-    user=None,
-    run_after=None,
-    request=None,
-    batch=None,
-    query=None,
-) -> tuple[list[Job], list[tuple[Device, str]]]:
-    """One job per device that may take one now (jobs/rules.refusal_reason, the same rule for
-    every way in); returns (jobs, [(device, reason), …])."""
-    now = clock.now()
-    devices = list(devices)
-    holds = dict(Hold.objects.active().filter(device__in=devices).values_list("device_id", "reason"))
-    busy = set(
-        Job.objects.filter(
-            device__in=devices, kind=kind, period=period, state__in=ACTIVE_STATES, **_same_query(query)
-        ).values_list("device_id", flat=True)
-    )
-    wanted, skipped = [], []
-    for device in devices:
-        reason = refusal_reason(
-            kind, device, period, now, hold_reason=holds.get(device.pk), has_active_job=device.pk in busy
-        )
-        if reason:
-            skipped.append((device, reason))
-        else:
-            wanted.append(Wanted(kind, device, period, run_after, query))
-    return create_jobs(wanted, origin=origin, user=user, request=request, batch=batch), skipped
-
-
-def _same_query(query: dict | None) -> dict:
-    """Jobs doing the same work: 发票查询 of another month is other work."""
-    return {} if query is None else {"query": query}
-
-
-def request_job(kind: str, device: Device, **options) -> Job:
-    """One job on one device, or Refused with the reason."""
-    jobs, skipped = request_jobs(kind, [device], **options)
-    if skipped:
-        raise Refused(skipped[0][1])
-    return jobs[0]
-
-
-def cancel(job: Job, *, user=None, request=None) -> None:
-    """Cancels a job that has not started; Refused otherwise."""
-    if job.state not in NOT_STARTED_STATES or not job.move(JobState.CANCELLED):
-        raise Refused(_("只能取消尚未开始的任务"))
-    log.record(
-        Action.JOB_CANCELLED,
-        job,
-        user=user,
-        request=request,
-        simulated=job.device.simulated,
-        after={"batch": job.batch_id},
-    )
-
-
-def retry_refusal(job: Job, now: dt.datetime) -> str | None:
-    """Why a person may not retry this failed job now, or None: never a password failure, never a
-    held device, and the same rule as a new job of its kind."""
-    if job.state != JobState.FAILED:
-        return _("只能重试失败的任务")
-    if error_info(job.error_code).password:
-        return _("口令错误的任务不能重试：更正口令并解除设备暂停后，重新发起任务")
-    busy = (
-        Job.objects.filter(
-            device=job.device, kind=job.kind, period=job.period, state__in=ACTIVE_STATES, **_same_query(job.query)
-        )
-        .exclude(pk=job.pk)
-        .exists()
-    )
-    return refusal_reason(
-        job.kind, job.device, job.period, now, hold_reason=hold_reason_of(job.device), has_active_job=busy
-    )
-
-
-@transaction.atomic
-def retry(job: Job, *, user=None, request=None) -> None:
-    """A person retries a failed job: a fresh round of attempts, queued now; Refused with the reason."""
-    now = clock.now()
-    reason = retry_refusal(job, now)
-    if reason:
-        raise Refused(reason)
-    default_attempts = Job._meta.get_field("max_attempts").default
-    if not job.move(JobState.SCHEDULED, run_after=now, finished_at=None, max_attempts=job.attempts + default_attempts):
-        raise Refused(_("任务状态已变化，请刷新后重试"))
-    queue(job, now)
-    log.record(Action.JOB_RETRIED, job, user=user, request=request, simulated=job.device.simulated)
-
-
-# --- queue and messages ------------------------------------------------------------------------
-
-
-def queue(job: Job, now: dt.datetime) -> bool:
-    """One more attempt: the job is queued now and its message sent once this transaction commits."""
-    moved = job.move(
-        JobState.QUEUED, attempts=job.attempts + 1, queued_at=now, last_sent_at=None, lease_expires_at=None
-    )
-    if moved:
-        transaction.on_commit(partial(send_message, job.pk))
-    return moved
-
-
-def send_message(job_id: int) -> bool:
-    """Sends the message of a queued job to its agent's queue (see send_messages)."""
-    return send_messages([job_id]) == 1
-
-
-def send_messages(job_ids) -> int:
-    """Sends the messages of these jobs that are still queued, through one broker connection,
-    stamping last_sent_at on them, and returns how many went."""
-    rows = list(
-        Job.objects.filter(pk__in=job_ids, state=JobState.QUEUED, device__agent__isnull=False).values_list(
-            "pk", "attempts", "device__agent_id"
-        )
-    )
-    return _send(rows, stamp=True)
-
-
-def _send(rows: list[tuple[int, int, int]], stamp: bool) -> int:
-    """Sends a message per (job id, attempt, agent id) and returns how many went, stamping
-    last_sent_at on them unless `stamp` is False (jobs made with their stamp: see create_jobs). A
-    broker that is away is not fatal: the sweeper sends again what was never sent."""
-    if not rows:
-        return 0
-    agents = Agent.objects.only("pk", "signing_key").in_bulk({agent_id for _, _, agent_id in rows})
-    sent = defaultdict(list)  # attempt → job ids
-    try:
-        with celery_app.producer_or_acquire() as producer, producer.batch():
-            for job_id, attempt, agent_id in rows:
-                agent = agents.get(agent_id)
-                if agent is None:  # removed since: its devices have no agent, their jobs wait
-                    continue
-                _publish(producer, agent.queue_name, [job_id, attempt, agent.sign(job_id, attempt)])
-                sent[attempt].append(job_id)
-    except Exception:  # the broker's many connection errors; the row stays the truth
-        logger.exception(
-            "%d of %d job messages not sent, the sweeper will retry",
-            len(rows) - sum(map(len, sent.values())),
-            len(rows),
-        )
-    if stamp:
-        now = clock.now()
-        for attempt, ids in sent.items():
-            Job.objects.filter(pk__in=ids, state=JobState.QUEUED, attempts=attempt).update(last_sent_at=now)
-    return sum(map(len, sent.values()))
-
-
-def _publish(producer, queue_name: str, args: list) -> None:
-    """One `qingka.run_job` message, as Celery's send_task would make it (its own message builder),
-    without the per-call routing and configuration lookups that made 5,000 sends take seconds;
-    inside producer.batch() the Redis pushes go out together. It goes straight to the agent's
-    queue (the default exchange), so it needs no binding in Redis: one lost in a flush would drop
-    every message silently until the process restarted."""
-    task_id = str(uuid.uuid4())
-    message = celery_app.amqp.as_task_v2(task_id, TASK_NAME, args=args, argsrepr=repr(args), ignore_result=True)
-    producer.publish(
-        message.body,
-        exchange="",
-        routing_key=queue_name,
-        headers=message.headers,
-        serializer="json",
-        retry=False,
-        **message.properties,
-    )
-
-
 def retry_delay(attempts: int) -> dt.timedelta:
     base = settings.QINGKA_RETRY_BASE_SECONDS
     return dt.timedelta(seconds=min(600, base * 2 ** (attempts - 1)))
-
-
-# --- the agent's calls ------------------------------------------------------------------------
-# The agent claims the jobs of all the messages it holds in one call, and reports the results that
-# wait in its outbox in one call: each job is judged on its own, and a batch costs a constant
-# number of statements plus the writes each job needs.
 
 
 @transaction.atomic
