@@ -92,7 +92,6 @@ def _replace_inventory(agent: Agent, rows: list[dict]) -> None:
     agent.inventory_digest = new_digest
 
 
-@transaction.atomic
 def mark_offline_agents(now: dt.datetime) -> int:
     """An agent that missed its heartbeats is offline; its jobs wait for it, and the sweep tells
     people from this state (apps/notifications/events.offline_agents)."""
@@ -109,6 +108,7 @@ def mark_offline_agents(now: dt.datetime) -> int:
     return flipped
 
 
+@transaction.atomic
 def apply_heartbeat(agent: Agent, data: dict, now: dt.datetime) -> None:
     """The agent is online; the devices it reports are present in their slots, the ones it held
     before and no longer reports are missing (the jobs it lists: apps/agent_api/heartbeat.py).
