@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from apps.accounts import second_factor
 from apps.accounts.middleware import background
-from apps.core import clock, export
+from apps.core import clock, export, previews
 from apps.core.filters import page_of
 from apps.core.forms import report_errors
 from apps.core.months import format_month
@@ -183,7 +183,7 @@ def returns_page(request):
     form = ReturnsUploadForm(request.POST, request.FILES) if request.method == "POST" else ReturnsUploadForm()
     context = {"form": form, "columns": returns_upload.COLUMNS}
     if request.method == "POST":
-        request.session.pop(UPLOAD_SESSION_KEY, None)
+        previews.forget(request, UPLOAD_SESSION_KEY)
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
@@ -196,13 +196,9 @@ def returns_page(request):
                 bad = sum(1 for row in rows if not row.ok)
                 context.update(rows=rows, bad=bad, file_name=upload.name)
                 if not bad:
-                    token = uuid.uuid4().hex
-                    request.session[UPLOAD_SESSION_KEY] = {
-                        "token": token,
-                        "name": upload.name,
-                        "rows": returns_upload.to_session(rows),
-                    }
-                    context["token"] = token
+                    context["token"] = previews.keep(
+                        request, UPLOAD_SESSION_KEY, name=upload.name, rows=returns_upload.to_session(rows)
+                    )
     return render(request, "scheduling/returns.html", context)
 
 
@@ -211,8 +207,8 @@ def returns_page(request):
 def returns_confirm(request):
     """Records every row kept by the preview in one transaction, or none."""
     _may_record_returns(request.user)
-    kept = request.session.get(UPLOAD_SESSION_KEY)
-    if not kept or kept["token"] != request.POST.get("token"):
+    kept = previews.kept(request, UPLOAD_SESSION_KEY)
+    if kept is None:
         messages.error(request, _("预览已失效或已提交过，请重新上传文件"))
         return redirect("scheduling:returns")
     try:
@@ -223,7 +219,7 @@ def returns_confirm(request):
         messages.error(request, _("未记录任何申报，请更正后重新上传"))
         return redirect("scheduling:returns")
     finally:
-        request.session.pop(UPLOAD_SESSION_KEY, None)
+        previews.forget(request, UPLOAD_SESSION_KEY)
     messages.success(request, _("已从文件“%(name)s”记录 %(n)d 条申报") % {"name": kept["name"], "n": n})
     return redirect("scheduling:returns")
 

@@ -1,8 +1,6 @@
 """导入客户与设备 (管理员): the firm's sheet uploaded, its preview, and the confirmation that
 writes it (importing.py); the template to fill in."""
 
-import uuid
-
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -14,7 +12,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.accounts.fresh_code import FreshCodeFormMixin
-from apps.core import export
+from apps.core import export, previews
 from apps.core.fields import fernet
 from apps.core.permissions import require_firm_admin
 
@@ -59,22 +57,21 @@ def import_page(request):
     form = ImportForm(request.POST, request.FILES) if request.method == "POST" else ImportForm()
     context = {"form": form, "columns": importing.COLUMNS}
     if request.method == "POST":
-        request.session.pop(IMPORT_SESSION_KEY, None)
+        previews.forget(request, IMPORT_SESSION_KEY)
         if form.is_valid():
             upload = form.cleaned_data["file"]
             data = upload.read(importing.LIMITS.max_bytes + 1)
             result = importing.plan(upload.name, data)
             context.update(_preview_context(result, upload.name))
             if not result.problems and result.to_write:
-                token = uuid.uuid4().hex
-                request.session[IMPORT_SESSION_KEY] = {
-                    "token": token,
-                    "name": upload.name,
-                    "data": fernet(settings.FIELD_ENCRYPTION_KEY).encrypt(data).decode(),
-                    "digest": result.digest(),
-                    "sets_password": result.sets_password,
-                }
-                context["token"] = token
+                context["token"] = previews.keep(
+                    request,
+                    IMPORT_SESSION_KEY,
+                    name=upload.name,
+                    data=fernet(settings.FIELD_ENCRYPTION_KEY).encrypt(data).decode(),
+                    digest=result.digest(),
+                    sets_password=result.sets_password,
+                )
                 context["confirm"] = ImportConfirmForm(user=request.user, sets_password=result.sets_password)
     return render(request, "clients/import.html", context)
 
@@ -84,9 +81,8 @@ def import_page(request):
 def import_confirm(request):
     """Writes what the preview showed, all of it or nothing."""
     require_firm_admin(request.user)
-    kept = request.session.get(IMPORT_SESSION_KEY)
-    if not kept or kept["token"] != request.POST.get("token"):
-        request.session.pop(IMPORT_SESSION_KEY, None)
+    kept = previews.kept(request, IMPORT_SESSION_KEY)
+    if kept is None:
         messages.error(request, _("预览已失效或已提交过，请重新上传文件"))
         return redirect("clients:import")
     data = fernet(settings.FIELD_ENCRYPTION_KEY).decrypt(kept["data"].encode())
@@ -95,7 +91,7 @@ def import_confirm(request):
         context = _preview_context(importing.plan(kept["name"], data), kept["name"])
         context.update(form=ImportForm(), columns=importing.COLUMNS, token=kept["token"], confirm=confirm)
         return render(request, "clients/import.html", context)
-    request.session.pop(IMPORT_SESSION_KEY)
+    previews.forget(request, IMPORT_SESSION_KEY)
     try:
         result = importing.write(kept["name"], data, user=request.user, request=request, expected_digest=kept["digest"])
     except importing.PlanChanged:
