@@ -68,6 +68,22 @@ def make_period(client=None, month=dt.date(2026, 10, 1), **fields) -> Period:
     return Period.objects.create(client=client or make_client(), month=month, **fields)
 
 
+def agent_with_device() -> dict:
+    """An agent holding one present simulated device, its client's 2026-10 period filed, and an
+    API client speaking as the agent: agent, device, client, period, api."""
+    from rest_framework.test import APIClient
+
+    agent, token = make_agent()
+    client = make_client()
+    device = make_device(client, agent=agent, present=True, simulated=True)
+    period = make_period(
+        client, month=dt.date(2026, 10, 1), deadline=dt.date(2026, 11, 16), return_filed_on=dt.date(2026, 11, 3)
+    )
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Agent {token}")
+    return {"agent": agent, "device": device, "client": client, "period": period, "api": api}
+
+
 def make_api_key(user, days=30) -> str:
     """An API token for `user`, made without the audit event of the token page; returns the key."""
     import datetime as _dt

@@ -1,33 +1,23 @@
 """One bad byte never stops a cabinet (issue 27, High): NUL and lone surrogates in any field of an
 agent call are cleaned field by field before anything stores them; the call succeeds."""
 
-import datetime as dt
 import json
 
 import pytest
-from rest_framework.test import APIClient
 
 from apps.agent_api.clean import clean
 from apps.devices.models import Device
 from apps.invoices.services import read_invoice
 from apps.jobs import messaging, requesting
 from apps.jobs.models import JobState
-from tests.factories import make_agent, make_client, make_device, make_period
+from tests.factories import agent_with_device
 
 pytestmark = [pytest.mark.security, pytest.mark.django_db]
 
 
 @pytest.fixture
 def cabinet(db):
-    agent, token = make_agent()
-    client = make_client()
-    device = make_device(client, agent=agent, present=True, simulated=True)
-    period = make_period(
-        client, month=dt.date(2026, 10, 1), deadline=dt.date(2026, 11, 16), return_filed_on=dt.date(2026, 11, 3)
-    )
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Agent {token}")
-    return {"agent": agent, "device": device, "period": period, "api": api}
+    return agent_with_device()
 
 
 def post(api, url, body):

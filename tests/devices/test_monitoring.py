@@ -7,14 +7,13 @@ import pytest
 from django.utils import timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from rest_framework.test import APIClient
 
 from apps.devices.models import Device
 from apps.devices.monitoring import FIELDS, normalise
 from apps.jobs import messaging, requesting
 from apps.jobs.models import JobState
 from tests.agent_calls import claim, report
-from tests.factories import make_agent, make_client, make_device, make_period
+from tests.factories import agent_with_device
 
 GOOD = {
     "kpjzsj": "2026-12-15",
@@ -71,15 +70,7 @@ def test_the_schema_never_raises(reported):
 
 @pytest.fixture
 def bad_device(db):
-    agent, token = make_agent()
-    client = make_client()
-    device = make_device(client, agent=agent, present=True, simulated=True)
-    period = make_period(
-        client, month=dt.date(2026, 10, 1), deadline=dt.date(2026, 11, 16), return_filed_on=dt.date(2026, 11, 3)
-    )
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Agent {token}")
-    return {"agent": agent, "device": device, "client": client, "period": period, "api": api}
+    return agent_with_device()
 
 
 def test_a_heartbeat_and_a_result_with_unreadable_values_are_taken_and_flagged(nov10, bad_device, monkeypatch):
