@@ -151,6 +151,9 @@ def heartbeat(request):
     body.is_valid(raise_exception=True)
     now = clock.now()
     with transaction.atomic():
-        services.apply_heartbeat(request.auth, body.validated_data, now)
+        # Its jobs before its devices: the order a result takes them in (outcomes locks the jobs,
+        # then writes their devices' readings). The other way round, a heartbeat and a result of
+        # the same device could each wait on the other, and PostgreSQL would end one (a 503).
         jobs_of_the_heartbeat(request.auth, body.validated_data, now)
+        services.apply_heartbeat(request.auth, body.validated_data, now)
     return Response({"agent": describe(request.auth), "server_time": now.isoformat()})

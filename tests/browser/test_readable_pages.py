@@ -26,7 +26,7 @@ WIDTHS = {"desk": 1280, "phone": 375}
 
 
 @pytest.fixture
-def firm(transactional_db, users):
+def firm(published_deadlines, users):
     clients = []
     for n in range(6):
         client = make_client(name=f"南京第{n}号长名称科技发展有限公司", staff=users["owner"])

@@ -176,7 +176,7 @@ def wait_for_jobs(jobs, timeout=120):
 
 
 @pytest.fixture
-def stack(live_server, settings, tmp_path, transactional_db, request):
+def stack(live_server, settings, tmp_path, published_deadlines, request):
     """The live stack; `@pytest.mark.clock("2026-11-23T10:00+08:00")` runs all of it, the site,
     its workers, the agents and their simulated cabinets, on one clock set to that moment."""
     redis.Redis.from_url(TEST_REDIS_URL).flushdb()

@@ -65,7 +65,7 @@ def reverse_proxy(upstream_port: int) -> ThreadingHTTPServer:
 
 
 @pytest.fixture
-def site_behind_proxy(transactional_db, tmp_path):
+def site_behind_proxy(published_deadlines, tmp_path):
     port = free_port()
     env = {
         **os.environ,
