@@ -200,7 +200,7 @@ def _reported(stored: dict | None, attempt: int) -> bool:
     return stored is not None and stored.get("attempt") == attempt and "finished_at" in stored
 
 
-# What a claim reads of its jobs: what it checks and what the agent is told (api/agent.described),
+# What a claim reads of its jobs: what it checks and what the agent is told (agent_api/jobs.described),
 # not every column of the job, device and period (docs/scaling.md, "What a claim reads").
 CLAIM_READS = (
     *("kind", "state", "attempts", "query", "lease_expires_at", "started_at", "device", "period", "period__month"),
