@@ -146,6 +146,7 @@ def test_month_end_in_the_browser(firm, stack, new_page, shot):  # noqa: F811
     shot(page, "device")
 
     page.click("header nav >> text=征期日历")
+    page.wait_for_selector("table.month-grid")
     assert page.locator("table.month-grid td.is-deadline").count() == 1
     assert page.locator("td.is-deadline .badge").inner_text() == "官方公布"  # 2026-11-16, from the published table
     shot(page, "calendar")
@@ -159,6 +160,7 @@ def test_month_end_in_the_browser(firm, stack, new_page, shot):  # noqa: F811
     page.select_option("select[name=accountant]", index=0)
     page.fill("input[name=month]", "2026-10")
     page.click("form.filters >> text=查看")
+    page.wait_for_url(re.compile(r"month=2026-10"))  # count() does not wait: the report asked for, loaded
     assert page.locator(f'table.month-end tr[data-client="{client.pk}"]').count() == 1
     page.emulate_media(media="print")
     assert not page.locator("header.top").is_visible() and not page.locator("form.filters").is_visible()
