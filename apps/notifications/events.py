@@ -99,6 +99,10 @@ def batch_key(batch) -> str:
     return f"batch_failed:{batch.pk}"
 
 
+def deadlines_key(year: int) -> str:
+    return f"deadlines_missing:{year}"
+
+
 def each_once(rows, key, send) -> int:
     """`send(row)` for each of `rows` whose `key(row)` was never notified; how many were sent."""
     keyed = {key(row): row for row in rows}
@@ -163,17 +167,15 @@ def deadlines_missing(now: dt.datetime) -> int:
     if local.hour < DIGEST_HOUR:
         return 0
     admins = list(User.objects.filter(role=User.Role.ADMIN, is_active=True))
-    sent = 0
-    for year in years_awaiting_table(local.date()):
-        key = f"deadlines_missing:{year}"
-        if Notification.objects.filter(key=key).exists():
-            continue
+
+    def tell(year: int) -> None:
         subject = f"【清卡】{year}年征期尚未录入官方日期"
         body = f"{year}年的申报截止日目前按节假日推算（预估）。国家税务总局公布征期后，"
         body += "请管理员在征期日历中录入或粘贴全年12个月的日期。"
         path = reverse("calendar_year", args=[year])
-        sent += bool(notify(key, Event.DEADLINES_MISSING, subject, body, path, users=admins))
-    return sent
+        notify(deadlines_key(year), Event.DEADLINES_MISSING, subject, body, path, users=admins)
+
+    return each_once(years_awaiting_table(local.date()), deadlines_key, tell)
 
 
 def missing_devices(now: dt.datetime) -> int:
